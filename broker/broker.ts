@@ -1,0 +1,188 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
+import { type AddressInfo, createServer, type Server } from 'node:net'
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes'
+import type { Logger } from 'pino'
+import { createWebSocketStream, WebSocketServer } from 'ws'
+import type { Device, TopicParts } from '#devices'
+import { authorizeDevicePublish, authorizeDeviceSubscribe } from './acl.ts'
+import type { BrokerMetrics } from './metrics.ts'
+import { guardPackets } from './packet-guard.ts'
+
+export interface BrokerConfig {
+  host: string
+  port: number
+  /** MQTT over WebSocket; null disables it. */
+  wsPort: number | null
+  maxPacketBytes: number
+  maxConnections: number
+  keepaliveLimitS: number
+  connectTimeoutMs: number
+}
+
+export interface BrokerDeps {
+  config: BrokerConfig
+  log: Logger
+  metrics: BrokerMetrics
+  authenticate(deviceId: string, secret: string): Device | null
+  onPresence(device: Device, presence: 'online' | 'offline'): void
+  /**
+   * A device's own telemetry, called before the PUBACK is sent; the PUBACK waits
+   * for `done`, so the handler decides when a reading counts as accepted.
+   */
+  onTelemetry(device: Device, parts: TopicParts, payload: Buffer, done: () => void): void
+}
+
+export interface Broker {
+  start(): Promise<void>
+  close(): Promise<void>
+  /** Disconnects a device at once (after revocation). */
+  disconnect(deviceId: string): void
+  readonly port: number
+  readonly wsPort: number | null
+  readonly aedes: Aedes
+}
+
+const authError = (message: string): AuthenticateError => Object.assign(new Error(message), { returnCode: 4 as const }) as AuthenticateError
+
+export async function createBroker(deps: BrokerDeps): Promise<Broker> {
+  const { config, log, metrics } = deps
+  const devices = new WeakMap<Client, Device>()
+  const wills = new WeakMap<Client, PublishPacket | undefined>()
+  const refuse = (reason: string, clientId: string | undefined) => {
+    metrics.refused.inc({ reason })
+    log.warn({ reason, clientId }, 'mqtt refused')
+  }
+
+  const aedes = await Aedes.createBroker({
+    connectTimeout: config.connectTimeoutMs,
+    keepaliveLimit: config.keepaliveLimitS,
+    maxTopicLevels: 8,
+    // A frozen subscriber is disconnected instead of holding deliveries forever.
+    drainTimeout: 10_000,
+    preConnect(client, packet, cb) {
+      wills.set(client, packet.will as PublishPacket | undefined)
+      cb(null, true)
+    },
+    authenticate(client, username, password, done) {
+      const id = client.id
+      if (!username || !password) {
+        refuse('anonymous', id)
+        return done(authError('device credentials required'), false)
+      }
+      if (username !== id) {
+        refuse('client-id-mismatch', id)
+        return done(authError('client id must equal the device id'), false)
+      }
+      const device = deps.authenticate(username, password.toString('utf8'))
+      if (!device) {
+        refuse('bad-credentials', id)
+        return done(authError('unknown device or wrong secret'), false)
+      }
+      const will = wills.get(client)
+      wills.delete(client)
+      if (will) {
+        const d = authorizeDevicePublish(device, will.topic)
+        if (!d.ok || d.parts.channel !== 'status') {
+          refuse('will-forbidden', id)
+          return done(authError('a Last Will may only go to the device own status topic'), false)
+        }
+      }
+      devices.set(client, device)
+      done(null, true)
+    },
+    authorizePublish(client, packet, cb) {
+      if (!client) return cb(null) // the broker's own publishes
+      const device = devices.get(client)
+      if (!device) return cb(new Error('not authenticated'))
+      const d = authorizeDevicePublish(device, packet.topic)
+      if (!d.ok) {
+        refuse(d.reason, client.id)
+        return cb(new Error(d.reason))
+      }
+      if (d.parts.channel === 'telemetry') {
+        if (packet.retain) {
+          refuse('retained-telemetry', client.id)
+          return cb(new Error('telemetry may not be retained'))
+        }
+        deps.onTelemetry(device, d.parts, packet.payload as Buffer, () => cb(null))
+        return
+      }
+      cb(null)
+    },
+    authorizeSubscribe(client, sub, cb) {
+      const device = devices.get(client)
+      if (device && authorizeDeviceSubscribe(device, sub.topic)) return cb(null, sub)
+      refuse('subscribe-forbidden', client.id)
+      cb(null, null) // SUBACK 0x80 for this filter; the connection stays up
+    },
+  })
+
+  aedes.on('clientReady', (client) => {
+    metrics.connections.inc()
+    const d = devices.get(client)
+    if (d) deps.onPresence(d, 'online')
+  })
+  aedes.on('clientDisconnect', (client) => {
+    metrics.connections.dec()
+    const d = devices.get(client)
+    if (d) deps.onPresence(d, 'offline')
+  })
+  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'))
+  aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'))
+
+  const onOversize = (reason: 'oversize' | 'malformed', size: number) => {
+    metrics.refused.inc({ reason: reason === 'oversize' ? 'packet-too-large' : 'packet-malformed' })
+    log.warn({ reason, size, limit: config.maxPacketBytes }, 'mqtt packet refused, connection closed')
+  }
+
+  const tcp: Server = createServer((socket) => {
+    socket.setNoDelay(true)
+    socket.on('error', () => {}) // resets by peers are routine; aedes reports them on the client
+    aedes.handle(guardPackets(socket, config.maxPacketBytes, onOversize))
+  })
+  tcp.maxConnections = config.maxConnections
+
+  let http: HttpServer | null = null
+  let wss: WebSocketServer | null = null
+  if (config.wsPort !== null) {
+    http = createHttpServer()
+    wss = new WebSocketServer({ server: http, maxPayload: config.maxPacketBytes + 8 })
+    wss.on('connection', (ws, req) => {
+      const stream = createWebSocketStream(ws)
+      stream.on('error', () => {})
+      aedes.handle(guardPackets(stream, config.maxPacketBytes, onOversize), req)
+    })
+  }
+
+  const listen = (s: Server | HttpServer, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      s.once('error', reject)
+      s.listen(port, config.host, () => resolve((s.address() as AddressInfo).port))
+    })
+
+  let port = config.port
+  let wsPort = config.wsPort
+  return {
+    aedes,
+    get port() {
+      return port
+    },
+    get wsPort() {
+      return wsPort
+    },
+    async start() {
+      port = await listen(tcp, config.port)
+      if (http && config.wsPort !== null) wsPort = await listen(http, config.wsPort)
+      log.info({ port, wsPort }, 'mqtt broker listening')
+    },
+    disconnect(deviceId) {
+      const client = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[deviceId]
+      client?.close()
+    },
+    async close() {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      wss?.close()
+      await Promise.all([new Promise((r) => tcp.close(r)), http ? new Promise((r) => http!.close(r)) : null])
+    },
+  }
+}

@@ -1,0 +1,14 @@
+import { Counter, Gauge, type Registry } from 'prom-client'
+
+export function brokerMetrics(register: Registry) {
+  return {
+    connections: new Gauge({ name: 'sp_mqtt_connections', help: 'Connected MQTT clients', registers: [register] }),
+    refused: new Counter({
+      name: 'sp_mqtt_refused_total',
+      help: 'MQTT connections, publishes and subscriptions refused, by reason',
+      labelNames: ['reason'] as const,
+      registers: [register],
+    }),
+  }
+}
+export type BrokerMetrics = ReturnType<typeof brokerMetrics>

@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs'
+import fastifyStatic from '@fastify/static'
+import fastifySwagger from '@fastify/swagger'
+import fastifySwaggerUi from '@fastify/swagger-ui'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import type { Logger } from 'pino'
+import type { Registry as MetricsRegistry } from 'prom-client'
+import type { Device, DeviceState, LiveBus } from '#devices'
+import type { Registry } from '../registry/registry.ts'
+import { requireToken } from './auth.ts'
+import { sendError } from './errors.ts'
+import type { InfluxQuery } from './influx-query.ts'
+import { alertRoutes } from './routes/alerts.ts'
+import { deviceRoutes } from './routes/devices.ts'
+import { healthRoutes, type ReadyCheck } from './routes/health.ts'
+import { quarantineRoutes } from './routes/quarantine.ts'
+import { attachSocketIo } from './socket-io.ts'
+
+export interface AppDeps {
+  registry: Registry
+  bus: LiveBus
+  state(device: Device): DeviceState
+  disconnect(deviceId: string): void
+  influx: InfluxQuery
+  metrics: MetricsRegistry
+  ready(): Promise<ReadyCheck>
+  log: Logger
+  /** Built web app (Vite output); null serves the API only. */
+  webRoot: string | null
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: deps.log as FastifyBaseLogger, bodyLimit: 64 * 1024 })
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  app.setErrorHandler((err, req, reply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const issues = err.validation.map((v) => ({
+        path: `${err.validationContext ?? ''}${v.instancePath.replaceAll('/', '.')}`,
+        message: v.message ?? 'invalid',
+      }))
+      return sendError(reply, 400, 'BAD_REQUEST', undefined, issues)
+    }
+    const e = err as { statusCode?: number; message?: string }
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      return reply
+        .code(e.statusCode)
+        .send({ error: { code: 'BAD_REQUEST', message: e.message ?? 'bad request', hint: 'Check the request.' } })
+    }
+    req.log.error({ err }, 'request failed')
+    return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error', hint: 'See the server log.' } })
+  })
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'smartplace API',
+        version: '0.1.0',
+        description: 'Devices, readings, alerts and quarantine. Send Authorization: Bearer <token>.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  })
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
+
+  attachSocketIo(app, { verify: deps.registry.admin.verify, bus: deps.bus })
+
+  await app.register(healthRoutes({ ready: deps.ready, metrics: deps.metrics }))
+  await app.register(async (api) => {
+    api.addHook('onRequest', requireToken(deps.registry.admin.verify))
+    await api.register(
+      deviceRoutes({ devices: deps.registry.devices, state: deps.state, disconnect: deps.disconnect, influx: deps.influx }),
+    )
+    await api.register(alertRoutes({ alerts: deps.registry.alerts, bus: deps.bus }))
+    await api.register(quarantineRoutes({ quarantine: deps.registry.quarantine }))
+  })
+
+  if (deps.webRoot && existsSync(deps.webRoot)) {
+    await app.register(fastifyStatic, { root: deps.webRoot, prefix: '/', wildcard: false })
+  }
+  app.setNotFoundHandler((_req, reply) => sendError(reply, 404, 'NOT_FOUND'))
+  return app
+}

@@ -1,0 +1,47 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { Alert, AlertStatus, type LiveBus } from '#devices'
+import type { AlertRepo } from '../../registry/alert-repo.ts'
+import { ErrorBody, sendError } from '../errors.ts'
+
+export const alertRoutes =
+  (deps: { alerts: AlertRepo; bus: LiveBus }): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.get(
+      '/api/alerts',
+      {
+        schema: {
+          tags: ['alerts'],
+          querystring: z.object({
+            status: z
+              .union([AlertStatus, z.literal('open')])
+              .optional()
+              .describe('open = active or acknowledged'),
+            deviceId: z.string().optional(),
+            site: z.string().optional(),
+            limit: z.coerce.number().int().min(1).max(1000).optional(),
+          }),
+          response: { 200: z.array(Alert) },
+        },
+      },
+      async (req) => deps.alerts.list(req.query),
+    )
+
+    app.post(
+      '/api/alerts/:id/ack',
+      {
+        schema: {
+          tags: ['alerts'],
+          params: z.object({ id: z.string().uuid() }),
+          response: { 200: Alert, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        const r = deps.alerts.acknowledge(req.params.id, 'admin', new Date())
+        if (r === null) return sendError(reply, 404, 'NOT_FOUND', `no alert ${req.params.id}`)
+        if (r === 'not-open') return sendError(reply, 409, 'CONFLICT', 'the alert is already acknowledged or cleared')
+        deps.bus.emit('alert:acknowledged', r)
+        return r
+      },
+    )
+  }

@@ -1,0 +1,29 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import type { Registry } from 'prom-client'
+import { z } from 'zod'
+
+export interface ReadyCheck {
+  ok: boolean
+  checks: Record<string, { ok: boolean; detail?: string }>
+}
+
+const Ready = z.object({
+  status: z.enum(['ready', 'degraded']),
+  checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })),
+})
+
+export const healthRoutes =
+  (deps: { ready(): Promise<ReadyCheck>; metrics: Registry }): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.get('/health', { schema: { tags: ['ops'], response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({
+      status: 'ok' as const,
+    }))
+    app.get('/ready', { schema: { tags: ['ops'], response: { 200: Ready, 503: Ready } } }, async (_req, reply) => {
+      const r = await deps.ready()
+      return reply.code(r.ok ? 200 : 503).send({ status: r.ok ? 'ready' : 'degraded', checks: r.checks })
+    })
+    app.get('/metrics', { schema: { tags: ['ops'], hide: true } }, async (_req, reply) => {
+      reply.type(deps.metrics.contentType)
+      return deps.metrics.metrics()
+    })
+  }

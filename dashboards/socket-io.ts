@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify'
+import { Server } from 'socket.io'
+import type { ClientToServerEvents, LiveBus, ServerToClientEvents } from '#devices'
+import type { VerifyToken } from './auth.ts'
+
+/**
+ * Socket.IO on Fastify's own server (fastify-socket.io is unmaintained). The token
+ * is checked at the handshake; nothing is sent to an unauthenticated socket.
+ */
+export function attachSocketIo(app: FastifyInstance, deps: { verify: VerifyToken; bus: LiveBus }) {
+  const io = new Server<ClientToServerEvents, ServerToClientEvents>(app.server, {
+    serveClient: false,
+    // A browser that stops reading is dropped instead of growing our buffers.
+    pingTimeout: 20_000,
+    maxHttpBufferSize: 16 * 1024,
+  })
+  io.use((socket, next) => {
+    const token = socket.handshake.auth?.token
+    if (typeof token === 'string' && deps.verify(token)) return next()
+    const err = Object.assign(new Error('UNAUTHENTICATED'), { data: { code: 'UNAUTHENTICATED' } })
+    next(err)
+  })
+  const unsubscribe = [
+    deps.bus.on('alert:raised', (a) => io.emit('alert:raised', a)),
+    deps.bus.on('alert:acknowledged', (a) => io.emit('alert:acknowledged', a)),
+    deps.bus.on('alert:cleared', (a) => io.emit('alert:cleared', a)),
+    // Live state is high-volume and disposable: volatile, so a slow browser skips updates rather than queueing them.
+    deps.bus.on('device:state', (s) => io.volatile.emit('device:state', s)),
+  ]
+  app.addHook('preClose', (done) => {
+    for (const u of unsubscribe) u()
+    io.local.disconnectSockets(true)
+    done()
+  })
+  app.addHook('onClose', (_app, done) => {
+    io.close(() => done())
+  })
+  return io
+}

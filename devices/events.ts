@@ -1,0 +1,39 @@
+import { z } from 'zod'
+import type { Alert } from './alerts/alert.ts'
+
+export const Presence = z.enum(['online', 'offline', 'unknown'])
+export type Presence = z.infer<typeof Presence>
+
+/** Live state of one device as pushed to dashboards. */
+export const DeviceState = z.object({
+  deviceId: z.string(),
+  type: z.string(),
+  site: z.string(),
+  presence: Presence,
+  lastSeen: z.string().nullable(),
+  latest: z
+    .object({
+      ts: z.string(),
+      outcome: z.enum(['accepted', 'suspicious']),
+      readings: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])),
+    })
+    .nullable(),
+})
+export type DeviceState = z.infer<typeof DeviceState>
+
+/** Socket.IO events, server to browser. Transition names are stable API. */
+export interface ServerToClientEvents {
+  'alert:raised': (alert: Alert) => void
+  'alert:acknowledged': (alert: Alert) => void
+  'alert:cleared': (alert: Alert) => void
+  'device:state': (state: DeviceState) => void
+}
+
+// biome-ignore lint/complexity/noBannedTypes: the browser sends nothing yet; acknowledgements go through REST.
+export type ClientToServerEvents = {}
+
+/** In-process bus from ingest to dashboards; the Redis adapter replaces it when scaling out. */
+export interface LiveBus {
+  emit<K extends keyof ServerToClientEvents>(event: K, ...args: Parameters<ServerToClientEvents[K]>): void
+  on<K extends keyof ServerToClientEvents>(event: K, listener: ServerToClientEvents[K]): () => void
+}

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto'
+import type { Alert, AlertRule } from '#devices'
+import type { Db } from './db.ts'
+
+interface Row {
+  id: string
+  device_id: string
+  device_type: string
+  site: string
+  rule_id: string
+  title: string
+  severity: Alert['severity']
+  status: Alert['status']
+  value: number
+  raised_ts: number
+  acknowledged_at: string | null
+  acknowledged_by: string | null
+  cleared_at: string | null
+}
+
+const toAlert = (r: Row): Alert => ({
+  id: r.id,
+  deviceId: r.device_id,
+  deviceType: r.device_type,
+  site: r.site,
+  ruleId: r.rule_id,
+  title: r.title,
+  severity: r.severity,
+  status: r.status,
+  value: r.value,
+  raisedAt: new Date(r.raised_ts).toISOString(),
+  acknowledgedAt: r.acknowledged_at,
+  acknowledgedBy: r.acknowledged_by,
+  clearedAt: r.cleared_at,
+})
+
+export interface RaiseInput {
+  deviceId: string
+  deviceType: string
+  site: string
+  rule: AlertRule
+  value: number
+  ts: number
+}
+
+export interface AlertFilter {
+  status?: Alert['status'] | 'open'
+  deviceId?: string
+  site?: string
+  limit?: number
+}
+
+export interface AlertRepo {
+  /** Stores a raised alert; null when this (device, rule, reading time) was already raised (a redelivery). */
+  raise(input: RaiseInput): Alert | null
+  /** Clears the open alert of (device, rule); null when none is open. */
+  clear(deviceId: string, ruleId: string, at: number): Alert | null
+  acknowledge(id: string, by: string, at: Date): Alert | null | 'not-open'
+  get(id: string): Alert | null
+  list(filter?: AlertFilter): Alert[]
+  open(): Alert[]
+}
+
+export function createAlertRepo(db: Db): AlertRepo {
+  const insert = db.prepare(
+    `INSERT OR IGNORE INTO alerts (id, device_id, device_type, site, rule_id, title, severity, status, value, raised_ts)
+     VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`,
+  )
+  const byId = db.prepare<[string], Row>('SELECT * FROM alerts WHERE id = ?')
+  const openFor = db.prepare<[string, string], Row>(
+    "SELECT * FROM alerts WHERE device_id = ? AND rule_id = ? AND status != 'cleared' ORDER BY raised_ts DESC LIMIT 1",
+  )
+  const setCleared = db.prepare("UPDATE alerts SET status = 'cleared', cleared_at = ? WHERE id = ?")
+  const setAck = db.prepare(
+    "UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND status = 'active'",
+  )
+  const openAll = db.prepare<[], Row>("SELECT * FROM alerts WHERE status != 'cleared' ORDER BY raised_ts")
+
+  return {
+    raise(a) {
+      const id = randomUUID()
+      const r = insert.run(id, a.deviceId, a.deviceType, a.site, a.rule.id, a.rule.title, a.rule.severity, a.value, a.ts)
+      return r.changes ? toAlert(byId.get(id)!) : null
+    },
+    clear(deviceId, ruleId, at) {
+      const row = openFor.get(deviceId, ruleId)
+      if (!row) return null
+      setCleared.run(new Date(at).toISOString(), row.id)
+      return toAlert(byId.get(row.id)!)
+    },
+    acknowledge(id, by, at) {
+      const row = byId.get(id)
+      if (!row) return null
+      if (setAck.run(at.toISOString(), by, id).changes === 0) return 'not-open'
+      return toAlert(byId.get(id)!)
+    },
+    get: (id) => {
+      const row = byId.get(id)
+      return row ? toAlert(row) : null
+    },
+    list(f = {}) {
+      const where: string[] = []
+      const args: (string | number)[] = []
+      if (f.status === 'open') where.push("status != 'cleared'")
+      else if (f.status) where.push('status = ?') && args.push(f.status)
+      if (f.deviceId) where.push('device_id = ?') && args.push(f.deviceId)
+      if (f.site) where.push('site = ?') && args.push(f.site)
+      args.push(Math.min(f.limit ?? 100, 1000))
+      const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY raised_ts DESC LIMIT ?`
+      return db
+        .prepare<(string | number)[], Row>(sql)
+        .all(...args)
+        .map(toAlert)
+    },
+    open: () => openAll.all().map(toAlert),
+  }
+}

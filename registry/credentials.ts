@@ -1,0 +1,37 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+/**
+ * Device and admin secrets are 256-bit random tokens; only HMAC-SHA-256(key, token)
+ * is stored (design D8). A fast keyed hash is enough for high-entropy secrets and
+ * keeps a reconnect storm from burning the CPU on a slow KDF.
+ */
+export interface Hasher {
+  hash(secret: string): Buffer
+  verify(secret: string, stored: Buffer): boolean
+}
+
+export function newSecret(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+export function createHasher(key: Buffer): Hasher {
+  const hash = (secret: string) => createHmac('sha256', key).update(secret).digest()
+  return {
+    hash,
+    verify(secret, stored) {
+      const h = hash(secret)
+      return h.length === stored.length && timingSafeEqual(h, stored)
+    },
+  }
+}
+
+/** The server's HMAC key lives beside the database, readable by the service user only. */
+export function loadOrCreateServerKey(dataDir: string): Buffer {
+  const file = join(dataDir, 'server.key')
+  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64')
+  const key = randomBytes(32)
+  writeFileSync(file, key.toString('base64'), { mode: 0o600, flag: 'wx' })
+  return key
+}

@@ -1,0 +1,26 @@
+import { type AdminTokens, initAdminToken } from './admin-token.ts'
+import { type AlertRepo, createAlertRepo } from './alert-repo.ts'
+import { createHasher, loadOrCreateServerKey } from './credentials.ts'
+import { type Db, openDb } from './db.ts'
+import { createDeviceRepo, type DeviceRepo } from './device-repo.ts'
+import { createQuarantineRepo, type QuarantineRepo } from './quarantine-repo.ts'
+
+export interface Registry {
+  devices: DeviceRepo
+  alerts: AlertRepo
+  quarantine: QuarantineRepo
+  admin: AdminTokens
+  close(): void
+}
+
+export function openRegistry(opts: { dataDir: string; adminToken?: string | undefined; quarantineMax?: number }): Registry {
+  const db: Db = openDb(opts.dataDir)
+  const hasher = createHasher(loadOrCreateServerKey(opts.dataDir))
+  return {
+    devices: createDeviceRepo(db, hasher),
+    alerts: createAlertRepo(db),
+    quarantine: createQuarantineRepo(db, opts.quarantineMax),
+    admin: initAdminToken(db, hasher, opts.adminToken),
+    close: () => db.close(),
+  }
+}

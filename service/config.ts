@@ -1,0 +1,50 @@
+import { z } from 'zod'
+
+const port = z.coerce.number().int().min(0).max(65535)
+const optional = <T extends z.ZodType>(s: T) => z.preprocess((v) => (v === '' ? undefined : v), s.optional())
+
+/** Every variable the all-in-one service reads; parsed once, all errors reported together. */
+export const ServiceConfig = z.object({
+  DATA_DIR: z.string().min(1).default('./data'),
+  HTTP_HOST: z.string().default('127.0.0.1'),
+  HTTP_PORT: port.default(3000),
+  MQTT_HOST: z.string().default('0.0.0.0'),
+  MQTT_PORT: port.default(1883),
+  MQTT_WS_PORT: z.preprocess((v) => (v === '' || v === 'off' ? null : v), port.nullable().default(8083)),
+  MQTT_MAX_PACKET_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(64 * 1024),
+  MQTT_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(20_000),
+  MQTT_KEEPALIVE_LIMIT_S: z.coerce.number().int().min(0).default(3600),
+  MQTT_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  INFLUX_URL: optional(z.url()),
+  INFLUX_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('telemetry'),
+  INFLUX_RP: z.string().default(''),
+  INFLUX_TOKEN: optional(z.string()),
+  INFLUX_BATCH_SIZE: z.coerce.number().int().min(1).default(5000),
+  INFLUX_FLUSH_MS: z.coerce.number().int().min(10).default(250),
+  TIME_LATE_S: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(7 * 24 * 3600),
+  TIME_EARLY_S: z.coerce.number().int().min(0).default(300),
+  ADMIN_TOKEN: optional(z.string().min(32, 'ADMIN_TOKEN must be at least 32 characters (use `openssl rand -base64 32`)')),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+})
+export type ServiceConfig = z.infer<typeof ServiceConfig>
+
+export type ConfigResult = { ok: true; config: ServiceConfig } | { ok: false; errors: string[] }
+
+export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
+  const r = ServiceConfig.safeParse(env)
+  if (r.success) return { ok: true, config: r.data }
+  return { ok: false, errors: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }
+}

@@ -1,0 +1,85 @@
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { pino } from 'pino'
+import { startInfluxd } from '../scripts/influxd.ts'
+import { createFleet } from '../simulators/fleet.ts'
+import { fleetSpecs, provisionFleet } from '../simulators/provision.ts'
+import { parseConfig } from './config.ts'
+import { createService } from './service.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    sim: { type: 'boolean', default: false },
+    bins: { type: 'string', default: '20' },
+    boilers: { type: 'string', default: '20' },
+    meters: { type: 'string', default: '10' },
+    speed: { type: 'string', default: '60' },
+  },
+})
+
+const parsed = parseConfig(process.env)
+if (!parsed.ok) {
+  process.stderr.write(
+    `CONFIG_INVALID: fix these environment variables and start again:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}\n`,
+  )
+  process.exit(2)
+}
+const config = parsed.config
+const log = pino({ level: config.LOG_LEVEL })
+const dataDir = resolve(config.DATA_DIR)
+
+const closers: (() => Promise<void>)[] = []
+let influxUrl = config.INFLUX_URL
+if (!influxUrl) {
+  const influxd = await startInfluxd({ dir: join(dataDir, 'influxdb'), keep: true })
+  closers.unshift(influxd.kill)
+  influxUrl = influxd.url
+  log.info({ url: influxUrl }, 'started a private influxd (set INFLUX_URL to use your own)')
+}
+
+const service = await createService({ ...config, DATA_DIR: dataDir, INFLUX_URL: influxUrl }, log, resolve('dashboards/web/dist'))
+await service.start()
+closers.unshift(service.close)
+
+if (args.sim) {
+  const specs = fleetSpecs({ bin: Number(args.bins), boiler: Number(args.boilers), meter: Number(args.meters) }, 1)
+  const devices = await provisionFleet(
+    specs,
+    async (spec) => {
+      const r = service.registry.devices.provision(spec)
+      return r.ok ? { secret: r.secret } : 'exists'
+    },
+    join(dataDir, 'sim-credentials.json'),
+  )
+  const fleet = createFleet({ url: `mqtt://127.0.0.1:${service.broker.port}`, devices, speed: Number(args.speed), seed: 1 })
+  await fleet.start()
+  closers.unshift(fleet.close)
+  log.info({ devices: devices.length, speed: Number(args.speed) }, 'simulated fleet running')
+}
+
+process.stdout.write(
+  `\nsmartplace is running\n  dashboard: ${service.httpUrl}/\n  API docs:  ${service.httpUrl}/docs\n  MQTT:      mqtt://127.0.0.1:${service.broker.port}\n`,
+)
+if (service.createdAdminToken) {
+  process.stdout.write(`  admin token (shown once, keep it safe): ${service.createdAdminToken}\n`)
+}
+process.stdout.write('\n')
+
+let closing = false
+const shutdown = async (signal: string) => {
+  if (closing) {
+    // A second signal means "now": the registry and readings already flushed stay consistent.
+    process.exit(1)
+  }
+  closing = true
+  log.info({ signal }, 'shutting down')
+  const timer = setTimeout(() => {
+    log.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out')
+    process.exit(1)
+  }, config.SHUTDOWN_TIMEOUT_MS)
+  for (const close of closers) await close().catch((e: Error) => log.error({ err: e.message }, 'close failed'))
+  clearTimeout(timer)
+  process.exit(0)
+}
+process.on('SIGINT', () => void shutdown('SIGINT'))
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
