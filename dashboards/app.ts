@@ -13,7 +13,7 @@ import { sendError } from './errors.ts'
 import type { InfluxQuery } from './influx-query.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { deviceRoutes } from './routes/devices.ts'
-import { healthRoutes, type ReadyCheck } from './routes/health.ts'
+import { healthRoutes, metricsRoute, type ReadyCheck } from './routes/health.ts'
 import { quarantineRoutes } from './routes/quarantine.ts'
 import { attachSocketIo } from './socket-io.ts'
 
@@ -68,7 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   attachSocketIo(app, { verify: deps.registry.admin.verify, bus: deps.bus })
 
-  await app.register(healthRoutes({ ready: deps.ready, metrics: deps.metrics }))
+  await app.register(healthRoutes({ ready: deps.ready }))
   await app.register(async (api) => {
     api.addHook('onRequest', requireToken(deps.registry.admin.verify))
     await api.register(
@@ -76,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     )
     await api.register(alertRoutes({ alerts: deps.registry.alerts, bus: deps.bus }))
     await api.register(quarantineRoutes({ quarantine: deps.registry.quarantine }))
+    await api.register(metricsRoute({ metrics: deps.metrics }))
   })
 
   if (deps.webRoot && existsSync(deps.webRoot)) {
