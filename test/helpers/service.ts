@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { DeviceInput } from '#devices'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { pino } from 'pino'
 import { inject } from 'vitest'
+import type { DeviceInput } from '#devices'
 import { parseConfig } from '../../service/config.ts'
 import { createService, type Service } from '../../service/service.ts'
 
@@ -16,7 +16,9 @@ export interface TestService {
   token: string
   db: string
   influxUrl: string
-  provision(spec: Partial<DeviceInput> & { id: string; type: DeviceInput['type'] }): Promise<{ id: string; secret: string; site: string; type: string }>
+  provision(
+    spec: Partial<DeviceInput> & { id: string; type: DeviceInput['type'] },
+  ): Promise<{ id: string; secret: string; site: string; type: string }>
   api(path: string, init?: RequestInit): Promise<Response>
   close(): Promise<void>
 }
@@ -72,12 +74,23 @@ export async function startService(env: Record<string, string> = {}): Promise<Te
 
 /** Connects as a device with its own credentials; rejects when the broker refuses. */
 export function connectDevice(url: string, id: string, secret: string | undefined, extra: IClientOptions = {}): Promise<MqttClient> {
-  return mqtt.connectAsync(url, { clientId: id, username: id, ...(secret ? { password: secret } : {}), reconnectPeriod: 0, connectTimeout: 5_000, ...extra })
+  return mqtt.connectAsync(url, {
+    clientId: id,
+    username: id,
+    ...(secret ? { password: secret } : {}),
+    reconnectPeriod: 0,
+    connectTimeout: 5_000,
+    ...extra,
+  })
 }
 
 export const telemetryTopic = (d: { site: string; type: string; id: string }) => `sp/v1/${d.site}/${d.type}/${d.id}/telemetry`
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 5_000, stepMs = 50): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 5_000,
+  stepMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   while (Date.now() < deadline) {

@@ -43,7 +43,10 @@ describe('the API and sockets need the token (acceptance 5)', () => {
     expect((await fetch(`${svc.url}/health`)).status).toBe(200)
     const ready = await fetch(`${svc.url}/ready`)
     expect(await ready.json()).toEqual({ status: 'ready', checks: { influxdb: { ok: true } } })
-    const bad = await svc.api('/api/devices', { method: 'POST', body: JSON.stringify({ id: 'Bad Id', type: 'toaster', name: 'x', site: 's' }) })
+    const bad = await svc.api('/api/devices', {
+      method: 'POST',
+      body: JSON.stringify({ id: 'Bad Id', type: 'toaster', name: 'x', site: 's' }),
+    })
     expect(bad.status).toBe(400)
     const body = (await bad.json()) as { error: { code: string; issues: { path: string }[] } }
     expect(body.error.code).toBe('BAD_REQUEST')
@@ -61,6 +64,8 @@ describe('the API and sockets need the token (acceptance 5)', () => {
 
   it('serves the OpenAPI document', async () => {
     const doc = (await (await fetch(`${svc.url}/docs/json`)).json()) as { paths: Record<string, unknown> }
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/devices', '/api/devices/{id}/readings', '/api/alerts/{id}/ack', '/api/quarantine']))
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/devices', '/api/devices/{id}/readings', '/api/alerts/{id}/ack', '/api/quarantine']),
+    )
   })
 })

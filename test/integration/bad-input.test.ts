@@ -10,7 +10,8 @@ interface Q {
   payload: string
 }
 
-const good = (fill: number, ts: number) => JSON.stringify({ ts, readings: { fillingLevel: fill, temperature: 11, batteryPct: 70, tilted: false } })
+const good = (fill: number, ts: number) =>
+  JSON.stringify({ ts, readings: { fillingLevel: fill, temperature: 11, batteryPct: 70, tilted: false } })
 
 describe('bad input is quarantined and good input still lands (acceptance 3, 4)', () => {
   let svc: TestService
@@ -58,7 +59,12 @@ describe('bad input is quarantined and good input still lands (acceptance 3, 4)'
       reason: /outside the accepted window/,
       path: 'ts',
     },
-    { name: 'telemetry over 16 KiB', payload: JSON.stringify({ readings: { pad: 'x'.repeat(20_000) } }), code: 'PAYLOAD_TOO_LARGE', reason: /limit/ },
+    {
+      name: 'telemetry over 16 KiB',
+      payload: JSON.stringify({ readings: { pad: 'x'.repeat(20_000) } }),
+      code: 'PAYLOAD_TOO_LARGE',
+      reason: /limit/,
+    },
   ]
 
   it('quarantines each bad message with a readable reason, keeps the device connected, and lands the valid reading sent right after', async () => {
@@ -76,7 +82,11 @@ describe('bad input is quarantined and good input still lands (acceptance 3, 4)'
       const e = entries[i]!
       expect(e, c.name).toMatchObject({ deviceId: bin.id, code: c.code })
       expect(e.reason, c.name).toMatch(c.reason)
-      if (c.path) expect(e.issues.map((x) => x.path), c.name).toContain(c.path)
+      if (c.path)
+        expect(
+          e.issues.map((x) => x.path),
+          c.name,
+        ).toContain(c.path)
       expect(Buffer.from(e.payload, 'base64').equals(Buffer.from(c.payload)), c.name).toBe(true)
     }
 

@@ -49,12 +49,17 @@ describe('devices are confined to their own topics (acceptance 2)', () => {
     client.end(true)
     await expect(connectDevice(svc.mqttUrl, c.id, c.secret)).rejects.toThrow(/Bad username or password/i)
     // a revoked id stays reserved
-    expect((await svc.api('/api/devices', { method: 'POST', body: JSON.stringify({ id: 'bin-c', type: 'bin', name: 'x', site: 'north' }) })).status).toBe(409)
+    expect(
+      (await svc.api('/api/devices', { method: 'POST', body: JSON.stringify({ id: 'bin-c', type: 'bin', name: 'x', site: 'north' }) }))
+        .status,
+    ).toBe(409)
   })
 
   it('refuses a Last Will on another device topic', async () => {
     await expect(
-      connectDevice(svc.mqttUrl, b.id, b.secret, { will: { topic: `sp/v1/north/bin/${a.id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true } }),
+      connectDevice(svc.mqttUrl, b.id, b.secret, {
+        will: { topic: `sp/v1/north/bin/${a.id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
+      }),
     ).rejects.toThrow(/Bad username or password/i)
   })
 
@@ -63,7 +68,14 @@ describe('devices are confined to their own topics (acceptance 2)', () => {
       const text = await (await svc.api('/metrics')).text()
       return text.includes('reason="topic-forbidden"') ? text : null
     })
-    for (const reason of ['topic-forbidden', 'subscribe-forbidden', 'bad-credentials', 'anonymous', 'client-id-mismatch', 'will-forbidden']) {
+    for (const reason of [
+      'topic-forbidden',
+      'subscribe-forbidden',
+      'bad-credentials',
+      'anonymous',
+      'client-id-mismatch',
+      'will-forbidden',
+    ]) {
       expect(metrics).toMatch(new RegExp(`sp_mqtt_refused_total\\{reason="${reason}"\\} [1-9]`))
     }
   })

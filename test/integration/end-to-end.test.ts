@@ -1,7 +1,7 @@
-import type { Alert } from '#devices'
 import type { MqttClient } from 'mqtt'
 import { io, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Alert } from '#devices'
 import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 
 describe('one reading from a device to the dashboard (acceptance 1)', () => {
@@ -15,7 +15,8 @@ describe('one reading from a device to the dashboard (acceptance 1)', () => {
     const bin = await svc.provision({ id: 'bin-e2e', type: 'bin', site: 'market-square' })
     device = await connectDevice(svc.mqttUrl, bin.id, bin.secret)
     socket = io(svc.url, { auth: { token: svc.token }, transports: ['websocket'] })
-    for (const name of ['alert:raised', 'alert:acknowledged', 'alert:cleared']) socket.on(name, (alert: Alert) => events.push({ name, alert }))
+    for (const name of ['alert:raised', 'alert:acknowledged', 'alert:cleared'])
+      socket.on(name, (alert: Alert) => events.push({ name, alert }))
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve)
       socket.once('connect_error', reject)
@@ -30,7 +31,9 @@ describe('one reading from a device to the dashboard (acceptance 1)', () => {
 
   const topic = telemetryTopic({ site: 'market-square', type: 'bin', id: 'bin-e2e' })
   const send = (fill: number, ts: number) =>
-    device.publishAsync(topic, JSON.stringify({ ts, readings: { fillingLevel: fill, temperature: 12, batteryPct: 80, tilted: false } }), { qos: 1 })
+    device.publishAsync(topic, JSON.stringify({ ts, readings: { fillingLevel: fill, temperature: 12, batteryPct: 80, tilted: false } }), {
+      qos: 1,
+    })
 
   it('stores readings, raises, acknowledges and clears the full-bin alert', async () => {
     const t0 = Date.now() - 10_000

@@ -6,7 +6,10 @@ export class Unauthorised extends Error {}
 
 export function createApi(token: string) {
   const call = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
-    const res = await fetch(path, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } })
+    const res = await fetch(path, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
+    })
     if (res.status === 401) throw new Unauthorised()
     if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`)
     return (await res.json()) as T

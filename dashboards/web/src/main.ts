@@ -1,5 +1,5 @@
-import type { Alert, ClientToServerEvents, DeviceState, ServerToClientEvents } from '#devices'
 import { io, type Socket } from 'socket.io-client'
+import type { Alert, ClientToServerEvents, DeviceState, ServerToClientEvents } from '#devices'
 import { createApi, Unauthorised } from './api.ts'
 import { renderAlert, renderDeviceRow } from './render.ts'
 

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs or locates what smartplace needs on Debian/Ubuntu: npm dependencies,
+# Debian's influxdb (and chromium for the browser tests). Says exactly what is
+# missing when it cannot install it itself.
+# Usage: scripts/ensure-system.sh [--with-chromium]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_chromium=0
+[ "${1:-}" = "--with-chromium" ] && need_chromium=1
+
+node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);console.log(a>20||(a===20&&b>=19)?1:0)' 2>/dev/null || echo 0)
+if [ "$node_ok" != 1 ]; then
+  echo "smartplace needs Node.js >= 20.19 (found: $(node --version 2>/dev/null || echo none))." >&2
+  exit 1
+fi
+
+# npm dependencies: install when missing or when the lockfile changed since the last install.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "Installing npm dependencies (npm ci)…"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+missing=()
+command -v influxd >/dev/null 2>&1 || [ -x /usr/bin/influxd ] || missing+=(influxdb)
+if [ "$need_chromium" = 1 ]; then
+  command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo="sudo -n"
+  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || $sudo true 2>/dev/null; }; then
+    echo "Installing Debian packages: ${missing[*]}…"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "Missing Debian packages: ${missing[*]}. Install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# The dashboard bundle is rebuilt when any of its sources is newer than the build.
+if [ ! -f dashboards/web/dist/index.html ] || [ -n "$(find dashboards/web devices -newer dashboards/web/dist/index.html -type f -not -path '*/dist/*' | head -1)" ]; then
+  npx --no-install vite build --config dashboards/web/vite.config.ts
+fi

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `npm test`: type-check, lint, then every test against real parts (influxd, Aedes, Chromium).
+# Ends with a plain "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-system.sh --with-chromium || { echo "0 passed, 1 failed"; exit 1; }
+
+failed_checks=0
+echo "== typecheck"; npm run -s typecheck || failed_checks=$((failed_checks + 1))
+echo "== lint"; npx --no-install biome check . || failed_checks=$((failed_checks + 1))
+
+echo "== vitest"
+rm -f .test-results.json
+npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=.test-results.json "$@"
+status=$?
+
+node -e '
+  const fs = require("node:fs")
+  let passed = 0, failed = Number(process.argv[1])
+  try {
+    const r = JSON.parse(fs.readFileSync(".test-results.json", "utf8"))
+    passed += r.numPassedTests
+    failed += r.numFailedTests + (r.numFailedTestSuites || 0) + (r.numTotalTests === 0 ? 1 : 0)
+  } catch { failed += 1 }
+  console.log(`${passed} passed, ${failed} failed`)
+  process.exit(failed > 0 ? 1 : 0)
+' "$failed_checks" || exit 1
+exit $status
