@@ -17,8 +17,10 @@ fi
 
 # npm dependencies: install when missing or when the lockfile changed since the last install.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "Installing npm dependencies (npm ci)…"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "Installing npm dependencies…"
+  # npm ci refuses a lockfile whose optional per-platform packages (Biome's) a registry
+  # mirror does not serve; npm install honours the same lockfile and skips them.
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --no-save --loglevel=error
 fi
 
 missing=()
