@@ -119,8 +119,11 @@ const max = await load(0, SECONDS)
 const fixed = await load(2000, SECONDS)
 const totalAcked = warm.acked + max.acked + fixed.acked
 const t0 = Date.now()
-let stored = 0
-while (Date.now() - t0 < 30_000 && (stored = await count()) < totalAcked) await new Promise((r) => setTimeout(r, 200))
+let stored = await count()
+while (Date.now() - t0 < 30_000 && stored < totalAcked) {
+  await new Promise((r) => setTimeout(r, 200))
+  stored = await count()
+}
 const rss = rssMiB(child.pid!)
 
 const rows: [string, string][] = [
