@@ -29,7 +29,7 @@ export interface BrokerDeps {
    * A device's own telemetry, called before the PUBACK is sent; the PUBACK waits
    * for `done`, so the handler decides when a reading counts as accepted.
    */
-  onTelemetry(device: Device, parts: TopicParts, payload: Buffer, done: () => void): void
+  onTelemetry(device: Device, parts: TopicParts, payload: Buffer, done: (err: Error | null) => void): void
 }
 
 export interface Broker {
@@ -104,7 +104,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
           refuse('retained-telemetry', client.id)
           return cb(new Error('telemetry may not be retained'))
         }
-        deps.onTelemetry(device, d.parts, packet.payload as Buffer, () => cb(null))
+        deps.onTelemetry(device, d.parts, packet.payload as Buffer, cb)
         return
       }
       cb(null)

@@ -6,6 +6,7 @@ export const ERROR_CODES = {
   PAYLOAD_NOT_JSON: 'The payload is not valid JSON. Send UTF-8 JSON: { "ts": <epoch ms or ISO time>, "readings": { ... } }.',
   PAYLOAD_TOO_LARGE: 'The telemetry payload is larger than the limit. Send one reading per message.',
   PAYLOAD_INVALID: 'The payload does not match the device type schema; see issues for each field.',
+  INFLUX_REJECTED: 'InfluxDB refused this reading on its own (for example a field type conflict); the rest of its batch landed.',
   TOPIC_INVALID: 'The topic is outside the grammar sp/v1/<site>/<type>/<deviceId>/<channel>.',
   TOPIC_FORBIDDEN: 'A device may publish only to its own topics and subscribe only to its own cmd topic.',
   DEVICE_UNKNOWN: 'The device is not in the registry or has been revoked. Provision it first.',

@@ -13,6 +13,8 @@ export interface Alerting {
  */
 export function createAlerting(deps: { alerts: AlertRepo; bus: LiveBus; rulesOf: (type: string) => DeviceTypeDef['rules'] }): Alerting {
   const states = new Map<string, RuleState[]>()
+  // Newest reading time evaluated per device: a redelivered or late reading must not count again.
+  const lastTs = new Map<string, number>()
 
   const stateFor = (device: Device, n: number) => {
     let s = states.get(device.id)
@@ -36,6 +38,8 @@ export function createAlerting(deps: { alerts: AlertRepo; bus: LiveBus; rulesOf:
       }
     },
     onReading(device, def, ts, readings) {
+      if (ts <= (lastTs.get(device.id) ?? Number.NEGATIVE_INFINITY)) return
+      lastTs.set(device.id, ts)
       const s = stateFor(device, def.rules.length)
       for (let i = 0; i < def.rules.length; i++) {
         const rule = def.rules[i]!

@@ -1,15 +1,15 @@
 import type { Logger } from 'pino'
-import { type Device, decodeTelemetry, deviceTypeOf, type TimeWindow, type TopicParts } from '#devices'
+import { buildTopic, type Device, decodeTelemetry, deviceTypeOf, type TimeWindow, type TopicParts } from '#devices'
 import type { QuarantineRepo } from '../registry/quarantine-repo.ts'
 import type { Alerting } from './alerting.ts'
-import type { ReadingWriter } from './influx-writer.ts'
 import { toLine } from './line-protocol.ts'
 import type { LiveState } from './live-state.ts'
 import type { IngestMetrics } from './metrics.ts'
+import type { Spool } from './spool/spool.ts'
 
 export interface IngestDeps {
   quarantine: QuarantineRepo
-  writer: ReadingWriter
+  spool: Pick<Spool, 'append'>
   alerting: Alerting
   live: LiveState
   metrics: IngestMetrics
@@ -19,8 +19,12 @@ export interface IngestDeps {
 }
 
 export interface Ingest {
-  /** Handles one telemetry message of an authenticated device; `done` releases the PUBACK. */
-  handleTelemetry(device: Device, topic: TopicParts, payload: Buffer, done: () => void): void
+  /**
+   * Handles one telemetry message of an authenticated device. `done` releases the
+   * PUBACK: for a good reading only once it is in the spool (durable accept); an
+   * error means it could not be stored and must not be acknowledged.
+   */
+  handleTelemetry(device: Device, topic: TopicParts, payload: Buffer, done: (err: Error | null) => void): void
 }
 
 export function createIngest(deps: IngestDeps): Ingest {
@@ -38,22 +42,23 @@ export function createIngest(deps: IngestDeps): Ingest {
         deps.quarantine.add({
           receivedAt: new Date(now()),
           deviceId: device.id,
-          topic: `sp/v1/${topic.site}/${topic.type}/${topic.deviceId}/${topic.channel}`,
+          topic: buildTopic(topic),
           code: d.code,
           reason: d.reason,
           issues: d.issues,
           payload,
         })
         // The device is still acknowledged: a battery device must not resend bad data forever.
-        return done()
+        return done(null)
       }
       const fields = d.outcome === 'suspicious' ? { ...d.readings, suspect: 1 } : d.readings
       const line = toLine(def.measurement, { site: device.site, device_id: device.id, uprn: device.uprn }, fields, d.ts)
-      if (line) deps.writer.write(line)
+      // Alerts and live state do not wait for the disk or the database.
       deps.live.reading(device, d.ts, d.outcome, d.readings)
       // Suspicious readings are stored and flagged but never raise or clear alerts.
       if (d.outcome === 'accepted') deps.alerting.onReading(device, def, d.ts, d.readings)
-      done()
+      if (line) deps.spool.append(line, done)
+      else done(null)
     },
   }
 }

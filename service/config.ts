@@ -27,8 +27,9 @@ export const ServiceConfig = z.object({
     .default('telemetry'),
   INFLUX_RP: z.string().default(''),
   INFLUX_TOKEN: optional(z.string()),
-  INFLUX_BATCH_SIZE: z.coerce.number().int().min(1).default(5000),
-  INFLUX_FLUSH_MS: z.coerce.number().int().min(10).default(250),
+  INFLUX_BATCH_LINES: z.coerce.number().int().min(1).max(100_000).default(5000),
+  SPOOL_FSYNC: z.enum(['on', 'off']).default('on'),
+  SPOOL_SEGMENT_MB: z.coerce.number().int().min(1).max(1024).default(64),
   TIME_LATE_S: z.coerce
     .number()
     .int()

@@ -28,18 +28,19 @@ const config = parsed.config
 const log = pino({ level: config.LOG_LEVEL })
 const dataDir = resolve(config.DATA_DIR)
 
-const closers: (() => Promise<void>)[] = []
+// Each closer gets the shutdown deadline (epoch ms); they run in reverse order of start.
+const closers: ((deadline: number) => Promise<void>)[] = []
 let influxUrl = config.INFLUX_URL
 if (!influxUrl) {
   const influxd = await startInfluxd({ dir: join(dataDir, 'influxdb'), keep: true })
-  closers.unshift(influxd.kill)
+  closers.unshift(() => influxd.kill())
   influxUrl = influxd.url
   log.info({ url: influxUrl }, 'started a private influxd (set INFLUX_URL to use your own)')
 }
 
 const service = await createService({ ...config, DATA_DIR: dataDir, INFLUX_URL: influxUrl }, log, resolve('dashboards/web/dist'))
 await service.start()
-closers.unshift(service.close)
+closers.unshift((deadline) => service.close(deadline))
 
 if (args.sim) {
   const specs = fleetSpecs({ bin: Number(args.bins), boiler: Number(args.boilers), meter: Number(args.meters) }, 1)
@@ -53,7 +54,7 @@ if (args.sim) {
   )
   const fleet = createFleet({ url: `mqtt://127.0.0.1:${service.broker.port}`, devices, speed: Number(args.speed), seed: 1 })
   await fleet.start()
-  closers.unshift(fleet.close)
+  closers.unshift(() => fleet.close())
   log.info({ devices: devices.length, speed: Number(args.speed) }, 'simulated fleet running')
 }
 
@@ -68,7 +69,8 @@ process.stdout.write('\n')
 let closing = false
 const shutdown = async (signal: string) => {
   if (closing) {
-    // A second signal means "now": the registry and readings already flushed stay consistent.
+    // A second signal means "now". Safe: acknowledged readings are already on disk in the spool,
+    // its files are append-only, and the checkpoint is replaced atomically.
     process.exit(1)
   }
   closing = true
@@ -77,7 +79,9 @@ const shutdown = async (signal: string) => {
     log.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out')
     process.exit(1)
   }, config.SHUTDOWN_TIMEOUT_MS)
-  for (const close of closers) await close().catch((e: Error) => log.error({ err: e.message }, 'close failed'))
+  // Leave a margin for closing the store and the private influxd after the drain.
+  const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS - Math.min(1_000, config.SHUTDOWN_TIMEOUT_MS / 4)
+  for (const close of closers) await close(deadline).catch((e: Error) => log.error({ err: e.message }, 'close failed'))
   clearTimeout(timer)
   process.exit(0)
 }

@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client'
 import { DEVICE_TYPES, deviceTypeOf } from '#devices'
@@ -6,17 +7,21 @@ import { brokerMetrics } from '../broker/metrics.ts'
 import { buildApp } from '../dashboards/app.ts'
 import { createInfluxQuery } from '../dashboards/influx-query.ts'
 import { createAlerting } from '../ingest/alerting.ts'
-import { createInfluxWriter } from '../ingest/influx-writer.ts'
+import { createInfluxClient } from '../ingest/influx-client.ts'
 import { createIngest } from '../ingest/ingest.ts'
 import { createLiveState } from '../ingest/live-state.ts'
 import { ingestMetrics } from '../ingest/metrics.ts'
+import { createDrainer } from '../ingest/spool/drainer.ts'
+import { spoolMetrics } from '../ingest/spool/metrics.ts'
+import { openSpool } from '../ingest/spool/spool.ts'
 import { openRegistry, type Registry } from '../registry/registry.ts'
 import type { ServiceConfig } from './config.ts'
 import { createLiveBus } from './live-bus.ts'
 
 export interface Service {
   start(): Promise<void>
-  close(): Promise<void>
+  /** Stops taking requests and readings, then drains the spool until `deadline` (epoch ms); what is left stays on disk. */
+  close(deadline?: number): Promise<void>
   readonly registry: Registry
   readonly broker: Broker
   /** Base URL of the HTTP server, once started. */
@@ -36,15 +41,35 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
   const live = createLiveState(bus)
   const influxCfg = { url: config.INFLUX_URL, db: config.INFLUX_DB, token: config.INFLUX_TOKEN }
   const influx = createInfluxQuery(influxCfg)
-  const writer = createInfluxWriter(
-    { ...influxCfg, rp: config.INFLUX_RP, batchSize: config.INFLUX_BATCH_SIZE, flushIntervalMs: config.INFLUX_FLUSH_MS },
-    log.child({ module: 'influx' }),
-    (n) => im.written.inc(n),
-  )
+  const spoolDir = join(config.DATA_DIR, 'spool')
+  const spool = openSpool({ dir: spoolDir, fsync: config.SPOOL_FSYNC === 'on', segmentBytes: config.SPOOL_SEGMENT_MB * 1024 * 1024 }, log.child({ module: 'spool' }))
+  const drainer = createDrainer({
+    spool,
+    dir: spoolDir,
+    influx: createInfluxClient({ ...influxCfg, rp: config.INFLUX_RP }),
+    log: log.child({ module: 'drainer' }),
+    maxBatchLines: config.INFLUX_BATCH_LINES,
+    onWritten: (n) => im.written.inc(n),
+    onRejected(line, reason) {
+      im.quarantined.inc({ code: 'INFLUX_REJECTED' })
+      const deviceId = /,device_id=([a-z0-9-]+)/.exec(line)?.[1] ?? null
+      registry.quarantine.add({
+        receivedAt: new Date(),
+        deviceId,
+        topic: `influxdb:${line.slice(0, line.search(/[, ]/))}`,
+        code: 'INFLUX_REJECTED',
+        reason,
+        issues: [],
+        payload: Buffer.from(line),
+      })
+    },
+    onMissingDatabase: () => ensureDatabase(config.INFLUX_URL, config.INFLUX_DB, config.INFLUX_TOKEN, log),
+  })
+  spoolMetrics(metrics, spool, drainer)
   const alerting = createAlerting({ alerts: registry.alerts, bus, rulesOf: (t) => deviceTypeOf(t)?.rules ?? [] })
   const ingest = createIngest({
     quarantine: registry.quarantine,
-    writer,
+    spool,
     alerting,
     live,
     metrics: im,
@@ -82,8 +107,17 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     log: log.child({ module: 'http' }),
     webRoot,
     async ready() {
-      const ok = await influx.ping()
-      return { ok, checks: { influxdb: ok ? { ok } : { ok, detail: `unreachable at ${config.INFLUX_URL}` } } }
+      const ping = await influx.ping()
+      const ok = ping && drainer.healthy
+      const s = spool.stats()
+      const waiting = `${s.bytes} bytes waiting${s.oldestMs === null ? '' : `, oldest ${Math.round(s.oldestMs / 1000)} s`}`
+      return {
+        ok,
+        checks: {
+          influxdb: ok ? { ok } : { ok, detail: ping ? `writes failing: ${drainer.lastError}` : `unreachable at ${config.INFLUX_URL}` },
+          spool: { ok: true, detail: waiting },
+        },
+      }
     },
   })
 
@@ -98,16 +132,21 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     async start() {
       await ensureDatabase(config.INFLUX_URL, config.INFLUX_DB, config.INFLUX_TOKEN, log)
       alerting.start()
+      drainer.start()
       await broker.start()
       const addr = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT })
       httpUrl = addr.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1')
       log.info({ types: Object.keys(DEVICE_TYPES), http: httpUrl, mqtt: broker.port }, 'smartplace started')
     },
-    async close() {
-      // Reverse order of start: stop taking requests, stop taking readings, flush, then the store.
+    async close(deadline = Date.now() + 5_000) {
+      // Reverse order of start: stop taking requests and readings, put everything on disk, drain, then the store.
       await app.close()
       await broker.close()
-      await writer.close().catch((e: Error) => log.error({ err: e.message }, 'influx flush on close failed'))
+      await spool.flush()
+      await drainer.stop(deadline)
+      await spool.close()
+      const left = spool.stats()
+      if (left.bytes > 0) log.info({ bytes: left.bytes }, 'spool not fully drained; the next start writes the rest')
       registry.close()
     },
   }

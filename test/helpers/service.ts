@@ -37,7 +37,6 @@ export async function startService(env: Record<string, string> = {}): Promise<Te
     MQTT_HOST: '127.0.0.1',
     INFLUX_URL: influxUrl,
     INFLUX_DB: db,
-    INFLUX_FLUSH_MS: '100',
     ADMIN_TOKEN: token,
     ...env,
   })

@@ -1,0 +1,42 @@
+import { HttpError, InfluxDB } from '@influxdata/influxdb-client'
+import { v1WriteTransport } from './v1-transport.ts'
+
+export interface InfluxConfig {
+  url: string
+  db: string
+  rp: string
+  token: string | undefined
+}
+
+/** What the drainer does with an answer: done, retry later, or split the batch to find a bad line. */
+export type WriteOutcome = { kind: 'ok' } | { kind: 'retry'; reason: string } | { kind: 'bad-data'; reason: string }
+
+/**
+ * One write request through @influxdata/influxdb-client's transport, routed to the v1
+ * `/write` endpoint. No client-side retry buffer: the spool is the buffer.
+ */
+export function createInfluxClient(config: InfluxConfig) {
+  const base = new InfluxDB({ url: config.url, token: config.token ?? '', timeout: 30_000 })
+  const transport = v1WriteTransport(base.transport)
+  const bucket = config.rp ? `${config.db}/${config.rp}` : config.db
+  const path = `/api/v2/write?org=&bucket=${encodeURIComponent(bucket)}&precision=ms`
+  const headers = { 'content-type': 'text/plain; charset=utf-8' }
+
+  return {
+    async write(lines: string[]): Promise<WriteOutcome> {
+      try {
+        await transport.request(path, lines.join('\n'), { method: 'POST', headers })
+        return { kind: 'ok' }
+      } catch (e) {
+        if (e instanceof HttpError) {
+          const reason = `HTTP ${e.statusCode}: ${e.body || e.message}`.slice(0, 500)
+          // 400 (1.x) and 422 (2.x) mean some line is unacceptable (e.g. a field type conflict); 413: too big.
+          if (e.statusCode === 400 || e.statusCode === 422 || e.statusCode === 413) return { kind: 'bad-data', reason }
+          return { kind: 'retry', reason }
+        }
+        return { kind: 'retry', reason: (e as Error).message }
+      }
+    },
+  }
+}
+export type InfluxClient = ReturnType<typeof createInfluxClient>
