@@ -7,6 +7,7 @@ import type { Device, TopicParts } from '#devices'
 import { authorizeDevicePublish, authorizeDeviceSubscribe } from './acl.ts'
 import type { BrokerMetrics } from './metrics.ts'
 import { guardPackets } from './packet-guard.ts'
+import { createRateLimiter } from './rate-limit.ts'
 
 export interface BrokerConfig {
   host: string
@@ -15,6 +16,16 @@ export interface BrokerConfig {
   wsPort: number | null
   maxPacketBytes: number
   maxConnections: number
+  /** Open connections allowed from one remote address; 0 = no cap. */
+  maxConnectionsPerAddress: number
+  /** Sustained publishes per second per device, and the burst above it; 0 = no limit. */
+  deviceRatePerS: number
+  deviceBurst: number
+  /**
+   * Conformance profile: anonymous clients may use any valid topic so that MQTT
+   * test suites can run. Every protocol check still applies; nothing is ingested.
+   */
+  auth: boolean
   keepaliveLimitS: number
   connectTimeoutMs: number
 }
@@ -42,11 +53,16 @@ export interface Broker {
   readonly aedes: Aedes
 }
 
-const authError = (message: string): AuthenticateError => Object.assign(new Error(message), { returnCode: 4 as const }) as AuthenticateError
+const authError = (message: string, returnCode = 4): AuthenticateError =>
+  Object.assign(new Error(message), { returnCode }) as AuthenticateError
+
+/** Decoders replace malformed UTF-8 with U+FFFD; MQTT forbids it and NUL in strings [MQTT-1.5.3-1, -2]. */
+const badString = (s: string) => s.includes('\u0000') || s.includes('\uFFFD')
 
 export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   const { config, log, metrics } = deps
   const devices = new WeakMap<Client, Device>()
+  const limiter = createRateLimiter(config.deviceRatePerS, config.deviceBurst)
   const wills = new WeakMap<Client, PublishPacket | undefined>()
   const refuse = (reason: string, clientId: string | undefined) => {
     metrics.refused.inc({ reason })
@@ -60,11 +76,24 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     // A frozen subscriber is disconnected instead of holding deliveries forever.
     drainTimeout: 10_000,
     preConnect(client, packet, cb) {
+      if (badString(packet.clientId) || (packet.username !== undefined && badString(packet.username))) {
+        refuse('client-id-malformed', undefined)
+        return cb(new Error('malformed client id'), false)
+      }
+      if (!packet.clientId && packet.clean === false) {
+        refuse('empty-client-id-persistent', undefined)
+        return cb(new Error('an empty client id needs a clean session [MQTT-3.1.3-7]'), false)
+      }
+      if (packet.will && badString(packet.will.topic)) {
+        refuse('will-topic-malformed', packet.clientId)
+        return cb(new Error('malformed will topic'), false)
+      }
       wills.set(client, packet.will as PublishPacket | undefined)
       cb(null, true)
     },
     authenticate(client, username, password, done) {
       const id = client.id
+      if (!config.auth) return done(null, true)
       if (!username || !password) {
         refuse('anonymous', id)
         return done(authError('device credentials required'), false)
@@ -92,30 +121,46 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     },
     authorizePublish(client, packet, cb) {
       if (!client) return cb(null) // the broker's own publishes
-      const device = devices.get(client)
-      if (!device) return cb(new Error('not authenticated'))
-      const d = authorizeDevicePublish(device, packet.topic)
-      if (!d.ok) {
-        refuse(d.reason, client.id)
-        return cb(new Error(d.reason))
+      if (badString(packet.topic)) {
+        refuse(packet.topic.includes('\u0000') ? 'topic-nul' : 'topic-malformed-utf8', client.id)
+        return cb(new Error('malformed topic'))
       }
-      if (d.parts.channel === 'telemetry') {
-        if (packet.retain) {
-          refuse('retained-telemetry', client.id)
-          return cb(new Error('telemetry may not be retained'))
-        }
-        deps.onTelemetry(device, d.parts, packet.payload as Buffer, cb)
+      const wait = limiter.take(client)
+      if (wait > 0) {
+        metrics.throttled.inc()
+        setTimeout(() => authorize(client, packet, cb), wait)
         return
       }
-      cb(null)
+      authorize(client, packet, cb)
     },
     authorizeSubscribe(client, sub, cb) {
+      if (!config.auth && !badString(sub.topic)) return cb(null, sub)
       const device = devices.get(client)
       if (device && authorizeDeviceSubscribe(device, sub.topic)) return cb(null, sub)
       refuse('subscribe-forbidden', client.id)
       cb(null, null) // SUBACK 0x80 for this filter; the connection stays up
     },
   })
+
+  function authorize(client: Client, packet: PublishPacket, cb: (err?: Error | null) => void) {
+    if (!config.auth) return cb(null)
+    const device = devices.get(client)
+    if (!device) return cb(new Error('not authenticated'))
+    const d = authorizeDevicePublish(device, packet.topic)
+    if (!d.ok) {
+      refuse(d.reason, client.id)
+      return cb(new Error(d.reason))
+    }
+    if (d.parts.channel === 'telemetry') {
+      if (packet.retain) {
+        refuse('retained-telemetry', client.id)
+        return cb(new Error('telemetry may not be retained'))
+      }
+      deps.onTelemetry(device, d.parts, packet.payload as Buffer, cb)
+      return
+    }
+    cb(null)
+  }
 
   aedes.on('clientReady', (client) => {
     metrics.connections.inc()
@@ -135,7 +180,21 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     log.warn({ reason, size, limit: config.maxPacketBytes }, 'mqtt packet refused, connection closed')
   }
 
+  const perAddress = new Map<string, number>()
   const tcp: Server = createServer((socket) => {
+    const addr = socket.remoteAddress ?? ''
+    const n = (perAddress.get(addr) ?? 0) + 1
+    if (config.maxConnectionsPerAddress > 0 && n > config.maxConnectionsPerAddress) {
+      refuse('too-many-connections-from-address', undefined)
+      socket.destroy()
+      return
+    }
+    perAddress.set(addr, n)
+    socket.once('close', () => {
+      const left = (perAddress.get(addr) ?? 1) - 1
+      if (left > 0) perAddress.set(addr, left)
+      else perAddress.delete(addr)
+    })
     socket.setNoDelay(true)
     socket.on('error', () => {}) // resets by peers are routine; aedes reports them on the client
     aedes.handle(guardPackets(socket, config.maxPacketBytes, onOversize))

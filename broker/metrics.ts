@@ -3,6 +3,11 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 export function brokerMetrics(register: Registry) {
   return {
     connections: new Gauge({ name: 'sp_mqtt_connections', help: 'Connected MQTT clients', registers: [register] }),
+    throttled: new Counter({
+      name: 'sp_mqtt_throttled_total',
+      help: 'Publishes delayed because a device exceeded its rate limit',
+      registers: [register],
+    }),
     refused: new Counter({
       name: 'sp_mqtt_refused_total',
       help: 'MQTT connections, publishes and subscriptions refused, by reason',

@@ -42,7 +42,10 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
   const influxCfg = { url: config.INFLUX_URL, db: config.INFLUX_DB, token: config.INFLUX_TOKEN }
   const influx = createInfluxQuery(influxCfg)
   const spoolDir = join(config.DATA_DIR, 'spool')
-  const spool = openSpool({ dir: spoolDir, fsync: config.SPOOL_FSYNC === 'on', segmentBytes: config.SPOOL_SEGMENT_MB * 1024 * 1024 }, log.child({ module: 'spool' }))
+  const spool = openSpool(
+    { dir: spoolDir, fsync: config.SPOOL_FSYNC === 'on', segmentBytes: config.SPOOL_SEGMENT_MB * 1024 * 1024 },
+    log.child({ module: 'spool' }),
+  )
   const drainer = createDrainer({
     spool,
     dir: spoolDir,
@@ -84,6 +87,10 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
       wsPort: config.MQTT_WS_PORT,
       maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
       maxConnections: config.MQTT_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: config.MQTT_MAX_CONNECTIONS_PER_ADDRESS,
+      deviceRatePerS: config.MQTT_DEVICE_RATE,
+      deviceBurst: config.MQTT_DEVICE_BURST,
+      auth: config.MQTT_AUTH === 'on',
       keepaliveLimitS: config.MQTT_KEEPALIVE_LIMIT_S,
       connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
     },
@@ -137,6 +144,11 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
       const addr = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT })
       httpUrl = addr.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1')
       log.info({ types: Object.keys(DEVICE_TYPES), http: httpUrl, mqtt: broker.port }, 'smartplace started')
+      if (config.MQTT_AUTH === 'off') {
+        log.warn(
+          'MQTT_AUTH=off: CONFORMANCE PROFILE. Anonymous MQTT clients are accepted on loopback and nothing they send is ingested. Never run this in production.',
+        )
+      }
     },
     async close(deadline = Date.now() + 5_000) {
       // Reverse order of start: stop taking requests and readings, put everything on disk, drain, then the store.

@@ -133,7 +133,8 @@ export function openSpool(config: SpoolConfig, log: Logger): Spool {
           sizes.delete(id)
         }
       }
-      while (marks.length && (marks[0]!.segment < p.segment || (marks[0]!.segment === p.segment && marks[0]!.end <= p.offset))) marks.shift()
+      while (marks.length && (marks[0]!.segment < p.segment || (marks[0]!.segment === p.segment && marks[0]!.end <= p.offset)))
+        marks.shift()
     },
     waitForData: () => new Promise((r) => dataWaiters.push(r)),
     stats() {

@@ -16,6 +16,7 @@ export interface TestService {
   token: string
   db: string
   influxUrl: string
+  dataDir: string
   provision(
     spec: Partial<DeviceInput> & { id: string; type: DeviceInput['type'] },
   ): Promise<{ id: string; secret: string; site: string; type: string }>
@@ -24,11 +25,19 @@ export interface TestService {
 }
 
 /** A real all-in-one service on free ports with its own data dir and InfluxDB database. */
-export async function startService(env: Record<string, string> = {}): Promise<TestService> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'sp-test-'))
-  const token = randomBytes(32).toString('base64url')
-  const db = `t_${randomBytes(6).toString('hex')}`
-  const influxUrl = inject('influxUrl')
+export interface StartOptions {
+  /** Reuse a data dir (restart); it is then left in place on close. */
+  dataDir?: string
+  db?: string
+  influxUrl?: string
+  token?: string
+}
+
+export async function startService(env: Record<string, string> = {}, opts: StartOptions = {}): Promise<TestService> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sp-test-'))
+  const token = opts.token ?? randomBytes(32).toString('base64url')
+  const db = opts.db ?? `t_${randomBytes(6).toString('hex')}`
+  const influxUrl = opts.influxUrl ?? inject('influxUrl')
   const parsed = parseConfig({
     DATA_DIR: dataDir,
     HTTP_PORT: '0',
@@ -57,6 +66,7 @@ export async function startService(env: Record<string, string> = {}): Promise<Te
     token,
     db,
     influxUrl,
+    dataDir,
     api,
     async provision(spec) {
       const body = { name: spec.id, site: 'test-site', ...spec }
@@ -66,7 +76,7 @@ export async function startService(env: Record<string, string> = {}): Promise<Te
     },
     async close() {
       await service.close()
-      rmSync(dataDir, { recursive: true, force: true })
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true })
     },
   }
 }

@@ -42,7 +42,10 @@ describe('the API and sockets need the token (acceptance 5)', () => {
   it('answers health and readiness without a token, and validates input with coded errors', async () => {
     expect((await fetch(`${svc.url}/health`)).status).toBe(200)
     const ready = await fetch(`${svc.url}/ready`)
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { influxdb: { ok: true }, spool: { ok: true, detail: '0 bytes waiting' } } })
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { influxdb: { ok: true }, spool: { ok: true, detail: '0 bytes waiting' } },
+    })
     const bad = await svc.api('/api/devices', {
       method: 'POST',
       body: JSON.stringify({ id: 'Bad Id', type: 'toaster', name: 'x', site: 's' }),
