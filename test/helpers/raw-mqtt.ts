@@ -43,7 +43,14 @@ export function connectPacket(o: ConnectOpts): Buffer {
   return packet(0x10, Buffer.concat(parts))
 }
 
-export function publishPacket(o: { topic: string | Buffer; payload: string | Buffer; qos?: 0 | 1; id?: number; dup?: boolean; retain?: boolean }): Buffer {
+export function publishPacket(o: {
+  topic: string | Buffer
+  payload: string | Buffer
+  qos?: 0 | 1
+  id?: number
+  dup?: boolean
+  retain?: boolean
+}): Buffer {
   const qos = o.qos ?? 1
   const header = 0x30 | (o.dup ? 0x08 : 0) | (qos << 1) | (o.retain ? 0x01 : 0)
   const id = Buffer.alloc(qos ? 2 : 0)
@@ -113,7 +120,8 @@ export function rawClient(port: number): Promise<RawClient> {
         },
         puback: (id, ms = 3_000) =>
           until(() => {
-            for (let i = 0; i + 3 < data.length; i++) if (data[i] === 0x40 && data[i + 1] === 2 && data.readUInt16BE(i + 2) === id) return true
+            for (let i = 0; i + 3 < data.length; i++)
+              if (data[i] === 0x40 && data[i + 1] === 2 && data.readUInt16BE(i + 2) === id) return true
             return false
           }, ms),
         end: () => socket.destroy(),

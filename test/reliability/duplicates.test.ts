@@ -1,8 +1,8 @@
 import { rmSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Alert } from '#devices'
 import { io, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Alert } from '#devices'
 import { connectPacket, publishPacket, rawClient } from '../helpers/raw-mqtt.ts'
 import { connectDevice, countPoints, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 

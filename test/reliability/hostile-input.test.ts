@@ -43,7 +43,9 @@ const cases: (BrokerCase | IngestCase)[] = [
     kind: 'broker',
     run: (c, d) => {
       login(c, d)
-      c.send(publishPacket({ topic: Buffer.concat([Buffer.from(`sp/v1/${d.site}/bin/${d.id}/`), Buffer.from([0xff, 0xfe])]), payload: '{}' }))
+      c.send(
+        publishPacket({ topic: Buffer.concat([Buffer.from(`sp/v1/${d.site}/bin/${d.id}/`), Buffer.from([0xff, 0xfe])]), payload: '{}' }),
+      )
     },
     reason: 'topic-malformed-utf8',
   },
@@ -99,14 +101,49 @@ const cases: (BrokerCase | IngestCase)[] = [
     reason: 'packet-too-large',
   },
   { name: 'malformed JSON', kind: 'ingest', payload: '{"readings": {"fillingLevel": 0.4,', code: 'PAYLOAD_NOT_JSON' },
-  { name: 'JSON nested 10,000 deep', kind: 'ingest', payload: `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`, code: 'PAYLOAD_TOO_LARGE' },
-  { name: 'a 40 kB string field', kind: 'ingest', payload: JSON.stringify({ readings: { ...good, note: 'x'.repeat(40_000) } }), code: 'PAYLOAD_TOO_LARGE' },
-  { name: 'NaN', kind: 'ingest', payload: '{"readings":{"fillingLevel":NaN,"temperature":10,"batteryPct":80,"tilted":false}}', code: 'PAYLOAD_NOT_JSON' },
-  { name: 'Infinity', kind: 'ingest', payload: '{"readings":{"fillingLevel":Infinity,"temperature":10,"batteryPct":80,"tilted":false}}', code: 'PAYLOAD_NOT_JSON' },
-  { name: '1e999 (parses as Infinity)', kind: 'ingest', payload: '{"readings":{"fillingLevel":0.4,"temperature":1e999,"batteryPct":80,"tilted":false}}', code: 'PAYLOAD_INVALID' },
+  {
+    name: 'JSON nested 10,000 deep',
+    kind: 'ingest',
+    payload: `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`,
+    code: 'PAYLOAD_TOO_LARGE',
+  },
+  {
+    name: 'a 40 kB string field',
+    kind: 'ingest',
+    payload: JSON.stringify({ readings: { ...good, note: 'x'.repeat(40_000) } }),
+    code: 'PAYLOAD_TOO_LARGE',
+  },
+  {
+    name: 'NaN',
+    kind: 'ingest',
+    payload: '{"readings":{"fillingLevel":NaN,"temperature":10,"batteryPct":80,"tilted":false}}',
+    code: 'PAYLOAD_NOT_JSON',
+  },
+  {
+    name: 'Infinity',
+    kind: 'ingest',
+    payload: '{"readings":{"fillingLevel":Infinity,"temperature":10,"batteryPct":80,"tilted":false}}',
+    code: 'PAYLOAD_NOT_JSON',
+  },
+  {
+    name: '1e999 (parses as Infinity)',
+    kind: 'ingest',
+    payload: '{"readings":{"fillingLevel":0.4,"temperature":1e999,"batteryPct":80,"tilted":false}}',
+    code: 'PAYLOAD_INVALID',
+  },
   { name: 'a timestamp in 1970', kind: 'ingest', payload: JSON.stringify({ ts: 0, readings: good }), code: 'PAYLOAD_INVALID' },
-  { name: 'a timestamp in 1971', kind: 'ingest', payload: JSON.stringify({ ts: 31_536_000_000, readings: good }), code: 'TIMESTAMP_OUT_OF_WINDOW' },
-  { name: 'a timestamp in 2099', kind: 'ingest', payload: JSON.stringify({ ts: '2099-06-01T00:00:00Z', readings: good }), code: 'TIMESTAMP_OUT_OF_WINDOW' },
+  {
+    name: 'a timestamp in 1971',
+    kind: 'ingest',
+    payload: JSON.stringify({ ts: 31_536_000_000, readings: good }),
+    code: 'TIMESTAMP_OUT_OF_WINDOW',
+  },
+  {
+    name: 'a timestamp in 2099',
+    kind: 'ingest',
+    payload: JSON.stringify({ ts: '2099-06-01T00:00:00Z', readings: good }),
+    code: 'TIMESTAMP_OUT_OF_WINDOW',
+  },
 ]
 
 describe('hostile input matrix (issue 3, acceptance 5)', () => {
@@ -155,7 +192,10 @@ describe('hostile input matrix (issue 3, acceptance 5)', () => {
         expect(await client.connack(), c.name).toBe(0)
         client.send(publishPacket({ topic: topicOf(hostile), payload: c.payload, id: 7 }))
         expect(await client.puback(7), `${c.name}: still acknowledged`).toBe(true)
-        const [latest] = (await (await svc.api(`/api/quarantine?deviceId=${hostile.id}&limit=1`)).json()) as { code: string; reason: string }[]
+        const [latest] = (await (await svc.api(`/api/quarantine?deviceId=${hostile.id}&limit=1`)).json()) as {
+          code: string
+          reason: string
+        }[]
         expect(latest?.code, c.name).toBe(c.code)
         expect(latest?.reason.length, c.name).toBeGreaterThan(10)
       }

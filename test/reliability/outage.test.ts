@@ -18,7 +18,14 @@ describe('an InfluxDB outage loses nothing (issue 3, acceptance 2)', () => {
 
   beforeAll(async () => {
     influxd = await startInfluxd()
-    svc = await spawnService({ dataDir, influxUrl: influxd.url, db: 'outage', token, httpPort: await freePort(), mqttPort: await freePort() })
+    svc = await spawnService({
+      dataDir,
+      influxUrl: influxd.url,
+      db: 'outage',
+      token,
+      httpPort: await freePort(),
+      mqttPort: await freePort(),
+    })
   })
   afterAll(async () => {
     if (svc && svc.child.exitCode === null) {
@@ -34,7 +41,9 @@ describe('an InfluxDB outage loses nothing (issue 3, acceptance 2)', () => {
     return { status: res.status, body: (await res.json()) as { status: string; checks: Record<string, { ok: boolean; detail?: string }> } }
   }
 
-  it(`under 500 readings/s, a ${OUTAGE_S} s outage is reported and every acknowledged reading lands`, { timeout: (OUTAGE_S + 90) * 1000 }, async () => {
+  it(`under 500 readings/s, a ${OUTAGE_S} s outage is reported and every acknowledged reading lands`, {
+    timeout: (OUTAGE_S + 90) * 1000,
+  }, async () => {
     const devices = await provisionBins(svc.url, token, 50, 'outage')
     const load = await steadyLoad(svc.mqttUrl, devices, 500)
     await new Promise((r) => setTimeout(r, 5_000))
