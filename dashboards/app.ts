@@ -14,7 +14,7 @@ import type { InfluxQuery } from './influx-query.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { healthRoutes, metricsRoute, type ReadyCheck } from './routes/health.ts'
-import { quarantineRoutes } from './routes/quarantine.ts'
+import { type QuarantineRoutesDeps, quarantineRoutes } from './routes/quarantine.ts'
 import { attachSocketIo } from './socket-io.ts'
 
 export interface AppDeps {
@@ -25,6 +25,7 @@ export interface AppDeps {
   influx: InfluxQuery
   metrics: MetricsRegistry
   ready(): Promise<ReadyCheck>
+  replay: QuarantineRoutesDeps['replay']
   log: Logger
   /** Built web app (Vite output); null serves the API only. */
   webRoot: string | null
@@ -75,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       deviceRoutes({ devices: deps.registry.devices, state: deps.state, disconnect: deps.disconnect, influx: deps.influx }),
     )
     await api.register(alertRoutes({ alerts: deps.registry.alerts, bus: deps.bus }))
-    await api.register(quarantineRoutes({ quarantine: deps.registry.quarantine }))
+    await api.register(quarantineRoutes({ quarantine: deps.registry.quarantine, replay: deps.replay }))
     await api.register(metricsRoute({ metrics: deps.metrics }))
   })
 

@@ -5,6 +5,7 @@ export const QuarantineEntry = z.object({
   id: z.number().int(),
   receivedAt: z.string(),
   deviceId: z.string().nullable(),
+  deviceType: z.string().nullable(),
   topic: z.string(),
   code: z.string(),
   reason: z.string(),
@@ -13,12 +14,34 @@ export const QuarantineEntry = z.object({
 })
 export type QuarantineEntry = z.infer<typeof QuarantineEntry>
 
-export type NewQuarantine = Omit<QuarantineEntry, 'id' | 'payload' | 'receivedAt'> & { payload: Uint8Array; receivedAt: Date }
+export type NewQuarantine = Omit<QuarantineEntry, 'id' | 'payload' | 'receivedAt' | 'deviceType'> & {
+  payload: Uint8Array
+  receivedAt: Date
+}
+
+export const QuarantineFilter = z.object({
+  deviceId: z.string().optional(),
+  type: z.string().optional().describe('device type'),
+  code: z.string().optional().describe('reason code, e.g. PAYLOAD_INVALID'),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+})
+export type QuarantineFilter = z.infer<typeof QuarantineFilter>
+
+export const QuarantineSummary = z.object({
+  deviceId: z.string().nullable(),
+  code: z.string(),
+  count: z.number().int(),
+  lastAt: z.string(),
+})
+export type QuarantineSummary = z.infer<typeof QuarantineSummary>
 
 interface Row {
   id: number
   received_at: string
   device_id: string | null
+  device_type: string | null
   topic: string
   code: string
   reason: string
@@ -30,6 +53,7 @@ const toEntry = (r: Row): QuarantineEntry => ({
   id: r.id,
   receivedAt: r.received_at,
   deviceId: r.device_id,
+  deviceType: r.device_type,
   topic: r.topic,
   code: r.code,
   reason: r.reason,
@@ -39,38 +63,70 @@ const toEntry = (r: Row): QuarantineEntry => ({
 
 export interface QuarantineRepo {
   add(e: NewQuarantine): void
-  list(filter?: { deviceId?: string; code?: string; limit?: number }): QuarantineEntry[]
+  list(filter?: QuarantineFilter): QuarantineEntry[]
+  summary(): QuarantineSummary[]
+  update(id: number, e: Pick<QuarantineEntry, 'code' | 'reason' | 'issues'>): void
+  remove(id: number): void
   count(): number
+  /** Drops entries beyond the count cap and older than the age cap; returns how many went. */
+  prune(now?: Date): number
 }
 
-/** Quarantine keeps at most `maxEntries` rows; the oldest go first so a noisy device cannot fill the disk. */
-export function createQuarantineRepo(db: Db, maxEntries = 100_000): QuarantineRepo {
+const toIso = (s: string) => new Date(s).toISOString()
+
+/** Quarantine keeps at most `maxEntries` rows and none older than `maxAgeMs`, so a noisy device cannot fill the disk. */
+export function createQuarantineRepo(db: Db, maxEntries = 100_000, maxAgeMs = 30 * 86_400_000): QuarantineRepo {
   const insert = db.prepare(
     'INSERT INTO quarantine (received_at, device_id, topic, code, reason, issues, payload) VALUES (?, ?, ?, ?, ?, ?, ?)',
   )
-  const trim = db.prepare('DELETE FROM quarantine WHERE id <= (SELECT max(id) FROM quarantine) - ?')
+  const trimCount = db.prepare('DELETE FROM quarantine WHERE id <= (SELECT max(id) FROM quarantine) - ?')
+  const trimAge = db.prepare('DELETE FROM quarantine WHERE received_at < ?')
   const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM quarantine')
+  const update = db.prepare('UPDATE quarantine SET code = ?, reason = ?, issues = ? WHERE id = ?')
+  const remove = db.prepare('DELETE FROM quarantine WHERE id = ?')
+  const summary = db.prepare<[], QuarantineSummary>(
+    'SELECT device_id AS deviceId, code, count(*) AS count, max(received_at) AS lastAt FROM quarantine GROUP BY device_id, code ORDER BY count DESC LIMIT 1000',
+  )
   let sinceTrim = 0
-  return {
+  const repo: QuarantineRepo = {
     add(e) {
       insert.run(e.receivedAt.toISOString(), e.deviceId, e.topic, e.code, e.reason, JSON.stringify(e.issues), Buffer.from(e.payload))
       if (++sinceTrim >= 1000) {
         sinceTrim = 0
-        trim.run(maxEntries)
+        repo.prune()
       }
     },
     list(f = {}) {
       const where: string[] = []
       const args: (string | number)[] = []
-      if (f.deviceId) where.push('device_id = ?') && args.push(f.deviceId)
-      if (f.code) where.push('code = ?') && args.push(f.code)
-      args.push(Math.min(f.limit ?? 100, 1000))
-      const sql = `SELECT * FROM quarantine ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
+      const and = (sql: string, v: string | number) => {
+        where.push(sql)
+        args.push(v)
+      }
+      if (f.deviceId) and('q.device_id = ?', f.deviceId)
+      if (f.type) and('d.type = ?', f.type)
+      if (f.code) and('q.code = ?', f.code)
+      if (f.from) and('q.received_at >= ?', toIso(f.from))
+      if (f.to) and('q.received_at <= ?', toIso(f.to))
+      args.push(f.limit ?? 100)
+      const sql = `SELECT q.*, d.type AS device_type FROM quarantine q LEFT JOIN devices d ON d.id = q.device_id
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY q.id DESC LIMIT ?`
       return db
         .prepare<(string | number)[], Row>(sql)
         .all(...args)
         .map(toEntry)
     },
+    summary: () => summary.all(),
+    update(id, e) {
+      update.run(e.code, e.reason, JSON.stringify(e.issues), id)
+    },
+    remove(id) {
+      remove.run(id)
+    },
     count: () => count.get()!.n,
+    prune(now = new Date()) {
+      return trimCount.run(maxEntries).changes + trimAge.run(new Date(now.getTime() - maxAgeMs).toISOString()).changes
+    },
   }
+  return repo
 }

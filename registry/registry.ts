@@ -13,13 +13,18 @@ export interface Registry {
   close(): void
 }
 
-export function openRegistry(opts: { dataDir: string; adminToken?: string | undefined; quarantineMax?: number }): Registry {
+export function openRegistry(opts: {
+  dataDir: string
+  adminToken?: string | undefined
+  quarantineMax?: number
+  quarantineMaxAgeMs?: number
+}): Registry {
   const db: Db = openDb(opts.dataDir)
   const hasher = createHasher(loadOrCreateServerKey(opts.dataDir))
   return {
     devices: createDeviceRepo(db, hasher),
     alerts: createAlertRepo(db),
-    quarantine: createQuarantineRepo(db, opts.quarantineMax),
+    quarantine: createQuarantineRepo(db, opts.quarantineMax, opts.quarantineMaxAgeMs),
     admin: initAdminToken(db, hasher, opts.adminToken),
     close: () => db.close(),
   }

@@ -36,7 +36,12 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
   collectDefaultMetrics({ register: metrics })
   const im = ingestMetrics(metrics)
 
-  const registry = openRegistry({ dataDir: config.DATA_DIR, adminToken: config.ADMIN_TOKEN })
+  const registry = openRegistry({
+    dataDir: config.DATA_DIR,
+    adminToken: config.ADMIN_TOKEN,
+    quarantineMax: config.QUARANTINE_MAX_ENTRIES,
+    quarantineMaxAgeMs: config.QUARANTINE_MAX_AGE_DAYS * 86_400_000,
+  })
   const bus = createLiveBus()
   const live = createLiveState(bus)
   const influxCfg = { url: config.INFLUX_URL, db: config.INFLUX_DB, token: config.INFLUX_TOKEN }
@@ -72,6 +77,7 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
   const alerting = createAlerting({ alerts: registry.alerts, bus, rulesOf: (t) => deviceTypeOf(t)?.rules ?? [] })
   const ingest = createIngest({
     quarantine: registry.quarantine,
+    device: registry.devices.get,
     spool,
     alerting,
     live,
@@ -113,6 +119,7 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     metrics,
     log: log.child({ module: 'http' }),
     webRoot,
+    replay: ingest.replay,
     async ready() {
       const ping = await influx.ping()
       const ok = ping && drainer.healthy
@@ -129,6 +136,7 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
   })
 
   let httpUrl = ''
+  let pruneTimer: NodeJS.Timeout | null = null
   return {
     registry,
     broker,
@@ -140,6 +148,8 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
       await ensureDatabase(config.INFLUX_URL, config.INFLUX_DB, config.INFLUX_TOKEN, log)
       alerting.start()
       drainer.start()
+      registry.quarantine.prune()
+      pruneTimer = setInterval(() => registry.quarantine.prune(), 3_600_000).unref()
       await broker.start()
       const addr = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT })
       httpUrl = addr.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1')
@@ -152,6 +162,7 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     },
     async close(deadline = Date.now() + 5_000) {
       // Reverse order of start: stop taking requests and readings, put everything on disk, drain, then the store.
+      if (pruneTimer) clearInterval(pruneTimer)
       await app.close()
       await broker.close()
       await spool.flush()
