@@ -70,6 +70,20 @@ async function start(token: string) {
   socket.on('device:state', upsertDevice)
 }
 
+/** InfluxDB and spool state from /ready: the spool grows while InfluxDB is away and drains after. */
+async function showHealth() {
+  try {
+    const r = (await (await fetch('/ready')).json()) as { status: string; checks: Record<string, { ok: boolean; detail?: string }> }
+    const influx = r.checks.influxdb
+    $('health').textContent = `InfluxDB ${influx?.ok ? 'ok' : `degraded (${influx?.detail ?? 'unknown'})`} · spool ${r.checks.spool?.detail ?? '?'}`
+    $('health').className = r.status === 'ready' ? 'muted' : 'error'
+  } catch {
+    $('health').textContent = 'service unreachable'
+  }
+}
+void showHealth()
+setInterval(showHealth, 10_000)
+
 $('login').addEventListener('submit', (e) => {
   e.preventDefault()
   void start(($('token') as HTMLInputElement).value)
