@@ -24,8 +24,11 @@ export function attachSocketIo(app: FastifyInstance, deps: { verify: VerifyToken
     deps.bus.on('alert:raised', (a) => io.emit('alert:raised', a)),
     deps.bus.on('alert:acknowledged', (a) => io.emit('alert:acknowledged', a)),
     deps.bus.on('alert:cleared', (a) => io.emit('alert:cleared', a)),
-    // Live state is high-volume and disposable: volatile, so a slow browser skips updates rather than queueing them.
-    deps.bus.on('device:state', (s) => io.volatile.emit('device:state', s)),
+    // Live state is high-volume and disposable: volatile, so a slow browser skips updates rather than
+    // queueing them, and not even encoded when nobody is watching.
+    deps.bus.on('device:state', (s) => {
+      if (io.engine.clientsCount > 0) io.volatile.emit('device:state', s)
+    }),
   ]
   app.addHook('preClose', (done) => {
     for (const u of unsubscribe) u()

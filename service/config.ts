@@ -34,7 +34,9 @@ export const ServiceConfig = z
     INFLUX_RP: z.string().default(''),
     INFLUX_TOKEN: optional(z.string()),
     INFLUX_BATCH_LINES: z.coerce.number().int().min(1).max(100_000).default(5000),
+    INFLUX_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(100),
     SPOOL_FSYNC: z.enum(['on', 'off']).default('on'),
+    SPOOL_COMMIT_MS: z.coerce.number().min(0).max(100).default(2),
     SPOOL_SEGMENT_MB: z.coerce.number().int().min(1).max(1024).default(64),
     TIME_LATE_S: z.coerce
       .number()

@@ -26,7 +26,9 @@ if (!parsed.ok) {
 }
 const config = parsed.config
 if (config.MQTT_AUTH === 'off') {
-  process.stderr.write('\n*** MQTT_AUTH=off: conformance-test profile. Anonymous MQTT on loopback, nothing ingested. Never use this in production. ***\n\n')
+  process.stderr.write(
+    '\n*** MQTT_AUTH=off: conformance-test profile. Anonymous MQTT on loopback, nothing ingested. Never use this in production. ***\n\n',
+  )
 }
 const log = pino({ level: config.LOG_LEVEL })
 const dataDir = resolve(config.DATA_DIR)

@@ -48,7 +48,12 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
   const influx = createInfluxQuery(influxCfg)
   const spoolDir = join(config.DATA_DIR, 'spool')
   const spool = openSpool(
-    { dir: spoolDir, fsync: config.SPOOL_FSYNC === 'on', segmentBytes: config.SPOOL_SEGMENT_MB * 1024 * 1024 },
+    {
+      dir: spoolDir,
+      fsync: config.SPOOL_FSYNC === 'on',
+      commitDelayMs: config.SPOOL_COMMIT_MS,
+      segmentBytes: config.SPOOL_SEGMENT_MB * 1024 * 1024,
+    },
     log.child({ module: 'spool' }),
   )
   const drainer = createDrainer({
@@ -57,6 +62,7 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     influx: createInfluxClient({ ...influxCfg, rp: config.INFLUX_RP }),
     log: log.child({ module: 'drainer' }),
     maxBatchLines: config.INFLUX_BATCH_LINES,
+    flushIntervalMs: config.INFLUX_FLUSH_MS,
     onWritten: (n) => im.written.inc(n),
     onRejected(line, reason) {
       im.quarantined.inc({ code: 'INFLUX_REJECTED' })

@@ -11,6 +11,12 @@ export interface DrainerDeps {
   influx: InfluxClient
   log: Logger
   maxBatchLines: number
+  /**
+   * After a batch smaller than `maxBatchLines`, wait this long before the next, so
+   * that at moderate load one request carries many readings (each request costs
+   * far more than a line). Under heavy load batches fill up and go back to back.
+   */
+  flushIntervalMs: number
   /** Called with a line InfluxDB refused on its own, and the reason; it goes to quarantine. */
   onRejected(line: string, reason: string): void
   onWritten(lines: number): void
@@ -120,6 +126,7 @@ export function createDrainer(deps: DrainerDeps): Drainer {
       }
       if (!(await writeAll(batch.lines))) break
       spool.confirm(batch.end)
+      if (batch.lines.length < deps.maxBatchLines && stopAt === null) await Promise.race([sleep(deps.flushIntervalMs), stopSignal])
     }
   }
 

@@ -17,11 +17,13 @@ export interface ChildOptions {
   httpPort: number
   mqttPort: number
   env?: Record<string, string>
+  /** Extra node flags, e.g. --cpu-prof for a profile. */
+  nodeArgs?: string[]
 }
 
 /** The real entry point (`service/main.ts`) as its own process, so it can be killed with SIGKILL or SIGTERM. */
 export async function spawnService(o: ChildOptions): Promise<ChildService> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'service/main.ts'], {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'service/main.ts'], {
     env: {
       ...process.env,
       DATA_DIR: o.dataDir,

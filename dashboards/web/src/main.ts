@@ -75,7 +75,8 @@ async function showHealth() {
   try {
     const r = (await (await fetch('/ready')).json()) as { status: string; checks: Record<string, { ok: boolean; detail?: string }> }
     const influx = r.checks.influxdb
-    $('health').textContent = `InfluxDB ${influx?.ok ? 'ok' : `degraded (${influx?.detail ?? 'unknown'})`} · spool ${r.checks.spool?.detail ?? '?'}`
+    $('health').textContent =
+      `InfluxDB ${influx?.ok ? 'ok' : `degraded (${influx?.detail ?? 'unknown'})`} · spool ${r.checks.spool?.detail ?? '?'}`
     $('health').className = r.status === 'ready' ? 'muted' : 'error'
   } catch {
     $('health').textContent = 'service unreachable'
