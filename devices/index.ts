@@ -1,5 +1,6 @@
 export * from './alerts/alert.ts'
 export * from './alerts/evaluate.ts'
+export * from './alerts/offline.ts'
 export * from './alerts/rule.ts'
 export * from './catalog/index.ts'
 export * from './device.ts'

@@ -38,7 +38,7 @@ export interface RaiseInput {
   deviceId: string
   deviceType: string
   site: string
-  rule: AlertRule
+  rule: Pick<AlertRule, 'id' | 'title' | 'severity'>
   value: number
   ts: number
 }

@@ -44,6 +44,7 @@ export const ServiceConfig = z
       .min(0)
       .default(7 * 24 * 3600),
     TIME_EARLY_S: z.coerce.number().int().min(0).default(300),
+    OFFLINE_CHECK_MS: z.coerce.number().int().min(100).default(10_000),
     QUARANTINE_MAX_ENTRIES: z.coerce.number().int().min(100).default(100_000),
     QUARANTINE_MAX_AGE_DAYS: z.coerce.number().min(1).default(30),
     ADMIN_TOKEN: optional(z.string().min(32, 'ADMIN_TOKEN must be at least 32 characters (use `openssl rand -base64 32`)')),

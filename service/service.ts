@@ -143,6 +143,7 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
 
   let httpUrl = ''
   let pruneTimer: NodeJS.Timeout | null = null
+  let silenceTimer: NodeJS.Timeout | null = null
   return {
     registry,
     broker,
@@ -156,6 +157,7 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
       drainer.start()
       registry.quarantine.prune()
       pruneTimer = setInterval(() => registry.quarantine.prune(), 3_600_000).unref()
+      silenceTimer = setInterval(() => alerting.checkSilence(registry.devices.list()), config.OFFLINE_CHECK_MS).unref()
       await broker.start()
       const addr = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT })
       httpUrl = addr.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1')
@@ -169,6 +171,7 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     async close(deadline = Date.now() + 5_000) {
       // Reverse order of start: stop taking requests and readings, put everything on disk, drain, then the store.
       if (pruneTimer) clearInterval(pruneTimer)
+      if (silenceTimer) clearInterval(silenceTimer)
       await app.close()
       await broker.close()
       await spool.flush()

@@ -17,6 +17,7 @@ export const AlertRule = z
     raiseAt: z.number(),
     clearAt: z.number(),
     consecutive: z.number().int().min(1).max(100).default(1),
+    clearConsecutive: z.number().int().min(1).max(100).default(1),
     severity: Severity,
   })
   .refine((r) => (r.direction === 'above' ? r.clearAt <= r.raiseAt : r.clearAt >= r.raiseAt), {

@@ -5,7 +5,8 @@ import { defineDeviceType } from './define.ts'
  * Smart bin (ultrasonic fill sensor). Field names and units follow FIWARE
  * WasteContainer (fillingLevel as parts per one). Thresholds: domain.md §5.1
  * "Suggested simulator/threshold defaults" (full 95 %, clear below 70 %,
- * 2 consecutive; fire > 60 °C; tilt 2 consecutive; battery 20 %).
+ * 2 consecutive; fire > 60 °C; tilt 2 consecutive; battery 20 %). Clearing a full bin
+ * also takes 2 readings: a lid-open episode reads near-empty for one sample (§5.1).
  */
 export const BinReadings = z.strictObject({
   fillingLevel: z.number().min(0).max(1),
@@ -37,6 +38,7 @@ export const smartBin = defineDeviceType({
       raiseAt: 0.95,
       clearAt: 0.7,
       consecutive: 2,
+      clearConsecutive: 2,
       severity: 'warning',
     },
     {

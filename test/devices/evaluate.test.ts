@@ -16,8 +16,12 @@ describe('evaluate()', () => {
     expect(run(full, [0.96, 0.5, 0.96, 0.97, 0.98])).toEqual([null, null, null, 'raised', null])
   })
 
-  it('holds inside the hysteresis band and clears below clearAt', () => {
-    expect(run(full, [0.96, 0.96, 0.9, 0.75, 0.7, 0.69, 0.96])).toEqual([null, 'raised', null, null, null, 'cleared', null])
+  it('holds inside the hysteresis band and clears after two readings below clearAt', () => {
+    expect(run(full, [0.96, 0.96, 0.9, 0.75, 0.7, 0.69, 0.5, 0.96])).toEqual([null, 'raised', null, null, null, null, 'cleared', null])
+  })
+
+  it('does not clear on a single near-empty glitch (lid open)', () => {
+    expect(run(full, [0.96, 0.97, 0.02, 0.97, 0.5, 0.4])).toEqual([null, 'raised', null, null, null, 'cleared'])
   })
 
   it('ignores a missing field', () => {

@@ -59,11 +59,12 @@ describe('one reading from a device to the dashboard (acceptance 1)', () => {
     const acked = await waitFor(() => events.find((e) => e.name === 'alert:acknowledged'), 2_000)
     expect(acked.alert).toMatchObject({ id: raised.alert.id, status: 'acknowledged', acknowledgedBy: 'admin' })
 
-    // 0.8 sits inside the hysteresis band (clear below 0.7): nothing changes.
+    // 0.8 sits inside the hysteresis band (clear below 0.7): nothing changes; two readings at 60 % clear it.
     await send(0.8, t0 + 2000)
     await send(0.6, t0 + 3000)
+    await send(0.6, t0 + 4000)
     const cleared = await waitFor(() => events.find((e) => e.name === 'alert:cleared'), 2_000)
-    expect(cleared.alert).toMatchObject({ id: raised.alert.id, status: 'cleared', clearedAt: new Date(t0 + 3000).toISOString() })
+    expect(cleared.alert).toMatchObject({ id: raised.alert.id, status: 'cleared', clearedAt: new Date(t0 + 4000).toISOString() })
     expect(events.map((e) => e.name)).toEqual(['alert:raised', 'alert:acknowledged', 'alert:cleared'])
 
     const device = await (await svc.api('/api/devices/bin-e2e')).json()
