@@ -1,11 +1,15 @@
 import { z } from 'zod'
 import type { DeviceTypeDef } from './catalog/define.ts'
 import type { ErrorCode } from './errors.ts'
+import { fromSenml, SenmlPack } from './senml.ts'
 
 /** Telemetry larger than this is refused before parsing: one reading is a few hundred bytes. */
 export const MAX_TELEMETRY_BYTES = 16 * 1024
 
-/** Native JSON envelope: `{ "ts": <epoch ms | ISO 8601>, "seq"?: n, "readings": { ... } }`. */
+/**
+ * Native JSON envelope: `{ "ts": <epoch ms | ISO 8601>, "seq"?: n, "readings": { ... } }`.
+ * A JSON array is read as SenML (RFC 8428) and resolved into the same shape.
+ */
 export const Envelope = z.strictObject({
   ts: z.union([z.number().int().positive(), z.iso.datetime({ offset: true })]).optional(),
   seq: z.number().int().min(0).optional(),
@@ -64,6 +68,13 @@ export function decodeTelemetry(payload: Uint8Array, def: DeviceTypeDef, now: nu
     json = JSON.parse(utf8.decode(payload))
   } catch (e) {
     return reject('PAYLOAD_NOT_JSON', `payload is not JSON: ${(e as Error).message}`)
+  }
+  if (Array.isArray(json)) {
+    const pack = SenmlPack.safeParse(json)
+    if (!pack.success) return reject('PAYLOAD_INVALID', 'payload is not a valid SenML pack', toIssues(pack.error, ''))
+    const s = fromSenml(pack.data, (f) => (def.fields as Record<string, { unit: string } | undefined>)[f]?.unit, now)
+    if (!s.ok) return reject('PAYLOAD_INVALID', `SenML records do not match the ${def.type} readings`, s.issues)
+    json = { ...(s.ts === undefined ? {} : { ts: s.ts }), readings: s.readings }
   }
   const env = Envelope.safeParse(json)
   if (!env.success) return reject('PAYLOAD_INVALID', 'envelope does not match { ts, seq, readings }', toIssues(env.error, ''))

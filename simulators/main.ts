@@ -13,6 +13,7 @@ const { values } = parseArgs({
     speed: { type: 'string', default: '60' },
     seed: { type: 'string', default: '1' },
     interval: { type: 'string' },
+    format: { type: 'string', default: 'json' },
     duration: { type: 'string', default: '0' },
     prefix: { type: 'string', default: 'sim' },
     credentials: { type: 'string', default: './data/sim-credentials.json' },
@@ -27,6 +28,7 @@ if (values.help) {
   --token TOKEN      admin token (or ADMIN_TOKEN in the environment)
   --credentials FILE device secrets are kept here (mode 0600) and reused
   --interval SECONDS override every type's reporting interval (simulated seconds)
+  --format json|senml payload format (default json)
 `)
   process.exit(0)
 }
@@ -53,8 +55,13 @@ const provision = token
       throw new Error('new devices need an admin token: pass --token or set ADMIN_TOKEN')
     }
 const devices = await provisionFleet(specs, provision, values.credentials)
+if (values.format !== 'json' && values.format !== 'senml') {
+  process.stderr.write(`--format must be json or senml, got ${values.format}\n`)
+  process.exit(2)
+}
 const fleet = createFleet({
   url: values.url,
+  format: values.format,
   devices,
   speed: num('speed', values.speed),
   seed,
@@ -66,7 +73,7 @@ const tty = process.stdout.isTTY
 let lastAcked = 0
 const progress = setInterval(() => {
   const s = fleet.stats
-  const line = `devices ${s.connected}/${devices.length} connected, sent ${s.sent}, acked ${s.acked} (${((s.acked - lastAcked) / 2).toFixed(0)}/s), errors ${s.errors}`
+  const line = `devices ${s.connected}/${devices.length} connected, sent ${s.sent}, acked ${s.acked} (${((s.acked - lastAcked) / 2).toFixed(0)}/s), errors ${s.errors}, reconnects ${s.reconnects}`
   lastAcked = s.acked
   process.stdout.write(tty ? `\r${line}   ` : `${line}\n`)
 }, 2_000)
