@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util'
 import { createFleet } from './fleet.ts'
 import { apiProvisioner, fleetSpecs, provisionFleet } from './provision.ts'
+import { SCENARIOS, scenarioByName } from './scenarios/catalog.ts'
+import { planScenario } from './scenarios/plan.ts'
+import { runPlan } from './scenarios/runner.ts'
 
 const { values } = parseArgs({
   options: {
@@ -17,6 +20,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '0' },
     prefix: { type: 'string', default: 'sim' },
     credentials: { type: 'string', default: './data/sim-credentials.json' },
+    scenario: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 })
@@ -29,6 +33,8 @@ if (values.help) {
   --credentials FILE device secrets are kept here (mode 0600) and reused
   --interval SECONDS override every type's reporting interval (simulated seconds)
   --format json|senml payload format (default json)
+  --scenario NAME    play a named scenario instead of a fleet and print the alerts it expects:
+                     ${SCENARIOS.map((x) => x.name).join(', ')}
 `)
   process.exit(0)
 }
@@ -43,6 +49,28 @@ const num = (name: string, v: string | undefined) => {
 }
 
 const token = values.token ?? process.env.ADMIN_TOKEN
+
+if (values.scenario) {
+  const scenario = scenarioByName(values.scenario)
+  if (!scenario) {
+    process.stderr.write(`no scenario ${values.scenario}; try one of: ${SCENARIOS.map((x) => x.name).join(', ')}\n`)
+    process.exit(2)
+  }
+  if (!token) {
+    process.stderr.write('a scenario provisions its devices: pass --token or set ADMIN_TOKEN\n')
+    process.exit(2)
+  }
+  const plan = planScenario(scenario, Number(values.seed))
+  process.stdout.write(
+    `${scenario.name}: ${scenario.description}\nexpected alerts:\n${plan.alerts.map((a) => `  ${a.device} ${a.rule}`).join('\n') || '  none'}\n`,
+  )
+  if (plan.quarantine.length)
+    process.stdout.write(`expected in quarantine:\n${plan.quarantine.map((q) => `  ${q.device} ${q.code}`).join('\n')}\n`)
+  const prefix = `${values.prefix}-${scenario.name}-${Date.now().toString(36)}`
+  const r = await runPlan(plan, { url: values.url, provision: apiProvisioner(values.api, token), prefix })
+  process.stdout.write(`sent ${r.sent} messages as ${prefix}-*\n`)
+  process.exit(0)
+}
 const seed = num('seed', values.seed)
 const specs = fleetSpecs(
   { bin: num('bins', values.bins), boiler: num('boilers', values.boilers), meter: num('meters', values.meters) },

@@ -1,0 +1,40 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Alert } from '#devices'
+import { apiProvisioner } from '../../simulators/provision.ts'
+import { SCENARIOS } from '../../simulators/scenarios/catalog.ts'
+import { ALL_RULES, planScenario } from '../../simulators/scenarios/plan.ts'
+import { runPlan } from '../../simulators/scenarios/runner.ts'
+import { startService, type TestService, waitFor } from '../helpers/service.ts'
+
+const key = (a: { device: string; rule: string }) => `${a.device} ${a.rule}`
+
+describe('scenarios raise exactly the alerts they expect (issue 4, acceptance 1)', () => {
+  let svc: TestService
+  beforeAll(async () => {
+    // Scenarios replay days in seconds: no per-device rate limit, a fast offline check.
+    svc = await startService({ MQTT_DEVICE_RATE: '0', OFFLINE_CHECK_MS: '200' })
+  })
+  afterAll(() => svc?.close())
+
+  it.each(SCENARIOS.map((s) => [s.name, s] as const))('%s', async (name, scenario) => {
+    const plan = planScenario(scenario, 1)
+    // The scenario shows what it is about, and nothing outside its brief.
+    for (const a of scenario.about) expect(plan.alerts.map(key), `${name} is about ${key(a)}`).toContain(key(a))
+    if (scenario.onlyRules) expect(plan.alerts.every((a) => scenario.onlyRules!.includes(a.rule))).toBe(true)
+    expect(plan.alerts.every((a) => ALL_RULES.includes(a.rule) || a.rule === 'device-offline')).toBe(true)
+
+    const { ids } = await runPlan(plan, { url: svc.mqttUrl, provision: apiProvisioner(svc.url, svc.token), prefix: name })
+    const keyOf = Object.fromEntries(Object.entries(ids).map(([k, id]) => [id, k]))
+    const raised = async () => {
+      const all = (await (await svc.api('/api/alerts?limit=1000')).json()) as Alert[]
+      return all.filter((a) => keyOf[a.deviceId]).map((a) => key({ device: keyOf[a.deviceId]!, rule: a.ruleId }))
+    }
+    await waitFor(async () => (await raised()).length >= plan.alerts.length, 8_000).catch(() => {})
+    await new Promise((r) => setTimeout(r, 300))
+    expect((await raised()).sort()).toEqual(plan.alerts.map(key).sort())
+
+    const quarantined = (await (await svc.api('/api/quarantine?limit=1000')).json()) as { deviceId: string; code: string }[]
+    const mine = quarantined.filter((q) => keyOf[q.deviceId]).map((q) => `${keyOf[q.deviceId]} ${q.code}`)
+    expect(mine.sort()).toEqual(plan.quarantine.map((q) => `${q.device} ${q.code}`).sort())
+  })
+})
