@@ -36,24 +36,31 @@ export function fromSenml(pack: SenmlPack, unitsOf: UnitsOf, now: number): Senml
   let bt = 0
   let bu: string | undefined
   let ts: number | undefined
-  pack.forEach((r, i) => {
+  for (const [i, r] of pack.entries()) {
     if (r.bn !== undefined) bn = r.bn
     if (r.bt !== undefined) bt = r.bt
     if (r.bu !== undefined) bu = r.bu
     const name = `${bn}${r.n ?? ''}`
     const field = name.split(/[:/]/).pop() ?? ''
     const unit = unitsOf(field)
-    if (unit === undefined) return issues.push({ path: `${i}.n`, message: `unknown reading "${field}"` })
+    if (unit === undefined) {
+      issues.push({ path: `${i}.n`, message: `unknown reading "${field}"` })
+      continue
+    }
     const u = r.u ?? bu
     if (u !== undefined && u !== unit && unit !== 'bool' && unit !== 'code') {
-      return issues.push({ path: `${i}.u`, message: `"${field}" is in ${unit}, not ${u}` })
+      issues.push({ path: `${i}.u`, message: `"${field}" is in ${unit}, not ${u}` })
+      continue
     }
     const value = r.v ?? r.vb ?? r.vs
-    if (value === undefined) return issues.push({ path: `${i}`, message: 'a record needs v, vb or vs' })
+    if (value === undefined) {
+      issues.push({ path: `${i}`, message: 'a record needs v, vb or vs' })
+      continue
+    }
     readings[field] = value
     const t = bt + (r.t ?? 0)
     if (r.t !== undefined || r.bt !== undefined || i === 0) ts = (t !== 0 && Math.abs(t) < 2 ** 28 ? now / 1000 + t : t) * 1000
-  })
+  }
   if (issues.length) return { ok: false, issues }
   return { ok: true, ts: ts && ts > 0 ? Math.round(ts) : undefined, readings }
 }

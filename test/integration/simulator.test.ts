@@ -34,4 +34,21 @@ describe('simulated fleet (acceptance 6)', () => {
     expect(counts.bin + counts.boiler + counts.meter).toBe(fleet.stats.acked)
     expect(svc.service.registry.quarantine.count()).toBe(0)
   })
+
+  it('sends SenML when asked, and it lands like native JSON', { timeout: 30_000 }, async () => {
+    const devices = await provisionFleet(fleetSpecs({ bin: 3, boiler: 3, meter: 3 }, 3, 'senml'), apiProvisioner(svc.url, svc.token), null)
+    const fleet = createFleet({ url: svc.mqttUrl, devices, speed: 3600, seed: 3, format: 'senml' })
+    await fleet.start()
+    await new Promise((r) => setTimeout(r, 3_000))
+    await fleet.close()
+    expect(fleet.stats.acked).toBeGreaterThan(30)
+    await new Promise((r) => setTimeout(r, 500))
+    const where = `"device_id" =~ /^senml-/`
+    const total =
+      (await countPoints(svc.influxUrl, svc.db, 'bin', where)) +
+      (await countPoints(svc.influxUrl, svc.db, 'boiler', where)) +
+      (await countPoints(svc.influxUrl, svc.db, 'meter', where))
+    expect(total).toBe(fleet.stats.acked)
+    expect(svc.service.registry.quarantine.count()).toBe(0)
+  })
 })
