@@ -4,7 +4,7 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket } from '
 import type { Logger } from 'pino'
 import { createWebSocketStream, WebSocketServer } from 'ws'
 import type { Device, TopicParts } from '#devices'
-import { authorizeDevicePublish, authorizeDeviceSubscribe } from './acl.ts'
+import { authorizeDevicePublish, authorizeDeviceSubscribe, type PublishDecision } from './acl.ts'
 import type { BrokerMetrics } from './metrics.ts'
 import { guardPackets } from './packet-guard.ts'
 import { createRateLimiter } from './rate-limit.ts'
@@ -63,6 +63,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   const { config, log, metrics } = deps
   const devices = new WeakMap<Client, Device>()
   const limiter = createRateLimiter(config.deviceRatePerS, config.deviceBurst)
+  const decisions = new WeakMap<Client, { topic: string; decision: PublishDecision }>()
   const wills = new WeakMap<Client, PublishPacket | undefined>()
   const refuse = (reason: string, clientId: string | undefined) => {
     metrics.refused.inc({ reason })
@@ -146,7 +147,10 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     if (!config.auth) return cb(null)
     const device = devices.get(client)
     if (!device) return cb(new Error('not authenticated'))
-    const d = authorizeDevicePublish(device, packet.topic)
+    // A device publishes to the same topic again and again: decide once per connection and topic.
+    const last = decisions.get(client)
+    const d = last?.topic === packet.topic ? last.decision : authorizeDevicePublish(device, packet.topic)
+    if (last?.topic !== packet.topic) decisions.set(client, { topic: packet.topic, decision: d })
     if (!d.ok) {
       refuse(d.reason, client.id)
       return cb(new Error(d.reason))

@@ -11,7 +11,7 @@ import {
 } from '#devices'
 import type { QuarantineEntry, QuarantineRepo } from '../registry/quarantine-repo.ts'
 import type { Alerting } from './alerting.ts'
-import { toLine } from './line-protocol.ts'
+import { linePrefix, lineWith } from './line-protocol.ts'
 import type { LiveState } from './live-state.ts'
 import type { IngestMetrics } from './metrics.ts'
 import type { Spool } from './spool/spool.ts'
@@ -47,6 +47,17 @@ export function createIngest(deps: IngestDeps): Ingest {
   const now = deps.now ?? Date.now
   const { metrics, log } = deps
 
+  // Measurement and tags per device, built once per connection (the Device object lives as long as it).
+  const prefixes = new WeakMap<Device, string>()
+  const prefixOf = (device: Device, def: DeviceTypeDef) => {
+    let p = prefixes.get(device)
+    if (p === undefined) {
+      p = linePrefix(def.measurement, { site: device.site, device_id: device.id, uprn: device.uprn })
+      prefixes.set(device, p)
+    }
+    return p
+  }
+
   /** Stores a good reading: live state and alerts at once, the spool before `done`. */
   const accept = (
     device: Device,
@@ -55,7 +66,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     done: (err: Error | null) => void,
   ) => {
     const fields = d.outcome === 'suspicious' ? { ...d.readings, suspect: 1 } : d.readings
-    const line = toLine(def.measurement, { site: device.site, device_id: device.id, uprn: device.uprn }, fields, d.ts)
+    const line = lineWith(prefixOf(device, def), fields, d.ts)
     // Alerts and live state do not wait for the disk or the database.
     deps.live.reading(device, d.ts, d.outcome, d.readings)
     // Suspicious readings are stored and flagged but never raise or clear alerts.

@@ -5,7 +5,8 @@
  * string field values (double quote, backslash).
  */
 const escMeasurement = (s: string) => s.replace(/[, \\]/g, (c) => `\\${c}`)
-const escKey = (s: string) => s.replace(/[,= \\]/g, (c) => `\\${c}`)
+const KEY_SPECIAL = /[,= \\]/
+const escKey = (s: string) => (KEY_SPECIAL.test(s) ? s.replace(/[,= \\]/g, (c) => `\\${c}`) : s)
 const escString = (s: string) => s.replace(/["\\]/g, (c) => `\\${c}`)
 
 /** Numbers are always written as floats (design D6): an int/float conflict would reject a whole batch. */
@@ -15,17 +16,19 @@ function fieldValue(v: number | boolean | string): string | null {
   return `"${escString(v)}"`
 }
 
-export function toLine(
-  measurement: string,
-  tags: Record<string, string | null | undefined>,
-  fields: Record<string, number | boolean | string>,
-  tsMs: number,
-): string | null {
+/** Measurement and tags, escaped and in sorted order: the part of a line that is the same for every reading of a device. */
+export function linePrefix(measurement: string, tags: Record<string, string | null | undefined>): string {
   let line = escMeasurement(measurement)
   for (const k of Object.keys(tags).sort()) {
     const v = tags[k]
     if (v) line += `,${escKey(k)}=${escKey(v)}`
   }
+  return line
+}
+
+/** A full line from a prefix, the fields and a time in ms; null when no field has a value. */
+export function lineWith(prefix: string, fields: Record<string, number | boolean | string>, tsMs: number): string | null {
+  let line = prefix
   let sep = ' '
   for (const k in fields) {
     const v = fieldValue(fields[k]!)
@@ -34,4 +37,13 @@ export function toLine(
     sep = ','
   }
   return sep === ' ' ? null : `${line} ${Math.trunc(tsMs)}`
+}
+
+export function toLine(
+  measurement: string,
+  tags: Record<string, string | null | undefined>,
+  fields: Record<string, number | boolean | string>,
+  tsMs: number,
+): string | null {
+  return lineWith(linePrefix(measurement, tags), fields, tsMs)
 }

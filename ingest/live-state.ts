@@ -9,31 +9,83 @@ export interface LiveState {
   get(device: Device): DeviceState
 }
 
-export function createLiveState(bus: LiveBus, now: () => number = Date.now): LiveState {
-  const states = new Map<string, DeviceState>()
-  const get = (d: Device): DeviceState => {
-    let s = states.get(d.id)
-    if (!s) {
-      s = { deviceId: d.id, type: d.type, site: d.site, presence: d.presence, lastSeen: d.lastSeen, latest: null }
-      states.set(d.id, s)
+interface Entry {
+  device: Device
+  presence: DeviceState['presence']
+  lastSeen: number | null
+  ts: number
+  outcome: Latest['outcome']
+  readings: Latest['readings'] | null
+  /** When the last `device:state` went out; updates are coalesced to one a second per device. */
+  pushedAt: number
+  pushTimer: NodeJS.Timeout | null
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+/**
+ * Per-reading work here is a few field writes: strings are built only when the API
+ * or a push asks for them, and pushes are coalesced per device.
+ */
+export function createLiveState(bus: LiveBus, now: () => number = Date.now, pushEveryMs = 1_000): LiveState {
+  const entries = new Map<string, Entry>()
+  const entry = (d: Device): Entry => {
+    let e = entries.get(d.id)
+    if (!e) {
+      e = {
+        device: d,
+        presence: d.presence,
+        lastSeen: d.lastSeen ? Date.parse(d.lastSeen) : null,
+        ts: 0,
+        outcome: 'accepted',
+        readings: null,
+        pushedAt: 0,
+        pushTimer: null,
+      }
+      entries.set(d.id, e)
     }
-    return s
+    return e
+  }
+  const view = (e: Entry): DeviceState => ({
+    deviceId: e.device.id,
+    type: e.device.type,
+    site: e.device.site,
+    presence: e.presence,
+    lastSeen: iso(e.lastSeen),
+    latest: e.readings ? { ts: iso(e.ts)!, outcome: e.outcome, readings: e.readings } : null,
+  })
+  const push = (e: Entry) => {
+    if (e.pushTimer) return
+    const wait = e.pushedAt + pushEveryMs - now()
+    if (wait <= 0) {
+      e.pushedAt = now()
+      bus.emit('device:state', view(e))
+      return
+    }
+    e.pushTimer = setTimeout(() => {
+      e.pushTimer = null
+      e.pushedAt = now()
+      bus.emit('device:state', view(e))
+    }, wait)
+    e.pushTimer.unref()
   }
   return {
     reading(d, ts, outcome, readings) {
-      const s = get(d)
+      const e = entry(d)
+      e.lastSeen = now()
       // A late reading (replay, catch-up) must not overwrite a newer one.
-      if (s.latest && Date.parse(s.latest.ts) > ts) return
-      s.latest = { ts: new Date(ts).toISOString(), outcome, readings }
-      s.lastSeen = new Date(now()).toISOString()
-      bus.emit('device:state', s)
+      if (e.readings && e.ts > ts) return
+      e.ts = ts
+      e.outcome = outcome
+      e.readings = readings
+      push(e)
     },
     presence(d, presence) {
-      const s = get(d)
-      s.presence = presence
-      s.lastSeen = new Date(now()).toISOString()
-      bus.emit('device:state', s)
+      const e = entry(d)
+      e.presence = presence
+      e.lastSeen = now()
+      push(e)
     },
-    get,
+    get: (d) => view(entry(d)),
   }
 }

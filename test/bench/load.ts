@@ -10,8 +10,9 @@ export interface LoadResult {
 }
 
 /**
- * QoS 1 publishes over the given clients: at `rate` readings/s in total, or (rate 0)
- * as fast as acknowledgements allow with `window` messages in flight per client.
+ * QoS 1 publishes over the given clients: at `rate` readings/s in total, open loop
+ * (whether or not acknowledgements keep up), or (rate 0) as fast as
+ * acknowledgements allow with `window` messages in flight per client.
  * Every reading has its own device time, so each is its own point.
  */
 export async function runLoad(
@@ -21,6 +22,7 @@ export async function runLoad(
   seconds: number,
   nextTs: () => number,
   window = 20,
+  onTick?: (acked: number) => void,
 ): Promise<LoadResult> {
   const latencies: number[] = []
   let acked = 0
@@ -63,6 +65,7 @@ export async function runLoad(
       owed += ((now - last) * rate) / 1000
       last = now
       for (; owed >= 1; owed--) pending.push(send(i++ % clients.length))
+      onTick?.(acked)
       await new Promise((r) => setTimeout(r, tickMs))
     }
     await Promise.all(pending)

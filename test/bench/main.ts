@@ -7,24 +7,36 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { freePort, type PrivateInfluxd, startInfluxd } from '../../scripts/influxd.ts'
 import { apiProvisioner, fleetSpecs, provisionFleet } from '../../simulators/provision.ts'
 import { type ChildService, spawnService } from '../helpers/child-service.ts'
+import { alertLatency, visibleLatency } from './latency.ts'
 import { type LoadResult, runLoad } from './load.ts'
-import { cpuSeconds, rssMiB } from './proc.ts'
+import { startPeer } from './peer.ts'
+import { cpuSeconds } from './proc.ts'
+import { scaleRun } from './scale.ts'
 
-// `npm run bench`: the service as its own process (as in production), the load generator
-// in this one, a private influxd. Prints a table and writes bench-results.json.
+// `npm run bench`: every process it needs (influxd, the service, Mosquitto and the peer
+// subscriber) is started here and stopped at the end; the load generator is this process.
+// Prints a table and writes bench-results.json.
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '15' },
     devices: { type: 'string', default: '50' },
     backlog: { type: 'string', default: '100000' },
+    overload: { type: 'string', default: '60' },
+    scale: { type: 'string', default: '10000' },
+    'scale-seconds': { type: 'string', default: '30' },
   },
 })
 const SECONDS = Number(values.seconds)
 const DEVICES = Number(values.devices)
 const BACKLOG = Number(values.backlog)
+const OVERLOAD_S = Number(values.overload)
+const SCALE = Number(values.scale)
+const SCALE_S = Number(values['scale-seconds'])
+const FIXED_RATE = 2000
 
 let ts = Date.now() - 6 * 86_400_000 // unique device times, inside the accepted window
 const nextTs = () => ts++
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function count(influxd: PrivateInfluxd, db: string): Promise<number> {
   const res = await fetch(`${influxd.url}/query?${new URLSearchParams({ db, q: 'SELECT count("fillingLevel") FROM "bin"' })}`)
@@ -36,21 +48,22 @@ async function waitForCount(influxd: PrivateInfluxd, db: string, target: number,
   const deadline = Date.now() + timeoutMs
   let n = await count(influxd, db)
   while (n < target && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100))
+    await sleep(50)
     n = await count(influxd, db)
   }
   return n
 }
 
-interface Run {
+interface Ours {
   svc: ChildService
+  token: string
   clients: MqttClient[]
   topics: string[]
-  db: string
+  ids: string[]
   close(): Promise<void>
 }
 
-async function startRun(influxd: PrivateInfluxd, db: string, env: Record<string, string>): Promise<Run> {
+async function startOurs(influxd: PrivateInfluxd, db: string, env: Record<string, string> = {}, devices = DEVICES): Promise<Ours> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sp-bench-'))
   const token = randomBytes(32).toString('base64url')
   const svc = await spawnService({
@@ -60,19 +73,21 @@ async function startRun(influxd: PrivateInfluxd, db: string, env: Record<string,
     token,
     httpPort: await freePort(),
     mqttPort: await freePort(),
-    // A load test is many devices' worth of traffic on each connection.
-    env: { MQTT_DEVICE_RATE: '0', ...env },
+    // One bench connection carries many devices' worth of traffic; the scale run opens 10,000 from one address.
+    env: { MQTT_DEVICE_RATE: '0', MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0', ...env },
   })
-  const devices = await provisionFleet(fleetSpecs({ bin: DEVICES, boiler: 0, meter: 0 }, 1, 'bench'), apiProvisioner(svc.url, token), null)
+  const list = devices
+    ? await provisionFleet(fleetSpecs({ bin: devices, boiler: 0, meter: 0 }, 1, 'bench'), apiProvisioner(svc.url, token), null)
+    : []
   const clients = await Promise.all(
-    devices.map((d) => mqtt.connectAsync(svc.mqttUrl, { clientId: d.id, username: d.id, password: d.secret, reconnectPeriod: 0 })),
+    list.map((d) => mqtt.connectAsync(svc.mqttUrl, { clientId: d.id, username: d.id, password: d.secret, reconnectPeriod: 0 })),
   )
-  const topics = devices.map((d) => `sp/v1/${d.site}/bin/${d.id}/telemetry`)
   return {
     svc,
+    token,
     clients,
-    topics,
-    db,
+    topics: list.map((d) => `sp/v1/${d.site}/bin/${d.id}/telemetry`),
+    ids: list.map((d) => d.id),
     async close() {
       await Promise.all(clients.map((c) => c.endAsync()))
       svc.child.kill('SIGTERM')
@@ -82,60 +97,144 @@ async function startRun(influxd: PrivateInfluxd, db: string, env: Record<string,
   }
 }
 
+/** Max rate, measured from the first publish to the last reading confirmed in InfluxDB. */
+async function confirmedThroughput(influxd: PrivateInfluxd, db: string, clients: MqttClient[], topics: string[], base: number) {
+  const t0 = Date.now()
+  const r = await runLoad(clients, topics, 0, SECONDS, nextTs)
+  const stored = await waitForCount(influxd, db, base + r.acked, 60_000)
+  return { load: r, perSecond: (stored - base) / ((Date.now() - t0) / 1000), stored }
+}
+
 const influxd = await startInfluxd()
 const results: Record<string, unknown> = { devices: DEVICES, seconds: SECONDS }
-const rows: [string, string][] = []
-const ms = (r: LoadResult) => `${r.p50.toFixed(2)} / ${r.p99.toFixed(2)}`
+const rows: [string, string, string][] = []
+const row = (what: string, ours: string, peer = '') => rows.push([what, ours, peer])
+const ms = (r: { p50: number; p99: number }) => `${r.p50.toFixed(1)} / ${r.p99.toFixed(1)}`
 let lost = 0
 
 try {
-  for (const fsync of ['on', 'off'] as const) {
-    const db = `bench_${fsync}`
-    const run = await startRun(influxd, db, { SPOOL_FSYNC: fsync })
-    const warm = await runLoad(run.clients, run.topics, 500, 2, nextTs)
-    const max = await runLoad(run.clients, run.topics, 0, SECONDS, nextTs)
-    const cpu0 = cpuSeconds(run.svc.child.pid!)
-    const fixed = await runLoad(run.clients, run.topics, 2000, SECONDS, nextTs)
-    const cpuPer1000 = ((cpuSeconds(run.svc.child.pid!) - cpu0) / fixed.acked) * 1000
-    const acked = warm.acked + max.acked + fixed.acked
-    const stored = await waitForCount(influxd, db, acked, 60_000)
-    lost += acked - stored
-    results[`fsync_${fsync}`] = { max, fixed, cpuPer1000, acked, stored, rssMiB: rssMiB(run.svc.child.pid!) }
-    rows.push(
-      [`durable accept ${fsync === 'on' ? 'on (fdatasync)' : 'off (no fsync)'}: accepted readings/s at max`, max.perSecond.toFixed(0)],
-      [`  publish→PUBACK p50 / p99 at max, ms`, ms(max)],
-      [`  publish→PUBACK p50 / p99 at 2,000/s, ms`, ms(fixed)],
-      [`  service CPU-s per 1,000 readings at 2,000/s`, cpuPer1000.toFixed(3)],
-      [`  acknowledged / in InfluxDB`, `${acked} / ${stored}`],
-    )
-    await run.close()
-  }
-  const on = results.fsync_on as { max: LoadResult }
-  const off = results.fsync_off as { max: LoadResult }
-  rows.push(['cost of durability (max rate on / off)', (on.max.perSecond / off.max.perSecond).toFixed(2)])
+  // Peer path: Mosquitto + minimal subscriber → same influxd, no validation.
+  const peer = await startPeer(influxd.url, 'peer')
+  const peerClients = await Promise.all(
+    Array.from({ length: DEVICES }, (_, i) => mqtt.connectAsync(peer.mqttUrl, { clientId: `peer-pub-${i}`, reconnectPeriod: 0 })),
+  )
+  const peerTopics = peerClients.map((_, i) => `sp/v1/peer/bin/peer-${i}/telemetry`)
+  const peerWarm = await runLoad(peerClients, peerTopics, 500, 2, nextTs)
+  const peerMax = await confirmedThroughput(
+    influxd,
+    'peer',
+    peerClients,
+    peerTopics,
+    await waitForCount(influxd, 'peer', peerWarm.acked, 10_000),
+  )
+  const peerCpu0 = peer.pids.map(cpuSeconds)
+  const peerFixed = await runLoad(peerClients, peerTopics, FIXED_RATE, SECONDS, nextTs)
+  const peerCpu = peer.pids.map((p, i) => cpuSeconds(p) - peerCpu0[i]!)
+  const peerCpuPer1000 = (peerCpu.reduce((a, b) => a + b, 0) / peerFixed.acked) * 1000
+  await Promise.all(peerClients.map((c) => c.endAsync()))
+  await peer.stop()
+  results.peer = { max: peerMax, fixed: peerFixed, cpuPer1000: peerCpuPer1000, brokerCpuS: peerCpu[0], subscriberCpuS: peerCpu[1] }
 
-  // Drain: build a backlog while InfluxDB is down, then time the spool draining into it.
-  const run = await startRun(influxd, 'bench_drain', {})
+  // Ours: validation, durable accept (fdatasync), alert rules, the full pipeline.
+  const ours = await startOurs(influxd, 'ours')
+  const warm = await runLoad(ours.clients, ours.topics, 500, 2, nextTs)
+  const max = await confirmedThroughput(influxd, 'ours', ours.clients, ours.topics, await waitForCount(influxd, 'ours', warm.acked, 10_000))
+  // Fixed load, with latency probes riding on two of the connections.
+  const probeAlert = ours.clients[0]!
+  const probeVisible = ours.clients[1]!
+  const cpu0 = cpuSeconds(ours.svc.child.pid!)
+  const [fixed, alerts, visible] = await Promise.all([
+    runLoad(ours.clients.slice(2), ours.topics.slice(2), FIXED_RATE, SECONDS, nextTs),
+    alertLatency({ apiUrl: ours.svc.url, token: ours.token, client: probeAlert, topic: ours.topics[0]!, seconds: SECONDS, everyMs: 50 }),
+    visibleLatency({
+      influxUrl: influxd.url,
+      db: 'ours',
+      client: probeVisible,
+      topic: ours.topics[1]!,
+      deviceId: ours.ids[1]!,
+      seconds: SECONDS,
+      everyMs: 250,
+    }),
+  ])
+  const probes = alerts.sent + Math.round((SECONDS * 1000) / 250)
+  const cpuPer1000 = ((cpuSeconds(ours.svc.child.pid!) - cpu0) / (fixed.acked + probes)) * 1000
+  results.ours = { max, fixed, alerts, visible, cpuPer1000 }
+
+  // Overload: offered at twice the sustainable rate, open loop.
+  const offered = Math.round(2 * max.perSecond)
+  const before = await count(influxd, 'ours')
+  const over = await runLoad(ours.clients, ours.topics, offered, OVERLOAD_S, nextTs)
+  const after = await runLoad(ours.clients, ours.topics, 0, Math.min(SECONDS, 10), nextTs)
+  const ackedTotal = over.acked + after.acked
+  const storedOver = (await waitForCount(influxd, 'ours', before + ackedTotal, 120_000)) - before
+  lost += ackedTotal - storedOver
+  results.overload = { offered, accepted: over.perSecond, during: over, after, lost: ackedTotal - storedOver }
+  await ours.close()
+
+  // Durable accept off, for its cost.
+  const off = await startOurs(influxd, 'ours_nofsync', { SPOOL_FSYNC: 'off' })
+  const offMax = await confirmedThroughput(influxd, 'ours_nofsync', off.clients, off.topics, 0)
+  await off.close()
+  results.noFsync = offMax
+
+  // Drain: a backlog built while InfluxDB is down, then timed into it.
+  const drain = await startOurs(influxd, 'drain')
   await influxd.kill()
   let backlog = 0
-  while (backlog < BACKLOG) backlog += (await runLoad(run.clients, run.topics, 0, 2, nextTs)).acked
+  while (backlog < BACKLOG) backlog += (await runLoad(drain.clients, drain.topics, 0, 2, nextTs)).acked
   const t0 = Date.now()
   await influxd.start()
-  const drained = await waitForCount(influxd, 'bench_drain', backlog, 120_000)
+  const drained = await waitForCount(influxd, 'drain', backlog, 300_000)
   const drainS = (Date.now() - t0) / 1000
   lost += backlog - drained
   results.drain = { backlog, drained, seconds: drainS, perSecond: drained / drainS }
-  rows.push(['spool drain after an outage, readings/s', `${(drained / drainS).toFixed(0)} (${drained} in ${drainS.toFixed(1)} s)`])
-  rows.push(['service RSS after the backlog, MiB', rssMiB(run.svc.child.pid!).toFixed(0)])
-  await run.close()
+  await drain.close()
+
+  // Scale: many devices, each its own connection and credentials, on a fresh service.
+  const scaled = await startOurs(influxd, 'scale', {}, 0)
+  const scale = SCALE > 0 ? await scaleRun(scaled.svc, scaled.token, SCALE, 20, SCALE_S) : null
+  await scaled.close()
+  results.scale = scale
+
+  row('sustained readings/s, QoS 1 publish → confirmed in InfluxDB', max.perSecond.toFixed(0), peerMax.perSecond.toFixed(0))
+  row('  ratio to the peer path', (max.perSecond / peerMax.perSecond).toFixed(2), '1')
+  row(`publish→PUBACK p50 / p99 at ${FIXED_RATE}/s, ms`, ms(fixed), ms(peerFixed))
+  row(`publish→visible in InfluxDB p50 / p99 at ${FIXED_RATE}/s, ms`, ms(visible), '')
+  row(`publish→alert on Socket.IO p50 / p99 at ${FIXED_RATE}/s, ms`, `${ms(alerts)} (${alerts.samples} alerts)`, 'no alerts')
+  row(`CPU-s per 1,000 readings at ${FIXED_RATE}/s (service / broker+subscriber)`, cpuPer1000.toFixed(3), peerCpuPer1000.toFixed(3))
+  row(
+    'durable accept off: sustained readings/s (cost of fdatasync)',
+    `${offMax.perSecond.toFixed(0)} (on/off ${(max.perSecond / offMax.perSecond).toFixed(2)})`,
+  )
+  row(
+    `overload: offered ${offered}/s for ${OVERLOAD_S} s, accepted readings/s`,
+    `${over.perSecond.toFixed(0)} (${((over.perSecond / max.perSecond) * 100).toFixed(0)} % of sustainable)`,
+  )
+  row(
+    '  after the overload, readings/s at max',
+    `${after.perSecond.toFixed(0)} (${((after.perSecond / max.perSecond) * 100).toFixed(0)} %)`,
+  )
+  row('  acknowledged during/after overload / in InfluxDB', `${ackedTotal} / ${storedOver}`)
+  row('spool drain after an outage, readings/s', `${(drained / drainS).toFixed(0)} (${drained} in ${drainS.toFixed(1)} s)`)
+  if (scale) {
+    row(`scale: ${scale.devices} devices connected / connect time`, `${scale.connected} / ${scale.connectSeconds.toFixed(1)} s`)
+    row(
+      '  readings/s, service CPU %, service RSS MiB',
+      `${scale.readingsPerSecond.toFixed(0)}, ${scale.cpuPercent.toFixed(0)} %, ${scale.rssMiB.toFixed(0)}`,
+    )
+  }
 } finally {
   await influxd.stop()
 }
 
-rows.push(['acknowledged readings lost', String(lost)])
+row('acknowledged readings lost', String(lost))
 const w = Math.max(...rows.map(([k]) => k.length))
-process.stdout.write(`\nsmartplace benchmark: ${DEVICES} device connections, ${SECONDS} s per phase, QoS 1\n`)
-for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(w)}  ${v}\n`)
+const w2 = Math.max(...rows.map(([, v]) => v.length), 'smartplace'.length)
+process.stdout.write(`\nsmartplace benchmark: ${DEVICES} publisher connections, ${SECONDS} s per phase, QoS 1, one 2-core machine\n`)
+process.stdout.write(`  ${''.padEnd(w)}  ${'smartplace'.padEnd(w2)}  Mosquitto + subscriber\n`)
+for (const [k, v, p] of rows) process.stdout.write(`  ${k.padEnd(w)}  ${v.padEnd(w2)}  ${p}\n`)
 writeFileSync('bench-results.json', JSON.stringify(results, null, 2))
 process.stdout.write('\nwrote bench-results.json\n')
 process.exit(lost === 0 ? 0 : 1)
+
+export type { LoadResult }
