@@ -2,12 +2,12 @@
 # Installs or locates what smartplace needs on Debian/Ubuntu: npm dependencies,
 # Debian's influxdb (and chromium for the browser tests). Says exactly what is
 # missing when it cannot install it itself.
-# Usage: scripts/ensure-system.sh [--with-chromium]
+# Usage: scripts/ensure-system.sh [--for-tests]   (tests also need chromium and, for the benchmark, mosquitto)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_chromium=0
-[ "${1:-}" = "--with-chromium" ] && need_chromium=1
+for_tests=0
+[ "${1:-}" = "--for-tests" ] && for_tests=1
 
 node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);console.log(a>20||(a===20&&b>=19)?1:0)' 2>/dev/null || echo 0)
 if [ "$node_ok" != 1 ]; then
@@ -25,8 +25,9 @@ fi
 
 missing=()
 command -v influxd >/dev/null 2>&1 || [ -x /usr/bin/influxd ] || missing+=(influxdb)
-if [ "$need_chromium" = 1 ]; then
+if [ "$for_tests" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

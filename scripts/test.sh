@@ -3,7 +3,7 @@
 # Ends with a plain "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-system.sh --with-chromium || { echo "0 passed, 1 failed"; exit 1; }
+bash scripts/ensure-system.sh --for-tests || { echo "0 passed, 1 failed"; exit 1; }
 
 failed_checks=0
 echo "== typecheck"; npm run -s typecheck || failed_checks=$((failed_checks + 1))
