@@ -41,7 +41,7 @@ export function binModel(rng: Rng, start: number, o: BinOptions = {}): DeviceMod
   let battery = o.batteryStart ?? between(rng, 60, 100)
   let last = start
   let lastReportedFill = fill
-  let collectedAt = Number.NEGATIVE_INFINITY
+  let collectedOnDay = -1
   const due = makeSchedule(intervalMs, start + between(rng, 0, intervalMs))
 
   const fillRate = (t: number) => {
@@ -57,10 +57,11 @@ export function binModel(rng: Rng, start: number, o: BinOptions = {}): DeviceMod
       const dtDays = Math.max(0, t - last) / DAY
       const { hour, weekday } = clock(t)
       // Collection: the level drops sharply and the bin is moved (a tilt blip).
-      const collecting = collectionDays.includes(weekday) && hour >= 7 && t - collectedAt > DAY / 2
+      const day = Math.floor(t / DAY)
+      const collecting = collectionDays.includes(weekday) && hour >= 7 && collectedOnDay !== day
       if (collecting) {
         fill = between(rng, 0, 0.04)
-        collectedAt = t
+        collectedOnDay = day
       }
       fill = Math.min(1, fill + dtDays * rate * fillRate(t))
       battery = Math.max(0, battery - dtDays * batteryPerDay)
