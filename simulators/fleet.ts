@@ -89,7 +89,8 @@ export function createFleet(opts: FleetOptions): Fleet {
     const client = mqtt.connect(opts.url, {
       clientId: d.id,
       username: d.id,
-      password: d.secret,
+      // Empty for a broker without device credentials (a plain Mosquitto, say).
+      ...(d.secret ? { password: d.secret } : {}),
       clean: true,
       keepalive: 60,
       reconnectPeriod: 0, // our own backoff below

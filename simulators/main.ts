@@ -21,6 +21,7 @@ const { values } = parseArgs({
     prefix: { type: 'string', default: 'sim' },
     credentials: { type: 'string', default: './data/sim-credentials.json' },
     scenario: { type: 'string' },
+    'broker-only': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
@@ -33,6 +34,7 @@ if (values.help) {
   --credentials FILE device secrets are kept here (mode 0600) and reused
   --interval SECONDS override every type's reporting interval (simulated seconds)
   --format json|senml payload format (default json)
+  --broker-only      no provisioning, no passwords: for any MQTT 3.1.1 broker without device credentials
   --scenario NAME    play a named scenario instead of a fleet and print the alerts it expects:
                      ${SCENARIOS.map((x) => x.name).join(', ')}
 `)
@@ -82,7 +84,9 @@ const provision = token
   : async () => {
       throw new Error('new devices need an admin token: pass --token or set ADMIN_TOKEN')
     }
-const devices = await provisionFleet(specs, provision, values.credentials)
+const devices = values['broker-only']
+  ? specs.map((s) => ({ id: s.id, secret: '', type: s.type, site: s.site }))
+  : await provisionFleet(specs, provision, values.credentials)
 if (values.format !== 'json' && values.format !== 'senml') {
   process.stderr.write(`--format must be json or senml, got ${values.format}\n`)
   process.exit(2)

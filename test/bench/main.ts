@@ -84,6 +84,9 @@ interface Ours {
   close(): Promise<void>
 }
 
+// Every service this run starts, so that a failing run still leaves nothing behind.
+const started: ChildService[] = []
+
 async function startOurs(influxd: PrivateInfluxd, db: string, env: Record<string, string> = {}, devices = DEVICES): Promise<Ours> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sp-bench-'))
   const token = randomBytes(32).toString('base64url')
@@ -97,6 +100,7 @@ async function startOurs(influxd: PrivateInfluxd, db: string, env: Record<string
     // One bench connection carries many devices' worth of traffic; the scale run opens 10,000 from one address.
     env: { MQTT_DEVICE_RATE: '0', MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0', ...env },
   })
+  started.push(svc)
   const list = devices
     ? await provisionFleet(fleetSpecs({ bin: devices, boiler: 0, meter: 0 }, 1, 'bench'), apiProvisioner(svc.url, token), null)
     : []
@@ -247,6 +251,7 @@ try {
     )
   }
 } finally {
+  for (const svc of started) if (svc.child.exitCode === null) svc.child.kill('SIGKILL')
   await influxd.stop()
 }
 
