@@ -26,6 +26,7 @@ export interface AppDeps {
   metrics: MetricsRegistry
   ready(): Promise<ReadyCheck>
   replay: QuarantineRoutesDeps['replay']
+  socketIo: { pingIntervalMs: number; pingTimeoutMs: number }
   log: Logger
   /** Built web app (Vite output); null serves the API only. */
   webRoot: string | null
@@ -67,7 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
 
-  attachSocketIo(app, { verify: deps.registry.admin.verify, bus: deps.bus })
+  attachSocketIo(app, { verify: deps.registry.admin.verify, bus: deps.bus, ...deps.socketIo })
 
   await app.register(healthRoutes({ ready: deps.ready }))
   await app.register(async (api) => {

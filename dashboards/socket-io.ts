@@ -7,11 +7,15 @@ import type { VerifyToken } from './auth.ts'
  * Socket.IO on Fastify's own server (fastify-socket.io is unmaintained). The token
  * is checked at the handshake; nothing is sent to an unauthenticated socket.
  */
-export function attachSocketIo(app: FastifyInstance, deps: { verify: VerifyToken; bus: LiveBus }) {
+export function attachSocketIo(
+  app: FastifyInstance,
+  deps: { verify: VerifyToken; bus: LiveBus; pingIntervalMs: number; pingTimeoutMs: number },
+) {
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(app.server, {
     serveClient: false,
-    // A browser that stops reading is dropped instead of growing our buffers.
-    pingTimeout: 20_000,
+    // A browser that stops reading misses its pongs and is dropped instead of growing our buffers.
+    pingInterval: deps.pingIntervalMs,
+    pingTimeout: deps.pingTimeoutMs,
     maxHttpBufferSize: 16 * 1024,
   })
   io.use((socket, next) => {

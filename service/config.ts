@@ -44,6 +44,8 @@ export const ServiceConfig = z
       .min(0)
       .default(7 * 24 * 3600),
     TIME_EARLY_S: z.coerce.number().int().min(0).default(300),
+    SOCKETIO_PING_INTERVAL_MS: z.coerce.number().int().min(100).default(25_000),
+    SOCKETIO_PING_TIMEOUT_MS: z.coerce.number().int().min(100).default(20_000),
     OFFLINE_CHECK_MS: z.coerce.number().int().min(100).default(10_000),
     QUARANTINE_MAX_ENTRIES: z.coerce.number().int().min(100).default(100_000),
     QUARANTINE_MAX_AGE_DAYS: z.coerce.number().min(1).default(30),

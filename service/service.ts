@@ -126,6 +126,7 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     log: log.child({ module: 'http' }),
     webRoot,
     replay: ingest.replay,
+    socketIo: { pingIntervalMs: config.SOCKETIO_PING_INTERVAL_MS, pingTimeoutMs: config.SOCKETIO_PING_TIMEOUT_MS },
     async ready() {
       const ping = await influx.ping()
       const ok = ping && drainer.healthy
