@@ -1,38 +1,13 @@
-import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
+import { runNode } from '../helpers/run-node.ts'
 
 // The benchmark is not a test; this only keeps it working: a few seconds of each phase.
 describe('npm run bench (smoke)', () => {
   it('runs every phase, prints the table and loses nothing', { timeout: 180_000 }, async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'test/bench/main.ts',
-        '--seconds',
-        '2',
-        '--devices',
-        '10',
-        '--overload',
-        '2',
-        '--scale',
-        '200',
-        '--scale-seconds',
-        '3',
-        '--backlog',
-        '2000',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    let out = ''
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString()
-    })
-    child.stderr.on('data', (b: Buffer) => {
-      out += b.toString()
-    })
-    const code = await new Promise((r) => child.once('exit', r))
+    const { code, out } = await runNode([
+      'test/bench/main.ts',
+      ...['--seconds', '2', '--devices', '10', '--overload', '2', '--scale', '200', '--scale-seconds', '3', '--backlog', '2000'],
+    ])
     expect(out).toContain('smartplace benchmark')
     for (const row of [
       'confirmed in InfluxDB',

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startMosquitto } from '../bench/peer.ts'
+import { runNode } from '../helpers/run-node.ts'
 
 describe('the simulator against another MQTT 3.1.1 broker (Mosquitto)', () => {
   let broker: Awaited<ReturnType<typeof startMosquitto>>
@@ -19,40 +19,12 @@ describe('the simulator against another MQTT 3.1.1 broker (Mosquitto)', () => {
     })
     await sub.subscribeAsync('sp/v1/+/+/+/telemetry', { qos: 1 })
     for (const format of ['json', 'senml']) {
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'simulators/main.ts',
-          '--url',
-          broker.mqttUrl,
-          '--broker-only',
-          '--bins',
-          '3',
-          '--boilers',
-          '3',
-          '--meters',
-          '3',
-          '--speed',
-          '3600',
-          '--duration',
-          '3',
-          '--format',
-          format,
-          '--prefix',
-          format,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      )
-      let out = ''
-      child.stdout.on('data', (b: Buffer) => {
-        out += b.toString()
-      })
-      child.stderr.on('data', (b: Buffer) => {
-        out += b.toString()
-      })
-      expect(await new Promise((r) => child.once('exit', r)), out).toBe(0)
+      const { code, out } = await runNode([
+        'simulators/main.ts',
+        ...['--url', broker.mqttUrl, '--broker-only', '--bins', '3', '--boilers', '3', '--meters', '3'],
+        ...['--speed', '3600', '--duration', '3', '--format', format, '--prefix', format],
+      ])
+      expect(code, out).toBe(0)
       // Not a terminal: progress comes as plain lines.
       expect(out).toMatch(/^devices 9\/9 connected, sent \d+, acked \d+/m)
       expect(out).not.toContain('\r')
