@@ -68,6 +68,10 @@ process.stdout.write(
 )
 if (service.createdAdminToken) {
   process.stdout.write(`  admin token (shown once, keep it safe): ${service.createdAdminToken}\n`)
+} else if (!config.ADMIN_TOKEN) {
+  process.stdout.write(
+    '  admin token: the one printed at the first start (lost it? start with ADMIN_TOKEN=<a new one, 32+ characters> to replace it)\n',
+  )
 }
 process.stdout.write('\n')
 

@@ -3,6 +3,8 @@ import { percentile } from './proc.ts'
 
 export interface LoadResult {
   acked: number
+  /** Open loop: readings a device had to keep because its in-flight window was full (back-pressure). */
+  deferred: number
   seconds: number
   perSecond: number
   p50: number
@@ -11,8 +13,10 @@ export interface LoadResult {
 
 /**
  * QoS 1 publishes over the given clients: at `rate` readings/s in total, open loop
- * (whether or not acknowledgements keep up), or (rate 0) as fast as
- * acknowledgements allow with `window` messages in flight per client.
+ * (whether or not acknowledgements keep up; like a real device, a client with
+ * `openWindow` messages unacknowledged keeps further readings instead of sending
+ * them, counted as deferred), or (rate 0) as fast as acknowledgements allow with
+ * `window` messages in flight per client.
  * Every reading has its own device time, so each is its own point.
  */
 export async function runLoad(
@@ -22,17 +26,21 @@ export async function runLoad(
   seconds: number,
   nextTs: () => number,
   window = 20,
-  onTick?: (acked: number) => void,
+  openWindow = Number.POSITIVE_INFINITY,
 ): Promise<LoadResult> {
   const latencies: number[] = []
   let acked = 0
+  let deferred = 0
+  const inflightOf = new Array<number>(clients.length).fill(0)
   const started = Date.now()
   const end = started + seconds * 1000
   const send = (i: number) =>
     new Promise<void>((resolve) => {
       const t = performance.now()
+      inflightOf[i]!++
       const body = `{"ts":${nextTs()},"readings":{"fillingLevel":0.42,"temperature":11.5,"batteryPct":80,"tilted":false}}`
       clients[i]!.publish(topics[i]!, body, { qos: 1 }, (err) => {
+        inflightOf[i]!--
         if (!err) {
           latencies.push(performance.now() - t)
           acked++
@@ -64,12 +72,15 @@ export async function runLoad(
       const now = performance.now()
       owed += ((now - last) * rate) / 1000
       last = now
-      for (; owed >= 1; owed--) pending.push(send(i++ % clients.length))
-      onTick?.(acked)
+      for (; owed >= 1; owed--) {
+        const k = i++ % clients.length
+        if (inflightOf[k]! >= openWindow) deferred++
+        else pending.push(send(k))
+      }
       await new Promise((r) => setTimeout(r, tickMs))
     }
     await Promise.all(pending)
   }
   const took = (Date.now() - started) / 1000
-  return { acked, seconds: took, perSecond: acked / took, p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
+  return { acked, deferred, seconds: took, perSecond: acked / took, p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
 }
