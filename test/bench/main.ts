@@ -37,6 +37,7 @@ const FIXED_RATE = 2000
 let ts = Date.now() - 6 * 86_400_000 // unique device times, inside the accepted window
 const nextTs = () => ts++
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const phase = (name: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${name}\n`)
 
 async function count(influxd: PrivateInfluxd, db: string): Promise<number> {
   const res = await fetch(`${influxd.url}/query?${new URLSearchParams({ db, q: 'SELECT count("fillingLevel") FROM "bin"' })}`)
@@ -125,6 +126,7 @@ const ms = (r: { p50: number; p99: number }) => `${r.p50.toFixed(1)} / ${r.p99.t
 let lost = 0
 
 try {
+  phase('peer path')
   // Peer path: Mosquitto + minimal subscriber → same influxd, no validation.
   const peer = await startPeer(influxd.url, 'peer')
   const peerClients = await Promise.all(
@@ -141,6 +143,7 @@ try {
   await peer.stop()
   results.peer = { max: peerMax, fixed: peerFixed, cpuPer1000: peerCpuPer1000, brokerCpuS: peerCpu[0], subscriberCpuS: peerCpu[1] }
 
+  phase('smartplace: max and fixed load')
   // Ours: validation, durable accept (fdatasync), alert rules, the full pipeline.
   const ours = await startOurs(influxd, 'ours')
   const warm = await runLoad(ours.clients, ours.topics, 500, 2, nextTs)
@@ -166,24 +169,29 @@ try {
   const cpuPer1000 = ((cpuSeconds(ours.svc.child.pid!) - cpu0) / (fixed.acked + probes)) * 1000
   results.ours = { max, fixed, alerts, visible, cpuPer1000 }
 
+  phase('overload')
   // Overload: offered at twice the sustainable rate, open loop.
   const offered = Math.round(2 * max.perSecond)
   const before = await count(influxd, 'ours')
   // Each device holds at most 200 unacknowledged readings and keeps the rest, as real ones do.
   const over = await runLoad(ours.clients, ours.topics, offered, OVERLOAD_S, nextTs, 20, 200)
+  phase('after the overload')
   const after = await runLoad(ours.clients, ours.topics, 0, Math.min(SECONDS, 10), nextTs)
+  phase('waiting for InfluxDB')
   const ackedTotal = over.acked + after.acked
   const storedOver = (await settle(influxd, 'ours', before + ackedTotal, 120_000)).n - before
   lost += ackedTotal - storedOver + max.lost
   results.overload = { offered, accepted: over.perSecond, during: over, after, lost: ackedTotal - storedOver }
   await ours.close()
 
+  phase('durable accept off')
   // Durable accept off, for its cost.
   const off = await startOurs(influxd, 'ours_nofsync', { SPOOL_FSYNC: 'off' })
   const offMax = await confirmedThroughput(influxd, 'ours_nofsync', off.clients, off.topics, 0)
   await off.close()
   results.noFsync = offMax
 
+  phase('drain')
   // Drain: a backlog built while InfluxDB is down, then timed into it.
   const drain = await startOurs(influxd, 'drain')
   await influxd.kill()
@@ -198,6 +206,7 @@ try {
   results.drain = { backlog, drained, seconds: drainS, perSecond: drained / drainS }
   await drain.close()
 
+  phase('scale')
   // Scale: many devices, each its own connection and credentials, on a fresh service.
   const scaled = await startOurs(influxd, 'scale', {}, 0)
   const scale = SCALE > 0 ? await scaleRun(scaled.svc, scaled.token, SCALE, 20, SCALE_S) : null
