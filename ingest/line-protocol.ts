@@ -38,12 +38,3 @@ export function lineWith(prefix: string, fields: Record<string, number | boolean
   }
   return sep === ' ' ? null : `${line} ${Math.trunc(tsMs)}`
 }
-
-export function toLine(
-  measurement: string,
-  tags: Record<string, string | null | undefined>,
-  fields: Record<string, number | boolean | string>,
-  tsMs: number,
-): string | null {
-  return lineWith(linePrefix(measurement, tags), fields, tsMs)
-}

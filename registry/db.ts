@@ -68,5 +68,3 @@ export function openDb(dataDir: string): Db {
   }
   return db
 }
-
-export const dataFile = (dataDir: string, name: string) => join(dataDir, name)

@@ -23,7 +23,7 @@ export interface Spool {
   append(line: string, done: AppendDone): void
   /** Resolves once everything appended so far is on disk. */
   flush(): Promise<void>
-  /** Bytes on disk up to which `segment` is committed; Infinity-safe for closed segments. */
+  /** Bytes of `segment` on disk and synced (what the drainer may read); 0 for a deleted segment. */
   committedEnd(segment: number): number
   readonly currentSegment: number
   readonly checkpoint: Position

@@ -8,7 +8,7 @@ import { freePort, type PrivateInfluxd, startInfluxd } from '../../scripts/influ
 import { apiProvisioner, fleetSpecs, provisionFleet } from '../../simulators/provision.ts'
 import { type ChildService, spawnService } from '../helpers/child-service.ts'
 import { alertLatency, visibleLatency } from './latency.ts'
-import { type LoadResult, runLoad } from './load.ts'
+import { runLoad } from './load.ts'
 import { startPeer } from './peer.ts'
 import { cpuSeconds } from './proc.ts'
 import { scaleRun } from './scale.ts'
@@ -256,5 +256,3 @@ for (const [k, v, p] of rows) process.stdout.write(`  ${k.padEnd(w)}  ${v.padEnd
 writeFileSync('bench-results.json', JSON.stringify(results, null, 2))
 process.stdout.write('\nwrote bench-results.json\n')
 process.exit(lost === 0 ? 0 : 1)
-
-export type { LoadResult }
