@@ -55,6 +55,18 @@ const reject = (code: ErrorCode, reason: string, issues: Issue[] = []): Decoded 
 const toIssues = (e: z.ZodError, prefix: string): Issue[] =>
   e.issues.slice(0, 20).map((i) => ({ path: [prefix, ...i.path.map(String)].filter(Boolean).join('.'), message: i.message }))
 
+// The fields with a plausible band, per device type, worked out once rather than per reading.
+const bands = new WeakMap<DeviceTypeDef, [string, number, number][]>()
+function plausibleBands(def: DeviceTypeDef): [string, number, number][] {
+  let b = bands.get(def)
+  if (!b) {
+    b = []
+    for (const [name, meta] of Object.entries(def.fields)) if (meta.plausible) b.push([name, meta.plausible[0], meta.plausible[1]])
+    bands.set(def, b)
+  }
+  return b
+}
+
 /**
  * Decodes and validates one telemetry payload for a device type. Bad data is a
  * result, never an exception.
@@ -91,9 +103,9 @@ export function decodeTelemetry(payload: Uint8Array, def: DeviceTypeDef, now: nu
   }
   const readings = body.data as Record<string, number | boolean | string>
   const suspect: string[] = []
-  for (const [name, meta] of Object.entries(def.fields)) {
+  for (const [name, lo, hi] of plausibleBands(def)) {
     const v = readings[name]
-    if (meta.plausible && typeof v === 'number' && (v < meta.plausible[0] || v > meta.plausible[1])) suspect.push(name)
+    if (typeof v === 'number' && (v < lo || v > hi)) suspect.push(name)
   }
   return { outcome: suspect.length ? 'suspicious' : 'accepted', ts, seq: env.data.seq, readings, suspect }
 }
