@@ -184,14 +184,13 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     log.warn({ reason, size, limit: config.maxPacketBytes }, 'mqtt packet refused, connection closed')
   }
 
+  // Open connections per remote address, TCP and WebSocket together.
   const perAddress = new Map<string, number>()
-  const tcp: Server = createServer((socket) => {
-    const addr = socket.remoteAddress ?? ''
+  const admit = (addr: string, socket: { once(e: 'close', f: () => void): unknown }) => {
     const n = (perAddress.get(addr) ?? 0) + 1
     if (config.maxConnectionsPerAddress > 0 && n > config.maxConnectionsPerAddress) {
       refuse('too-many-connections-from-address', undefined)
-      socket.destroy()
-      return
+      return false
     }
     perAddress.set(addr, n)
     socket.once('close', () => {
@@ -199,6 +198,14 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       if (left > 0) perAddress.set(addr, left)
       else perAddress.delete(addr)
     })
+    return true
+  }
+
+  const tcp: Server = createServer((socket) => {
+    if (!admit(socket.remoteAddress ?? '', socket)) {
+      socket.destroy()
+      return
+    }
     socket.setNoDelay(true)
     socket.on('error', () => {}) // resets by peers are routine; aedes reports them on the client
     aedes.handle(guardPackets(socket, config.maxPacketBytes, onOversize))
@@ -211,6 +218,10 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     http = createHttpServer()
     wss = new WebSocketServer({ server: http, maxPayload: config.maxPacketBytes + 8 })
     wss.on('connection', (ws, req) => {
+      if (!admit(req.socket.remoteAddress ?? '', ws)) {
+        ws.terminate()
+        return
+      }
       const stream = createWebSocketStream(ws)
       stream.on('error', () => {})
       aedes.handle(guardPackets(stream, config.maxPacketBytes, onOversize), req)
