@@ -53,8 +53,7 @@ export interface Broker {
   readonly aedes: Aedes
 }
 
-const authError = (message: string, returnCode = 4): AuthenticateError =>
-  Object.assign(new Error(message), { returnCode }) as AuthenticateError
+const authError = (message: string): AuthenticateError => Object.assign(new Error(message), { returnCode: 4 as const }) as AuthenticateError
 
 /** Decoders replace malformed UTF-8 with U+FFFD; MQTT forbids it and NUL in strings [MQTT-1.5.3-1, -2]. */
 const badString = (s: string) => s.includes('\u0000') || s.includes('\uFFFD')

@@ -58,7 +58,6 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
   )
   const drainer = createDrainer({
     spool,
-    dir: spoolDir,
     influx: createInfluxClient({ ...influxCfg, rp: config.INFLUX_RP }),
     log: log.child({ module: 'drainer' }),
     maxBatchLines: config.INFLUX_BATCH_LINES,

@@ -1,13 +1,10 @@
 import { closeSync, openSync, readSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { InfluxClient } from '../influx-client.ts'
-import { segmentName } from './segments.ts'
 import type { Spool } from './spool.ts'
 
 export interface DrainerDeps {
   spool: Spool
-  dir: string
   influx: InfluxClient
   log: Logger
   maxBatchLines: number
@@ -55,7 +52,7 @@ export function createDrainer(deps: DrainerDeps): Drainer {
   const fdFor = (segment: number) => {
     if (readFd?.segment === segment) return readFd.fd
     if (readFd) closeSync(readFd.fd)
-    readFd = { segment, fd: openSync(join(deps.dir, segmentName(segment)), 'r') }
+    readFd = { segment, fd: openSync(spool.segmentPath(segment), 'r') }
     return readFd.fd
   }
 
@@ -73,16 +70,16 @@ export function createDrainer(deps: DrainerDeps): Drainer {
     const len = Math.min(READ_BYTES, spool.committedEnd(segment) - offset)
     const buf = Buffer.allocUnsafe(len)
     const n = readSync(fdFor(segment), buf, 0, len, offset)
-    const last = buf.subarray(0, n).lastIndexOf(0x0a)
-    if (last < 0) return null
-    const text = buf.toString('utf8', 0, last)
-    let lines = text.split('\n')
-    let used = last + 1
-    if (lines.length > deps.maxBatchLines) {
-      lines = lines.slice(0, deps.maxBatchLines)
-      used = Buffer.byteLength(lines.join('\n')) + 1
+    // Up to maxBatchLines whole lines: stop at that many newlines, or the last one read.
+    let end = -1
+    for (let i = 0, count = 0; count < deps.maxBatchLines; count++) {
+      const nl = buf.indexOf(0x0a, i)
+      if (nl < 0 || nl >= n) break
+      end = nl
+      i = nl + 1
     }
-    return { lines, end: { segment, offset: offset + used } }
+    if (end < 0) return null
+    return { lines: buf.toString('utf8', 0, end).split('\n'), end: { segment, offset: offset + end + 1 } }
   }
 
   /** Writes lines until InfluxDB takes them; bad batches are halved until the bad line stands alone. */

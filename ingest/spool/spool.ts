@@ -23,6 +23,8 @@ export interface Spool {
   append(line: string, done: AppendDone): void
   /** Resolves once everything appended so far is on disk. */
   flush(): Promise<void>
+  /** The file of a segment, for the drainer to read. */
+  segmentPath(segment: number): string
   /** Bytes of `segment` on disk and synced (what the drainer may read); 0 for a deleted segment. */
   committedEnd(segment: number): number
   readonly currentSegment: number
@@ -135,6 +137,7 @@ export function openSpool(config: SpoolConfig, log: Logger): Spool {
       }
       return new Promise((r) => flushWaiters.push(r))
     },
+    segmentPath: path,
     committedEnd: (segment) => sizes.get(segment) ?? 0,
     get currentSegment() {
       return current
