@@ -1,34 +1,22 @@
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort, type PrivateInfluxd, startInfluxd } from '../../scripts/influxd.ts'
-import { type ChildService, spawnService } from '../helpers/child-service.ts'
+import type { ChildService } from '../helpers/child-service.ts'
 import { binReading, provisionBins } from '../helpers/load.ts'
+import { type PrivateStack, startPrivateStack } from '../helpers/private-stack.ts'
 import { connectDevice, countPoints, telemetryTopic, waitFor } from '../helpers/service.ts'
 
 describe('a PUBACK survives kill -9 (issue 3, acceptance 1)', () => {
-  let influxd: PrivateInfluxd
-  let svc: ChildService | null = null
-  const dataDir = mkdtempSync(join(tmpdir(), 'sp-crash-'))
-  const token = randomBytes(32).toString('base64url')
+  let stack: PrivateStack
+  let svc: ChildService
 
   beforeAll(async () => {
-    influxd = await startInfluxd()
+    stack = await startPrivateStack('crash')
   })
-  afterAll(async () => {
-    if (svc && svc.child.exitCode === null) svc.child.kill('SIGKILL')
-    await influxd?.stop()
-    rmSync(dataDir, { recursive: true, force: true })
-  })
+  afterAll(() => stack?.close())
 
   it('5,000 QoS 1 readings from 50 devices are all in InfluxDB exactly once after a crash and restart', { timeout: 120_000 }, async () => {
-    const ports = { httpPort: await freePort(), mqttPort: await freePort() }
-    const opts = { dataDir, influxUrl: influxd.url, db: 'crash', token, ...ports }
-    svc = await spawnService(opts)
-    const devices = await provisionBins(svc.url, token, 50, 'crash')
-    const clients = await Promise.all(devices.map((d) => connectDevice(svc!.mqttUrl, d.id, d.secret)))
+    svc = await stack.spawn('crash')
+    const devices = await provisionBins(svc.url, stack.token, 50, 'crash')
+    const clients = await Promise.all(devices.map((d) => connectDevice(svc.mqttUrl, d.id, d.secret)))
     const t0 = Date.now() - 3_600_000
 
     // First half while InfluxDB is up, second half while it is down: at the crash some
@@ -40,24 +28,25 @@ describe('a PUBACK survives kill -9 (issue 3, acceptance 1)', () => {
         }),
       )
     await publish(0, 50)
-    await influxd.kill()
+    await stack.influxd.kill()
     await publish(50, 100)
     svc.child.kill('SIGKILL') // right after the last PUBACK
     await svc.exited
     for (const c of clients) c.end(true)
 
-    await influxd.start()
-    expect(await countPoints(influxd.url, 'crash', 'bin')).toBeLessThan(5000)
-    svc = await spawnService(opts)
+    await stack.influxd.start()
+    expect(await countPoints(stack.influxd.url, 'crash', 'bin')).toBeLessThan(5000)
+    svc = await stack.spawn('crash')
     const n = await waitFor(async () => {
-      const c = await countPoints(influxd.url, 'crash', 'bin')
+      const c = await countPoints(stack.influxd.url, 'crash', 'bin')
       return c >= 5000 ? c : null
     }, 30_000)
     expect(n).toBe(5000)
     // Counted per series and time: every device has its 100 distinct times, none twice.
-    for (const d of [devices[0]!, devices[49]!]) expect(await countPoints(influxd.url, 'crash', 'bin', `"device_id" = '${d.id}'`)).toBe(100)
+    for (const d of [devices[0]!, devices[49]!])
+      expect(await countPoints(stack.influxd.url, 'crash', 'bin', `"device_id" = '${d.id}'`)).toBe(100)
     await waitFor(async () => {
-      const r = (await (await fetch(`${svc!.url}/ready`)).json()) as { checks: { spool: { detail: string } } }
+      const r = (await (await fetch(`${svc.url}/ready`)).json()) as { checks: { spool: { detail: string } } }
       return r.checks.spool.detail.startsWith('0 bytes')
     }, 10_000)
     svc.child.kill('SIGTERM')

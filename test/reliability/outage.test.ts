@@ -1,40 +1,20 @@
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort, type PrivateInfluxd, startInfluxd } from '../../scripts/influxd.ts'
-import { type ChildService, spawnService } from '../helpers/child-service.ts'
+import type { ChildService } from '../helpers/child-service.ts'
 import { provisionBins, steadyLoad } from '../helpers/load.ts'
+import { type PrivateStack, startPrivateStack } from '../helpers/private-stack.ts'
 import { countPoints, waitFor } from '../helpers/service.ts'
 
 const OUTAGE_S = Number(process.env.OUTAGE_S ?? 60)
 
 describe('an InfluxDB outage loses nothing (issue 3, acceptance 2)', () => {
-  let influxd: PrivateInfluxd
+  let stack: PrivateStack
   let svc: ChildService
-  const dataDir = mkdtempSync(join(tmpdir(), 'sp-outage-'))
-  const token = randomBytes(32).toString('base64url')
 
   beforeAll(async () => {
-    influxd = await startInfluxd()
-    svc = await spawnService({
-      dataDir,
-      influxUrl: influxd.url,
-      db: 'outage',
-      token,
-      httpPort: await freePort(),
-      mqttPort: await freePort(),
-    })
+    stack = await startPrivateStack('outage')
+    svc = await stack.spawn('outage')
   })
-  afterAll(async () => {
-    if (svc && svc.child.exitCode === null) {
-      svc.child.kill('SIGTERM')
-      await svc.exited
-    }
-    await influxd?.stop()
-    rmSync(dataDir, { recursive: true, force: true })
-  })
+  afterAll(() => stack?.close())
 
   const ready = async () => {
     const res = await fetch(`${svc.url}/ready`)
@@ -44,12 +24,12 @@ describe('an InfluxDB outage loses nothing (issue 3, acceptance 2)', () => {
   it(`under 500 readings/s, a ${OUTAGE_S} s outage is reported and every acknowledged reading lands`, {
     timeout: (OUTAGE_S + 90) * 1000,
   }, async () => {
-    const devices = await provisionBins(svc.url, token, 50, 'outage')
+    const devices = await provisionBins(svc.url, stack.token, 50, 'outage')
     const load = await steadyLoad(svc.mqttUrl, devices, 500)
     await new Promise((r) => setTimeout(r, 5_000))
     expect((await ready()).status).toBe(200)
 
-    await influxd.kill()
+    await stack.influxd.kill()
     const during: { status: number; detail: string | undefined }[] = []
     const end = Date.now() + OUTAGE_S * 1000
     while (Date.now() < end) {
@@ -58,7 +38,7 @@ describe('an InfluxDB outage loses nothing (issue 3, acceptance 2)', () => {
       await new Promise((res) => setTimeout(res, 2_000))
     }
     const ackedDuringOutage = load.stats.acked
-    await influxd.start()
+    await stack.influxd.start()
     await new Promise((r) => setTimeout(r, 5_000))
     await load.stop()
 
@@ -72,7 +52,7 @@ describe('an InfluxDB outage loses nothing (issue 3, acceptance 2)', () => {
     expect(ackedDuringOutage).toBeGreaterThan(500 * (OUTAGE_S - 5))
 
     const stored = await waitFor(async () => {
-      const n = await countPoints(influxd.url, 'outage', 'bin')
+      const n = await countPoints(stack.influxd.url, 'outage', 'bin')
       return n >= load.stats.acked ? n : null
     }, 60_000)
     expect(stored).toBe(load.stats.acked)

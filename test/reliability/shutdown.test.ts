@@ -1,48 +1,30 @@
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort, type PrivateInfluxd, startInfluxd } from '../../scripts/influxd.ts'
-import { type ChildService, spawnService } from '../helpers/child-service.ts'
+import type { ChildService } from '../helpers/child-service.ts'
 import { provisionBins, steadyLoad } from '../helpers/load.ts'
+import { type PrivateStack, startPrivateStack } from '../helpers/private-stack.ts'
 import { countPoints, waitFor } from '../helpers/service.ts'
 
 const TIMEOUT_MS = 3_000
 
 describe('graceful shutdown under load (issue 3, acceptance 7)', () => {
-  let influxd: PrivateInfluxd
-  let svc: ChildService | null = null
-  const dataDir = mkdtempSync(join(tmpdir(), 'sp-shutdown-'))
-  const token = randomBytes(32).toString('base64url')
+  let stack: PrivateStack
+  let svc: ChildService
 
   beforeAll(async () => {
-    influxd = await startInfluxd()
+    stack = await startPrivateStack('shutdown')
   })
-  afterAll(async () => {
-    if (svc && svc.child.exitCode === null) svc.child.kill('SIGKILL')
-    await influxd?.stop()
-    rmSync(dataDir, { recursive: true, force: true })
-  })
+  afterAll(() => stack?.close())
 
   it('SIGTERM ends within the timeout with every acknowledged reading in InfluxDB or the spool; the next start drains it', {
     timeout: 90_000,
   }, async () => {
-    const opts = {
-      dataDir,
-      influxUrl: influxd.url,
-      db: 'shutdown',
-      token,
-      httpPort: await freePort(),
-      mqttPort: await freePort(),
-      env: { SHUTDOWN_TIMEOUT_MS: String(TIMEOUT_MS) },
-    }
-    svc = await spawnService(opts)
-    const devices = await provisionBins(svc.url, token, 20, 'shut')
+    const env = { SHUTDOWN_TIMEOUT_MS: String(TIMEOUT_MS) }
+    svc = await stack.spawn('shutdown', env)
+    const devices = await provisionBins(svc.url, stack.token, 20, 'shut')
     const load = await steadyLoad(svc.mqttUrl, devices, 300)
     await new Promise((r) => setTimeout(r, 2_000))
     // InfluxDB goes away, so the spool holds readings that cannot drain before the deadline.
-    await influxd.kill()
+    await stack.influxd.kill()
     await new Promise((r) => setTimeout(r, 2_000))
 
     const t = Date.now()
@@ -56,11 +38,11 @@ describe('graceful shutdown under load (issue 3, acceptance 7)', () => {
     expect(acked).toBeGreaterThan(500)
     await load.close()
 
-    await influxd.start()
-    expect(await countPoints(influxd.url, 'shutdown', 'bin')).toBeLessThan(acked)
-    svc = await spawnService(opts)
+    await stack.influxd.start()
+    expect(await countPoints(stack.influxd.url, 'shutdown', 'bin')).toBeLessThan(acked)
+    svc = await stack.spawn('shutdown', env)
     const n = await waitFor(async () => {
-      const c = await countPoints(influxd.url, 'shutdown', 'bin')
+      const c = await countPoints(stack.influxd.url, 'shutdown', 'bin')
       return c >= acked ? c : null
     }, 30_000)
     expect(n).toBe(acked)
@@ -69,17 +51,9 @@ describe('graceful shutdown under load (issue 3, acceptance 7)', () => {
   })
 
   it('a second signal exits at once', { timeout: 60_000 }, async () => {
-    await influxd.kill() // nothing can drain, so the first signal would wait for its deadline
-    svc = await spawnService({
-      dataDir,
-      influxUrl: influxd.url,
-      db: 'shutdown',
-      token,
-      httpPort: await freePort(),
-      mqttPort: await freePort(),
-      env: { SHUTDOWN_TIMEOUT_MS: '20000' },
-    })
-    const devices = await provisionBins(svc.url, token, 2, 'again')
+    await stack.influxd.kill() // nothing can drain, so the first signal would wait for its deadline
+    svc = await stack.spawn('shutdown', { SHUTDOWN_TIMEOUT_MS: '20000' })
+    const devices = await provisionBins(svc.url, stack.token, 2, 'again')
     const load = await steadyLoad(svc.mqttUrl, devices, 20)
     await new Promise((r) => setTimeout(r, 1_000))
     await load.stop()
@@ -90,6 +64,6 @@ describe('graceful shutdown under load (issue 3, acceptance 7)', () => {
     svc.child.kill('SIGTERM')
     await svc.exited
     expect(Date.now() - t).toBeLessThan(3_000)
-    await influxd.start()
+    await stack.influxd.start()
   })
 })
