@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { DeviceTypeDef } from './catalog/define.ts'
 import type { ErrorCode } from './errors.ts'
-import { fromSenml, SenmlPack } from './senml.ts'
+import { fromSenml, SenmlPack, type UnitsOf } from './senml.ts'
 
 /** Telemetry larger than this is refused before parsing: one reading is a few hundred bytes. */
 export const MAX_TELEMETRY_BYTES = 16 * 1024
@@ -55,17 +55,32 @@ const reject = (code: ErrorCode, reason: string, issues: Issue[] = []): Decoded 
 const toIssues = (e: z.ZodError, prefix: string): Issue[] =>
   e.issues.slice(0, 20).map((i) => ({ path: [prefix, ...i.path.map(String)].filter(Boolean).join('.'), message: i.message }))
 
-// The fields with a plausible band, per device type, worked out once rather than per reading.
-const bands = new WeakMap<DeviceTypeDef, [string, number, number][]>()
-function plausibleBands(def: DeviceTypeDef): [string, number, number][] {
-  let b = bands.get(def)
-  if (!b) {
-    b = []
-    for (const [name, meta] of Object.entries(def.fields)) if (meta.plausible) b.push([name, meta.plausible[0], meta.plausible[1]])
-    bands.set(def, b)
-  }
-  return b
+// Per device type: the fields with a plausible band and the unit lookup for SenML,
+// worked out once rather than per reading.
+interface TypeInfo {
+  bands: [string, number, number][]
+  unitsOf: UnitsOf
 }
+const typeInfos = new WeakMap<DeviceTypeDef, TypeInfo>()
+function typeInfo(def: DeviceTypeDef): TypeInfo {
+  let info = typeInfos.get(def)
+  if (!info) {
+    const bands: [string, number, number][] = []
+    for (const [name, meta] of Object.entries(def.fields)) if (meta.plausible) bands.push([name, meta.plausible[0], meta.plausible[1]])
+    const fields = def.fields as Record<string, { unit: string }>
+    // Own keys only: a SenML name such as "constructor" or "__proto__" must not find Object.prototype.
+    const unitsOf: UnitsOf = (f) => (Object.hasOwn(fields, f) ? fields[f]?.unit : undefined)
+    info = { bands, unitsOf }
+    typeInfos.set(def, info)
+  }
+  return info
+}
+
+/** Date's range (ECMA-262 time values): beyond it `toISOString` throws. */
+const MAX_DATE_MS = 8.64e15
+
+// A device time for a message people read; the raw number when Date cannot represent it.
+const showTime = (ms: number): string => (ms >= -MAX_DATE_MS && ms <= MAX_DATE_MS ? new Date(ms).toISOString() : String(ms))
 
 /**
  * Decodes and validates one telemetry payload for a device type. Bad data is a
@@ -81,33 +96,50 @@ export function decodeTelemetry(payload: Uint8Array, def: DeviceTypeDef, now: nu
   } catch (e) {
     return reject('PAYLOAD_NOT_JSON', `payload is not JSON: ${(e as Error).message}`)
   }
+  const info = typeInfo(def)
+  let rawTs: number | string | undefined
+  let seq: number | undefined
+  let rawReadings: unknown
   if (Array.isArray(json)) {
     const pack = SenmlPack.safeParse(json)
     if (!pack.success) return reject('PAYLOAD_INVALID', 'payload is not a valid SenML pack', toIssues(pack.error, ''))
-    const s = fromSenml(pack.data, (f) => (def.fields as Record<string, { unit: string } | undefined>)[f]?.unit, now)
+    const s = fromSenml(pack.data, info.unitsOf, now)
     if (!s.ok) return reject('PAYLOAD_INVALID', `SenML records do not match the ${def.type} readings`, s.issues)
-    json = { ...(s.ts === undefined ? {} : { ts: s.ts }), readings: s.readings }
+    rawTs = s.ts
+    rawReadings = s.readings
+  } else {
+    const env = Envelope.safeParse(json)
+    if (!env.success) return reject('PAYLOAD_INVALID', 'envelope does not match { ts, seq, readings }', toIssues(env.error, ''))
+    rawTs = env.data.ts
+    seq = env.data.seq
+    rawReadings = env.data.readings
   }
-  const env = Envelope.safeParse(json)
-  if (!env.success) return reject('PAYLOAD_INVALID', 'envelope does not match { ts, seq, readings }', toIssues(env.error, ''))
-  const body = def.readings.safeParse(env.data.readings)
+  const body = def.readings.safeParse(rawReadings)
   if (!body.success) {
     return reject('PAYLOAD_INVALID', `readings do not match the ${def.type} schema`, toIssues(body.error, 'readings'))
   }
-  const rawTs = env.data.ts
-  const ts = rawTs === undefined ? now : typeof rawTs === 'number' ? rawTs : Date.parse(rawTs)
-  if (ts < now - window.lateMs || ts > now + window.earlyMs) {
-    return reject('TIMESTAMP_OUT_OF_WINDOW', `reading time ${new Date(ts).toISOString()} is outside the accepted window`, [
+  // Floor: a caller's fractional clock must not make an arrival time that is not whole milliseconds.
+  const ts = rawTs === undefined ? Math.floor(now) : typeof rawTs === 'number' ? rawTs : Date.parse(rawTs)
+  // The schema's ISO pattern and Date.parse are separate grammars; what only the schema reads is not a time.
+  if (Number.isNaN(ts) && typeof rawTs === 'string') {
+    return reject('PAYLOAD_INVALID', `ts ${JSON.stringify(rawTs.slice(0, 64))} is not a time this server can read`, [
+      { path: 'ts', message: 'must be epoch milliseconds or an ISO 8601 time' },
+    ])
+  }
+  // Negated so that NaN from a bad clock or window fails too. Date's range is checked apart from the window
+  // because downstream prints ts with toISOString, and a broken clock must not move the window past it.
+  if (!(Number.isInteger(ts) && Math.abs(ts) <= MAX_DATE_MS && ts >= now - window.lateMs && ts <= now + window.earlyMs)) {
+    return reject('TIMESTAMP_OUT_OF_WINDOW', `reading time ${showTime(ts)} is outside the accepted window`, [
       { path: 'ts', message: `must lie between ${window.lateMs / 1000} s before and ${window.earlyMs / 1000} s after server time` },
     ])
   }
   const readings = body.data as Record<string, number | boolean | string>
   const suspect: string[] = []
-  for (const [name, lo, hi] of plausibleBands(def)) {
+  for (const [name, lo, hi] of info.bands) {
     const v = readings[name]
     if (typeof v === 'number' && (v < lo || v > hi)) suspect.push(name)
   }
-  return { outcome: suspect.length ? 'suspicious' : 'accepted', ts, seq: env.data.seq, readings, suspect }
+  return { outcome: suspect.length ? 'suspicious' : 'accepted', ts, seq, readings, suspect }
 }
 
 /** A reading field as a number for alert rules: booleans count as 0/1, strings are not comparable. */

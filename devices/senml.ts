@@ -26,8 +26,10 @@ export type SenmlResult =
 /**
  * Resolves a SenML pack into the native envelope's shape: the field is the last
  * `:`- or `/`-separated part of the resolved name (bn + n), time is bt + t in
- * seconds. A stated unit must be the field's unit. Relative times (< 2^28) count
- * from now, as RFC 8428 says.
+ * seconds. A stated unit must be the field's unit. Time 0 is "now"; other times
+ * below 2^28 count from now, as RFC 8428 says (negative ones lie in the past).
+ * `ts` is whole epoch ms, undefined for "now"; it is not checked against any
+ * window here. Times that overflow and non-finite values are issues, not results.
  */
 export function fromSenml(pack: SenmlPack, unitsOf: UnitsOf, now: number): SenmlResult {
   const readings: Record<string, unknown> = {}
@@ -41,8 +43,9 @@ export function fromSenml(pack: SenmlPack, unitsOf: UnitsOf, now: number): Senml
     if (r.bt !== undefined) bt = r.bt
     if (r.bu !== undefined) bu = r.bu
     const name = `${bn}${r.n ?? ''}`
-    const field = name.split(/[:/]/).pop() ?? ''
-    const unit = unitsOf(field)
+    const field = name.slice(Math.max(name.lastIndexOf(':'), name.lastIndexOf('/')) + 1)
+    // "__proto__" would set the prototype of `readings` instead of a field, whatever unitsOf says.
+    const unit = field === '__proto__' ? undefined : unitsOf(field)
     if (unit === undefined) {
       issues.push({ path: `${i}.n`, message: `unknown reading "${field}"` })
       continue
@@ -57,10 +60,23 @@ export function fromSenml(pack: SenmlPack, unitsOf: UnitsOf, now: number): Senml
       issues.push({ path: `${i}`, message: 'a record needs v, vb or vs' })
       continue
     }
+    // The schema already refuses these; a caller that skipped it must not get NaN or Infinity as a reading.
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      issues.push({ path: `${i}.v`, message: 'v must be a finite number' })
+      continue
+    }
     readings[field] = value
-    const t = bt + (r.t ?? 0)
-    if (r.t !== undefined || r.bt !== undefined || i === 0) ts = (t !== 0 && Math.abs(t) < 2 ** 28 ? now / 1000 + t : t) * 1000
+    if (r.t !== undefined || r.bt !== undefined || i === 0) {
+      const t = bt + (r.t ?? 0)
+      // Two finite seconds values can still sum, or scale to ms, past Number.MAX_VALUE.
+      const ms = t === 0 ? 0 : Math.round(t < 2 ** 28 ? now + t * 1000 : t * 1000)
+      if (!Number.isFinite(ms)) {
+        const at = r.t === undefined ? 'bt' : 't'
+        issues.push({ path: `${i}.${at}`, message: `time ${bt} + ${r.t ?? 0} s is beyond any representable time` })
+      }
+      ts = t === 0 ? undefined : ms
+    }
   }
   if (issues.length) return { ok: false, issues }
-  return { ok: true, ts: ts && ts > 0 ? Math.round(ts) : undefined, readings }
+  return { ok: true, ts, readings }
 }
