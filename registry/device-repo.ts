@@ -1,3 +1,4 @@
+import type { Logger } from 'pino'
 import { type Device, DeviceInput, deviceTypeOf } from '#devices'
 import type { Hasher } from './credentials.ts'
 import { newSecret } from './credentials.ts'
@@ -41,10 +42,22 @@ export interface DeviceRepo {
   get(id: string): Device | null
   list(filter?: { type?: string; site?: string }): Device[]
   revoke(id: string): boolean
-  setPresence(id: string, presence: Device['presence'], at: Date): void
+  /** Devices revoked at or after `sinceIso`, oldest first, so that another process can act on a revocation. */
+  revokedSince(sinceIso: string): { id: string; revokedAt: string }[]
+  /** Best effort: false (and counted) when the database cannot take the write; never throws. */
+  setPresence(id: string, presence: Device['presence'], at: Date): boolean
+  /** Presence updates lost to database errors since the repo was created. */
+  readonly presenceFailures: number
 }
 
-export function createDeviceRepo(db: Db, hasher: Hasher): DeviceRepo {
+export interface DeviceRepoOptions {
+  log?: Pick<Logger, 'warn'>
+}
+
+// One warning per minute is enough to notice a full disk without a line per device connect.
+const PRESENCE_WARN_EVERY_MS = 60_000
+
+export function createDeviceRepo(db: Db, hasher: Hasher, opts: DeviceRepoOptions = {}): DeviceRepo {
   const insert = db.prepare(
     `INSERT INTO devices (id, type, name, site, latitude, longitude, uprn, interval_s, secret_hmac, created_at)
      VALUES (@id, @type, @name, @site, @latitude, @longitude, @uprn, @interval_s, @secret_hmac, @created_at)`,
@@ -55,6 +68,11 @@ export function createDeviceRepo(db: Db, hasher: Hasher): DeviceRepo {
   const exists = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM devices WHERE id = ?')
   const revoke = db.prepare('UPDATE devices SET revoked_at = ?, presence = ? WHERE id = ? AND revoked_at IS NULL')
   const presence = db.prepare('UPDATE devices SET presence = ?, last_seen = ? WHERE id = ?')
+  const revokedSince = db.prepare<[string], { id: string; revokedAt: string }>(
+    'SELECT id, revoked_at AS revokedAt FROM devices WHERE revoked_at >= ? ORDER BY revoked_at, id',
+  )
+  let presenceFailures = 0
+  let presenceWarnedAt = -Infinity
 
   return {
     provision(raw) {
@@ -86,8 +104,24 @@ export function createDeviceRepo(db: Db, hasher: Hasher): DeviceRepo {
         .map(toDevice)
     },
     revoke: (id) => revoke.run(new Date().toISOString(), 'offline', id).changes > 0,
+    revokedSince: (sinceIso) => revokedSince.all(sinceIso),
     setPresence(id, p, at) {
-      presence.run(p, at.toISOString(), id)
+      // Called from the broker's connect and disconnect events, where a throw takes the process down:
+      // a full disk must cost the presence column, not the service.
+      try {
+        presence.run(p, at.toISOString(), id)
+        return true
+      } catch (e) {
+        presenceFailures++
+        if (Date.now() - presenceWarnedAt >= PRESENCE_WARN_EVERY_MS) {
+          presenceWarnedAt = Date.now()
+          opts.log?.warn({ err: (e as Error).message, failures: presenceFailures }, 'device presence not recorded')
+        }
+        return false
+      }
+    },
+    get presenceFailures() {
+      return presenceFailures
     },
   }
 }

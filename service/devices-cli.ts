@@ -7,7 +7,7 @@ import { parseConfig } from './config.ts'
 // Provisioning from the command line, against the same registry the service uses:
 //   npm run devices -- add --id bin-0001 --type bin --name "Market St" --site city-centre [--lat 52.6 --lon -1.1 --uprn 1000...]
 //   npm run devices -- list
-//   npm run devices -- revoke --id bin-0001   (a running service drops the connection at its next check; use the API to drop it at once)
+//   npm run devices -- revoke --id bin-0001   (a running service sees it in the registry and drops the connection within ~2 s)
 const [command, ...rest] = process.argv.slice(2)
 const { values } = parseArgs({
   args: rest,

@@ -37,7 +37,7 @@ const dataDir = resolve(config.DATA_DIR)
 const closers: ((deadline: number) => Promise<void>)[] = []
 let influxUrl = config.INFLUX_URL
 if (!influxUrl) {
-  const influxd = await startInfluxd({ dir: join(dataDir, 'influxdb'), keep: true })
+  const influxd = await startInfluxd({ dir: join(dataDir, 'influxdb'), keep: true, log: log.child({ module: 'influxd' }) })
   closers.unshift(() => influxd.kill())
   influxUrl = influxd.url
   log.info({ url: influxUrl }, 'started a private influxd (set INFLUX_URL to use your own)')
