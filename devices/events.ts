@@ -32,8 +32,11 @@ export interface ServerToClientEvents {
 // biome-ignore lint/complexity/noBannedTypes: the browser sends nothing yet; acknowledgements go through REST.
 export type ClientToServerEvents = {}
 
-/** In-process bus from ingest to dashboards; the Redis adapter replaces it when scaling out. */
+/** In-process bus from the log readers to dashboards; the Redis adapter replaces it when scaling out. */
 export interface LiveBus {
+  /** Calls every listener; one that throws is logged and counted and stops neither the others nor the emitter. */
   emit<K extends keyof ServerToClientEvents>(event: K, ...args: Parameters<ServerToClientEvents[K]>): void
-  on<K extends keyof ServerToClientEvents>(event: K, listener: ServerToClientEvents[K]): () => void
+  /** Adds a listener; `owner` lets a component remove all of its listeners at once on close. */
+  on<K extends keyof ServerToClientEvents>(event: K, listener: ServerToClientEvents[K], owner?: string): () => void
+  removeOwner(owner: string): void
 }

@@ -34,6 +34,10 @@ export function createInfluxClient(config: InfluxConfig) {
           if (e.statusCode === 400 || e.statusCode === 422 || e.statusCode === 413) return { kind: 'bad-data', reason }
           return { kind: 'retry', reason }
         }
+        // Node's HTTP parser refuses a response header holding the bad line InfluxDB echoed (a NUL, say):
+        // that answer is about the data, so the batch is split to isolate the line, not retried forever.
+        const code = (e as NodeJS.ErrnoException).code ?? ''
+        if (code.startsWith('HPE_')) return { kind: 'bad-data', reason: `unreadable InfluxDB response (${code}): ${(e as Error).message}` }
         return { kind: 'retry', reason: (e as Error).message }
       }
     },

@@ -4,10 +4,16 @@
  * measurement (comma, space), tag keys/values and field keys (comma, equals, space),
  * string field values (double quote, backslash).
  */
-const escMeasurement = (s: string) => s.replace(/[, \\]/g, (c) => `\\${c}`)
+// A control character (newline above all) would end the line early and let the rest pass as another point; NUL makes InfluxDB answer with a header Node cannot read.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const HAS_CONTROL = /[\u0000-\u001f\u007f]/
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const ALL_CONTROL = /[\u0000-\u001f\u007f]/g
+const noControl = (s: string) => (HAS_CONTROL.test(s) ? s.replace(ALL_CONTROL, '\uFFFD') : s)
+const escMeasurement = (s: string) => noControl(s).replace(/[, \\]/g, (c) => `\\${c}`)
 const KEY_SPECIAL = /[,= \\]/
-const escKey = (s: string) => (KEY_SPECIAL.test(s) ? s.replace(/[,= \\]/g, (c) => `\\${c}`) : s)
-const escString = (s: string) => s.replace(/["\\]/g, (c) => `\\${c}`)
+const escKey = (s: string) => (KEY_SPECIAL.test(s) ? noControl(s).replace(/[,= \\]/g, (c) => `\\${c}`) : noControl(s))
+const escString = (s: string) => noControl(s).replace(/["\\]/g, (c) => `\\${c}`)
 
 /** Numbers are always written as floats (design D6): an int/float conflict would reject a whole batch. */
 function fieldValue(v: number | boolean | string): string | null {

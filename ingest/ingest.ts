@@ -3,27 +3,27 @@ import {
   buildTopic,
   type Decoded,
   type Device,
-  type DeviceTypeDef,
   decodeTelemetry,
   deviceTypeOf,
+  type LogRecord,
+  QUARANTINE_PAYLOAD_MAX,
+  type QuarantineRecord,
+  ReadingRecord,
   type TimeWindow,
   type TopicParts,
 } from '#devices'
 import type { QuarantineEntry, QuarantineRepo } from '../registry/quarantine-repo.ts'
-import type { Alerting } from './alerting.ts'
-import { linePrefix, lineWith } from './line-protocol.ts'
 import type { LiveState } from './live-state.ts'
 import type { IngestMetrics } from './metrics.ts'
-import type { Spool } from './spool/spool.ts'
 
 export interface IngestDeps {
-  quarantine: QuarantineRepo
+  /** The durable log: `done` runs once the record is on disk, or with the reason it could not be. */
+  log: { append(record: LogRecord, done: (err: Error | null) => void): void }
+  quarantine: Pick<QuarantineRepo, 'update' | 'remove'>
   device(id: string): Device | null
-  spool: Pick<Spool, 'append'>
-  alerting: Alerting
   live: LiveState
   metrics: IngestMetrics
-  log: Logger
+  logger: Logger
   window: TimeWindow
   now?: () => number
 }
@@ -31,8 +31,8 @@ export interface IngestDeps {
 export interface Ingest {
   /**
    * Handles one telemetry message of an authenticated device. `done` releases the
-   * PUBACK: for a good reading only once it is in the spool (durable accept); an
-   * error means it could not be stored and must not be acknowledged.
+   * PUBACK, only once the outcome (reading or quarantine) is in the log: an error
+   * means it is not stored and must not be acknowledged, so the device resends it.
    */
   handleTelemetry(device: Device, topic: TopicParts, payload: Buffer, done: (err: Error | null) => void): void
   /**
@@ -43,69 +43,71 @@ export interface Ingest {
   replay(entry: QuarantineEntry): Promise<'accepted' | 'rejected' | 'skipped'>
 }
 
+type Good = Extract<Decoded, { outcome: 'accepted' | 'suspicious' }>
+
 export function createIngest(deps: IngestDeps): Ingest {
   const now = deps.now ?? Date.now
-  const { metrics, log } = deps
+  const { metrics, logger } = deps
 
-  // Measurement and tags per device, built once per connection (the Device object lives as long as it).
-  const prefixes = new WeakMap<Device, string>()
-  const prefixOf = (device: Device, def: DeviceTypeDef) => {
-    let p = prefixes.get(device)
-    if (p === undefined) {
-      p = linePrefix(def.measurement, { site: device.site, device_id: device.id, uprn: device.uprn })
-      prefixes.set(device, p)
-    }
-    return p
+  const readingRecord = (device: Device, d: Good, receivedAt: number): ReadingRecord => ({
+    kind: 'reading',
+    deviceId: device.id,
+    type: device.type,
+    site: device.site,
+    uprn: device.uprn,
+    ts: d.ts,
+    receivedAt,
+    quality: d.outcome === 'accepted' ? 'good' : 'suspect',
+    readings: d.readings,
+  })
+
+  /** Appends a good reading; live state learns of it only once it is durable. */
+  const accept = (device: Device, d: Good, done: (err: Error | null) => void) => {
+    const rec = readingRecord(device, d, now())
+    deps.log.append(rec, (err) => {
+      if (!err) deps.live.reading(device, d.ts, d.outcome, d.readings)
+      done(err)
+    })
   }
 
-  /** Stores a good reading: live state and alerts at once, the spool before `done`. */
-  const accept = (
-    device: Device,
-    def: DeviceTypeDef,
-    d: Extract<Decoded, { outcome: 'accepted' | 'suspicious' }>,
-    done: (err: Error | null) => void,
-  ) => {
-    const fields = d.outcome === 'suspicious' ? { ...d.readings, suspect: 1 } : d.readings
-    const line = lineWith(prefixOf(device, def), fields, d.ts)
-    // Alerts and live state do not wait for the disk or the database.
-    deps.live.reading(device, d.ts, d.outcome, d.readings)
-    // Suspicious readings are stored and flagged but never raise or clear alerts.
-    if (d.outcome === 'accepted') deps.alerting.onReading(device, def, d.ts, d.readings)
-    if (line) deps.spool.append(line, done)
-    else done(null)
-  }
+  const appendAsync = (rec: LogRecord) => new Promise<void>((resolve, reject) => deps.log.append(rec, (e) => (e ? reject(e) : resolve())))
 
   return {
     handleTelemetry(device, topic, payload, done) {
-      const def = deviceTypeOf(device.type)!
-      const d = decodeTelemetry(payload, def, now(), deps.window)
+      const d = decodeTelemetry(payload, deviceTypeOf(device.type)!, now(), deps.window)
       metrics.readings.inc({ outcome: d.outcome, type: device.type })
-      if (d.outcome !== 'rejected') return accept(device, def, d, done)
+      if (d.outcome !== 'rejected') return accept(device, d, done)
       metrics.quarantined.inc({ code: d.code })
-      if (log.isLevelEnabled('debug')) log.debug({ deviceId: device.id, code: d.code, reason: d.reason }, 'reading quarantined')
-      deps.quarantine.add({
-        receivedAt: new Date(now()),
+      if (logger.isLevelEnabled('debug')) logger.debug({ deviceId: device.id, code: d.code, reason: d.reason }, 'reading quarantined')
+      const rec: QuarantineRecord = {
+        kind: 'quarantine',
+        receivedAt: now(),
         deviceId: device.id,
         topic: buildTopic(topic),
         code: d.code,
         reason: d.reason,
         issues: d.issues,
-        payload,
-      })
-      // The device is still acknowledged: a battery device must not resend bad data forever.
-      done(null)
+        payload: payload.subarray(0, QUARANTINE_PAYLOAD_MAX).toString('base64'),
+      }
+      // Acknowledged once kept: a battery device must not resend bad data forever.
+      deps.log.append(rec, done)
     },
     async replay(entry) {
       const payload = Buffer.from(entry.payload, 'base64')
       if (entry.code === 'INFLUX_REJECTED') {
         // Already validated; InfluxDB refused it. Try it again, e.g. after the conflicting field was dropped.
-        await new Promise<void>((resolve, reject) => deps.spool.append(payload.toString('utf8'), (e) => (e ? reject(e) : resolve())))
+        let rec: ReadingRecord
+        try {
+          rec = ReadingRecord.parse(JSON.parse(payload.toString('utf8')))
+        } catch {
+          return 'skipped'
+        }
+        await appendAsync(rec)
         deps.quarantine.remove(entry.id)
         return 'accepted'
       }
       const device = entry.deviceId ? deps.device(entry.deviceId) : null
-      const def = device ? deviceTypeOf(device.type) : undefined
-      if (!device || !def) {
+      if (!device) {
         deps.quarantine.update(entry.id, {
           code: 'DEVICE_UNKNOWN',
           reason: `device ${entry.deviceId ?? '?'} is not registered`,
@@ -113,12 +115,12 @@ export function createIngest(deps: IngestDeps): Ingest {
         })
         return 'skipped'
       }
-      const d = decodeTelemetry(payload, def, now(), deps.window)
+      const d = decodeTelemetry(payload, deviceTypeOf(device.type)!, now(), deps.window)
       if (d.outcome === 'rejected') {
         deps.quarantine.update(entry.id, { code: d.code, reason: d.reason, issues: d.issues })
         return 'rejected'
       }
-      await new Promise<void>((resolve, reject) => accept(device, def, d, (e) => (e ? reject(e) : resolve())))
+      await new Promise<void>((resolve, reject) => accept(device, d, (e) => (e ? reject(e) : resolve())))
       metrics.readings.inc({ outcome: d.outcome, type: device.type })
       deps.quarantine.remove(entry.id)
       return 'accepted'

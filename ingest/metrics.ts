@@ -14,6 +14,12 @@ export function ingestMetrics(register: Registry) {
       labelNames: ['code'] as const,
       registers: [register],
     }),
+    busErrors: new Counter({
+      name: 'sp_bus_listener_errors_total',
+      help: 'Live bus listeners that threw (isolated: other listeners and the emitter carried on)',
+      labelNames: ['event'] as const,
+      registers: [register],
+    }),
     written: new Counter({ name: 'sp_influx_points_written_total', help: 'Points confirmed by InfluxDB', registers: [register] }),
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { z } from 'zod'
 import type { Alert, AlertRule } from '#devices'
 import type { Db } from './db.ts'
 
@@ -50,6 +51,17 @@ export interface AlertFilter {
   limit?: number
 }
 
+export const AlertHistoryEntry = z.object({
+  alertId: z.string(),
+  deviceId: z.string(),
+  ruleId: z.string(),
+  action: z.enum(['raised', 'cleared', 'acknowledged']),
+  at: z.string(),
+  actor: z.string(),
+  value: z.number().nullable(),
+})
+export type AlertHistoryEntry = z.infer<typeof AlertHistoryEntry>
+
 export interface AlertRepo {
   /** Stores a raised alert; null when this (device, rule, reading time) was already raised (a redelivery). */
   raise(input: RaiseInput): Alert | null
@@ -59,6 +71,8 @@ export interface AlertRepo {
   get(id: string): Alert | null
   list(filter?: AlertFilter): Alert[]
   open(): Alert[]
+  /** Every transition and human action, oldest first. */
+  history(filter?: { alertId?: string; deviceId?: string; limit?: number }): AlertHistoryEntry[]
 }
 
 export function createAlertRepo(db: Db): AlertRepo {
@@ -75,24 +89,37 @@ export function createAlertRepo(db: Db): AlertRepo {
     "UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND status = 'active'",
   )
   const openAll = db.prepare<[], Row>("SELECT * FROM alerts WHERE status != 'cleared' ORDER BY raised_ts")
+  const addHistory = db.prepare(
+    'INSERT INTO alert_history (alert_id, device_id, rule_id, action, at, actor, value) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  )
+  const record = (a: Alert, action: AlertHistoryEntry['action'], at: string, actor: string, value: number | null) =>
+    addHistory.run(a.id, a.deviceId, a.ruleId, action, at, actor, value)
 
   return {
     raise(a) {
       const id = randomUUID()
       const r = insert.run(id, a.deviceId, a.deviceType, a.site, a.rule.id, a.rule.title, a.rule.severity, a.value, a.ts)
-      return r.changes ? toAlert(byId.get(id)!) : null
+      if (!r.changes) return null
+      const alert = toAlert(byId.get(id)!)
+      record(alert, 'raised', alert.raisedAt, 'system', a.value)
+      return alert
     },
     clear(deviceId, ruleId, at) {
       const row = openFor.get(deviceId, ruleId)
       if (!row) return null
-      setCleared.run(new Date(at).toISOString(), row.id)
-      return toAlert(byId.get(row.id)!)
+      const when = new Date(at).toISOString()
+      setCleared.run(when, row.id)
+      const alert = toAlert(byId.get(row.id)!)
+      record(alert, 'cleared', when, 'system', null)
+      return alert
     },
     acknowledge(id, by, at) {
       const row = byId.get(id)
       if (!row) return null
       if (setAck.run(at.toISOString(), by, id).changes === 0) return 'not-open'
-      return toAlert(byId.get(id)!)
+      const alert = toAlert(byId.get(id)!)
+      record(alert, 'acknowledged', at.toISOString(), by, null)
+      return alert
     },
     get: (id) => {
       const row = byId.get(id)
@@ -113,5 +140,15 @@ export function createAlertRepo(db: Db): AlertRepo {
         .map(toAlert)
     },
     open: () => openAll.all().map(toAlert),
+    history(f = {}) {
+      const where: string[] = []
+      const args: (string | number)[] = []
+      if (f.alertId) where.push('alert_id = ?') && args.push(f.alertId)
+      if (f.deviceId) where.push('device_id = ?') && args.push(f.deviceId)
+      args.push(Math.min(f.limit ?? 1000, 10_000))
+      const sql = `SELECT alert_id AS alertId, device_id AS deviceId, rule_id AS ruleId, action, at, actor, value
+        FROM alert_history ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`
+      return db.prepare<(string | number)[], AlertHistoryEntry>(sql).all(...args)
+    },
   }
 }

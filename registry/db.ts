@@ -50,6 +50,21 @@ const MIGRATIONS = [
    );
    CREATE INDEX quarantine_device ON quarantine (device_id, id);
    CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);`,
+  // The spine: every alert transition and human action, rule state by rule id, and the log readers' checkpoints.
+  `CREATE TABLE alert_history (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     alert_id TEXT NOT NULL,
+     device_id TEXT NOT NULL,
+     rule_id TEXT NOT NULL,
+     action TEXT NOT NULL,
+     at TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     value REAL
+   );
+   CREATE INDEX alert_history_alert ON alert_history (alert_id, id);
+   CREATE TABLE alert_state (device_id TEXT PRIMARY KEY, state TEXT NOT NULL);
+   CREATE TABLE reader_checkpoints (reader TEXT PRIMARY KEY, segment INTEGER NOT NULL, "offset" INTEGER NOT NULL, updated_at TEXT NOT NULL);
+   CREATE INDEX devices_revoked ON devices (revoked_at) WHERE revoked_at IS NOT NULL;`,
 ]
 
 /** Opens (and migrates) the registry database under the data directory. */

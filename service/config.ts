@@ -38,6 +38,9 @@ export const ServiceConfig = z
     SPOOL_FSYNC: z.enum(['on', 'off']).default('on'),
     SPOOL_COMMIT_MS: z.coerce.number().min(0).max(100).default(2),
     SPOOL_SEGMENT_MB: z.coerce.number().int().min(1).max(1024).default(64),
+    // Reached before the disk is full: past it, readings are not acknowledged (devices keep and resend them).
+    SPOOL_MAX_MB: z.coerce.number().min(1).default(10_240),
+    DATA_MIN_FREE_MB: z.coerce.number().min(0).default(256),
     TIME_LATE_S: z.coerce
       .number()
       .int()

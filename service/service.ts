@@ -2,25 +2,31 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client'
 import { DEVICE_TYPES, deviceTypeOf } from '#devices'
+import { ALERT_READER, createAlertEngine } from '../alerts/engine.ts'
 import { type Broker, createBroker } from '../broker/broker.ts'
 import { brokerMetrics } from '../broker/metrics.ts'
 import { buildApp } from '../dashboards/app.ts'
-import { createInfluxQuery } from '../dashboards/influx-query.ts'
-import { createAlerting } from '../ingest/alerting.ts'
-import { createInfluxClient } from '../ingest/influx-client.ts'
+import { createInfluxClient } from '../influx/client.ts'
+import { createInfluxQuery } from '../influx/query.ts'
+import { ensureDatabase } from '../influx/schema.ts'
+import { createInfluxWriter } from '../influx/writer.ts'
 import { createIngest } from '../ingest/ingest.ts'
 import { createLiveState } from '../ingest/live-state.ts'
 import { ingestMetrics } from '../ingest/metrics.ts'
-import { createDrainer } from '../ingest/spool/drainer.ts'
-import { spoolMetrics } from '../ingest/spool/metrics.ts'
-import { openSpool } from '../ingest/spool/spool.ts'
+import { checkpointFile } from '../log/checkpoint-file.ts'
+import { createLog } from '../log/log.ts'
+import { logMetrics } from '../log/metrics.ts'
+import { createReader, type ReaderHandler } from '../log/reader.ts'
+import { createQuarantineKeeper, QUARANTINE_READER } from '../quarantine/keeper.ts'
 import { openRegistry, type Registry } from '../registry/registry.ts'
+import { createRevocationWatch } from '../registry/revocation-watch.ts'
 import type { ServiceConfig } from './config.ts'
 import { createLiveBus } from './live-bus.ts'
+import { readiness } from './readiness.ts'
 
 export interface Service {
   start(): Promise<void>
-  /** Stops taking requests and readings, then drains the spool until `deadline` (epoch ms); what is left stays on disk. */
+  /** Stops taking requests and readings, then lets the log's readers catch up until `deadline` (epoch ms); what is left stays on disk. */
   close(deadline?: number): Promise<void>
   readonly registry: Registry
   readonly broker: Broker
@@ -30,7 +36,7 @@ export interface Service {
   readonly createdAdminToken: string | null
 }
 
-/** The all-in-one service: broker, ingest and dashboards in one process (design §2). */
+/** The all-in-one service: broker, ingest, the log and its readers, and dashboards in one process (design §2, §5). */
 export async function createService(config: ServiceConfig & { INFLUX_URL: string }, log: Logger, webRoot: string | null): Promise<Service> {
   const metrics = new MetricsRegistry()
   collectDefaultMetrics({ register: metrics })
@@ -42,52 +48,77 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     quarantineMax: config.QUARANTINE_MAX_ENTRIES,
     quarantineMaxAgeMs: config.QUARANTINE_MAX_AGE_DAYS * 86_400_000,
   })
-  const bus = createLiveBus()
+  const bus = createLiveBus(log.child({ module: 'bus' }), (event) => im.busErrors.inc({ event }))
   const live = createLiveState(bus)
   const influxCfg = { url: config.INFLUX_URL, db: config.INFLUX_DB, token: config.INFLUX_TOKEN }
   const influx = createInfluxQuery(influxCfg)
-  const spoolDir = join(config.DATA_DIR, 'spool')
-  const spool = openSpool(
+  const ensureDb = () => ensureDatabase(influxCfg, (msg, detail) => log.warn(detail, msg))
+
+  const logDir = join(config.DATA_DIR, 'log')
+  let lm: ReturnType<typeof logMetrics> | null = null
+  const durable = createLog(
     {
-      dir: spoolDir,
+      dir: logDir,
       fsync: config.SPOOL_FSYNC === 'on',
       commitDelayMs: config.SPOOL_COMMIT_MS,
       segmentBytes: config.SPOOL_SEGMENT_MB * 1024 * 1024,
+      maxBytes: config.SPOOL_MAX_MB * 1024 * 1024,
+      minFreeBytes: config.DATA_MIN_FREE_MB * 1024 * 1024,
     },
-    log.child({ module: 'spool' }),
+    log.child({ module: 'log' }),
+    (code) => lm?.refused(code),
   )
-  const drainer = createDrainer({
-    spool,
-    influx: createInfluxClient({ ...influxCfg, rp: config.INFLUX_RP }),
-    log: log.child({ module: 'drainer' }),
-    maxBatchLines: config.INFLUX_BATCH_LINES,
-    flushIntervalMs: config.INFLUX_FLUSH_MS,
+  const readerLog = log.child({ module: 'reader' })
+  const reader = (name: string, handler: ReaderHandler, maxRecords: number, idleMs = 0) =>
+    createReader({
+      name,
+      log: durable,
+      handler,
+      logger: readerLog,
+      maxRecords,
+      idleMs,
+      onDamage: () => lm?.damage(name),
+      onFailure: () => lm?.failure(name),
+    })
+  const influxWriter = createInfluxWriter({
+    client: createInfluxClient({ ...influxCfg, rp: config.INFLUX_RP }),
+    checkpoint: checkpointFile(logDir, 'influxdb'),
+    log: log.child({ module: 'influx-writer' }),
     onWritten: (n) => im.written.inc(n),
-    onRejected(line, reason) {
+    onRejected(record, reason) {
       im.quarantined.inc({ code: 'INFLUX_REJECTED' })
-      const deviceId = /,device_id=([a-z0-9-]+)/.exec(line)?.[1] ?? null
       registry.quarantine.add({
-        receivedAt: new Date(),
-        deviceId,
-        topic: `influxdb:${line.slice(0, line.search(/[, ]/))}`,
+        receivedAt: new Date(record.receivedAt),
+        deviceId: record.deviceId,
+        topic: `influxdb:${record.type}`,
         code: 'INFLUX_REJECTED',
         reason,
         issues: [],
-        payload: Buffer.from(line),
+        payload: Buffer.from(JSON.stringify(record)),
       })
     },
-    onMissingDatabase: () => ensureDatabase(config.INFLUX_URL, config.INFLUX_DB, config.INFLUX_TOKEN, log),
+    onMissingDatabase: ensureDb,
   })
-  spoolMetrics(metrics, spool, drainer)
-  const alerting = createAlerting({ alerts: registry.alerts, bus, rulesOf: (t) => deviceTypeOf(t)?.rules ?? [] })
+  const alertEngine = createAlertEngine({
+    store: registry,
+    bus,
+    rulesOf: (t) => deviceTypeOf(t)?.rules ?? [],
+    log: log.child({ module: 'alerts' }),
+  })
+  const readers = [
+    reader('influxdb', influxWriter, config.INFLUX_BATCH_LINES, config.INFLUX_FLUSH_MS),
+    reader(ALERT_READER, alertEngine.handler, 1000),
+    reader(QUARANTINE_READER, createQuarantineKeeper(registry), 500),
+  ]
+  lm = logMetrics(metrics, durable, readers)
+
   const ingest = createIngest({
+    log: durable,
     quarantine: registry.quarantine,
     device: registry.devices.get,
-    spool,
-    alerting,
     live,
     metrics: im,
-    log: log.child({ module: 'ingest' }),
+    logger: log.child({ module: 'ingest' }),
     window: { lateMs: config.TIME_LATE_S * 1000, earlyMs: config.TIME_EARLY_S * 1000 },
   })
 
@@ -109,10 +140,22 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     metrics: brokerMetrics(metrics),
     authenticate: registry.devices.authenticate,
     onPresence(device, presence) {
-      registry.devices.setPresence(device.id, presence, new Date())
+      // Presence is best-effort: a full data volume must not turn a device connect into a crash.
+      try {
+        registry.devices.setPresence(device.id, presence, new Date())
+      } catch (e) {
+        log.warn({ deviceId: device.id, err: (e as Error).message }, 'could not store presence')
+      }
       live.presence(device, presence)
     },
     onTelemetry: ingest.handleTelemetry,
+  })
+
+  // A device revoked by the CLI (another process) is disconnected within seconds, as one revoked through the API is at once.
+  const revocations = createRevocationWatch({
+    devices: registry.devices,
+    disconnect: broker.disconnect,
+    log: log.child({ module: 'revocations' }),
   })
 
   const app = await buildApp({
@@ -126,19 +169,7 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     webRoot,
     replay: ingest.replay,
     socketIo: { pingIntervalMs: config.SOCKETIO_PING_INTERVAL_MS, pingTimeoutMs: config.SOCKETIO_PING_TIMEOUT_MS },
-    async ready() {
-      const ping = await influx.ping()
-      const ok = ping && drainer.healthy
-      const s = spool.stats()
-      const waiting = `${s.bytes} bytes waiting${s.oldestMs === null ? '' : `, oldest ${Math.round(s.oldestMs / 1000)} s`}`
-      return {
-        ok,
-        checks: {
-          influxdb: ok ? { ok } : { ok, detail: ping ? `writes failing: ${drainer.lastError}` : `unreachable at ${config.INFLUX_URL}` },
-          spool: { ok: true, detail: waiting },
-        },
-      }
-    },
+    ready: () => readiness({ influx, influxUrl: config.INFLUX_URL, influxWriter, log: durable, readers }),
   })
 
   let httpUrl = ''
@@ -152,13 +183,14 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     },
     createdAdminToken: registry.admin.created,
     async start() {
-      await ensureDatabase(config.INFLUX_URL, config.INFLUX_DB, config.INFLUX_TOKEN, log)
-      alerting.start()
-      drainer.start()
+      await ensureDb()
+      durable.start()
+      for (const r of readers) r.start()
       registry.quarantine.prune()
       pruneTimer = setInterval(() => registry.quarantine.prune(), 3_600_000).unref()
-      silenceTimer = setInterval(() => alerting.checkSilence(registry.devices.list()), config.OFFLINE_CHECK_MS).unref()
+      silenceTimer = setInterval(() => alertEngine.checkSilence(registry.devices.list()), config.OFFLINE_CHECK_MS).unref()
       await broker.start()
+      revocations.start()
       const addr = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT })
       httpUrl = addr.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1')
       log.info({ types: Object.keys(DEVICE_TYPES), http: httpUrl, mqtt: broker.port }, 'smartplace started')
@@ -169,32 +201,18 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
       }
     },
     async close(deadline = Date.now() + 5_000) {
-      // Reverse order of start: stop taking requests and readings, put everything on disk, drain, then the store.
+      // Reverse order of start: stop taking requests and readings, put everything on disk, let the readers catch up, then the store.
       if (pruneTimer) clearInterval(pruneTimer)
       if (silenceTimer) clearInterval(silenceTimer)
       await app.close()
+      await revocations.close(deadline)
       await broker.close()
-      await spool.flush()
-      await drainer.stop(deadline)
-      await spool.close()
-      const left = spool.stats()
-      if (left.bytes > 0) log.info({ bytes: left.bytes }, 'spool not fully drained; the next start writes the rest')
+      await durable.flush()
+      await Promise.all(readers.map((r) => r.close(deadline)))
+      await durable.close()
+      const behind = readers.filter((r) => r.status().lagBytes > 0).map((r) => r.name)
+      if (behind.length) log.info({ readers: behind }, 'log not fully read; the next start resumes where each reader stopped')
       registry.close()
     },
-  }
-}
-
-/** InfluxDB 1.x needs the database created; 2.x maps it through DBRP and refuses the statement, which is fine. */
-async function ensureDatabase(url: string, db: string, token: string | undefined, log: Logger) {
-  try {
-    const res = await fetch(`${url}/query`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(token ? { Authorization: `Token ${token}` } : {}) },
-      body: new URLSearchParams({ q: `CREATE DATABASE "${db}"` }),
-      signal: AbortSignal.timeout(5_000),
-    })
-    if (!res.ok) log.warn({ status: res.status }, 'CREATE DATABASE refused; assuming the database or bucket exists')
-  } catch (e) {
-    log.warn({ err: (e as Error).message }, 'InfluxDB not reachable at start; readings wait in the writer until it is')
   }
 }

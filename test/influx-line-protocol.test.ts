@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { linePrefix, lineWith } from '../ingest/line-protocol.ts'
+import { linePrefix, lineWith } from '../influx/line-protocol.ts'
 
 describe('line protocol', () => {
   it('sorts and escapes tags, writes numbers as floats and booleans as 0/1, quotes strings', () => {

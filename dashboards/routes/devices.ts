@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { Device, DeviceInput, DeviceState, DeviceTypeName, deviceTypeOf } from '#devices'
+import type { InfluxQuery } from '../../influx/query.ts'
+import { queryReadings } from '../../influx/schema.ts'
 import type { DeviceRepo } from '../../registry/device-repo.ts'
 import { ErrorBody, sendError } from '../errors.ts'
-import { type InfluxQuery, ident, quote } from '../influx-query.ts'
 
 export interface DeviceRoutesDeps {
   devices: DeviceRepo
@@ -118,14 +119,7 @@ export const deviceRoutes =
           if ((to - from) / step > MAX_POINTS)
             return sendError(reply, 400, 'BAD_REQUEST', `\`every\` too small: more than ${MAX_POINTS} points`)
         }
-        const def = deviceTypeOf(d.type)!
-        const where = `"device_id" = ${quote(d.id)} AND time >= ${from}ms AND time <= ${to}ms`
-        const numeric = Object.entries(def.fields).filter(([, m]) => m.unit !== 'code')
-        const q = every
-          ? `SELECT ${numeric.map(([f]) => `mean(${ident(f)}) AS ${ident(f)}`).join(', ')} FROM ${ident(def.measurement)} WHERE ${where} GROUP BY time(${every}) fill(none)`
-          : `SELECT * FROM ${ident(def.measurement)} WHERE ${where} ORDER BY time ASC LIMIT ${MAX_POINTS}`
-        const rows = await deps.influx.query(q)
-        const points = rows.map(({ time, device_id: _d, site: _s, uprn: _u, ...rest }) => ({ time: new Date(time).toISOString(), ...rest }))
+        const points = await queryReadings(deps.influx, deviceTypeOf(d.type)!, { deviceId: d.id, from, to, every, maxPoints: MAX_POINTS })
         return { deviceId: d.id, from: new Date(from).toISOString(), to: new Date(to).toISOString(), every, points }
       },
     )

@@ -93,7 +93,7 @@ describe('the dashboard in a real browser (acceptance 7)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click()
     await page.locator('tr[data-device-id="bin-browser"]').waitFor({ timeout: 5_000 })
     await expect.poll(() => page.locator('#conn').textContent()).toBe('live')
-    await expect.poll(() => page.locator('#health').textContent()).toMatch(/^InfluxDB ok · spool 0 bytes waiting/)
+    await expect.poll(() => page.locator('#health').textContent()).toMatch(/^InfluxDB ok · 0 records \(0 bytes\) waiting/)
 
     const device = await connectDevice(mqttUrl, bin.id, bin.secret)
     for (const fill of [0.97, 0.98]) {

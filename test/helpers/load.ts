@@ -32,7 +32,7 @@ export async function provisionBins(apiUrl: string, token: string, n: number, pr
  */
 export async function steadyLoad(mqttUrl: string, devices: LoadDevice[], ratePerS: number) {
   const clients: MqttClient[] = await Promise.all(devices.map((d) => connectDevice(mqttUrl, d.id, d.secret)))
-  const stats = { sent: 0, acked: 0, errors: 0, disconnects: 0 }
+  const stats = { sent: 0, acked: 0, errors: 0, disconnects: 0, ackedTs: [] as number[] }
   for (const c of clients) c.on('close', () => stats.disconnects++)
   let ts = Date.now() - 600_000
   let i = 0
@@ -43,9 +43,13 @@ export async function steadyLoad(mqttUrl: string, devices: LoadDevice[], ratePer
     for (; owed >= 1; owed--) {
       const k = i++ % clients.length
       stats.sent++
-      clients[k]!.publish(telemetryTopic(devices[k]!), binReading(ts++), { qos: 1 }, (err) => {
+      const t = ts++
+      clients[k]!.publish(telemetryTopic(devices[k]!), binReading(t), { qos: 1 }, (err) => {
         if (err) stats.errors++
-        else stats.acked++
+        else {
+          stats.acked++
+          stats.ackedTs.push(t)
+        }
       })
     }
   }, tickMs)

@@ -114,6 +114,14 @@ export async function waitFor<T>(
   throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`)
 }
 
+/** The times (epoch ms) of every point of a measurement. */
+export async function pointTimes(influxUrl: string, db: string, measurement: string): Promise<number[]> {
+  const q = `SELECT * FROM "${measurement}"`
+  const res = await fetch(`${influxUrl}/query?${new URLSearchParams({ db, q, epoch: 'ms' })}`)
+  const body = (await res.json()) as { results: { series?: { values: unknown[][] }[] }[] }
+  return (body.results[0]?.series?.[0]?.values ?? []).map((v) => v[0] as number)
+}
+
 /** Counts points for a device in InfluxDB over the v1 query API. */
 export async function countPoints(influxUrl: string, db: string, measurement: string, where = 'true'): Promise<number> {
   const q = `SELECT count(*) FROM "${measurement}" WHERE ${where}`

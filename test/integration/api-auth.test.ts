@@ -44,7 +44,13 @@ describe('the API and sockets need the token (acceptance 5)', () => {
     const ready = await fetch(`${svc.url}/ready`)
     expect(await ready.json()).toEqual({
       status: 'ready',
-      checks: { influxdb: { ok: true }, spool: { ok: true, detail: '0 bytes waiting' } },
+      checks: {
+        influxdb: { ok: true },
+        log: { ok: true, detail: expect.stringMatching(/^appending; \d+ bytes in 1 segments, \d+ bytes free$/) },
+        'reader:influxdb': { ok: true, detail: '0 records (0 bytes) waiting' },
+        'reader:alerts': { ok: true, detail: '0 records (0 bytes) waiting' },
+        'reader:quarantine': { ok: true, detail: '0 records (0 bytes) waiting' },
+      },
     })
     const bad = await svc.api('/api/devices', {
       method: 'POST',

@@ -46,8 +46,8 @@ describe('a PUBACK survives kill -9 (issue 3, acceptance 1)', () => {
     for (const d of [devices[0]!, devices[49]!])
       expect(await countPoints(stack.influxd.url, 'crash', 'bin', `"device_id" = '${d.id}'`)).toBe(100)
     await waitFor(async () => {
-      const r = (await (await fetch(`${svc.url}/ready`)).json()) as { checks: { spool: { detail: string } } }
-      return r.checks.spool.detail.startsWith('0 bytes')
+      const r = (await (await fetch(`${svc.url}/ready`)).json()) as { checks: Record<string, { detail: string }> }
+      return r.checks['reader:influxdb']!.detail.startsWith('0 records')
     }, 10_000)
     svc.child.kill('SIGTERM')
     expect(await svc.exited).toBe(0)

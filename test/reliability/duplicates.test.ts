@@ -58,7 +58,7 @@ describe('duplicated deliveries are one point and at most one alert (issue 3, ac
     expect(stored).toHaveLength(1)
   })
 
-  it('a spool replay after a restart that lost its checkpoint', async () => {
+  it('a log replay after a restart that lost the InfluxDB writer checkpoint', async () => {
     const d = await svc.provision({ id: 'bin-replay', type: 'bin', site: 'dups' })
     const c = await connectDevice(svc.mqttUrl, d.id, d.secret)
     const t0 = Date.now() - 60_000
@@ -70,8 +70,8 @@ describe('duplicated deliveries are one point and at most one alert (issue 3, ac
     const db = svc.db
     await svc.service.close()
 
-    // Losing the checkpoint makes the next start write the whole spool again.
-    unlinkSync(join(dataDir, 'spool', 'checkpoint.json'))
+    // Losing the checkpoint makes the next start write the whole log again.
+    unlinkSync(join(dataDir, 'log', 'influxdb.checkpoint'))
     svc = await startService({}, { dataDir, db, token })
     // The replay happened (every spooled line was written again) and still left one point per reading.
     await waitFor(async () => {
@@ -80,8 +80,8 @@ describe('duplicated deliveries are one point and at most one alert (issue 3, ac
     }, 5_000)
     expect(await countPoints(svc.influxUrl, svc.db, 'bin', `"device_id" = '${d.id}'`)).toBe(20)
     expect(((await (await svc.api('/api/alerts')).json()) as Alert[]).length).toBe(alertsBefore)
-    const ready = (await (await fetch(`${svc.url}/ready`)).json()) as { checks: { spool: { detail: string } } }
-    expect(ready.checks.spool.detail).toMatch(/^0 bytes/)
+    const ready = (await (await fetch(`${svc.url}/ready`)).json()) as { checks: Record<string, { detail: string }> }
+    expect(ready.checks['reader:influxdb']!.detail).toMatch(/^0 records/)
     const close = svc.close
     svc.close = async () => {
       await close()

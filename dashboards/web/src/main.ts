@@ -70,13 +70,14 @@ async function start(token: string) {
   socket.on('device:state', upsertDevice)
 }
 
-/** InfluxDB and spool state from /ready: the spool grows while InfluxDB is away and drains after. */
+/** InfluxDB and log state from /ready: readings wait in the log while InfluxDB is away and land after. */
 async function showHealth() {
   try {
     const r = (await (await fetch('/ready')).json()) as { status: string; checks: Record<string, { ok: boolean; detail?: string }> }
     const influx = r.checks.influxdb
     $('health').textContent =
-      `InfluxDB ${influx?.ok ? 'ok' : `degraded (${influx?.detail ?? 'unknown'})`} · spool ${r.checks.spool?.detail ?? '?'}`
+      `InfluxDB ${influx?.ok ? 'ok' : `degraded (${influx?.detail ?? 'unknown'})`} · ${r.checks['reader:influxdb']?.detail ?? '?'}` +
+      (r.checks.log?.ok === false ? ` · ${r.checks.log.detail}` : '')
     $('health').className = r.status === 'ready' ? 'muted' : 'error'
   } catch {
     $('health').textContent = 'service unreachable'

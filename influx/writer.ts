@@ -1,0 +1,70 @@
+import type { Logger } from 'pino'
+import type { ReadingRecord } from '#devices'
+import type { Batch } from '../log/cursor.ts'
+import type { ReaderHandler } from '../log/reader.ts'
+import type { Position } from '../log/segments.ts'
+import type { InfluxClient } from './client.ts'
+import { readingLine } from './schema.ts'
+
+export interface InfluxWriterDeps {
+  client: InfluxClient
+  checkpoint: { load(): Promise<Position | null>; save(p: Position): Promise<void> }
+  log: Logger
+  /** A reading InfluxDB refused on its own, with the reason: it goes to quarantine, the rest lands. */
+  onRejected(record: ReadingRecord, reason: string): void
+  onWritten(points: number): void
+  /** Recreates the database after a 404 (an InfluxDB 1.x server wiped or replaced). */
+  onMissingDatabase(): Promise<void>
+}
+
+/**
+ * The log reader that writes readings to InfluxDB. Its checkpoint moves only
+ * after InfluxDB confirms a batch; a batch with a line InfluxDB refuses is halved
+ * until the line stands alone, so one bad reading never holds up the rest.
+ */
+export function createInfluxWriter(deps: InfluxWriterDeps): ReaderHandler & { readonly lastError: string | null } {
+  let lastError: string | null = null
+
+  const writeAll = async (lines: string[], records: ReadingRecord[]): Promise<void> => {
+    const r = await deps.client.write(lines)
+    if (r.kind === 'ok') {
+      lastError = null
+      deps.onWritten(lines.length)
+      return
+    }
+    if (r.kind === 'bad-data') {
+      if (lines.length === 1) {
+        deps.log.warn({ deviceId: records[0]!.deviceId, reason: r.reason }, 'InfluxDB refused a reading; quarantined')
+        deps.onRejected(records[0]!, r.reason)
+        return
+      }
+      const mid = lines.length >> 1
+      await writeAll(lines.slice(0, mid), records.slice(0, mid))
+      await writeAll(lines.slice(mid), records.slice(mid))
+      return
+    }
+    lastError = r.reason
+    if (r.reason.startsWith('HTTP 404')) await deps.onMissingDatabase().catch(() => {})
+    throw new Error(`InfluxDB write failed: ${r.reason}`)
+  }
+
+  return {
+    get lastError() {
+      return lastError
+    },
+    load: () => deps.checkpoint.load(),
+    async handle(batch: Batch) {
+      const lines: string[] = []
+      const records: ReadingRecord[] = []
+      for (const rec of batch.records) {
+        if (rec.kind !== 'reading') continue
+        const line = readingLine(rec)
+        if (line === null) continue
+        lines.push(line)
+        records.push(rec)
+      }
+      if (lines.length) await writeAll(lines, records)
+      await deps.checkpoint.save(batch.end)
+    },
+  }
+}

@@ -1,0 +1,322 @@
+import { closeSync, fdatasync, ftruncateSync, mkdirSync, openSync, statSync, unlinkSync, write } from 'node:fs'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import type { LogRecord } from '#devices'
+import { encodeFrames } from './frame.ts'
+import { type Damage, fsyncDir, listSegments, type Position, type SegmentScan, scanSegment, segmentName } from './segments.ts'
+import { createSpaceGuard, type SpaceGuard } from './space.ts'
+
+export interface LogConfig {
+  dir: string
+  /** fdatasync before acknowledging. Off: safe against a process crash, not a power cut. */
+  fsync: boolean
+  segmentBytes: number
+  /** How long the first record waits for others before a commit (ms); 0 commits at once. */
+  commitDelayMs: number
+  /** Ceiling on the log's bytes on disk; past it, appends are refused (back-pressure), never lost. */
+  maxBytes: number
+  /** Free space always left on the volume, for checkpoints and the database. */
+  minFreeBytes: number
+}
+
+export type AppendDone = (err: Error | null) => void
+
+/** Why appends are refused right now; null while appending works. */
+export interface Refusal {
+  code: 'LOG_CEILING' | 'DISK_LOW' | 'DISK_FULL' | 'DISK_ERROR'
+  detail: string
+  since: number
+}
+
+interface Segment {
+  size: number
+  records: number
+}
+
+/**
+ * The one durable log of accepted records (design D12). Appends gather while a
+ * write+fdatasync is in flight and go down together (group commit). A write is
+ * acknowledged only when every byte reached the file; anything else truncates
+ * back to the last good frame and refuses that batch, so the devices resend it.
+ */
+export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Refusal['code']) => void) {
+  const segments = new Map<number, Segment>()
+  const readers = new Map<string, Position>()
+  const damage: Damage[] = []
+  let current = 0
+  let fd = -1
+  let totalBytes = 0
+  let appended = 0
+  let refusal: Refusal | null = null
+  let space: SpaceGuard | null = null
+  // When each committed byte range arrived, coarsened to one mark per 100 ms, for reader age.
+  const marks: { segment: number; end: number; at: number }[] = []
+  let startedAt = 0
+
+  let pending: Buffer[] = []
+  let pendingDone: AppendDone[] = []
+  let writing = false
+  let scheduled: NodeJS.Timeout | null = null
+  let closed = true
+  let flushWaiters: (() => void)[] = []
+  let dataWaiters: (() => void)[] = []
+  const path = (id: number) => join(config.dir, segmentName(id))
+  // A small volume must still rotate, or the log could never free its own space.
+  const rotateAt = Math.max(64 * 1024, Math.min(config.segmentBytes, Math.floor(config.maxBytes / 8)))
+
+  const openNext = () => {
+    if (fd >= 0) closeSync(fd)
+    current++
+    fd = openSync(path(current), 'wx', 0o600)
+    segments.set(current, { size: 0, records: 0 })
+    fsyncDir(config.dir)
+  }
+
+  const refuse = (code: Refusal['code'], detail: string) => {
+    if (!refusal) log.error({ code, detail }, 'log refuses appends; readings are not acknowledged and devices will resend them')
+    refusal = { code, detail, since: refusal?.since ?? Date.now() }
+    // Seal the segment so readers can pass it and it can be deleted, freeing space.
+    const seg = segments.get(current)
+    if (seg && seg.size > 0) {
+      try {
+        openNext()
+      } catch {}
+    }
+  }
+
+  const lift = () => {
+    if (!refusal) return
+    log.info({ code: refusal.code, afterMs: Date.now() - refusal.since }, 'log accepts appends again')
+    refusal = null
+  }
+
+  /** Whether the next `bytes` may be written; sets the refusal when not. */
+  const admit = (bytes: number): boolean => {
+    if (totalBytes + bytes > config.maxBytes) {
+      refuse('LOG_CEILING', `the log holds ${totalBytes} bytes; its ceiling is ${config.maxBytes} (LOG_MAX_MB)`)
+      return false
+    }
+    const free = space!.free()
+    if (free !== null && free - bytes < config.minFreeBytes) {
+      refuse('DISK_LOW', `${free} bytes free on the data volume; ${config.minFreeBytes} are kept free (DATA_MIN_FREE_MB)`)
+      return false
+    }
+    return true
+  }
+
+  const schedule = () => {
+    if (writing || scheduled || pending.length === 0) return
+    if (config.commitDelayMs <= 0) return commit()
+    scheduled = setTimeout(commit, config.commitDelayMs)
+  }
+
+  const finish = (dones: AppendDone[], err: Error | null) => {
+    writing = false
+    for (const d of dones) d(err)
+    if (pending.length) schedule()
+    else {
+      const f = flushWaiters
+      flushWaiters = []
+      for (const x of f) x()
+    }
+  }
+
+  const commit = () => {
+    scheduled = null
+    if (writing || pending.length === 0) return
+    const payloads = pending
+    const dones = pendingDone
+    pending = []
+    pendingDone = []
+    const buf = encodeFrames(payloads)
+    if (refusal || !admit(buf.length)) {
+      onRefused?.(refusal!.code)
+      const err = new Error(`${refusal!.code}: ${refusal!.detail}`)
+      for (const d of dones) d(err)
+      return
+    }
+    writing = true
+    const seg = segments.get(current)!
+    const at = seg.size
+    const segFd = fd
+    const fail = (e: NodeJS.ErrnoException) => {
+      // Cut the partial batch off so the file ends at a frame boundary again.
+      try {
+        ftruncateSync(segFd, at)
+      } catch {}
+      refuse(e.code === 'ENOSPC' || e.code === 'EDQUOT' ? 'DISK_FULL' : 'DISK_ERROR', `${e.code ?? 'error'}: ${e.message}`)
+      space?.refresh()
+      onRefused?.(refusal!.code)
+      finish(dones, new Error(`${refusal!.code}: ${e.message}`))
+    }
+    const done = () => {
+      seg.size = at + buf.length
+      seg.records += payloads.length
+      totalBytes += buf.length
+      appended += payloads.length
+      space?.consumed(buf.length)
+      const now = Date.now()
+      const last = marks[marks.length - 1]
+      if (last && last.segment === current && now - last.at < 100) last.end = seg.size
+      else marks.push({ segment: current, end: seg.size, at: now })
+      if (seg.size >= rotateAt) {
+        try {
+          openNext()
+        } catch (e) {
+          // The batch is safe on disk; a new segment is tried again at the next rotation point.
+          log.error({ err: (e as Error).message }, 'could not open a new log segment')
+        }
+      }
+      const w = dataWaiters
+      dataWaiters = []
+      for (const f of w) f()
+      finish(dones, null)
+    }
+    // Short writes report no error: loop until every byte is down; a zero-byte write means the disk is full.
+    const writeFrom = (off: number) => {
+      write(segFd, buf, off, buf.length - off, at + off, (err, n) => {
+        if (err) return fail(err)
+        if (n === 0) return fail(Object.assign(new Error('short write: no space left'), { code: 'ENOSPC' }))
+        if (off + n < buf.length) return writeFrom(off + n)
+        if (!config.fsync) return done()
+        fdatasync(segFd, (e) => (e ? fail(e) : done()))
+      })
+    }
+    writeFrom(0)
+  }
+
+  const deleteBehind = () => {
+    if (readers.size === 0) return
+    let min = Number.POSITIVE_INFINITY
+    for (const p of readers.values()) min = Math.min(min, p.segment)
+    for (const [id, seg] of segments) {
+      if (id >= min || id === current) continue
+      try {
+        unlinkSync(path(id))
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') continue
+      }
+      segments.delete(id)
+      totalBytes -= seg.size
+    }
+    while (marks.length && marks[0]!.segment < min) marks.shift()
+  }
+
+  return {
+    dir: config.dir,
+    /** Opens the segments, scans them for damage and starts a fresh segment for this run's appends. */
+    start() {
+      mkdirSync(config.dir, { recursive: true, mode: 0o700 })
+      startedAt = Date.now()
+      const ids = listSegments(config.dir)
+      for (const id of ids) {
+        const scan: SegmentScan = scanSegment(config.dir, id)
+        let size = statSync(path(id)).size
+        if (scan.goodEnd < size) {
+          // A torn tail: the batch being written when the process died, never acknowledged.
+          damage.push({ segment: id, offset: scan.goodEnd, reason: `torn tail of ${size - scan.goodEnd} bytes` })
+          const tfd = openSync(path(id), 'r+')
+          try {
+            ftruncateSync(tfd, scan.goodEnd)
+          } finally {
+            closeSync(tfd)
+          }
+          size = scan.goodEnd
+        }
+        damage.push(...scan.damage)
+        segments.set(id, { size, records: scan.records })
+        totalBytes += size
+      }
+      for (const d of damage) log.warn({ file: segmentName(d.segment), offset: d.offset, reason: d.reason }, 'log damage found at start')
+      current = ids.length ? ids[ids.length - 1]! : 0
+      openNext()
+      space = createSpaceGuard(config.dir, () => {
+        if (!refusal) return
+        // After a real ENOSPC, wait for room for a whole batch, or every tick would fail one more.
+        if (refusal.code === 'DISK_ERROR' || admit(refusal.code === 'DISK_FULL' ? 1024 * 1024 : 0)) lift()
+      })
+      space.start()
+      closed = false
+    },
+    append(record: LogRecord, done: AppendDone) {
+      if (closed) return done(new Error('LOG_CLOSED: the service is shutting down'))
+      pending.push(Buffer.from(JSON.stringify(record)))
+      pendingDone.push(done)
+      schedule()
+    },
+    /** Resolves once everything appended so far is on disk (or refused). */
+    flush(): Promise<void> {
+      if (!writing && pending.length === 0) return Promise.resolve()
+      if (scheduled) {
+        clearTimeout(scheduled)
+        commit()
+        if (!writing && pending.length === 0) return Promise.resolve()
+      }
+      return new Promise((r) => flushWaiters.push(r))
+    },
+    get refusal(): Refusal | null {
+      return refusal
+    },
+    /** Damage found at start (torn tails, bad frames). */
+    get damage(): readonly Damage[] {
+      return damage
+    },
+    get currentSegment() {
+      return current
+    },
+    segmentIds: () => [...segments.keys()].sort((a, b) => a - b),
+    segmentPath: path,
+    /** Bytes of a segment that are on disk and synced: what readers may read. */
+    committedEnd: (segment: number) => segments.get(segment)?.size ?? 0,
+    waitForData: () => new Promise<void>((r) => dataWaiters.push(r)),
+    /** Records a reader's durable position; segments every reader has passed are deleted. */
+    advance(reader: string, p: Position) {
+      readers.set(reader, p)
+      deleteBehind()
+    },
+    /** Declares a reader before it has loaded its checkpoint: until it reports, nothing may be deleted. */
+    hold(reader: string) {
+      if (!readers.has(reader)) readers.set(reader, { segment: 0, offset: 0 })
+    },
+    forget(reader: string) {
+      readers.delete(reader)
+    },
+    /** Bytes, whole segments' records and the age of the oldest data after `p`. */
+    lag(p: Position) {
+      let bytes = 0
+      for (const [id, seg] of segments) {
+        if (id > p.segment) bytes += seg.size
+        else if (id === p.segment) bytes += Math.max(0, seg.size - p.offset)
+      }
+      let oldestMs: number | null = null
+      if (bytes > 0) {
+        const m = marks.find((x) => x.segment > p.segment || (x.segment === p.segment && x.end > p.offset))
+        oldestMs = Date.now() - (m?.at ?? startedAt)
+      }
+      return { bytes, oldestMs }
+    },
+    recordsIn: (segment: number) => segments.get(segment)?.records ?? 0,
+    get appended() {
+      return appended
+    },
+    stats() {
+      return { bytes: totalBytes, segments: segments.size, free: space?.free() ?? null }
+    },
+    async close(_deadline?: number) {
+      if (closed) return
+      if (scheduled) {
+        clearTimeout(scheduled)
+        commit()
+      }
+      await this.flush()
+      closed = true
+      space?.close()
+      if (fd >= 0) closeSync(fd)
+      fd = -1
+      const w = dataWaiters
+      dataWaiters = []
+      for (const f of w) f()
+    },
+  }
+}
+export type Log = ReturnType<typeof createLog>

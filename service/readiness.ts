@@ -1,0 +1,54 @@
+import type { ReadyCheck } from '../dashboards/routes/health.ts'
+import type { InfluxQuery } from '../influx/query.ts'
+import type { Log } from '../log/log.ts'
+import type { Reader } from '../log/reader.ts'
+import { segmentName } from '../log/segments.ts'
+
+/** Damage of acknowledged data keeps `/ready` degraded this long after it was last seen, so monitoring cannot miss it. */
+const DAMAGE_ALERT_MS = 15 * 60_000
+
+const seconds = (ms: number | null) => (ms === null ? '' : `, oldest ${Math.round(ms / 1000)} s`)
+
+/**
+ * `/ready`: degraded, with the reason, while InfluxDB is unreachable, the log
+ * refuses appends, any reader is failing, or damaged records were skipped lately.
+ */
+export async function readiness(deps: {
+  influx: InfluxQuery
+  influxUrl: string
+  influxWriter: { readonly lastError: string | null }
+  log: Log
+  readers: readonly Reader[]
+}): Promise<ReadyCheck> {
+  const checks: ReadyCheck['checks'] = {}
+  const ping = await deps.influx.ping()
+  const writeError = deps.influxWriter.lastError
+  checks.influxdb =
+    ping && !writeError ? { ok: true } : { ok: false, detail: ping ? `writes failing: ${writeError}` : `unreachable at ${deps.influxUrl}` }
+
+  const refusal = deps.log.refusal
+  const stats = deps.log.stats()
+  const torn = deps.log.damage.filter((d) => d.reason.startsWith('torn tail')).length
+  checks.log = refusal
+    ? { ok: false, detail: `refusing readings since ${new Date(refusal.since).toISOString()} (${refusal.code}): ${refusal.detail}` }
+    : {
+        ok: true,
+        detail: `appending; ${stats.bytes} bytes in ${stats.segments} segments${stats.free === null ? '' : `, ${stats.free} bytes free`}${torn ? `; ${torn} torn tail(s) from an earlier crash cut off (never acknowledged)` : ''}`,
+      }
+
+  for (const r of deps.readers) {
+    const s = r.status()
+    const recent = s.damage.filter((d) => Date.now() - d.at < DAMAGE_ALERT_MS)
+    const lag = `${s.lagRecords} records (${s.lagBytes} bytes) waiting${seconds(s.oldestMs)}`
+    const damage = s.damage.length
+      ? `; ${s.damage.length} damaged record(s) skipped, latest in ${segmentName(s.damage.at(-1)!.segment)} at offset ${s.damage.at(-1)!.offset}: ${s.damage.at(-1)!.reason}`
+      : ''
+    if (s.error)
+      checks[`reader:${r.name}`] = {
+        ok: false,
+        detail: `failing for ${Math.round((s.failingSinceMs ?? 0) / 1000)} s: ${s.error}; ${lag}${damage}`,
+      }
+    else checks[`reader:${r.name}`] = { ok: recent.length === 0, detail: `${lag}${damage}` }
+  }
+  return { ok: Object.values(checks).every((c) => c.ok), checks }
+}
