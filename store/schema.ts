@@ -1,0 +1,97 @@
+import type { ColumnType, Generated } from 'kysely'
+import type { Alert, Device } from '#devices'
+
+/**
+ * ISO-8601 UTC text. SQLite keeps it as text; PostgreSQL as timestamptz, which the
+ * pool's type parser (db.ts) turns back into the same ISO text, so callers see one type.
+ */
+export type Iso = string
+/** JSON text on SQLite, jsonb on PostgreSQL. Written as JSON text on both (a JS array would bind as a PG array); read as string or parsed value. */
+export type Json = ColumnType<unknown, string, string>
+/** Integer ids and epoch-ms fit in 2^53; int8 arrives as a number thanks to the pool's type parser. */
+type AutoId = Generated<number>
+
+export interface DevicesTable {
+  id: string
+  type: Device['type']
+  name: string
+  site: string
+  latitude: number | null
+  longitude: number | null
+  uprn: string | null
+  interval_s: number
+  secret_hmac: Buffer
+  created_at: Iso
+  revoked_at: Iso | null
+  presence: Generated<Device['presence']>
+  last_seen: Iso | null
+}
+
+export interface AlertsTable {
+  id: string
+  device_id: string
+  device_type: string
+  site: string
+  rule_id: string
+  title: string
+  severity: Alert['severity']
+  status: Alert['status']
+  value: number
+  /** Reading time that raised the alert, epoch ms: part of the idempotency key (device, rule, time). */
+  raised_ts: number
+  acknowledged_at: Iso | null
+  acknowledged_by: string | null
+  cleared_at: Iso | null
+}
+
+export interface QuarantineTable {
+  id: AutoId
+  received_at: Iso
+  device_id: string | null
+  topic: string
+  code: string
+  reason: string
+  issues: Json
+  payload: Buffer
+}
+
+export interface SecretsTable {
+  name: string
+  value: Buffer
+}
+
+export type AlertAction = 'raised' | 'cleared' | 'acknowledged' | 'escalated'
+
+export interface AlertHistoryTable {
+  id: AutoId
+  alert_id: string
+  device_id: string
+  rule_id: string
+  action: AlertAction
+  at: Iso
+  actor: string
+  value: number | null
+}
+
+export interface AlertStateTable {
+  device_id: string
+  /** The rule engine's per-device state as JSON text. Plain text on both dialects: the store never looks inside, and it comes back byte for byte. */
+  state: string
+}
+
+export interface ReaderCheckpointsTable {
+  reader: string
+  segment: number
+  offset: number
+  updated_at: Iso
+}
+
+export interface Database {
+  devices: DevicesTable
+  alerts: AlertsTable
+  quarantine: QuarantineTable
+  secrets: SecretsTable
+  alert_history: AlertHistoryTable
+  alert_state: AlertStateTable
+  reader_checkpoints: ReaderCheckpointsTable
+}
