@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { z } from 'zod'
-import type { Alert, AlertRule } from '#devices'
+import type { Alert, AlertHistoryEntry, AlertRule } from '#devices'
 import type { Db } from './db.ts'
 
 interface Row {
@@ -50,17 +49,6 @@ export interface AlertFilter {
   site?: string
   limit?: number
 }
-
-export const AlertHistoryEntry = z.object({
-  alertId: z.string(),
-  deviceId: z.string(),
-  ruleId: z.string(),
-  action: z.enum(['raised', 'cleared', 'acknowledged']),
-  at: z.string(),
-  actor: z.string(),
-  value: z.number().nullable(),
-})
-export type AlertHistoryEntry = z.infer<typeof AlertHistoryEntry>
 
 export interface AlertRepo {
   /** Stores a raised alert; null when this (device, rule, reading time) was already raised (a redelivery). */

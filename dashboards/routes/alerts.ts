@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { Alert, AlertStatus, type LiveBus } from '#devices'
+import { Alert, AlertHistoryEntry, AlertStatus, type LiveBus } from '#devices'
 import type { AlertRepo } from '../../registry/alert-repo.ts'
 import { ErrorBody, sendError } from '../errors.ts'
 
@@ -25,6 +25,22 @@ export const alertRoutes =
         },
       },
       async (req) => deps.alerts.list(req.query),
+    )
+
+    app.get(
+      '/api/alerts/:id/history',
+      {
+        schema: {
+          tags: ['alerts'],
+          description: 'Every transition and human action on the alert, oldest first, with time and actor',
+          params: z.object({ id: z.string().uuid() }),
+          response: { 200: z.array(AlertHistoryEntry), 404: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        if (!deps.alerts.get(req.params.id)) return sendError(reply, 404, 'NOT_FOUND', `no alert ${req.params.id}`)
+        return deps.alerts.history({ alertId: req.params.id })
+      },
     )
 
     app.post(

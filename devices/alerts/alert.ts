@@ -21,3 +21,15 @@ export const Alert = z.object({
   clearedAt: z.string().nullable(),
 })
 export type Alert = z.infer<typeof Alert>
+
+/** One transition or human action on an alert, as kept in its history (oldest first). */
+export const AlertHistoryEntry = z.object({
+  alertId: z.string(),
+  deviceId: z.string(),
+  ruleId: z.string(),
+  action: z.enum(['raised', 'cleared', 'acknowledged']),
+  at: z.string().describe('ISO 8601'),
+  actor: z.string().describe('"system" for rule transitions, else who acted'),
+  value: z.number().nullable(),
+})
+export type AlertHistoryEntry = z.infer<typeof AlertHistoryEntry>
