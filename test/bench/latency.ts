@@ -29,6 +29,8 @@ export async function alertLatency(o: {
   }
   socket.on('alert:raised', onAlert)
   socket.on('alert:cleared', onAlert)
+  // Acknowledged probes count towards what must reach InfluxDB.
+  let acked = 0
   const end = Date.now() + o.seconds * 1000
   let hot = true
   let ts = Date.now()
@@ -37,14 +39,19 @@ export async function alertLatency(o: {
     sentAt.set(ts, performance.now())
     const temperature = hot ? 75 : 15
     hot = !hot
-    o.client.publish(o.topic, JSON.stringify({ ts, readings: { fillingLevel: 0.3, temperature, batteryPct: 90, tilted: false } }), {
-      qos: 1,
-    })
+    o.client.publish(
+      o.topic,
+      JSON.stringify({ ts, readings: { fillingLevel: 0.3, temperature, batteryPct: 90, tilted: false } }),
+      { qos: 1 },
+      (err) => {
+        if (!err) acked++
+      },
+    )
     await new Promise((r) => setTimeout(r, o.everyMs))
   }
   await new Promise((r) => setTimeout(r, 500))
   socket.close()
-  return { samples: latencies.length, sent: sentAt.size, p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
+  return { samples: latencies.length, sent: sentAt.size, acked, p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
 }
 
 /**
@@ -61,6 +68,7 @@ export async function visibleLatency(o: {
   everyMs: number
 }) {
   const latencies: number[] = []
+  let acked = 0
   const end = Date.now() + o.seconds * 1000
   let ts = Date.now()
   const probes: Promise<void>[] = []
@@ -68,9 +76,14 @@ export async function visibleLatency(o: {
     ts = Math.max(Date.now(), ts + 1)
     const at = ts
     const t0 = performance.now()
-    o.client.publish(o.topic, JSON.stringify({ ts: at, readings: { fillingLevel: 0.5, temperature: 10, batteryPct: 90, tilted: false } }), {
-      qos: 1,
-    })
+    o.client.publish(
+      o.topic,
+      JSON.stringify({ ts: at, readings: { fillingLevel: 0.5, temperature: 10, batteryPct: 90, tilted: false } }),
+      { qos: 1 },
+      (err) => {
+        if (!err) acked++
+      },
+    )
     probes.push(
       (async () => {
         const q = `SELECT count("fillingLevel") FROM "bin" WHERE "device_id" = '${o.deviceId}' AND time = ${at}ms`
@@ -89,5 +102,5 @@ export async function visibleLatency(o: {
     await new Promise((r) => setTimeout(r, o.everyMs))
   }
   await Promise.all(probes)
-  return { samples: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
+  return { samples: latencies.length, sent: probes.length, acked, p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
 }

@@ -74,7 +74,13 @@ export async function startPeer(influxUrl: string, db: string): Promise<Peer> {
   const sub = spawn(process.execPath, ['--import', 'tsx', 'test/bench/peer-subscriber.ts', mqttUrl, influxUrl, db], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  await waitForLine(sub, 'peer subscriber ready', 'peer subscriber')
+  try {
+    await waitForLine(sub, 'peer subscriber ready', 'peer subscriber')
+  } catch (e) {
+    sub.kill('SIGKILL')
+    await mosquitto.stop()
+    throw e
+  }
   return {
     mqttUrl,
     pids: [mosquitto.pid, sub.pid!],

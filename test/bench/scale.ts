@@ -1,10 +1,15 @@
 import { createFleet } from '../../simulators/fleet.ts'
 import { apiProvisioner, fleetSpecs, provisionFleet } from '../../simulators/provision.ts'
-import type { ChildService } from '../helpers/child-service.ts'
 import { cpuSeconds, rssMiB } from './proc.ts'
 
 /** N devices, each its own connection and credentials, reporting every `everyS` real seconds. */
-export async function scaleRun(svc: ChildService, token: string, n: number, everyS: number, seconds: number) {
+export async function scaleRun(
+  svc: { url: string; mqttUrl: string; pid: number },
+  token: string,
+  n: number,
+  everyS: number,
+  seconds: number,
+) {
   const specs = fleetSpecs({ bin: Math.ceil(n / 2), boiler: Math.floor(n / 2), meter: 0 }, 5, 'scale')
   const provision = apiProvisioner(svc.url, token)
   // Provisioning is admin work, not the measurement: 16 requests at a time.
@@ -25,7 +30,7 @@ export async function scaleRun(svc: ChildService, token: string, n: number, ever
   await fleet.start()
   const connectS = (Date.now() - t0) / 1000
   const connected = fleet.stats.connected
-  const pid = svc.child.pid!
+  const pid = svc.pid
   const cpu0 = cpuSeconds(pid)
   const acked0 = fleet.stats.acked
   const w0 = Date.now()
