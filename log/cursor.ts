@@ -63,6 +63,8 @@ export function createCursor(log: Log, onDamage: (d: Damage) => void) {
   }
 
   return {
+    /** Where reading from `p` really starts: a checkpoint past the data is reported and moved back onto it. */
+    position: (p: Position): Position => normalise(p) ?? p,
     /** Up to `max` records after `from`; null when there is nothing new. */
     read(from: Position, max: number): Batch | null {
       let p = normalise(from)
@@ -91,7 +93,7 @@ export function createCursor(log: Log, onDamage: (d: Damage) => void) {
           continue
         }
         if (f.kind === 'incomplete' && base + buf.length < end) break // the frame continues in the next chunk
-        report({ segment, offset: base + off, reason: f.kind === 'corrupt' ? f.reason : 'incomplete frame at the end of the segment' })
+        report({ segment, offset: base + off, reason: f.kind === 'corrupt' ? f.reason : 'frame runs past the end of the segment' })
         // Rare: look for the next good frame in the rest of the segment, read whole.
         if (base + buf.length < end) {
           buf = readRange(segment, base + off, end)

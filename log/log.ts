@@ -187,7 +187,8 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
 
   const deleteBehind = () => {
     if (readers.size === 0) return
-    let min = Number.POSITIVE_INFINITY
+    // No reader can be past the live segment; a position that claims so is damage, never a licence to delete.
+    let min = current
     for (const p of readers.values()) min = Math.min(min, p.segment)
     for (const [id, seg] of segments) {
       if (id >= min || id === current) continue
@@ -212,7 +213,12 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
       for (const id of ids) {
         const scan: SegmentScan = scanSegment(config.dir, id)
         let size = statSync(path(id)).size
-        if (scan.goodEnd < size) {
+        const newest = id === ids[ids.length - 1]
+        if (scan.goodEnd < size && !newest) {
+          // Only the segment being written when the process stopped can be torn: every older one was
+          // complete and synced when it was sealed, so bad bytes at its end are damage to acknowledged data.
+          damage.push({ segment: id, offset: scan.goodEnd, reason: `damaged final record(s): ${size - scan.goodEnd} bytes` })
+        } else if (scan.goodEnd < size) {
           // A torn tail: the batch being written when the process died, never acknowledged.
           damage.push({ segment: id, offset: scan.goodEnd, reason: `torn tail of ${size - scan.goodEnd} bytes` })
           const tfd = openSync(path(id), 'r+')

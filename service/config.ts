@@ -26,6 +26,10 @@ export const ServiceConfig = z
     MQTT_AUTH: z.enum(['on', 'off']).default('on'),
     MQTT_KEEPALIVE_LIMIT_S: z.coerce.number().int().min(0).default(3600),
     MQTT_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    // postgres://user:password@host:5432/db selects PostgreSQL for the registry; unset, SQLite under DATA_DIR.
+    DATABASE_URL: optional(
+      z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql:// (leave it unset for SQLite)'),
+    ),
     INFLUX_URL: optional(z.url()),
     INFLUX_DB: z
       .string()

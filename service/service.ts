@@ -18,8 +18,8 @@ import { createLog } from '../log/log.ts'
 import { logMetrics } from '../log/metrics.ts'
 import { createReader, type ReaderHandler } from '../log/reader.ts'
 import { createQuarantineKeeper, QUARANTINE_READER } from '../quarantine/keeper.ts'
-import { openRegistry, type Registry } from '../registry/registry.ts'
 import { createRevocationWatch } from '../registry/revocation-watch.ts'
+import { openRegistry, type Registry } from '../store/registry.ts'
 import type { ServiceConfig } from './config.ts'
 import { createLiveBus } from './live-bus.ts'
 import { readiness } from './readiness.ts'
@@ -42,8 +42,10 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
   collectDefaultMetrics({ register: metrics })
   const im = ingestMetrics(metrics)
 
-  const registry = openRegistry({
+  const registry = await openRegistry({
     dataDir: config.DATA_DIR,
+    databaseUrl: config.DATABASE_URL,
+    onPoolError: (e) => log.error({ err: e.message }, 'database connection lost; it is reopened on the next query'),
     adminToken: config.ADMIN_TOKEN,
     quarantineMax: config.QUARANTINE_MAX_ENTRIES,
     quarantineMaxAgeMs: config.QUARANTINE_MAX_AGE_DAYS * 86_400_000,
@@ -85,9 +87,9 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     checkpoint: checkpointFile(logDir, 'influxdb'),
     log: log.child({ module: 'influx-writer' }),
     onWritten: (n) => im.written.inc(n),
-    onRejected(record, reason) {
+    async onRejected(record, reason) {
       im.quarantined.inc({ code: 'INFLUX_REJECTED' })
-      registry.quarantine.add({
+      await registry.quarantine.add({
         receivedAt: new Date(record.receivedAt),
         deviceId: record.deviceId,
         topic: `influxdb:${record.type}`,
@@ -100,7 +102,7 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     onMissingDatabase: ensureDb,
   })
   const alertEngine = createAlertEngine({
-    store: registry,
+    store: registry.alerts,
     bus,
     rulesOf: (t) => deviceTypeOf(t)?.rules ?? [],
     log: log.child({ module: 'alerts' }),
@@ -140,12 +142,10 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     metrics: brokerMetrics(metrics),
     authenticate: registry.devices.authenticate,
     onPresence(device, presence) {
-      // Presence is best-effort: a full data volume must not turn a device connect into a crash.
-      try {
-        registry.devices.setPresence(device.id, presence, new Date())
-      } catch (e) {
-        log.warn({ deviceId: device.id, err: (e as Error).message }, 'could not store presence')
-      }
+      // Presence is best-effort and off the MQTT path: a full data volume or a lost database must not turn a connect into a crash.
+      registry.devices
+        .setPresence(device.id, presence, new Date())
+        .catch((e: Error) => log.warn({ deviceId: device.id, err: e.message }, 'could not store presence'))
       live.presence(device, presence)
     },
     onTelemetry: ingest.handleTelemetry,
@@ -185,10 +185,19 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     async start() {
       await ensureDb()
       durable.start()
+      for (const _ of durable.damage) lm?.damage('start')
       for (const r of readers) r.start()
-      registry.quarantine.prune()
-      pruneTimer = setInterval(() => registry.quarantine.prune(), 3_600_000).unref()
-      silenceTimer = setInterval(() => alertEngine.checkSilence(registry.devices.list()), config.OFFLINE_CHECK_MS).unref()
+      const warn = (what: string) => (e: Error) => log.warn({ err: e.message }, what)
+      await registry.quarantine.prune()
+      pruneTimer = setInterval(() => registry.quarantine.prune().catch(warn('quarantine prune failed')), 3_600_000).unref()
+      silenceTimer = setInterval(
+        () =>
+          registry.devices
+            .list()
+            .then((list) => alertEngine.checkSilence(list))
+            .catch(warn('offline check failed')),
+        config.OFFLINE_CHECK_MS,
+      ).unref()
       await broker.start()
       revocations.start()
       const addr = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT })
@@ -212,7 +221,7 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
       await durable.close()
       const behind = readers.filter((r) => r.status().lagBytes > 0).map((r) => r.name)
       if (behind.length) log.info({ readers: behind }, 'log not fully read; the next start resumes where each reader stopped')
-      registry.close()
+      await registry.close()
     },
   }
 }
