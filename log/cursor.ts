@@ -72,10 +72,21 @@ export function createCursor(log: Log, onDamage: (d: Damage) => void) {
         if (!p) return null
         const end = log.committedEnd(p.segment)
         if (p.offset < end) break
-        if (p.segment >= log.currentSegment) return from.segment === p.segment && from.offset === p.offset ? null : { records: [], end: p }
+        if (p.segment >= log.currentSegment) {
+          if (open && open.segment !== p.segment) {
+            closeSync(open.fd)
+            open = null
+          }
+          return from.segment === p.segment && from.offset === p.offset ? null : { records: [], end: p }
+        }
         p = normalise({ segment: p.segment + 1, offset: 0 })
       }
       const segment = p.segment
+      // A segment left behind is closed at once: an open handle would keep a deleted file's space.
+      if (open && open.segment !== segment) {
+        closeSync(open.fd)
+        open = null
+      }
       const end = log.committedEnd(segment)
       let buf = readRange(segment, p.offset, Math.min(end, p.offset + CHUNK_BYTES))
       let base = p.offset
