@@ -15,14 +15,34 @@ import {
 import type { Batch } from '../log/cursor.ts'
 import type { ReaderHandler } from '../log/reader.ts'
 import type { Position } from '../log/segments.ts'
-import type { AlertRepo, RaiseInput } from '../registry/alert-repo.ts'
 
-/** What the alert engine needs of the store: alerts, rule state and its checkpoint, written in one transaction. */
+interface RaiseInput {
+  deviceId: string
+  deviceType: string
+  site: string
+  rule: { id: string; title: string; severity: Alert['severity'] }
+  value: number
+  ts: number
+}
+interface ClearInput {
+  deviceId: string
+  ruleId: string
+  at: number
+  value?: number | undefined
+}
+
+/** What the alert engine needs of the store: transitions, rule states and its checkpoint commit in one transaction. */
 export interface AlertEngineStore {
-  alerts: Pick<AlertRepo, 'raise' | 'clear' | 'open'>
-  alertState: { all(): (readonly [string, unknown])[]; put(deviceId: string, state: unknown): void }
-  checkpoints: { get(reader: string): Position | null; set(reader: string, p: Position): void }
-  transaction<T>(fn: () => T): T
+  loadEngine(reader: string): Promise<{ checkpoint: Position | null; states: Map<string, string> }>
+  open(): Promise<Alert[]>
+  raise(input: RaiseInput): Promise<Alert | null>
+  commitBatch(batch: {
+    reader: string
+    checkpoint: Position
+    states: ReadonlyArray<readonly [string, string]>
+    raise: readonly RaiseInput[]
+    clear: readonly ClearInput[]
+  }): Promise<{ action: 'raised' | 'cleared'; alert: Alert }[]>
 }
 
 /** Rule state of one device, keyed by rule id so that adding or reordering rules keeps it. */
@@ -32,9 +52,8 @@ interface DeviceRules {
   rules: Record<string, RuleState>
 }
 
-type Transition = { kind: 'raise'; input: RaiseInput } | { kind: 'clear'; deviceId: string; ruleId: string; at: number }
-
 export const ALERT_READER = 'alerts'
+const COMMIT_EVERY_MS = 500
 
 /**
  * Evaluates the rules of each durably accepted reading, as a reader of the log.
@@ -50,7 +69,11 @@ export function createAlertEngine(deps: {
   now?: () => number
 }) {
   const now = deps.now ?? Date.now
+  // `states` is what the store holds; `pending` what batches changed since the last commit.
   const states = new Map<string, DeviceRules>()
+  const pending = new Map<string, DeviceRules>()
+  let committedAt: Position | null = null
+  let lastCommit = 0
   const offline = new Set<string>()
   const heardAt = new Map<string, number>()
   let startedAt = now()
@@ -58,14 +81,14 @@ export function createAlertEngine(deps: {
   const stateOf = (id: string, working: Map<string, DeviceRules>): DeviceRules => {
     let s = working.get(id)
     if (!s) {
-      const saved = states.get(id)
+      const saved = pending.get(id) ?? states.get(id)
       s = saved ? { lastTs: saved.lastTs, rules: { ...saved.rules } } : { lastTs: null, rules: {} }
       working.set(id, s)
     }
     return s
   }
 
-  const evaluateReading = (r: ReadingRecord, working: Map<string, DeviceRules>, out: Transition[]) => {
+  const evaluateReading = (r: ReadingRecord, working: Map<string, DeviceRules>, raise: RaiseInput[], clear: ClearInput[]) => {
     const rules = deps.rulesOf(r.type)
     const s = stateOf(r.deviceId, working)
     if (s.lastTs !== null && r.ts <= s.lastTs) return
@@ -75,9 +98,9 @@ export function createAlertEngine(deps: {
       const e = evaluate(rule, s.rules[rule.id] ?? INITIAL_RULE_STATE, value)
       s.rules[rule.id] = e.state
       if (e.transition === 'raised') {
-        out.push({ kind: 'raise', input: { deviceId: r.deviceId, deviceType: r.type, site: r.site, rule, value: value!, ts: r.ts } })
+        raise.push({ deviceId: r.deviceId, deviceType: r.type, site: r.site, rule, value: value!, ts: r.ts })
       } else if (e.transition === 'cleared') {
-        out.push({ kind: 'clear', deviceId: r.deviceId, ruleId: rule.id, at: r.ts })
+        clear.push({ deviceId: r.deviceId, ruleId: rule.id, at: r.ts, value })
       }
     }
   }
@@ -89,10 +112,14 @@ export function createAlertEngine(deps: {
   const handler: ReaderHandler = {
     async load() {
       startedAt = now()
+      const saved = await deps.store.loadEngine(ALERT_READER)
+      const open = await deps.store.open()
       states.clear()
+      pending.clear()
       offline.clear()
-      for (const [id, s] of deps.store.alertState.all()) states.set(id, s as DeviceRules)
-      for (const a of deps.store.alerts.open()) {
+      committedAt = saved.checkpoint
+      for (const [id, json] of saved.states) states.set(id, JSON.parse(json) as DeviceRules)
+      for (const a of open) {
         if (a.ruleId === OFFLINE_RULE.id) {
           offline.add(a.deviceId)
           continue
@@ -102,44 +129,62 @@ export function createAlertEngine(deps: {
         if (!s.rules[a.ruleId]) s.rules[a.ruleId] = { active: true, count: 0 }
         states.set(a.deviceId, s)
       }
-      return deps.store.checkpoints.get(ALERT_READER)
+      return saved.checkpoint
     },
     async handle(batch: Batch) {
       const working = new Map<string, DeviceRules>()
-      const out: Transition[] = []
+      const raise: RaiseInput[] = []
+      const clear: ClearInput[] = []
       const heard = new Map<string, number>()
       for (const r of batch.records) {
         if (r.kind !== 'reading') continue
         if (offline.has(r.deviceId) && !heard.has(r.deviceId))
-          out.push({ kind: 'clear', deviceId: r.deviceId, ruleId: OFFLINE_RULE.id, at: r.receivedAt })
+          clear.push({ deviceId: r.deviceId, ruleId: OFFLINE_RULE.id, at: r.receivedAt })
         heard.set(r.deviceId, r.receivedAt)
         // Suspicious readings are stored and flagged but never raise or clear alerts.
-        if (r.quality === 'good') evaluateReading(r, working, out)
+        if (r.quality === 'good') evaluateReading(r, working, raise, clear)
       }
-      const changed = deps.store.transaction(() => {
-        const done: ['alert:raised' | 'alert:cleared', Alert | null][] = []
-        for (const t of out) {
-          if (t.kind === 'raise') done.push(['alert:raised', deps.store.alerts.raise(t.input)])
-          else done.push(['alert:cleared', deps.store.alerts.clear(t.deviceId, t.ruleId, t.at)])
+      for (const [id, at] of heard) heardAt.set(id, Math.max(heardAt.get(id) ?? 0, at))
+      // A batch with no transition need not be its own transaction: rule state and checkpoint are saved
+      // together at most every COMMIT_EVERY_MS, and a crash in between replays those batches to the same state.
+      if (raise.length === 0 && clear.length === 0 && now() - lastCommit < COMMIT_EVERY_MS) {
+        for (const [id, s] of working) pending.set(id, s)
+        return committedAt ?? { segment: 0, offset: 0 }
+      }
+      const before = new Map([...working.keys()].map((id) => [id, pending.get(id)] as const))
+      for (const [id, s] of working) pending.set(id, s)
+      let changed: Awaited<ReturnType<AlertEngineStore['commitBatch']>>
+      try {
+        changed = await deps.store.commitBatch({
+          reader: ALERT_READER,
+          checkpoint: batch.end,
+          states: [...pending].map(([id, s]) => [id, JSON.stringify(s)] as const),
+          raise,
+          clear,
+        })
+      } catch (e) {
+        // This batch is tried again: its changes must not count as seen.
+        for (const [id, s] of before) {
+          if (s) pending.set(id, s)
+          else pending.delete(id)
         }
-        for (const [id, s] of working) deps.store.alertState.put(id, s)
-        deps.store.checkpoints.set(ALERT_READER, batch.end)
-        return done
-      })
-      // Only now is the batch's outcome durable: update memory, then tell the dashboards.
-      for (const [id, s] of working) states.set(id, s)
-      for (const [id, at] of heard) {
-        heardAt.set(id, Math.max(heardAt.get(id) ?? 0, at))
-        offline.delete(id)
+        throw e
       }
-      for (const [event, alert] of changed) emit(event, alert)
+      // Only now is the outcome durable: update memory, then tell the dashboards.
+      for (const [id, s] of pending) states.set(id, s)
+      pending.clear()
+      committedAt = batch.end
+      lastCommit = now()
+      for (const id of heard.keys()) offline.delete(id)
+      for (const c of changed) emit(c.action === 'raised' ? 'alert:raised' : 'alert:cleared', c.alert)
+      return batch.end
     },
   }
 
   return {
     handler,
     /** Raises `device-offline` for devices silent for too many intervals; run on a timer. */
-    checkSilence(list: readonly Device[], t = now()) {
+    async checkSilence(list: readonly Device[], t = now()) {
       for (const d of list) {
         // Counted from our start or the device's provisioning, whichever is later.
         const since = Math.max(heardAt.get(d.id) ?? startedAt, startedAt, Date.parse(d.createdAt))
@@ -148,7 +193,7 @@ export function createAlertEngine(deps: {
         const silentS = Math.round((t - since) / 1000)
         emit(
           'alert:raised',
-          deps.store.alerts.raise({ deviceId: d.id, deviceType: d.type, site: d.site, rule: OFFLINE_RULE, value: silentS, ts: t }),
+          await deps.store.raise({ deviceId: d.id, deviceType: d.type, site: d.site, rule: OFFLINE_RULE, value: silentS, ts: t }),
         )
       }
     },

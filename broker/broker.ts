@@ -34,7 +34,8 @@ export interface BrokerDeps {
   config: BrokerConfig
   log: Logger
   metrics: BrokerMetrics
-  authenticate(deviceId: string, secret: string): Device | null
+  /** Rejects when the store cannot answer (the device is then told the server is unavailable, not that its secret is wrong). */
+  authenticate(deviceId: string, secret: string): Promise<Device | null>
   onPresence(device: Device, presence: 'online' | 'offline'): void
   /**
    * A device's own telemetry, called before the PUBACK is sent; the PUBACK waits
@@ -102,22 +103,14 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
         refuse('client-id-mismatch', id)
         return done(authError('client id must equal the device id'), false)
       }
-      const device = deps.authenticate(username, password.toString('utf8'))
-      if (!device) {
-        refuse('bad-credentials', id)
-        return done(authError('unknown device or wrong secret'), false)
-      }
-      const will = wills.get(client)
-      wills.delete(client)
-      if (will) {
-        const d = authorizeDevicePublish(device, will.topic)
-        if (!d.ok || d.parts.channel !== 'status') {
-          refuse('will-forbidden', id)
-          return done(authError('a Last Will may only go to the device own status topic'), false)
-        }
-      }
-      devices.set(client, device)
-      done(null, true)
+      deps.authenticate(username, password.toString('utf8')).then(
+        (device) => admitDevice(client, device, done),
+        (e: Error) => {
+          refuse('store-unavailable', id)
+          log.warn({ err: e.message }, 'cannot check device credentials')
+          done(Object.assign(new Error('server unavailable'), { returnCode: 3 as const }) as AuthenticateError, false)
+        },
+      )
     },
     authorizePublish(client, packet, cb) {
       if (!client) return cb(null) // the broker's own publishes
@@ -141,6 +134,25 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       cb(null, null) // SUBACK 0x80 for this filter; the connection stays up
     },
   })
+
+  function admitDevice(client: Client, device: Device | null, done: (err: AuthenticateError | null, ok: boolean) => void) {
+    const id = client.id
+    if (!device) {
+      refuse('bad-credentials', id)
+      return done(authError('unknown device or wrong secret'), false)
+    }
+    const will = wills.get(client)
+    wills.delete(client)
+    if (will) {
+      const d = authorizeDevicePublish(device, will.topic)
+      if (!d.ok || d.parts.channel !== 'status') {
+        refuse('will-forbidden', id)
+        return done(authError('a Last Will may only go to the device own status topic'), false)
+      }
+    }
+    devices.set(client, device)
+    done(null, true)
+  }
 
   function authorize(client: Client, packet: PublishPacket, cb: (err?: Error | null) => void) {
     if (!config.auth) return cb(null)

@@ -11,7 +11,7 @@ export interface InfluxWriterDeps {
   checkpoint: { load(): Promise<Position | null>; save(p: Position): Promise<void> }
   log: Logger
   /** A reading InfluxDB refused on its own, with the reason: it goes to quarantine, the rest lands. */
-  onRejected(record: ReadingRecord, reason: string): void
+  onRejected(record: ReadingRecord, reason: string): Promise<void>
   onWritten(points: number): void
   /** Recreates the database after a 404 (an InfluxDB 1.x server wiped or replaced). */
   onMissingDatabase(): Promise<void>
@@ -35,7 +35,7 @@ export function createInfluxWriter(deps: InfluxWriterDeps): ReaderHandler & { re
     if (r.kind === 'bad-data') {
       if (lines.length === 1) {
         deps.log.warn({ deviceId: records[0]!.deviceId, reason: r.reason }, 'InfluxDB refused a reading; quarantined')
-        deps.onRejected(records[0]!, r.reason)
+        await deps.onRejected(records[0]!, r.reason)
         return
       }
       const mid = lines.length >> 1

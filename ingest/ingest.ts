@@ -7,20 +7,21 @@ import {
   deviceTypeOf,
   type LogRecord,
   QUARANTINE_PAYLOAD_MAX,
+  type QuarantineEntry,
   type QuarantineRecord,
   ReadingRecord,
   type TimeWindow,
   type TopicParts,
 } from '#devices'
-import type { QuarantineEntry, QuarantineRepo } from '../registry/quarantine-repo.ts'
+import type { QuarantineStore } from '../store/quarantine-store.ts'
 import type { LiveState } from './live-state.ts'
 import type { IngestMetrics } from './metrics.ts'
 
 export interface IngestDeps {
   /** The durable log: `done` runs once the record is on disk, or with the reason it could not be. */
   log: { append(record: LogRecord, done: (err: Error | null) => void): void }
-  quarantine: Pick<QuarantineRepo, 'update' | 'remove'>
-  device(id: string): Device | null
+  quarantine: Pick<QuarantineStore, 'update' | 'remove'>
+  device(id: string): Promise<Device | null>
   live: LiveState
   metrics: IngestMetrics
   logger: Logger
@@ -103,12 +104,12 @@ export function createIngest(deps: IngestDeps): Ingest {
           return 'skipped'
         }
         await appendAsync(rec)
-        deps.quarantine.remove(entry.id)
+        await deps.quarantine.remove(entry.id)
         return 'accepted'
       }
-      const device = entry.deviceId ? deps.device(entry.deviceId) : null
+      const device = entry.deviceId ? await deps.device(entry.deviceId) : null
       if (!device) {
-        deps.quarantine.update(entry.id, {
+        await deps.quarantine.update(entry.id, {
           code: 'DEVICE_UNKNOWN',
           reason: `device ${entry.deviceId ?? '?'} is not registered`,
           issues: [],
@@ -117,12 +118,12 @@ export function createIngest(deps: IngestDeps): Ingest {
       }
       const d = decodeTelemetry(payload, deviceTypeOf(device.type)!, now(), deps.window)
       if (d.outcome === 'rejected') {
-        deps.quarantine.update(entry.id, { code: d.code, reason: d.reason, issues: d.issues })
+        await deps.quarantine.update(entry.id, { code: d.code, reason: d.reason, issues: d.issues })
         return 'rejected'
       }
       await new Promise<void>((resolve, reject) => accept(device, d, (e) => (e ? reject(e) : resolve())))
       metrics.readings.inc({ outcome: d.outcome, type: device.type })
-      deps.quarantine.remove(entry.id)
+      await deps.quarantine.remove(entry.id)
       return 'accepted'
     },
   }

@@ -14,7 +14,8 @@ export function checkpointFile(dir: string, reader: string) {
     async load(): Promise<Position | null> {
       try {
         const p = JSON.parse(await readFile(file, 'utf8')) as Position
-        if (Number.isSafeInteger(p.segment) && Number.isSafeInteger(p.offset) && p.segment >= 0 && p.offset >= 0) return p
+        // A position past the data is kept as it is: the cursor reports it and moves back onto the data.
+        if (Number.isSafeInteger(p.segment) && p.segment >= 0 && Number.isFinite(p.offset) && p.offset >= 0) return p
       } catch {}
       return null
     },

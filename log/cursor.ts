@@ -63,6 +63,8 @@ export function createCursor(log: Log, onDamage: (d: Damage) => void) {
   }
 
   return {
+    /** Where reading from `p` really starts: a checkpoint past the data is reported and moved back onto it. */
+    position: (p: Position): Position => normalise(p) ?? p,
     /** Up to `max` records after `from`; null when there is nothing new. */
     read(from: Position, max: number): Batch | null {
       let p = normalise(from)
@@ -70,10 +72,21 @@ export function createCursor(log: Log, onDamage: (d: Damage) => void) {
         if (!p) return null
         const end = log.committedEnd(p.segment)
         if (p.offset < end) break
-        if (p.segment >= log.currentSegment) return from.segment === p.segment && from.offset === p.offset ? null : { records: [], end: p }
+        if (p.segment >= log.currentSegment) {
+          if (open && open.segment !== p.segment) {
+            closeSync(open.fd)
+            open = null
+          }
+          return from.segment === p.segment && from.offset === p.offset ? null : { records: [], end: p }
+        }
         p = normalise({ segment: p.segment + 1, offset: 0 })
       }
       const segment = p.segment
+      // A segment left behind is closed at once: an open handle would keep a deleted file's space.
+      if (open && open.segment !== segment) {
+        closeSync(open.fd)
+        open = null
+      }
       const end = log.committedEnd(segment)
       let buf = readRange(segment, p.offset, Math.min(end, p.offset + CHUNK_BYTES))
       let base = p.offset
@@ -91,7 +104,7 @@ export function createCursor(log: Log, onDamage: (d: Damage) => void) {
           continue
         }
         if (f.kind === 'incomplete' && base + buf.length < end) break // the frame continues in the next chunk
-        report({ segment, offset: base + off, reason: f.kind === 'corrupt' ? f.reason : 'incomplete frame at the end of the segment' })
+        report({ segment, offset: base + off, reason: f.kind === 'corrupt' ? f.reason : 'frame runs past the end of the segment' })
         // Rare: look for the next good frame in the rest of the segment, read whole.
         if (base + buf.length < end) {
           buf = readRange(segment, base + off, end)

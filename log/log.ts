@@ -64,20 +64,25 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
   // A small volume must still rotate, or the log could never free its own space.
   const rotateAt = Math.max(64 * 1024, Math.min(config.segmentBytes, Math.floor(config.maxBytes / 8)))
 
+  // The new file is opened first: if that fails (no inodes, no file handles) the log keeps its current segment.
   const openNext = () => {
+    const next = current + 1
+    const nextFd = openSync(path(next), 'wx', 0o600)
     if (fd >= 0) closeSync(fd)
-    current++
-    fd = openSync(path(current), 'wx', 0o600)
+    fd = nextFd
+    current = next
     segments.set(current, { size: 0, records: 0 })
-    fsyncDir(config.dir)
+    try {
+      fsyncDir(config.dir)
+    } catch {}
   }
 
   const refuse = (code: Refusal['code'], detail: string) => {
     if (!refusal) log.error({ code, detail }, 'log refuses appends; readings are not acknowledged and devices will resend them')
     refusal = { code, detail, since: refusal?.since ?? Date.now() }
-    // Seal the segment so readers can pass it and it can be deleted, freeing space.
+    // Seal the segment so readers can pass it and it can be deleted, freeing space (never under a write in flight).
     const seg = segments.get(current)
-    if (seg && seg.size > 0) {
+    if (seg && seg.size > 0 && !writing) {
       try {
         openNext()
       } catch {}
@@ -90,21 +95,22 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
     refusal = null
   }
 
-  /** Whether the next `bytes` may be written; sets the refusal when not. */
+  /** Why the next `bytes` may not be written, or null. */
+  const blocked = (bytes: number): { code: Refusal['code']; detail: string } | null => {
+    if (totalBytes + bytes > config.maxBytes)
+      return { code: 'LOG_CEILING', detail: `the log holds ${totalBytes} bytes; its ceiling is ${config.maxBytes} (SPOOL_MAX_MB)` }
+    const free = space?.free() ?? null
+    if (free !== null && free - bytes < config.minFreeBytes)
+      return { code: 'DISK_LOW', detail: `${free} bytes free on the data volume; ${config.minFreeBytes} are kept free (DATA_MIN_FREE_MB)` }
+    return null
+  }
   const admit = (bytes: number): boolean => {
-    if (totalBytes + bytes > config.maxBytes) {
-      refuse('LOG_CEILING', `the log holds ${totalBytes} bytes; its ceiling is ${config.maxBytes} (LOG_MAX_MB)`)
-      return false
-    }
-    const free = space!.free()
-    if (free !== null && free - bytes < config.minFreeBytes) {
-      refuse('DISK_LOW', `${free} bytes free on the data volume; ${config.minFreeBytes} are kept free (DATA_MIN_FREE_MB)`)
-      return false
-    }
-    return true
+    const b = blocked(bytes)
+    if (b) refuse(b.code, b.detail)
+    return b === null
   }
 
-  const schedule = () => {
+  const schedule = (): void => {
     if (writing || scheduled || pending.length === 0) return
     if (config.commitDelayMs <= 0) return commit()
     scheduled = setTimeout(commit, config.commitDelayMs)
@@ -113,15 +119,18 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
   const finish = (dones: AppendDone[], err: Error | null) => {
     writing = false
     for (const d of dones) d(err)
-    if (pending.length) schedule()
-    else {
-      const f = flushWaiters
-      flushWaiters = []
-      for (const x of f) x()
-    }
+    settle()
   }
 
-  const commit = () => {
+  /** Starts the next commit, or tells flush() waiters that nothing is left. */
+  const settle = (): void => {
+    if (pending.length) return schedule()
+    const f = flushWaiters
+    flushWaiters = []
+    for (const x of f) x()
+  }
+
+  const commit = (): void => {
     scheduled = null
     if (writing || pending.length === 0) return
     const payloads = pending
@@ -133,7 +142,7 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
       onRefused?.(refusal!.code)
       const err = new Error(`${refusal!.code}: ${refusal!.detail}`)
       for (const d of dones) d(err)
-      return
+      return settle()
     }
     writing = true
     const seg = segments.get(current)!
@@ -144,6 +153,7 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
       try {
         ftruncateSync(segFd, at)
       } catch {}
+      writing = false
       refuse(e.code === 'ENOSPC' || e.code === 'EDQUOT' ? 'DISK_FULL' : 'DISK_ERROR', `${e.code ?? 'error'}: ${e.message}`)
       space?.refresh()
       onRefused?.(refusal!.code)
@@ -187,7 +197,8 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
 
   const deleteBehind = () => {
     if (readers.size === 0) return
-    let min = Number.POSITIVE_INFINITY
+    // No reader can be past the live segment; a position that claims so is damage, never a licence to delete.
+    let min = current
     for (const p of readers.values()) min = Math.min(min, p.segment)
     for (const [id, seg] of segments) {
       if (id >= min || id === current) continue
@@ -212,7 +223,12 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
       for (const id of ids) {
         const scan: SegmentScan = scanSegment(config.dir, id)
         let size = statSync(path(id)).size
-        if (scan.goodEnd < size) {
+        const newest = id === ids[ids.length - 1]
+        if (scan.goodEnd < size && !newest) {
+          // Only the segment being written when the process stopped can be torn: every older one was
+          // complete and synced when it was sealed, so bad bytes at its end are damage to acknowledged data.
+          damage.push({ segment: id, offset: scan.goodEnd, reason: `damaged final record(s): ${size - scan.goodEnd} bytes` })
+        } else if (scan.goodEnd < size) {
           // A torn tail: the batch being written when the process died, never acknowledged.
           damage.push({ segment: id, offset: scan.goodEnd, reason: `torn tail of ${size - scan.goodEnd} bytes` })
           const tfd = openSync(path(id), 'r+')
@@ -233,7 +249,7 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
       space = createSpaceGuard(config.dir, () => {
         if (!refusal) return
         // After a real ENOSPC, wait for room for a whole batch, or every tick would fail one more.
-        if (refusal.code === 'DISK_ERROR' || admit(refusal.code === 'DISK_FULL' ? 1024 * 1024 : 0)) lift()
+        if (refusal.code === 'DISK_ERROR' || blocked(refusal.code === 'DISK_FULL' ? 1024 * 1024 : 0) === null) lift()
       })
       space.start()
       closed = false

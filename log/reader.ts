@@ -8,10 +8,12 @@ export interface ReaderHandler {
   /** The reader's durable checkpoint; null for "from the oldest record". */
   load(): Promise<Position | null>
   /**
-   * Handles a batch and durably records `batch.end` as its checkpoint, in the same
-   * transaction as its effects where it can. Throwing means "try this batch again later".
+   * Handles a batch and records its checkpoint, in the same transaction as its
+   * effects where it can. Throwing means "try this batch again later". A handler
+   * that saves its checkpoint less often returns the position that is durable, so
+   * that no segment it would replay from is deleted.
    */
-  handle(batch: Batch): Promise<void>
+  handle(batch: Batch): Promise<Position | undefined>
 }
 
 export interface ReaderOptions {
@@ -89,7 +91,8 @@ export function createReader(o: ReaderOptions) {
     let delay = 200
     while (running && pos === null) {
       try {
-        pos = (await o.handler.load()) ?? { segment: 0, offset: 0 }
+        // A checkpoint past the data must not count as "past every segment", or unread segments would be deleted.
+        pos = cursor.position((await o.handler.load()) ?? { segment: 0, offset: 0 })
         o.log.advance(o.name, pos)
       } catch (e) {
         delay = await fail(e, delay)
@@ -103,9 +106,9 @@ export function createReader(o: ReaderOptions) {
           await Promise.race([o.log.waitForData(), stopped, nudged()])
           continue
         }
-        await o.handler.handle(batch)
+        const durable = await o.handler.handle(batch)
         pos = batch.end
-        o.log.advance(o.name, pos)
+        o.log.advance(o.name, durable ?? pos)
         error = null
         failingSince = null
         delay = 200

@@ -2,14 +2,14 @@ import type { QuarantineRecord } from '#devices'
 import type { Batch } from '../log/cursor.ts'
 import type { ReaderHandler } from '../log/reader.ts'
 import type { Position } from '../log/segments.ts'
-import type { NewQuarantine } from '../registry/quarantine-repo.ts'
+import type { NewQuarantine } from '../store/quarantine-store.ts'
 
 export const QUARANTINE_READER = 'quarantine'
 
 export interface QuarantineKeeperStore {
-  quarantine: { add(e: NewQuarantine): void }
-  checkpoints: { get(reader: string): Position | null; set(reader: string, p: Position): void }
-  transaction<T>(fn: () => T): T
+  checkpoints: { get(reader: string): Promise<Position | null> }
+  /** Entries and the checkpoint in one transaction. */
+  keepQuarantine(entries: readonly NewQuarantine[], reader: string, checkpoint: Position): Promise<void>
 }
 
 export const toNewQuarantine = (r: QuarantineRecord): NewQuarantine => ({
@@ -26,14 +26,23 @@ export const toNewQuarantine = (r: QuarantineRecord): NewQuarantine => ({
  * The log reader that keeps quarantined messages in the store. Entries and the
  * checkpoint commit in one transaction, so a replay after a crash adds nothing twice.
  */
-export function createQuarantineKeeper(store: QuarantineKeeperStore): ReaderHandler {
+export function createQuarantineKeeper(store: QuarantineKeeperStore, now: () => number = Date.now): ReaderHandler {
+  let saved: Position | null = null
+  let savedAt = 0
   return {
-    load: async () => store.checkpoints.get(QUARANTINE_READER),
+    async load() {
+      saved = await store.checkpoints.get(QUARANTINE_READER)
+      return saved
+    },
     async handle(batch: Batch) {
-      store.transaction(() => {
-        for (const r of batch.records) if (r.kind === 'quarantine') store.quarantine.add(toNewQuarantine(r))
-        store.checkpoints.set(QUARANTINE_READER, batch.end)
-      })
+      const entries: NewQuarantine[] = []
+      for (const r of batch.records) if (r.kind === 'quarantine') entries.push(toNewQuarantine(r))
+      // Most batches hold only readings: their checkpoint is saved at most once a second (a replay of them adds nothing).
+      if (entries.length === 0 && now() - savedAt < 1_000) return saved ?? undefined
+      await store.keepQuarantine(entries, QUARANTINE_READER, batch.end)
+      saved = batch.end
+      savedAt = now()
+      return saved
     },
   }
 }

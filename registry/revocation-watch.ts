@@ -1,5 +1,4 @@
 import type { Logger } from 'pino'
-import type { DeviceRepo } from './device-repo.ts'
 
 /**
  * Drops the MQTT connection of a device revoked by another process (the devices CLI writes the
@@ -11,7 +10,7 @@ export interface RevocationWatch {
 }
 
 export interface RevocationWatchDeps {
-  devices: Pick<DeviceRepo, 'revokedSince'>
+  devices: { revokedSince(sinceIso: string): Promise<{ id: string; revokedAt: string }[]> }
   disconnect(deviceId: string): void
   intervalMs?: number
   log?: Pick<Logger, 'info' | 'warn'>
@@ -30,11 +29,18 @@ export function createRevocationWatch(deps: RevocationWatchDeps): RevocationWatc
   let timer: NodeJS.Timeout | null = null
   let failing = false
 
+  let polling: Promise<void> | null = null
   const poll = () => {
+    // One poll at a time: a slow database must not stack them up.
+    polling ??= pollOnce().finally(() => {
+      polling = null
+    })
+  }
+  const pollOnce = async () => {
     const since = new Date(now() - WINDOW_MS).toISOString()
     let rows: { id: string; revokedAt: string }[]
     try {
-      rows = deps.devices.revokedSince(since)
+      rows = await deps.devices.revokedSince(since)
     } catch (e) {
       // Once per outage, not every interval.
       if (!failing) deps.log?.warn({ err: (e as Error).message }, 'cannot read revocations; retrying')
@@ -68,6 +74,7 @@ export function createRevocationWatch(deps: RevocationWatchDeps): RevocationWatc
     async close() {
       if (timer) clearInterval(timer)
       timer = null
+      await polling
     },
   }
 }

@@ -26,6 +26,10 @@ export const ServiceConfig = z
     MQTT_AUTH: z.enum(['on', 'off']).default('on'),
     MQTT_KEEPALIVE_LIMIT_S: z.coerce.number().int().min(0).default(3600),
     MQTT_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    // postgres://user:password@host:5432/db selects PostgreSQL for the registry; unset, SQLite under DATA_DIR.
+    DATABASE_URL: optional(
+      z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql:// (leave it unset for SQLite)'),
+    ),
     INFLUX_URL: optional(z.url()),
     INFLUX_DB: z
       .string()
@@ -41,12 +45,14 @@ export const ServiceConfig = z
     // Reached before the disk is full: past it, readings are not acknowledged (devices keep and resend them).
     SPOOL_MAX_MB: z.coerce.number().min(1).default(10_240),
     DATA_MIN_FREE_MB: z.coerce.number().min(0).default(256),
+    // Bounded so an accepted time is always one InfluxDB can store (1677–2262) and the alert engine can trust.
     TIME_LATE_S: z.coerce
       .number()
       .int()
       .min(0)
+      .max(10 * 366 * 86_400)
       .default(7 * 24 * 3600),
-    TIME_EARLY_S: z.coerce.number().int().min(0).default(300),
+    TIME_EARLY_S: z.coerce.number().int().min(0).max(86_400).default(300),
     SOCKETIO_PING_INTERVAL_MS: z.coerce.number().int().min(100).default(25_000),
     SOCKETIO_PING_TIMEOUT_MS: z.coerce.number().int().min(100).default(20_000),
     OFFLINE_CHECK_MS: z.coerce.number().int().min(100).default(10_000),

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { DeviceInput } from '#devices'
-import { openRegistry } from '../registry/registry.ts'
+import { openRegistry } from '../store/registry.ts'
 import { parseConfig } from './config.ts'
 
 // Provisioning from the command line, against the same registry the service uses:
@@ -28,7 +28,12 @@ if (!parsed.ok) {
   process.stderr.write(`CONFIG_INVALID:\n${parsed.errors.join('\n')}\n`)
   process.exit(2)
 }
-const registry = openRegistry({ dataDir: resolve(parsed.config.DATA_DIR) })
+// The CLI never creates the admin token: one it made could not be shown by the service's first start.
+const registry = await openRegistry({
+  dataDir: resolve(parsed.config.DATA_DIR),
+  databaseUrl: parsed.config.DATABASE_URL,
+  createAdminToken: false,
+})
 const num = (v: string | undefined) => (v === undefined ? undefined : Number(v))
 
 switch (command) {
@@ -47,7 +52,7 @@ switch (command) {
       process.stderr.write(`BAD_REQUEST:\n${input.error.issues.map((i) => `  --${String(i.path[0])}: ${i.message}`).join('\n')}\n`)
       process.exit(2)
     }
-    const r = registry.devices.provision(input.data)
+    const r = await registry.devices.provision(input.data)
     if (!r.ok) {
       process.stderr.write(`CONFLICT: device ${input.data.id} already exists (ids of revoked devices stay reserved)\n`)
       process.exit(1)
@@ -58,10 +63,10 @@ switch (command) {
     break
   }
   case 'list':
-    for (const d of registry.devices.list()) process.stdout.write(`${d.id}\t${d.type}\t${d.site}\t${d.presence}\n`)
+    for (const d of await registry.devices.list()) process.stdout.write(`${d.id}\t${d.type}\t${d.site}\t${d.presence}\n`)
     break
   case 'revoke':
-    if (!values.id || !registry.devices.revoke(values.id)) {
+    if (!values.id || !(await registry.devices.revoke(values.id))) {
       process.stderr.write(`NOT_FOUND: no device ${values.id ?? '(give --id)'}\n`)
       process.exit(1)
     }
@@ -73,4 +78,4 @@ switch (command) {
     )
     process.exit(2)
 }
-registry.close()
+await registry.close()

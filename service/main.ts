@@ -52,7 +52,7 @@ if (args.sim) {
   const devices = await provisionFleet(
     specs,
     async (spec) => {
-      const r = service.registry.devices.provision(spec)
+      const r = await service.registry.devices.provision(spec)
       return r.ok ? { secret: r.secret } : 'exists'
     },
     join(dataDir, 'sim-credentials.json'),

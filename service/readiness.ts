@@ -28,12 +28,16 @@ export async function readiness(deps: {
 
   const refusal = deps.log.refusal
   const stats = deps.log.stats()
-  const torn = deps.log.damage.filter((d) => d.reason.startsWith('torn tail')).length
+  const found = deps.log.damage
+  const last = found.at(-1)
+  const atStart = last
+    ? `; ${found.length} damaged or torn place(s) found at start, latest in ${segmentName(last.segment)} at offset ${last.offset}: ${last.reason}`
+    : ''
   checks.log = refusal
     ? { ok: false, detail: `refusing readings since ${new Date(refusal.since).toISOString()} (${refusal.code}): ${refusal.detail}` }
     : {
         ok: true,
-        detail: `appending; ${stats.bytes} bytes in ${stats.segments} segments${stats.free === null ? '' : `, ${stats.free} bytes free`}${torn ? `; ${torn} torn tail(s) from an earlier crash cut off (never acknowledged)` : ''}`,
+        detail: `appending; ${stats.bytes} bytes in ${stats.segments} segments${stats.free === null ? '' : `, ${stats.free} bytes free`}${atStart}`,
       }
 
   for (const r of deps.readers) {

@@ -12,7 +12,7 @@ export interface AlertFilter {
   limit?: number
 }
 
-/** Same shape as registry/alert-repo.ts's AlertHistoryEntry, so the API schema carries over. */
+/** The API's AlertHistoryEntry (devices/alerts/alert.ts). */
 export interface AlertHistoryEntry {
   alertId: string
   deviceId: string

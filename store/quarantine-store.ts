@@ -1,7 +1,12 @@
 import { type Kysely, type Selectable, sql } from 'kysely'
-import type { Device } from '#devices'
-import type { NewQuarantine, QuarantineEntry, QuarantineFilter, QuarantineSummary } from '../registry/quarantine-repo.ts'
+import type { Device, QuarantineEntry, QuarantineFilter, QuarantineSummary } from '#devices'
 import type { Database, QuarantineTable } from './schema.ts'
+
+/** What a log reader hands the store: the raw payload as bytes and the arrival as a Date. */
+export type NewQuarantine = Omit<QuarantineEntry, 'id' | 'payload' | 'receivedAt' | 'deviceType'> & {
+  payload: Uint8Array
+  receivedAt: Date
+}
 
 export interface QuarantineStore {
   add(e: NewQuarantine): Promise<void>

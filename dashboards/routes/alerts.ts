@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { Alert, AlertHistoryEntry, AlertStatus, type LiveBus } from '#devices'
-import type { AlertRepo } from '../../registry/alert-repo.ts'
+import type { AlertStore } from '../../store/alert-store.ts'
 import { ErrorBody, sendError } from '../errors.ts'
 
 export const alertRoutes =
-  (deps: { alerts: AlertRepo; bus: LiveBus }): FastifyPluginAsyncZod =>
+  (deps: { alerts: AlertStore; bus: LiveBus }): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/api/alerts',
@@ -38,7 +38,7 @@ export const alertRoutes =
         },
       },
       async (req, reply) => {
-        if (!deps.alerts.get(req.params.id)) return sendError(reply, 404, 'NOT_FOUND', `no alert ${req.params.id}`)
+        if (!(await deps.alerts.get(req.params.id))) return sendError(reply, 404, 'NOT_FOUND', `no alert ${req.params.id}`)
         return deps.alerts.history({ alertId: req.params.id })
       },
     )
@@ -53,7 +53,7 @@ export const alertRoutes =
         },
       },
       async (req, reply) => {
-        const r = deps.alerts.acknowledge(req.params.id, 'admin', new Date())
+        const r = await deps.alerts.acknowledge(req.params.id, 'admin', new Date())
         if (r === null) return sendError(reply, 404, 'NOT_FOUND', `no alert ${req.params.id}`)
         if (r === 'not-open') return sendError(reply, 409, 'CONFLICT', 'the alert is already acknowledged or cleared')
         deps.bus.emit('alert:acknowledged', r)

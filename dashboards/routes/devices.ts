@@ -3,11 +3,11 @@ import { z } from 'zod'
 import { Device, DeviceInput, DeviceState, DeviceTypeName, deviceTypeOf } from '#devices'
 import type { InfluxQuery } from '../../influx/query.ts'
 import { queryReadings } from '../../influx/schema.ts'
-import type { DeviceRepo } from '../../registry/device-repo.ts'
+import type { DeviceStore } from '../../store/device-store.ts'
 import { ErrorBody, sendError } from '../errors.ts'
 
 export interface DeviceRoutesDeps {
-  devices: DeviceRepo
+  devices: DeviceStore
   state(device: Device): DeviceState
   disconnect(deviceId: string): void
   influx: InfluxQuery
@@ -32,7 +32,7 @@ export const deviceRoutes =
           response: { 200: z.array(DeviceWithState) },
         },
       },
-      async (req) => deps.devices.list(req.query).map((d) => ({ ...d, state: deps.state(d) })),
+      async (req) => (await deps.devices.list(req.query)).map((d) => ({ ...d, state: deps.state(d) })),
     )
 
     app.post(
@@ -46,7 +46,7 @@ export const deviceRoutes =
         },
       },
       async (req, reply) => {
-        const r = deps.devices.provision(req.body)
+        const r = await deps.devices.provision(req.body)
         if (!r.ok) return sendError(reply, 409, 'CONFLICT', `device ${req.body.id} already exists (ids of revoked devices stay reserved)`)
         return reply.code(201).send({ ...r.device, secret: r.secret })
       },
@@ -56,7 +56,7 @@ export const deviceRoutes =
       '/api/devices/:id',
       { schema: { tags: ['devices'], params: Params, response: { 200: DeviceWithState, 404: ErrorBody } } },
       async (req, reply) => {
-        const d = deps.devices.get(req.params.id)
+        const d = await deps.devices.get(req.params.id)
         if (!d) return sendError(reply, 404, 'NOT_FOUND', `no device ${req.params.id}`)
         return { ...d, state: deps.state(d) }
       },
@@ -73,7 +73,7 @@ export const deviceRoutes =
         },
       },
       async (req, reply) => {
-        if (!deps.devices.revoke(req.params.id)) return sendError(reply, 404, 'NOT_FOUND', `no device ${req.params.id}`)
+        if (!(await deps.devices.revoke(req.params.id))) return sendError(reply, 404, 'NOT_FOUND', `no device ${req.params.id}`)
         deps.disconnect(req.params.id)
         return reply.code(204).send(null)
       },
@@ -105,7 +105,7 @@ export const deviceRoutes =
         },
       },
       async (req, reply) => {
-        const d = deps.devices.get(req.params.id)
+        const d = await deps.devices.get(req.params.id)
         if (!d) return sendError(reply, 404, 'NOT_FOUND', `no device ${req.params.id}`)
         const to = req.query.to ? Date.parse(req.query.to) : Date.now()
         const from = req.query.from ? Date.parse(req.query.from) : to - 86_400_000

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { QuarantineEntry, QuarantineFilter, type QuarantineRepo, QuarantineSummary } from '../../registry/quarantine-repo.ts'
+import { QuarantineEntry, QuarantineFilter, QuarantineSummary } from '#devices'
+import type { QuarantineStore } from '../../store/quarantine-store.ts'
 
 export interface QuarantineRoutesDeps {
-  quarantine: QuarantineRepo
+  quarantine: QuarantineStore
   replay(entry: QuarantineEntry): Promise<'accepted' | 'rejected' | 'skipped'>
 }
 
@@ -54,7 +55,7 @@ export const quarantineRoutes =
       },
       async (req) => {
         const { ids, ...filter } = req.body
-        let entries = deps.quarantine.list({ ...filter, limit: 1000 })
+        let entries = await deps.quarantine.list({ ...filter, limit: 1000 })
         if (ids) entries = entries.filter((e) => ids.includes(e.id))
         const result = { replayed: entries.length, accepted: 0, rejected: 0, skipped: 0 }
         // Oldest first, so replayed readings reach alert rules in their order.

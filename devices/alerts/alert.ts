@@ -27,7 +27,7 @@ export const AlertHistoryEntry = z.object({
   alertId: z.string(),
   deviceId: z.string(),
   ruleId: z.string(),
-  action: z.enum(['raised', 'cleared', 'acknowledged']),
+  action: z.enum(['raised', 'cleared', 'acknowledged', 'escalated']),
   at: z.string().describe('ISO 8601'),
   actor: z.string().describe('"system" for rule transitions, else who acted'),
   value: z.number().nullable(),

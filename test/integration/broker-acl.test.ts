@@ -21,7 +21,7 @@ describe('devices are confined to their own topics (acceptance 2)', () => {
     client.publish(telemetryTopic(a), reading, { qos: 1 })
     await closed
     client.end(true)
-    expect(svc.service.registry.quarantine.count()).toBe(0)
+    expect(await svc.service.registry.quarantine.count()).toBe(0)
     const latest = (await (await svc.api('/api/devices/bin-a')).json()) as { state: { latest: unknown } }
     expect(latest.state.latest).toBeNull()
   })

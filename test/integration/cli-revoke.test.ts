@@ -1,23 +1,19 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRevocationWatch, type RevocationWatch } from '../../registry/revocation-watch.ts'
+import { createRevocationWatch } from '../../registry/revocation-watch.ts'
 import { connectDevice, startService, type TestService } from '../helpers/service.ts'
 
 const run = promisify(execFile)
 
 describe('revoking with the CLI reaches a running service (issue: CLI revoke leaves the device connected)', () => {
   let svc: TestService
-  let watch: RevocationWatch
 
+  // The service's own revocation watch, as service.ts wires it.
   beforeAll(async () => {
     svc = await startService()
-    // Built here from the service's own registry and broker, as service.ts wires it.
-    watch = createRevocationWatch({ devices: svc.service.registry.devices, disconnect: svc.service.broker.disconnect })
-    watch.start()
   })
   afterAll(async () => {
-    await watch?.close()
     await svc?.close()
   })
 
@@ -44,7 +40,7 @@ describe('revoking with the CLI reaches a running service (issue: CLI revoke lea
 describe('the revocation watch', () => {
   const fakeRepo = (rows: { id: string; revokedAt: string }[]) => {
     const calls: string[] = []
-    const revokedSince = (since: string) => {
+    const revokedSince = async (since: string) => {
       calls.push(since)
       return rows.filter((r) => r.revokedAt >= since)
     }
@@ -76,7 +72,7 @@ describe('the revocation watch', () => {
     const dropped: string[] = []
     const w = createRevocationWatch({
       devices: {
-        revokedSince: () => {
+        revokedSince: async () => {
           if (fail) throw new Error('SQLITE_BUSY')
           return [{ id: 'bin-3', revokedAt: new Date().toISOString() }]
         },

@@ -1,17 +1,27 @@
 import type { MqttClient } from 'mqtt'
 import { io, type Socket } from 'socket.io-client'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Alert } from '#devices'
+import { createDatabase } from '../../scripts/postgres.ts'
 import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 
-describe('one reading from a device to the dashboard (acceptance 1)', () => {
+// Once on each store: SQLite (the default) and PostgreSQL (DATABASE_URL), the same service otherwise.
+describe.each(['sqlite', 'postgres'] as const)('one reading from a device to the dashboard, on %s', (store) => {
   let svc: TestService
+  let dropDb: (() => Promise<void>) | null = null
   let device: MqttClient
   let socket: Socket
   const events: { name: string; alert: Alert }[] = []
 
   beforeAll(async () => {
-    svc = await startService()
+    let env: Record<string, string> = {}
+    if (store === 'postgres') {
+      const db = await createDatabase(inject('postgresUrl'))
+      dropDb = db.drop
+      env = { DATABASE_URL: db.url }
+    }
+    svc = await startService(env)
+    expect(svc.service.registry.dialect).toBe(store)
     const bin = await svc.provision({ id: 'bin-e2e', type: 'bin', site: 'market-square' })
     device = await connectDevice(svc.mqttUrl, bin.id, bin.secret)
     socket = io(svc.url, { auth: { token: svc.token }, transports: ['websocket'] })
@@ -27,6 +37,7 @@ describe('one reading from a device to the dashboard (acceptance 1)', () => {
     socket?.close()
     await device?.endAsync()
     await svc?.close()
+    await dropDb?.()
   })
 
   const topic = telemetryTopic({ site: 'market-square', type: 'bin', id: 'bin-e2e' })

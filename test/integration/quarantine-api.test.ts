@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openRegistry } from '../../registry/registry.ts'
+import { openRegistry } from '../../store/registry.ts'
 import { binReading } from '../helpers/load.ts'
 import { connectDevice, countPoints, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 
@@ -66,9 +66,9 @@ describe('quarantine: inspect, filter, count, replay (issue 3)', () => {
     }
   })
 
-  it('keeps quarantine bounded by age and count', () => {
+  it('keeps quarantine bounded by age and count', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sp-q-'))
-    const reg = openRegistry({ dataDir: dir, quarantineMax: 100, quarantineMaxAgeMs: 86_400_000 })
+    const reg = await openRegistry({ dataDir: dir, quarantineMax: 100, quarantineMaxAgeMs: 86_400_000 })
     const add = (at: Date) =>
       reg.quarantine.add({
         receivedAt: at,
@@ -79,11 +79,11 @@ describe('quarantine: inspect, filter, count, replay (issue 3)', () => {
         issues: [],
         payload: Buffer.from('x'),
       })
-    for (let i = 0; i < 10; i++) add(new Date(Date.now() - 2 * 86_400_000))
-    for (let i = 0; i < 150; i++) add(new Date())
-    expect(reg.quarantine.prune()).toBe(60)
-    expect(reg.quarantine.count()).toBe(100)
-    reg.close()
+    for (let i = 0; i < 10; i++) await add(new Date(Date.now() - 2 * 86_400_000))
+    for (let i = 0; i < 150; i++) await add(new Date())
+    expect(await reg.quarantine.prune()).toBe(60)
+    expect(await reg.quarantine.count()).toBe(100)
+    await reg.close()
     rmSync(dir, { recursive: true, force: true })
   })
 })

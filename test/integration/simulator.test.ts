@@ -32,7 +32,7 @@ describe('simulated fleet (acceptance 6)', () => {
     expect(counts.boiler).toBeGreaterThanOrEqual(20 * 40)
     expect(counts.meter).toBeGreaterThanOrEqual(20 * 8)
     expect(counts.bin + counts.boiler + counts.meter).toBe(fleet.stats.acked)
-    expect(svc.service.registry.quarantine.count()).toBe(0)
+    expect(await svc.service.registry.quarantine.count()).toBe(0)
   })
 
   it('sends SenML when asked, and it lands like native JSON', { timeout: 30_000 }, async () => {
@@ -49,6 +49,6 @@ describe('simulated fleet (acceptance 6)', () => {
       (await countPoints(svc.influxUrl, svc.db, 'boiler', where)) +
       (await countPoints(svc.influxUrl, svc.db, 'meter', where))
     expect(total).toBe(fleet.stats.acked)
-    expect(svc.service.registry.quarantine.count()).toBe(0)
+    expect(await svc.service.registry.quarantine.count()).toBe(0)
   })
 })

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import SQLite from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
 import { createHasher } from '../../registry/credentials.ts'
-import { openDb } from '../../registry/db.ts'
 import { createDatabase } from '../../scripts/postgres.ts'
 import { createAlertStore, type RaiseInput } from '../../store/alert-store.ts'
 import { createCheckpointStore } from '../../store/checkpoint-store.ts'
@@ -39,7 +39,7 @@ const fill = (deviceId: string, ts: number, value = 0.9): RaiseInput => ({
   ts,
 })
 
-describe.each(adapters)('store contract on %s', (dialect, open) => {
+describe.each(adapters)('store contract on %s', (_dialect, open) => {
   let store: Store
   let drop: Opened['drop']
   let dataDir: string
@@ -223,15 +223,66 @@ describe.each(adapters)('store contract on %s', (dialect, open) => {
     await alerts.commitBatch({ reader: 'r', checkpoint: { segment: 0, offset: 0 }, states: [['d', json]], raise: [], clear: [] })
     expect((await alerts.loadEngine('r')).states.get('d')).toBe(json)
   })
+})
 
-  it.runIf(dialect === 'sqlite')('adopts the registry.sqlite that registry/db.ts made', async () => {
-    const legacyDir = join(dataDir, 'legacy')
-    const legacy = openDb(legacyDir)
+describe('store upgrade', () => {
+  it('SQLite: adopts the registry.sqlite of earlier releases (better-sqlite3, user_version 1)', async () => {
+    const legacyDir = tempDir()
+    const legacy = new SQLite(join(legacyDir, 'registry.sqlite'))
+    legacy.exec(LEGACY_V1)
+    legacy.pragma('user_version = 1')
     legacy.prepare("INSERT INTO secrets (name, value) VALUES ('admin_token', x'00')").run()
     legacy.close()
     const adopted = openStore({ dataDir: legacyDir })
     expect(await migrateToLatest(adopted)).toEqual(['0001-registry', '0002-alert-engine'])
     expect(await adopted.db.selectFrom('secrets').select('name').execute()).toEqual([{ name: 'admin_token' }])
     await adopted.close()
+    rmSync(legacyDir, { recursive: true, force: true })
   })
 })
+
+// The schema earlier releases created with better-sqlite3 (registry/db.ts, user_version 1), verbatim.
+const LEGACY_V1 = `CREATE TABLE devices (
+     id TEXT PRIMARY KEY,
+     type TEXT NOT NULL,
+     name TEXT NOT NULL,
+     site TEXT NOT NULL,
+     latitude REAL,
+     longitude REAL,
+     uprn TEXT,
+     interval_s INTEGER NOT NULL,
+     secret_hmac BLOB NOT NULL,
+     created_at TEXT NOT NULL,
+     revoked_at TEXT,
+     presence TEXT NOT NULL DEFAULT 'unknown',
+     last_seen TEXT
+   );
+   CREATE TABLE alerts (
+     id TEXT PRIMARY KEY,
+     device_id TEXT NOT NULL,
+     device_type TEXT NOT NULL,
+     site TEXT NOT NULL,
+     rule_id TEXT NOT NULL,
+     title TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     status TEXT NOT NULL,
+     value REAL NOT NULL,
+     raised_ts INTEGER NOT NULL,
+     acknowledged_at TEXT,
+     acknowledged_by TEXT,
+     cleared_at TEXT,
+     UNIQUE (device_id, rule_id, raised_ts)
+   );
+   CREATE INDEX alerts_open ON alerts (status) WHERE status != 'cleared';
+   CREATE TABLE quarantine (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     received_at TEXT NOT NULL,
+     device_id TEXT,
+     topic TEXT NOT NULL,
+     code TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     issues TEXT NOT NULL,
+     payload BLOB NOT NULL
+   );
+   CREATE INDEX quarantine_device ON quarantine (device_id, id);
+   CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);`

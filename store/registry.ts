@@ -1,0 +1,90 @@
+import { createHasher, loadOrCreateServerKey, newSecret } from '../registry/credentials.ts'
+import { type AlertStore, createAlertStore } from './alert-store.ts'
+import { type Checkpoint, type CheckpointStore, createCheckpointStore, writeCheckpoint } from './checkpoint-store.ts'
+import { migrateToLatest, openStore, type Store } from './db.ts'
+import { createDeviceStore, type DeviceStore } from './device-store.ts'
+import { createQuarantineStore, type NewQuarantine, type QuarantineStore } from './quarantine-store.ts'
+
+export interface AdminTokens {
+  /** A freshly generated token to print once, or null when one already exists or automation supplied it. */
+  created: string | null
+  verify(token: string): boolean
+}
+
+export interface Registry {
+  dialect: Store['dialect']
+  devices: DeviceStore & { revokedSince(sinceIso: string): Promise<{ id: string; revokedAt: string }[]> }
+  alerts: AlertStore
+  quarantine: QuarantineStore
+  checkpoints: CheckpointStore
+  /** Quarantine entries and a log reader's checkpoint, in one transaction. */
+  keepQuarantine(entries: readonly NewQuarantine[], reader: string, checkpoint: Checkpoint): Promise<void>
+  admin: AdminTokens
+  close(): Promise<void>
+}
+
+export interface RegistryOptions {
+  dataDir: string
+  /** postgres://… selects PostgreSQL; unset, SQLite under dataDir. */
+  databaseUrl?: string | undefined
+  adminToken?: string | undefined
+  quarantineMax?: number
+  quarantineMaxAgeMs?: number
+  onPoolError?: (err: Error) => void
+  /** False for tools (the devices CLI) that must not create the admin token the service's first start prints. */
+  createAdminToken?: boolean
+}
+
+/** Opens the store (SQLite or PostgreSQL), applies migrations, and puts the ports on it. */
+export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
+  const store = openStore({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, onPoolError: opts.onPoolError })
+  try {
+    await migrateToLatest(store)
+  } catch (e) {
+    await store.close()
+    throw e
+  }
+  const { db } = store
+  // The HMAC key stays a file beside the data: it never travels through the database it protects.
+  const hasher = createHasher(loadOrCreateServerKey(opts.dataDir))
+  const devices = createDeviceStore(db, hasher)
+
+  const getSecret = async (name: string) =>
+    (await db.selectFrom('secrets').select('value').where('name', '=', name).executeTakeFirst())?.value
+  const putSecret = (name: string, value: Buffer) =>
+    db
+      .insertInto('secrets')
+      .values({ name, value })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ value }))
+      .execute()
+  let created: string | null = null
+  if (opts.adminToken) await putSecret('admin_token', hasher.hash(opts.adminToken))
+  else if (opts.createAdminToken !== false && !(await getSecret('admin_token'))) {
+    created = newSecret()
+    await putSecret('admin_token', hasher.hash(created))
+  }
+  const token = await getSecret('admin_token')
+  const stored = token ? Buffer.from(token) : null
+
+  return {
+    dialect: store.dialect,
+    devices: Object.assign(devices, {
+      async revokedSince(sinceIso: string) {
+        const rows = await db.selectFrom('devices').select(['id', 'revoked_at']).where('revoked_at', '>=', sinceIso).execute()
+        return rows.map((r) => ({ id: r.id, revokedAt: String(r.revoked_at) }))
+      },
+    }),
+    alerts: createAlertStore(db),
+    quarantine: createQuarantineStore(db, opts.quarantineMax, opts.quarantineMaxAgeMs),
+    checkpoints: createCheckpointStore(db),
+    async keepQuarantine(entries, reader, checkpoint) {
+      await db.transaction().execute(async (trx) => {
+        const q = createQuarantineStore(trx, opts.quarantineMax, opts.quarantineMaxAgeMs)
+        for (const e of entries) await q.add(e)
+        await writeCheckpoint(trx, reader, checkpoint)
+      })
+    },
+    admin: { created, verify: (t) => stored !== null && hasher.verify(t, stored) },
+    close: () => store.close(),
+  }
+}
