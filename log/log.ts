@@ -112,7 +112,10 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
 
   const schedule = (): void => {
     if (writing || scheduled || pending.length === 0) return
-    if (config.commitDelayMs <= 0) return commit()
+    if (config.commitDelayMs <= 0) {
+      commit()
+      return
+    }
     scheduled = setTimeout(commit, config.commitDelayMs)
   }
 
@@ -124,7 +127,10 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
 
   /** Starts the next commit, or tells flush() waiters that nothing is left. */
   const settle = (): void => {
-    if (pending.length) return schedule()
+    if (pending.length) {
+      schedule()
+      return
+    }
     const f = flushWaiters
     flushWaiters = []
     for (const x of f) x()
@@ -142,7 +148,8 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
       onRefused?.(refusal!.code)
       const err = new Error(`${refusal!.code}: ${refusal!.detail}`)
       for (const d of dones) d(err)
-      return settle()
+      settle()
+      return
     }
     writing = true
     const seg = segments.get(current)!
