@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs'
 import type { LogRecord } from '#devices'
-import { frameAt, resync } from './frame.ts'
+import { frameAt, KIND_BYTES, resync } from './frame.ts'
 import type { Log } from './log.ts'
 import type { Damage, Position } from './segments.ts'
 
@@ -17,7 +17,10 @@ const CHUNK_BYTES = 4 * 1024 * 1024
  * record that does not parse, a checkpoint beyond the data) is reported once and
  * stepped over: the reader resumes at the next good record rather than stopping.
  */
-export function createCursor(log: Log, onDamage: (d: Damage) => void) {
+/** `kinds`: the record kinds this reader handles; others are stepped over unparsed (their checksum is still checked). */
+export function createCursor(log: Log, onDamage: (d: Damage) => void, kinds: readonly LogRecord['kind'][] = ['reading', 'quarantine']) {
+  const wanted = new Set<number>(kinds.map((k) => KIND_BYTES[k]))
+  const known = new Set<number>(Object.values(KIND_BYTES))
   let open: { segment: number; fd: number } | null = null
   const seen = new Set<string>()
   const report = (d: Damage) => {
@@ -95,11 +98,14 @@ export function createCursor(log: Log, onDamage: (d: Damage) => void) {
       while (records.length < max && off < buf.length) {
         const f = frameAt(buf, off, buf.length)
         if (f.kind === 'frame') {
-          try {
-            records.push(JSON.parse(buf.toString('utf8', f.start, f.end)) as LogRecord)
-          } catch {
-            report({ segment, offset: base + off, reason: 'record is not JSON' })
-          }
+          const kind = buf[f.start]!
+          if (wanted.has(kind)) {
+            try {
+              records.push(JSON.parse(buf.toString('utf8', f.start + 1, f.end)) as LogRecord)
+            } catch {
+              report({ segment, offset: base + off, reason: 'record is not JSON' })
+            }
+          } else if (!known.has(kind)) report({ segment, offset: base + off, reason: `unknown record kind 0x${kind.toString(16)}` })
           off = f.end
           continue
         }

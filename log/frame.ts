@@ -3,13 +3,17 @@ import { crc32 } from 'node:zlib'
 /**
  * One record on disk: magic (2 bytes) | payload length (u32 LE) | CRC-32 of the
  * payload (u32 LE) | payload. The magic lets a reader find the next frame after
- * damage; the checksum tells a torn or altered frame from a good one.
+ * damage; the checksum tells a torn or altered frame from a good one. The
+ * payload's first byte names the record's kind (KIND_BYTES), so a reader skips
+ * kinds it does not handle without parsing them; the rest is the record as JSON.
  */
 export const MAGIC_0 = 0x53 // 'S'
 export const MAGIC_1 = 0x50 // 'P'
 export const HEADER_BYTES = 10
 /** Far above any record we write (telemetry ≤ 16 KiB, quarantine payloads cut at 64 KiB): a larger length is damage. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024
+
+export const KIND_BYTES = { reading: 0x72, quarantine: 0x71 } as const // 'r', 'q'
 
 /** Frames several payloads into one buffer, for one write per group commit. */
 export function encodeFrames(payloads: readonly Buffer[]): Buffer {

@@ -263,7 +263,7 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
     },
     append(record: LogRecord, done: AppendDone) {
       if (closed) return done(new Error('LOG_CLOSED: the service is shutting down'))
-      pending.push(Buffer.from(JSON.stringify(record)))
+      pending.push(Buffer.from(`${record.kind === 'reading' ? 'r' : 'q'}${JSON.stringify(record)}`))
       pendingDone.push(done)
       schedule()
     },

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { LogRecord } from '#devices'
 import { type Batch, createCursor } from './cursor.ts'
 import type { Log } from './log.ts'
 import type { Damage, Position } from './segments.ts'
@@ -24,6 +25,8 @@ export interface ReaderOptions {
   maxRecords: number
   /** After a part-full batch, wait this long so the next one carries more (0: at once). */
   idleMs?: number
+  /** The record kinds this reader handles; the others are stepped over without parsing. */
+  kinds?: readonly LogRecord['kind'][]
   onDamage?(d: Damage): void
   onFailure?(): void
 }
@@ -51,12 +54,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  */
 export function createReader(o: ReaderOptions) {
   const damage: (Damage & { at: number })[] = []
-  const cursor = createCursor(o.log, (d) => {
-    damage.push({ ...d, at: Date.now() })
-    if (damage.length > 50) damage.shift()
-    o.logger.error({ reader: o.name, file: d.segment, offset: d.offset, reason: d.reason }, 'log damage: skipped to the next good record')
-    o.onDamage?.(d)
-  })
+  const cursor = createCursor(
+    o.log,
+    (d) => {
+      damage.push({ ...d, at: Date.now() })
+      if (damage.length > 50) damage.shift()
+      o.logger.error({ reader: o.name, file: d.segment, offset: d.offset, reason: d.reason }, 'log damage: skipped to the next good record')
+      o.onDamage?.(d)
+    },
+    o.kinds,
+  )
   let pos: Position | null = null
   o.log.hold(o.name)
   let running = false

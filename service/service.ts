@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client'
-import { DEVICE_TYPES, deviceTypeOf, type LiveBus } from '#devices'
+import { DEVICE_TYPES, deviceTypeOf, type LiveBus, type LogRecord } from '#devices'
 import { ALERT_READER, createAlertEngine } from '../alerts/engine.ts'
 import { type Broker, createBroker } from '../broker/broker.ts'
 import { brokerMetrics } from '../broker/metrics.ts'
@@ -73,9 +73,10 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     (code) => lm?.refused(code),
   )
   const readerLog = log.child({ module: 'reader' })
-  const reader = (name: string, handler: ReaderHandler, maxRecords: number, idleMs = 0) =>
+  const reader = (name: string, handler: ReaderHandler, kinds: LogRecord['kind'][], maxRecords: number, idleMs = 0) =>
     createReader({
       name,
+      kinds,
       log: durable,
       handler,
       logger: readerLog,
@@ -110,9 +111,9 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
     log: log.child({ module: 'alerts' }),
   })
   const readers = [
-    reader('influxdb', influxWriter, config.INFLUX_BATCH_LINES, config.INFLUX_FLUSH_MS),
-    reader(ALERT_READER, alertEngine.handler, 1000),
-    reader(QUARANTINE_READER, createQuarantineKeeper(registry), 500),
+    reader('influxdb', influxWriter, ['reading'], config.INFLUX_BATCH_LINES, config.INFLUX_FLUSH_MS),
+    reader(ALERT_READER, alertEngine.handler, ['reading'], 1000),
+    reader(QUARANTINE_READER, createQuarantineKeeper(registry), ['quarantine'], 500),
   ]
   lm = logMetrics(metrics, durable, readers)
 

@@ -161,7 +161,7 @@ describe('torn tail', () => {
     const seg = await run(dir, readings(1, 5))
     const file = join(dir, segmentName(seg))
     const size = statSync(file).size
-    const payload = Buffer.from(JSON.stringify(reading(99)))
+    const payload = Buffer.from(`r${JSON.stringify(reading(99))}`)
     const header = Buffer.alloc(10)
     header.write('SP', 0, 'latin1')
     header.writeUInt32LE(payload.length, 2)
@@ -307,7 +307,7 @@ describe('a damaged record in the middle of a segment', () => {
     const file = join(dir, segmentName(seg))
     const f = frameOffsets(file)[1]!
     patch(file, (b) => {
-      b[f.offset + 10] = 0x7e // '{' -> '~', and the checksum recomputed: a well-formed frame of garbage
+      b[f.offset + 11] = 0x7e // '{' (after the kind byte) -> '~', and the checksum recomputed: a well-formed frame of garbage
       b.writeUInt32LE(crc32(b.subarray(f.offset + 10, f.offset + 10 + f.payloadBytes)), f.offset + 6)
     })
     const log = openLog(dir)
@@ -519,5 +519,56 @@ describe('the checkpoint file', () => {
       writeFileSync(join(dir, 'influxdb.checkpoint'), bad)
       expect(await cp.load()).toBeNull()
     }
+  })
+})
+
+describe('record kinds', () => {
+  const quarantined = (n: number): LogRecord => ({
+    kind: 'quarantine',
+    receivedAt: n,
+    deviceId: 'bin-1',
+    topic: 't',
+    code: 'PAYLOAD_NOT_JSON',
+    reason: `bad ${n}`,
+    issues: [],
+    payload: '',
+  })
+
+  it('a reader gets only the kinds it handles, in order, and steps over the rest', async () => {
+    const dir = tempDir()
+    await run(dir, [reading(1), quarantined(2), reading(3), quarantined(4), reading(5)])
+    const log = openLog(dir)
+    const only = (kinds: LogRecord['kind'][]) => {
+      const cursor = createCursor(log, () => {}, kinds)
+      const out: LogRecord[] = []
+      let pos: Position = { segment: 0, offset: 0 }
+      for (let b = cursor.read(pos, 100); b; b = cursor.read(pos, 100)) {
+        out.push(...b.records)
+        pos = b.end
+      }
+      cursor.close()
+      return { out, pos }
+    }
+    const q = only(['quarantine'])
+    expect(q.out.map((r) => (r.kind === 'quarantine' ? r.receivedAt : -1))).toEqual([2, 4])
+    const r = only(['reading'])
+    expect(ids(r.out)).toEqual([1, 3, 5])
+    // Both end at the same place: skipping a kind is still reading past it.
+    expect(q.pos).toEqual(r.pos)
+  })
+
+  it('an unknown kind byte in a well-formed frame is reported and stepped over', async () => {
+    const dir = tempDir()
+    const seg = await run(dir, readings(1, 3))
+    const file = join(dir, segmentName(seg))
+    const f = frameOffsets(file)[1]!
+    patch(file, (b) => {
+      b[f.offset + 10] = 0x7a // 'z': no such kind; checksum recomputed so only the kind is wrong
+      b.writeUInt32LE(crc32(b.subarray(f.offset + 10, f.offset + 10 + f.payloadBytes)), f.offset + 6)
+    })
+    const log = openLog(dir)
+    const { records, damage } = drain(log, { segment: 0, offset: 0 })
+    expect(ids(records)).toEqual([1, 3])
+    expect(damage).toEqual([{ segment: seg, offset: f.offset, reason: 'unknown record kind 0x7a' }])
   })
 })
