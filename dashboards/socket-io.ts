@@ -24,18 +24,22 @@ export function attachSocketIo(
     const err = Object.assign(new Error('UNAUTHENTICATED'), { data: { code: 'UNAUTHENTICATED' } })
     next(err)
   })
-  const unsubscribe = [
-    deps.bus.on('alert:raised', (a) => io.emit('alert:raised', a)),
-    deps.bus.on('alert:acknowledged', (a) => io.emit('alert:acknowledged', a)),
-    deps.bus.on('alert:cleared', (a) => io.emit('alert:cleared', a)),
-    // Live state is high-volume and disposable: volatile, so a slow browser skips updates rather than
-    // queueing them, and not even encoded when nobody is watching.
-    deps.bus.on('device:state', (s) => {
+  // Owned by 'socket.io' so that closing removes them all, whatever else listens on the bus.
+  const OWNER = 'socket.io'
+  deps.bus.on('alert:raised', (a) => io.emit('alert:raised', a), OWNER)
+  deps.bus.on('alert:acknowledged', (a) => io.emit('alert:acknowledged', a), OWNER)
+  deps.bus.on('alert:cleared', (a) => io.emit('alert:cleared', a), OWNER)
+  // Live state is high-volume and disposable: volatile, so a slow browser skips updates rather than
+  // queueing them, and not even encoded when nobody is watching.
+  deps.bus.on(
+    'device:state',
+    (s) => {
       if (io.engine.clientsCount > 0) io.volatile.emit('device:state', s)
-    }),
-  ]
+    },
+    OWNER,
+  )
   app.addHook('preClose', (done) => {
-    for (const u of unsubscribe) u()
+    deps.bus.removeOwner(OWNER)
     io.local.disconnectSockets(true)
     done()
   })

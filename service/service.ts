@@ -1,34 +1,21 @@
-import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client'
-import { DEVICE_TYPES, deviceTypeOf, type LiveBus, type LogRecord } from '#devices'
-import { ALERT_READER, createAlertEngine } from '../alerts/engine.ts'
-import { type Broker, createBroker } from '../broker/broker.ts'
-import { brokerMetrics } from '../broker/metrics.ts'
-import { buildApp } from '../dashboards/app.ts'
-import { createInfluxClient } from '../influx/client.ts'
-import { createInfluxQuery } from '../influx/query.ts'
-import { ensureDatabase } from '../influx/schema.ts'
-import { createInfluxWriter } from '../influx/writer.ts'
-import { createIngest } from '../ingest/ingest.ts'
-import { createLiveState } from '../ingest/live-state.ts'
+import { DEVICE_TYPES, type LiveBus } from '#devices'
+import type { Broker } from '../broker/broker.ts'
 import { ingestMetrics } from '../ingest/metrics.ts'
-import { checkpointFile } from '../log/checkpoint-file.ts'
-import { createLog } from '../log/log.ts'
-import { logMetrics } from '../log/metrics.ts'
-import { createReader, type ReaderHandler } from '../log/reader.ts'
-import { createQuarantineKeeper, QUARANTINE_READER } from '../quarantine/keeper.ts'
-import { createRevocationWatch } from '../registry/revocation-watch.ts'
-import { openRegistry, type Registry } from '../store/registry.ts'
+import type { Registry } from '../store/registry.ts'
+import { compose, type Parts } from './compose.ts'
 import type { ServiceConfig } from './config.ts'
 import { createLiveBus } from './live-bus.ts'
-import { readiness } from './readiness.ts'
 
 export interface Service {
+  /** Opens the store and the log, starts the readers, then the broker and the HTTP server. */
   start(): Promise<void>
   /** Stops taking requests and readings, then lets the log's readers catch up until `deadline` (epoch ms); what is left stays on disk. */
   close(deadline?: number): Promise<void>
+  /** Once started. */
   readonly registry: Registry
+  /** Once started. */
   readonly broker: Broker
   /** The in-process live bus (alerts, device state) that Socket.IO and other listeners hang off. */
   readonly bus: LiveBus
@@ -38,158 +25,42 @@ export interface Service {
   readonly createdAdminToken: string | null
 }
 
-/** The all-in-one service: broker, ingest, the log and its readers, and dashboards in one process (design §2, §5). */
-export async function createService(config: ServiceConfig & { INFLUX_URL: string }, log: Logger, webRoot: string | null): Promise<Service> {
+/** The all-in-one service: broker, ingest, the log and its readers, and dashboards in one process. No I/O until start(). */
+export function createService(config: ServiceConfig & { INFLUX_URL: string }, log: Logger, webRoot: string | null): Service {
   const metrics = new MetricsRegistry()
   collectDefaultMetrics({ register: metrics })
   const im = ingestMetrics(metrics)
-
-  const registry = await openRegistry({
-    dataDir: config.DATA_DIR,
-    databaseUrl: config.DATABASE_URL,
-    onPoolError: (e) => log.error({ err: e.message }, 'database connection lost; it is reopened on the next query'),
-    adminToken: config.ADMIN_TOKEN,
-    quarantineMax: config.QUARANTINE_MAX_ENTRIES,
-    quarantineMaxAgeMs: config.QUARANTINE_MAX_AGE_DAYS * 86_400_000,
-  })
   const bus = createLiveBus(log.child({ module: 'bus' }), (event) => im.busErrors.inc({ event }))
-  const live = createLiveState(bus)
-  const influxCfg = { url: config.INFLUX_URL, db: config.INFLUX_DB, token: config.INFLUX_TOKEN }
-  const influx = createInfluxQuery(influxCfg)
-  const ensureDb = () => ensureDatabase(influxCfg, (msg, detail) => log.warn(detail, msg))
 
-  const logDir = join(config.DATA_DIR, 'log')
-  let lm: ReturnType<typeof logMetrics> | null = null
-  const durable = createLog(
-    {
-      dir: logDir,
-      fsync: config.SPOOL_FSYNC === 'on',
-      commitDelayMs: config.SPOOL_COMMIT_MS,
-      segmentBytes: config.SPOOL_SEGMENT_MB * 1024 * 1024,
-      maxBytes: config.SPOOL_MAX_MB * 1024 * 1024,
-      minFreeBytes: config.DATA_MIN_FREE_MB * 1024 * 1024,
-    },
-    log.child({ module: 'log' }),
-    (code) => lm?.refused(code),
-  )
-  const readerLog = log.child({ module: 'reader' })
-  const reader = (name: string, handler: ReaderHandler, kinds: LogRecord['kind'][], maxRecords: number, idleMs = 0) =>
-    createReader({
-      name,
-      kinds,
-      log: durable,
-      handler,
-      logger: readerLog,
-      maxRecords,
-      idleMs,
-      onDamage: () => lm?.damage(name),
-      onFailure: () => lm?.failure(name),
-    })
-  const influxWriter = createInfluxWriter({
-    client: createInfluxClient({ ...influxCfg, rp: config.INFLUX_RP }),
-    checkpoint: checkpointFile(logDir, 'influxdb'),
-    log: log.child({ module: 'influx-writer' }),
-    onWritten: (n) => im.written.inc(n),
-    async onRejected(record, reason) {
-      im.quarantined.inc({ code: 'INFLUX_REJECTED' })
-      await registry.quarantine.add({
-        receivedAt: new Date(record.receivedAt),
-        deviceId: record.deviceId,
-        topic: `influxdb:${record.type}`,
-        code: 'INFLUX_REJECTED',
-        reason,
-        issues: [],
-        payload: Buffer.from(JSON.stringify(record)),
-      })
-    },
-    onMissingDatabase: ensureDb,
-  })
-  const alertEngine = createAlertEngine({
-    store: registry.alerts,
-    bus,
-    rulesOf: (t) => deviceTypeOf(t)?.rules ?? [],
-    log: log.child({ module: 'alerts' }),
-  })
-  const readers = [
-    reader('influxdb', influxWriter, ['reading'], config.INFLUX_BATCH_LINES, config.INFLUX_FLUSH_MS),
-    reader(ALERT_READER, alertEngine.handler, ['reading'], 1000),
-    reader(QUARANTINE_READER, createQuarantineKeeper(registry), ['quarantine'], 500),
-  ]
-  lm = logMetrics(metrics, durable, readers)
-
-  const ingest = createIngest({
-    log: durable,
-    quarantine: registry.quarantine,
-    device: registry.devices.get,
-    live,
-    metrics: im,
-    logger: log.child({ module: 'ingest' }),
-    window: { lateMs: config.TIME_LATE_S * 1000, earlyMs: config.TIME_EARLY_S * 1000 },
-  })
-
-  const broker = await createBroker({
-    config: {
-      host: config.MQTT_HOST,
-      port: config.MQTT_PORT,
-      wsPort: config.MQTT_WS_PORT,
-      maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
-      maxConnections: config.MQTT_MAX_CONNECTIONS,
-      maxConnectionsPerAddress: config.MQTT_MAX_CONNECTIONS_PER_ADDRESS,
-      deviceRatePerS: config.MQTT_DEVICE_RATE,
-      deviceBurst: config.MQTT_DEVICE_BURST,
-      auth: config.MQTT_AUTH === 'on',
-      keepaliveLimitS: config.MQTT_KEEPALIVE_LIMIT_S,
-      connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
-    },
-    log: log.child({ module: 'broker' }),
-    metrics: brokerMetrics(metrics),
-    authenticate: registry.devices.authenticate,
-    onPresence(device, presence) {
-      // Presence is best-effort and off the MQTT path: a full data volume or a lost database must not turn a connect into a crash.
-      registry.devices
-        .setPresence(device.id, presence, new Date())
-        .catch((e: Error) => log.warn({ deviceId: device.id, err: e.message }, 'could not store presence'))
-      live.presence(device, presence)
-    },
-    onTelemetry: ingest.handleTelemetry,
-  })
-
-  // A device revoked by the CLI (another process) is disconnected within seconds, as one revoked through the API is at once.
-  const revocations = createRevocationWatch({
-    devices: registry.devices,
-    disconnect: broker.disconnect,
-    log: log.child({ module: 'revocations' }),
-  })
-
-  const app = await buildApp({
-    registry,
-    bus,
-    state: live.get,
-    disconnect: broker.disconnect,
-    influx,
-    metrics,
-    log: log.child({ module: 'http' }),
-    webRoot,
-    replay: ingest.replay,
-    socketIo: { pingIntervalMs: config.SOCKETIO_PING_INTERVAL_MS, pingTimeoutMs: config.SOCKETIO_PING_TIMEOUT_MS },
-    ready: () => readiness({ influx, influxUrl: config.INFLUX_URL, influxWriter, log: durable, readers }),
-  })
-
+  let parts: Parts | null = null
+  const started = () => {
+    if (!parts) throw new Error('the service is not started')
+    return parts
+  }
   let httpUrl = ''
   let pruneTimer: NodeJS.Timeout | null = null
   let silenceTimer: NodeJS.Timeout | null = null
   return {
-    registry,
-    broker,
+    get registry() {
+      return started().registry
+    },
+    get broker() {
+      return started().broker
+    },
     bus,
     get httpUrl() {
       return httpUrl
     },
-    createdAdminToken: registry.admin.created,
+    get createdAdminToken() {
+      return parts?.registry.admin.created ?? null
+    },
     async start() {
-      await ensureDb()
+      const p = await compose(config, log, webRoot, { metrics, im, bus })
+      parts = p
+      const { registry, durable, readers, alertEngine, broker, revocations, app, lm } = p
+      await p.ensureDb()
       durable.start()
-      for (const _ of durable.damage) lm?.damage('start')
+      for (const _ of durable.damage) lm.damage('start')
       for (const r of readers) r.start()
       const warn = (what: string) => (e: Error) => log.warn({ err: e.message }, what)
       await registry.quarantine.prune()
@@ -214,6 +85,8 @@ export async function createService(config: ServiceConfig & { INFLUX_URL: string
       }
     },
     async close(deadline = Date.now() + 5_000) {
+      if (!parts) return
+      const { registry, durable, readers, broker, revocations, app } = parts
       // Reverse order of start: stop taking requests and readings, put everything on disk, let the readers catch up, then the store.
       if (pruneTimer) clearInterval(pruneTimer)
       if (silenceTimer) clearInterval(silenceTimer)

@@ -1,0 +1,170 @@
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import type { Registry as MetricsRegistry } from 'prom-client'
+import { deviceTypeOf, type LiveBus, type LogRecord } from '#devices'
+import { ALERT_READER, createAlertEngine } from '../alerts/engine.ts'
+import { createBroker } from '../broker/broker.ts'
+import { brokerMetrics } from '../broker/metrics.ts'
+import { buildApp } from '../dashboards/app.ts'
+import { createInfluxClient } from '../influx/client.ts'
+import { createInfluxQuery } from '../influx/query.ts'
+import { ensureDatabase } from '../influx/schema.ts'
+import { createInfluxWriter } from '../influx/writer.ts'
+import { createIngest } from '../ingest/ingest.ts'
+import { createLiveState } from '../ingest/live-state.ts'
+import type { IngestMetrics } from '../ingest/metrics.ts'
+import { checkpointFile } from '../log/checkpoint-file.ts'
+import { createLog } from '../log/log.ts'
+import { logMetrics } from '../log/metrics.ts'
+import { createReader, type ReaderHandler } from '../log/reader.ts'
+import { createQuarantineKeeper, QUARANTINE_READER } from '../quarantine/keeper.ts'
+import { createRevocationWatch } from '../registry/revocation-watch.ts'
+import { openRegistry } from '../store/registry.ts'
+import type { ServiceConfig } from './config.ts'
+import { readiness } from './readiness.ts'
+
+/**
+ * Wires the parts of the all-in-one service (design §2, §5). Opening the store is
+ * the only I/O here: the service calls this from its start(), and starts the parts
+ * it returns in order.
+ */
+export async function compose(
+  config: ServiceConfig & { INFLUX_URL: string },
+  log: Logger,
+  webRoot: string | null,
+  shared: { metrics: MetricsRegistry; im: IngestMetrics; bus: LiveBus },
+) {
+  const { metrics, im, bus } = shared
+  const registry = await openRegistry({
+    dataDir: config.DATA_DIR,
+    databaseUrl: config.DATABASE_URL,
+    onPoolError: (e) => log.error({ err: e.message }, 'database connection lost; it is reopened on the next query'),
+    adminToken: config.ADMIN_TOKEN,
+    quarantineMax: config.QUARANTINE_MAX_ENTRIES,
+    quarantineMaxAgeMs: config.QUARANTINE_MAX_AGE_DAYS * 86_400_000,
+  })
+  const live = createLiveState(bus)
+  const influxCfg = { url: config.INFLUX_URL, db: config.INFLUX_DB, token: config.INFLUX_TOKEN }
+  const influx = createInfluxQuery(influxCfg)
+  const ensureDb = () => ensureDatabase(influxCfg, (msg, detail) => log.warn(detail, msg))
+
+  const logDir = join(config.DATA_DIR, 'log')
+  let lm: ReturnType<typeof logMetrics> | null = null
+  const durable = createLog(
+    {
+      dir: logDir,
+      fsync: config.SPOOL_FSYNC === 'on',
+      commitDelayMs: config.SPOOL_COMMIT_MS,
+      segmentBytes: config.SPOOL_SEGMENT_MB * 1024 * 1024,
+      maxBytes: config.SPOOL_MAX_MB * 1024 * 1024,
+      minFreeBytes: config.DATA_MIN_FREE_MB * 1024 * 1024,
+    },
+    log.child({ module: 'log' }),
+    (code) => lm?.refused(code),
+  )
+  const readerLog = log.child({ module: 'reader' })
+  const reader = (name: string, handler: ReaderHandler, kinds: LogRecord['kind'][], maxRecords: number, idleMs = 0) =>
+    createReader({
+      name,
+      kinds,
+      log: durable,
+      handler,
+      logger: readerLog,
+      maxRecords,
+      idleMs,
+      onDamage: () => lm?.damage(name),
+      onFailure: () => lm?.failure(name),
+    })
+  const influxWriter = createInfluxWriter({
+    client: createInfluxClient({ ...influxCfg, rp: config.INFLUX_RP }),
+    checkpoint: checkpointFile(logDir, 'influxdb'),
+    log: log.child({ module: 'influx-writer' }),
+    onWritten: (n) => im.written.inc(n),
+    async onRejected(record, reason) {
+      im.quarantined.inc({ code: 'INFLUX_REJECTED' })
+      await registry.quarantine.add({
+        receivedAt: new Date(record.receivedAt),
+        deviceId: record.deviceId,
+        topic: `influxdb:${record.type}`,
+        code: 'INFLUX_REJECTED',
+        reason,
+        issues: [],
+        payload: Buffer.from(JSON.stringify(record)),
+      })
+    },
+    onMissingDatabase: ensureDb,
+  })
+  const alertEngine = createAlertEngine({
+    store: registry.alerts,
+    bus,
+    rulesOf: (t) => deviceTypeOf(t)?.rules ?? [],
+    log: log.child({ module: 'alerts' }),
+  })
+  const readers = [
+    reader('influxdb', influxWriter, ['reading'], config.INFLUX_BATCH_LINES, config.INFLUX_FLUSH_MS),
+    reader(ALERT_READER, alertEngine.handler, ['reading'], 1000),
+    reader(QUARANTINE_READER, createQuarantineKeeper(registry), ['quarantine'], 500),
+  ]
+  lm = logMetrics(metrics, durable, readers)
+
+  const ingest = createIngest({
+    log: durable,
+    quarantine: registry.quarantine,
+    device: registry.devices.get,
+    live,
+    metrics: im,
+    logger: log.child({ module: 'ingest' }),
+    window: { lateMs: config.TIME_LATE_S * 1000, earlyMs: config.TIME_EARLY_S * 1000 },
+  })
+
+  const broker = await createBroker({
+    config: {
+      host: config.MQTT_HOST,
+      port: config.MQTT_PORT,
+      wsPort: config.MQTT_WS_PORT,
+      maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+      maxConnections: config.MQTT_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: config.MQTT_MAX_CONNECTIONS_PER_ADDRESS,
+      deviceRatePerS: config.MQTT_DEVICE_RATE,
+      deviceBurst: config.MQTT_DEVICE_BURST,
+      auth: config.MQTT_AUTH === 'on',
+      keepaliveLimitS: config.MQTT_KEEPALIVE_LIMIT_S,
+      connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
+    },
+    log: log.child({ module: 'broker' }),
+    metrics: brokerMetrics(metrics),
+    authenticate: registry.devices.authenticate,
+    onPresence(device, presence) {
+      // Presence is best-effort and off the MQTT path: a full data volume or a lost database must not turn a connect into a crash.
+      registry.devices
+        .setPresence(device.id, presence, new Date())
+        .catch((e: Error) => log.warn({ deviceId: device.id, err: e.message }, 'could not store presence'))
+      live.presence(device, presence)
+    },
+    onTelemetry: ingest.handleTelemetry,
+  })
+
+  // A device revoked by the CLI (another process) is disconnected within seconds, as one revoked through the API is at once.
+  const revocations = createRevocationWatch({
+    devices: registry.devices,
+    disconnect: broker.disconnect,
+    log: log.child({ module: 'revocations' }),
+  })
+
+  const app = await buildApp({
+    registry,
+    bus,
+    state: live.get,
+    disconnect: broker.disconnect,
+    influx,
+    metrics,
+    log: log.child({ module: 'http' }),
+    webRoot,
+    replay: ingest.replay,
+    socketIo: { pingIntervalMs: config.SOCKETIO_PING_INTERVAL_MS, pingTimeoutMs: config.SOCKETIO_PING_TIMEOUT_MS },
+    ready: () => readiness({ influx, influxUrl: config.INFLUX_URL, influxWriter, log: durable, readers }),
+  })
+
+  return { registry, live, durable, readers, alertEngine, broker, revocations, app, ensureDb, lm: lm! }
+}
+export type Parts = Awaited<ReturnType<typeof compose>>
