@@ -7,6 +7,7 @@ import { createBroker } from '../broker/broker.ts'
 import { brokerMetrics } from '../broker/metrics.ts'
 import { buildApp } from '../dashboards/app.ts'
 import { createInfluxClient } from '../influx/client.ts'
+import { createLegacySpoolDrain } from '../influx/legacy-spool.ts'
 import { createInfluxQuery } from '../influx/query.ts'
 import { ensureDatabase } from '../influx/schema.ts'
 import { createInfluxWriter } from '../influx/writer.ts'
@@ -75,8 +76,11 @@ export async function compose(
       onDamage: () => lm?.damage(name),
       onFailure: () => lm?.failure(name),
     })
+  const influxClient = createInfluxClient({ ...influxCfg, rp: config.INFLUX_RP })
+  // Readings an earlier release left in DATA_DIR/spool reach InfluxDB too.
+  const legacySpool = createLegacySpoolDrain({ dataDir: config.DATA_DIR, client: influxClient, log: log.child({ module: 'legacy-spool' }) })
   const influxWriter = createInfluxWriter({
-    client: createInfluxClient({ ...influxCfg, rp: config.INFLUX_RP }),
+    client: influxClient,
     checkpoint: checkpointFile(logDir, 'influxdb'),
     log: log.child({ module: 'influx-writer' }),
     onWritten: (n) => im.written.inc(n),
@@ -165,6 +169,6 @@ export async function compose(
     ready: () => readiness({ influx, influxUrl: config.INFLUX_URL, influxWriter, log: durable, readers }),
   })
 
-  return { registry, live, durable, readers, alertEngine, broker, revocations, app, ensureDb, lm: lm! }
+  return { registry, live, durable, legacySpool, readers, alertEngine, broker, revocations, app, ensureDb, lm: lm! }
 }
 export type Parts = Awaited<ReturnType<typeof compose>>
