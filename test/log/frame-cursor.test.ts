@@ -11,6 +11,7 @@ import { MAX_PAYLOAD_BYTES } from '../../log/frame.ts'
 import { createLog, type Log, type LogConfig } from '../../log/log.ts'
 import { createReader, type Reader } from '../../log/reader.ts'
 import { type Damage, type Position, segmentName } from '../../log/segments.ts'
+import { frameOffsets } from '../helpers/log-frames.ts'
 
 const silent = pino({ level: 'silent' })
 
@@ -73,18 +74,6 @@ async function run(dir: string, records: readonly LogRecord[], over: Partial<Log
   await Promise.all(records.map((r) => append(log, r)))
   await log.close()
   return segment
-}
-
-/** Frame boundaries of a segment file, walked from the headers (independent of the code under test). */
-function frameOffsets(file: string): { offset: number; payloadBytes: number }[] {
-  const buf = readFileSync(file)
-  const out: { offset: number; payloadBytes: number }[] = []
-  for (let off = 0; off < buf.length; ) {
-    const len = buf.readUInt32LE(off + 2)
-    out.push({ offset: off, payloadBytes: len })
-    off += 10 + len
-  }
-  return out
 }
 
 function patch(file: string, edit: (buf: Buffer) => void) {

@@ -3,6 +3,7 @@ import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listSegments, segmentName } from '../../log/segments.ts'
 import { binReading } from '../helpers/load.ts'
+import { frameOffsets } from '../helpers/log-frames.ts'
 import { connectDevice, countPoints, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 
 interface Ready {
@@ -14,18 +15,6 @@ interface Ready {
 const N = 12
 const T0 = Date.now() - 3_600_000
 const span = (phase: number) => ({ from: T0 + phase * 100_000, to: T0 + (phase + 1) * 100_000 })
-
-/** Frame boundaries of a segment file, walked from the headers. */
-function frames(file: string): { offset: number; payloadBytes: number }[] {
-  const buf = readFileSync(file)
-  const out: { offset: number; payloadBytes: number }[] = []
-  for (let off = 0; off < buf.length; ) {
-    const len = buf.readUInt32LE(off + 2)
-    out.push({ offset: off, payloadBytes: len })
-    off += 10 + len
-  }
-  return out
-}
 
 describe('damage to the log on disk is reported and stepped over; readings acknowledged after the restart all land', () => {
   let svc: TestService
@@ -77,7 +66,7 @@ describe('damage to the log on disk is reported and stepped over; readings ackno
   async function middleRecordDamage(edit: (buf: Buffer, frame: { offset: number; payloadBytes: number }) => void) {
     const before = phase - 1
     const { segment, offset } = await restartAfter((segment, file) => {
-      const fs = frames(file)
+      const fs = frameOffsets(file)
       expect(fs).toHaveLength(N)
       const frame = fs[Math.floor(N / 2)]!
       const buf = readFileSync(file)
@@ -132,7 +121,7 @@ describe('damage to the log on disk is reported and stepped over; readings ackno
     const earlier = phase - 1
     const { file, size, torn } = await restartAfter((segment, file) => {
       const size = statSync(file).size
-      const last = frames(file).at(-1)!
+      const last = frameOffsets(file).at(-1)!
       // Half of a copy of the last frame: what a write cut short by a crash leaves.
       const frame = readFileSync(file).subarray(last.offset)
       const torn = frame.subarray(0, Math.floor(frame.length / 2))

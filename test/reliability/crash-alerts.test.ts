@@ -7,6 +7,7 @@ import type { MqttClient } from 'mqtt'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { DEVICE_TYPES, evaluate, INITIAL_RULE_STATE, numericField, type RuleState } from '#devices'
 import { freePort } from '../../scripts/influxd.ts'
+import { createRng } from '../../simulators/rng.ts'
 import { type ChildService, spawnService } from '../helpers/child-service.ts'
 import { type LoadDevice, provisionBins } from '../helpers/load.ts'
 import { connectDevice, countPoints, telemetryTopic, waitFor } from '../helpers/service.ts'
@@ -26,17 +27,6 @@ interface BinReading {
   readings: { fillingLevel: number; temperature: number; batteryPct: number; tilted: boolean }
 }
 
-/** A small seeded PRNG (mulberry32): the script is the same in both runs and in every run of the test. */
-function prng(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
 const round2 = (x: number) => Math.round(x * 100) / 100
 
 /**
@@ -46,7 +36,7 @@ const round2 = (x: number) => Math.round(x * 100) / 100
  * past 20 % and is replaced.
  */
 function scriptOf(k: number, t0: number): BinReading[] {
-  const rnd = prng(7_919 * (k + 1))
+  const rnd = createRng(7_919 * (k + 1))
   let battery = 30 + (k % 7) * 10
   const out: BinReading[] = []
   for (let j = 0; j < PER_DEVICE; j++) {
