@@ -74,7 +74,17 @@ export function createAlertEngine(deps: {
   const pending = new Map<string, DeviceRules>()
   let committedAt: Position | null = null
   let lastCommit = 0
-  const offline = new Set<string>()
+  // Devices with an open device-offline alert, and when it was raised: only a reading that arrived
+  // after that clears it (a replay of older readings after a restart must not).
+  const offline = new Map<string, number>()
+  let lastEnd: Position | null = null
+  // handle() and checkSilence() take turns: on a pooled store they would otherwise race on one alert.
+  let turn: Promise<unknown> = Promise.resolve()
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const r = turn.then(fn, fn)
+    turn = r.catch(() => {})
+    return r
+  }
   const heardAt = new Map<string, number>()
   let startedAt = now()
 
@@ -121,7 +131,7 @@ export function createAlertEngine(deps: {
       for (const [id, json] of saved.states) states.set(id, JSON.parse(json) as DeviceRules)
       for (const a of open) {
         if (a.ruleId === OFFLINE_RULE.id) {
-          offline.add(a.deviceId)
+          offline.set(a.deviceId, Date.parse(a.raisedAt))
           continue
         }
         // An open alert with no saved state (stored before rule state was): its rule starts active so it can clear.
@@ -131,72 +141,102 @@ export function createAlertEngine(deps: {
       }
       return saved.checkpoint
     },
-    async handle(batch: Batch) {
-      const working = new Map<string, DeviceRules>()
-      const raise: RaiseInput[] = []
-      const clear: ClearInput[] = []
-      const heard = new Map<string, number>()
-      for (const r of batch.records) {
-        if (r.kind !== 'reading') continue
-        if (offline.has(r.deviceId) && !heard.has(r.deviceId))
-          clear.push({ deviceId: r.deviceId, ruleId: OFFLINE_RULE.id, at: r.receivedAt })
-        heard.set(r.deviceId, r.receivedAt)
-        // Suspicious readings are stored and flagged but never raise or clear alerts.
-        if (r.quality === 'good') evaluateReading(r, working, raise, clear)
+    handle: (batch: Batch) => exclusive(() => handleBatch(batch)),
+    close: () => exclusive(savePending),
+  }
+
+  /** Saves rule state held back by skipped commits, with the position it belongs to. */
+  async function savePending() {
+    if (pending.size === 0 || !lastEnd) return
+    await deps.store.commitBatch({
+      reader: ALERT_READER,
+      checkpoint: lastEnd,
+      states: [...pending].map(([id, s]) => [id, JSON.stringify(s)] as const),
+      raise: [],
+      clear: [],
+    })
+    for (const [id, s] of pending) states.set(id, s)
+    pending.clear()
+    committedAt = lastEnd
+  }
+
+  async function handleBatch(batch: Batch): Promise<Position> {
+    const working = new Map<string, DeviceRules>()
+    const raise: RaiseInput[] = []
+    const clear: ClearInput[] = []
+    const heard = new Map<string, number>()
+    const backOnline = new Set<string>()
+    for (const r of batch.records) {
+      if (r.kind !== 'reading') continue
+      const offlineSince = offline.get(r.deviceId)
+      if (offlineSince !== undefined && r.receivedAt > offlineSince && !backOnline.has(r.deviceId)) {
+        backOnline.add(r.deviceId)
+        clear.push({ deviceId: r.deviceId, ruleId: OFFLINE_RULE.id, at: r.receivedAt })
       }
-      for (const [id, at] of heard) heardAt.set(id, Math.max(heardAt.get(id) ?? 0, at))
-      // A batch with no transition need not be its own transaction: rule state and checkpoint are saved
-      // together at most every COMMIT_EVERY_MS, and a crash in between replays those batches to the same state.
-      if (raise.length === 0 && clear.length === 0 && now() - lastCommit < COMMIT_EVERY_MS) {
-        for (const [id, s] of working) pending.set(id, s)
-        return committedAt ?? { segment: 0, offset: 0 }
-      }
-      const before = new Map([...working.keys()].map((id) => [id, pending.get(id)] as const))
+      heard.set(r.deviceId, r.receivedAt)
+      // Suspicious readings are stored and flagged but never raise or clear alerts.
+      if (r.quality === 'good') evaluateReading(r, working, raise, clear)
+    }
+    for (const [id, at] of heard) heardAt.set(id, Math.max(heardAt.get(id) ?? 0, at))
+    // A batch with no transition need not be its own transaction: rule state and checkpoint are saved
+    // together at most every COMMIT_EVERY_MS, and a crash in between replays those batches to the same state.
+    lastEnd = batch.end
+    if (raise.length === 0 && clear.length === 0 && now() - lastCommit < COMMIT_EVERY_MS) {
       for (const [id, s] of working) pending.set(id, s)
-      let changed: Awaited<ReturnType<AlertEngineStore['commitBatch']>>
-      try {
-        changed = await deps.store.commitBatch({
-          reader: ALERT_READER,
-          checkpoint: batch.end,
-          states: [...pending].map(([id, s]) => [id, JSON.stringify(s)] as const),
-          raise,
-          clear,
-        })
-      } catch (e) {
-        // This batch is tried again: its changes must not count as seen.
-        for (const [id, s] of before) {
-          if (s) pending.set(id, s)
-          else pending.delete(id)
-        }
-        throw e
+      return committedAt ?? { segment: 0, offset: 0 }
+    }
+    const before = new Map([...working.keys()].map((id) => [id, pending.get(id)] as const))
+    for (const [id, s] of working) pending.set(id, s)
+    let changed: Awaited<ReturnType<AlertEngineStore['commitBatch']>>
+    try {
+      changed = await deps.store.commitBatch({
+        reader: ALERT_READER,
+        checkpoint: batch.end,
+        states: [...pending].map(([id, s]) => [id, JSON.stringify(s)] as const),
+        raise,
+        clear,
+      })
+    } catch (e) {
+      // This batch is tried again: its changes must not count as seen.
+      for (const [id, s] of before) {
+        if (s) pending.set(id, s)
+        else pending.delete(id)
       }
-      // Only now is the outcome durable: update memory, then tell the dashboards.
-      for (const [id, s] of pending) states.set(id, s)
-      pending.clear()
-      committedAt = batch.end
-      lastCommit = now()
-      for (const id of heard.keys()) offline.delete(id)
-      for (const c of changed) emit(c.action === 'raised' ? 'alert:raised' : 'alert:cleared', c.alert)
-      return batch.end
-    },
+      throw e
+    }
+    // Only now is the outcome durable: update memory, then tell the dashboards.
+    for (const [id, s] of pending) states.set(id, s)
+    pending.clear()
+    committedAt = batch.end
+    lastCommit = now()
+    for (const c of clear) if (c.ruleId === OFFLINE_RULE.id) offline.delete(c.deviceId)
+    for (const c of changed) emit(c.action === 'raised' ? 'alert:raised' : 'alert:cleared', c.alert)
+    return batch.end
   }
 
   return {
     handler,
     /** Raises `device-offline` for devices silent for too many intervals; run on a timer. */
-    async checkSilence(list: readonly Device[], t = now()) {
-      for (const d of list) {
-        // Counted from our start or the device's provisioning, whichever is later.
-        const since = Math.max(heardAt.get(d.id) ?? startedAt, startedAt, Date.parse(d.createdAt))
-        if (offline.has(d.id) || !isSilent(since, d.intervalS, t)) continue
-        offline.add(d.id)
-        const silentS = Math.round((t - since) / 1000)
-        emit(
-          'alert:raised',
-          await deps.store.raise({ deviceId: d.id, deviceType: d.type, site: d.site, rule: OFFLINE_RULE, value: silentS, ts: t }),
-        )
-      }
-    },
+    checkSilence: (list: readonly Device[], t = now()) =>
+      exclusive(async () => {
+        for (const d of list) {
+          // Counted from our start or the device's provisioning, whichever is later.
+          const since = Math.max(heardAt.get(d.id) ?? startedAt, startedAt, Date.parse(d.createdAt))
+          if (offline.has(d.id) || !isSilent(since, d.intervalS, t)) continue
+          const silentS = Math.round((t - since) / 1000)
+          const alert = await deps.store.raise({
+            deviceId: d.id,
+            deviceType: d.type,
+            site: d.site,
+            rule: OFFLINE_RULE,
+            value: silentS,
+            ts: t,
+          })
+          // Marked offline only once stored: a failed raise is tried again on the next check.
+          offline.set(d.id, t)
+          emit('alert:raised', alert)
+        }
+      }),
   }
 }
 export type AlertEngine = ReturnType<typeof createAlertEngine>

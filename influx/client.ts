@@ -8,6 +8,8 @@ export interface InfluxConfig {
   token: string | undefined
 }
 
+const SERVER_LIMIT = /max-series-per-database|max-values-per-tag|retention policy not found|database not found/i
+
 /** What the drainer does with an answer: done, retry later, or split the batch to find a bad line. */
 export type WriteOutcome = { kind: 'ok' } | { kind: 'retry'; reason: string } | { kind: 'bad-data'; reason: string }
 
@@ -30,6 +32,9 @@ export function createInfluxClient(config: InfluxConfig) {
       } catch (e) {
         if (e instanceof HttpError) {
           const reason = `HTTP ${e.statusCode}: ${e.body || e.message}`.slice(0, 500)
+          // A limit of the server (series or values per tag, a missing retention policy or database) is not about
+          // one line: splitting would quarantine good readings, so it is retried until an operator fixes it.
+          if (SERVER_LIMIT.test(reason)) return { kind: 'retry', reason }
           // 400 (1.x) and 422 (2.x) mean some line is unacceptable (e.g. a field type conflict); 413: too big.
           if (e.statusCode === 400 || e.statusCode === 422 || e.statusCode === 413) return { kind: 'bad-data', reason }
           return { kind: 'retry', reason }

@@ -24,6 +24,14 @@ export interface InfluxWriterDeps {
  */
 export function createInfluxWriter(deps: InfluxWriterDeps): ReaderHandler & { readonly lastError: string | null } {
   let lastError: string | null = null
+  // Readings of the batch in hand already sent to quarantine: a retry of the batch does not send them twice.
+  const rejected = new Set<ReadingRecord>()
+  const reject = async (record: ReadingRecord, reason: string) => {
+    if (rejected.has(record)) return
+    deps.log.warn({ deviceId: record.deviceId, reason }, 'InfluxDB refused a reading; quarantined')
+    await deps.onRejected(record, reason)
+    rejected.add(record)
+  }
 
   const writeAll = async (lines: string[], records: ReadingRecord[]): Promise<void> => {
     const r = await deps.client.write(lines)
@@ -33,11 +41,7 @@ export function createInfluxWriter(deps: InfluxWriterDeps): ReaderHandler & { re
       return
     }
     if (r.kind === 'bad-data') {
-      if (lines.length === 1) {
-        deps.log.warn({ deviceId: records[0]!.deviceId, reason: r.reason }, 'InfluxDB refused a reading; quarantined')
-        await deps.onRejected(records[0]!, r.reason)
-        return
-      }
+      if (lines.length === 1) return reject(records[0]!, r.reason)
       const mid = lines.length >> 1
       await writeAll(lines.slice(0, mid), records.slice(0, mid))
       await writeAll(lines.slice(mid), records.slice(mid))
@@ -59,12 +63,16 @@ export function createInfluxWriter(deps: InfluxWriterDeps): ReaderHandler & { re
       for (const rec of batch.records) {
         if (rec.kind !== 'reading') continue
         const line = readingLine(rec)
-        if (line === null) continue
-        lines.push(line)
-        records.push(rec)
+        // Nothing to store (a device type this release no longer knows, or no field): kept in quarantine, not dropped.
+        if (line === null) await reject(rec, `no line for it: unknown device type ${rec.type} or no field with a value`)
+        else {
+          lines.push(line)
+          records.push(rec)
+        }
       }
       if (lines.length) await writeAll(lines, records)
       await deps.checkpoint.save(batch.end)
+      rejected.clear()
     },
   }
 }

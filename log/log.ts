@@ -77,6 +77,12 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
     } catch {}
   }
 
+  const wakeReaders = () => {
+    const w = dataWaiters
+    dataWaiters = []
+    for (const f of w) f()
+  }
+
   const refuse = (code: Refusal['code'], detail: string) => {
     if (!refusal) log.error({ code, detail }, 'log refuses appends; readings are not acknowledged and devices will resend them')
     refusal = { code, detail, since: refusal?.since ?? Date.now() }
@@ -85,6 +91,8 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
     if (seg && seg.size > 0 && !writing) {
       try {
         openNext()
+        // Readers move past the sealed segment now, not at the next append, which is being refused.
+        wakeReaders()
       } catch {}
     }
   }
@@ -184,9 +192,7 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
           log.error({ err: (e as Error).message }, 'could not open a new log segment')
         }
       }
-      const w = dataWaiters
-      dataWaiters = []
-      for (const f of w) f()
+      wakeReaders()
       finish(dones, null)
     }
     // Short writes report no error: loop until every byte is down; a zero-byte write means the disk is full.
@@ -206,7 +212,13 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
     if (readers.size === 0) return
     // No reader can be past the live segment; a position that claims so is damage, never a licence to delete.
     let min = current
-    for (const p of readers.values()) min = Math.min(min, p.segment)
+    let minPos: Position = { segment: current, offset: Number.POSITIVE_INFINITY }
+    for (const p of readers.values()) {
+      // A reader at the very end of a sealed segment is past it, whether or not it has moved on yet.
+      const sealedEnd = p.segment < current && segments.has(p.segment) && p.offset >= segments.get(p.segment)!.size
+      min = Math.min(min, sealedEnd ? p.segment + 1 : p.segment)
+      if (p.segment < minPos.segment || (p.segment === minPos.segment && p.offset < minPos.offset)) minPos = p
+    }
     for (const [id, seg] of segments) {
       if (id >= min || id === current) continue
       try {
@@ -217,7 +229,9 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
       segments.delete(id)
       totalBytes -= seg.size
     }
-    while (marks.length && marks[0]!.segment < min) marks.shift()
+    // Arrival marks every reader has passed are no longer needed for the age of the oldest record.
+    while (marks.length && (marks[0]!.segment < minPos.segment || (marks[0]!.segment === minPos.segment && marks[0]!.end <= minPos.offset)))
+      marks.shift()
   }
 
   return {
@@ -336,9 +350,7 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
       space?.close()
       if (fd >= 0) closeSync(fd)
       fd = -1
-      const w = dataWaiters
-      dataWaiters = []
-      for (const f of w) f()
+      wakeReaders()
     },
   }
 }

@@ -15,6 +15,8 @@ export interface ReaderHandler {
    * that no segment it would replay from is deleted.
    */
   handle(batch: Batch): Promise<Position | undefined>
+  /** Saves what the handler holds back (state not yet committed), once reading has stopped. */
+  close?(): Promise<void>
 }
 
 export interface ReaderOptions {
@@ -72,16 +74,34 @@ export function createReader(o: ReaderOptions) {
   let error: string | null = null
   let failingSince: number | null = null
   let restarts = 0
-  let wake: () => void = () => {}
-  let stopped = new Promise<void>((r) => {
-    wake = r
-  })
-  // Separate from `stopped`: closing wakes a reader waiting for data, not one backing off after a failure.
-  let nudge: () => void = () => {}
-  const nudged = () =>
-    new Promise<void>((r) => {
-      nudge = r
+  // Each wait is its own promise, ended by its event or by close: racing against one long-lived
+  // promise would leave a reaction on it per wait, and a reader waits hundreds of times a second.
+  // Closing first wakes only the readers waiting for data (to drain), then stopping wakes every wait.
+  const waiters = new Map<() => void, 'data' | 'pause'>()
+  const wait = (kind: 'data' | 'pause', arm: (done: () => void) => (() => void) | undefined) =>
+    new Promise<void>((resolve) => {
+      let disarm: (() => void) | undefined
+      const done = () => {
+        if (!waiters.delete(done)) return
+        disarm?.()
+        resolve()
+      }
+      waiters.set(done, kind)
+      disarm = arm(done)
     })
+  const pause = (ms: number) =>
+    wait('pause', (done) => {
+      const t = setTimeout(done, ms)
+      return () => clearTimeout(t)
+    })
+  const dataOrClose = () =>
+    wait('data', (done) => {
+      void o.log.waitForData().then(done)
+      return undefined
+    })
+  const wakeAll = (only?: 'data') => {
+    for (const [done, kind] of [...waiters]) if (!only || kind === only) done()
+  }
 
   const fail = async (e: unknown, delay: number) => {
     const msg = (e as Error)?.message ?? String(e)
@@ -90,7 +110,7 @@ export function createReader(o: ReaderOptions) {
     failingSince ??= Date.now()
     restarts++
     o.onFailure?.()
-    await Promise.race([sleep(delay), stopped])
+    if (running) await pause(delay)
     return Math.min(delay * 2, 10_000)
   }
 
@@ -110,7 +130,7 @@ export function createReader(o: ReaderOptions) {
         const batch = cursor.read(pos, o.maxRecords)
         if (!batch) {
           if (draining) break
-          await Promise.race([o.log.waitForData(), stopped, nudged()])
+          await dataOrClose()
           continue
         }
         const durable = await o.handler.handle(batch)
@@ -119,7 +139,7 @@ export function createReader(o: ReaderOptions) {
         error = null
         failingSince = null
         delay = 200
-        if (batch.records.length < o.maxRecords && o.idleMs && !draining) await Promise.race([sleep(o.idleMs), stopped])
+        if (batch.records.length < o.maxRecords && o.idleMs && !draining) await pause(o.idleMs)
       } catch (e) {
         delay = await fail(e, delay)
       }
@@ -161,25 +181,23 @@ export function createReader(o: ReaderOptions) {
     /** Keeps reading until caught up or `deadline` (epoch ms), then stops; its checkpoint says where the next start resumes. */
     async close(deadline = Date.now()) {
       draining = true
-      nudge()
-      const left = Math.max(0, deadline - Date.now())
-      const timer = setTimeout(() => {
+      wakeAll('data')
+      const stop = () => {
         running = false
-        wake()
-      }, left)
-      if (left === 0) {
-        running = false
-        wake()
+        wakeAll()
       }
+      const left = Math.max(0, deadline - Date.now())
+      if (left === 0) stop()
+      const timer = setTimeout(stop, left)
       // An in-flight handler may outlive the deadline; its checkpoint then simply stays behind.
-      await Promise.race([loop, sleep(left + 200)])
-      running = false
-      wake()
+      let finished = false
+      await Promise.race([loop.then(() => (finished = true)), sleep(left + 200)])
+      stop()
       clearTimeout(timer)
+      // Only a handler that is not mid-batch may save what it holds back (the alert engine's pending state).
+      if (finished && o.handler.close)
+        await o.handler.close().catch((e: Error) => o.logger.warn({ reader: o.name, err: e.message }, 'reader close failed'))
       cursor.close()
-      stopped = new Promise<void>((r) => {
-        wake = r
-      })
     },
   }
 }

@@ -7,6 +7,9 @@ import { segmentName } from '../log/segments.ts'
 /** Damage of acknowledged data keeps `/ready` degraded this long after it was last seen, so monitoring cannot miss it. */
 const DAMAGE_ALERT_MS = 15 * 60_000
 
+/** A reader whose oldest unhandled record is older than this counts as stuck. */
+const BEHIND_MS = 5 * 60_000
+
 const seconds = (ms: number | null) => (ms === null ? '' : `, oldest ${Math.round(ms / 1000)} s`)
 
 /**
@@ -52,6 +55,9 @@ export async function readiness(deps: {
         ok: false,
         detail: `failing for ${Math.round((s.failingSinceMs ?? 0) / 1000)} s: ${s.error}; ${lag}${damage}`,
       }
+    else if (s.oldestMs !== null && s.oldestMs > BEHIND_MS)
+      // No error, yet not keeping up (a hung store call, or a long backlog): say so rather than look healthy.
+      checks[`reader:${r.name}`] = { ok: false, detail: `behind: ${lag}${damage}` }
     else checks[`reader:${r.name}`] = { ok: recent.length === 0, detail: `${lag}${damage}` }
   }
   return { ok: Object.values(checks).every((c) => c.ok), checks }
