@@ -96,16 +96,22 @@ export function createCursor(log: Log, onDamage: (d: Damage) => void, kinds: rea
       const records: LogRecord[] = []
       let off = 0
       while (records.length < max && off < buf.length) {
-        const f = frameAt(buf, off, buf.length)
+        const at = base + off
+        const seen = log.parsedAt(segment, at)
+        const f = frameAt(buf, off, buf.length, seen === undefined)
         if (f.kind === 'frame') {
           const kind = buf[f.start]!
-          if (wanted.has(kind)) {
+          if (seen !== undefined) {
+            if (wanted.has(kind)) records.push(seen)
+          } else if (wanted.has(kind)) {
             try {
-              records.push(JSON.parse(buf.toString('utf8', f.start + 1, f.end)) as LogRecord)
+              const record = JSON.parse(buf.toString('utf8', f.start + 1, f.end)) as LogRecord
+              log.rememberParsed(segment, at, record)
+              records.push(record)
             } catch {
-              report({ segment, offset: base + off, reason: 'record is not JSON' })
+              report({ segment, offset: at, reason: 'record is not JSON' })
             }
-          } else if (!known.has(kind)) report({ segment, offset: base + off, reason: `unknown record kind 0x${kind.toString(16)}` })
+          } else if (!known.has(kind)) report({ segment, offset: at, reason: `unknown record kind 0x${kind.toString(16)}` })
           off = f.end
           continue
         }

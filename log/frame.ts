@@ -38,14 +38,15 @@ export type FrameAt =
   | { kind: 'corrupt'; reason: 'bad magic' | 'bad length' | 'bad checksum' }
 
 /** The frame starting at `off` in `buf[0, end)`; `start`/`end` bound its payload. */
-export function frameAt(buf: Buffer, off: number, end: number): FrameAt {
+/** `verify: false` skips the checksum, for a frame whose bytes were already verified at this position. */
+export function frameAt(buf: Buffer, off: number, end: number, verify = true): FrameAt {
   if (end - off < HEADER_BYTES) return { kind: 'incomplete' }
   if (buf[off] !== MAGIC_0 || buf[off + 1] !== MAGIC_1) return { kind: 'corrupt', reason: 'bad magic' }
   const len = buf.readUInt32LE(off + 2)
   if (len === 0 || len > MAX_PAYLOAD_BYTES) return { kind: 'corrupt', reason: 'bad length' }
   const start = off + HEADER_BYTES
   if (start + len > end) return { kind: 'incomplete' }
-  if (crc32(buf.subarray(start, start + len)) !== buf.readUInt32LE(off + 6)) return { kind: 'corrupt', reason: 'bad checksum' }
+  if (verify && crc32(buf.subarray(start, start + len)) !== buf.readUInt32LE(off + 6)) return { kind: 'corrupt', reason: 'bad checksum' }
   return { kind: 'frame', start, end: start + len }
 }
 

@@ -21,6 +21,8 @@ export interface LogConfig {
 
 export type AppendDone = (err: Error | null) => void
 
+const PARSED_LIMIT = 50_000
+
 /** Why appends are refused right now; null while appending works. */
 export interface Refusal {
   code: 'LOG_CEILING' | 'DISK_LOW' | 'DISK_FULL' | 'DISK_ERROR'
@@ -41,6 +43,10 @@ interface Segment {
  */
 export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Refusal['code']) => void) {
   const segments = new Map<number, Segment>()
+  // Records already verified and parsed by one reader, by segment and offset, for the next reader at the
+  // same place: readers mostly read the same new bytes within milliseconds. Bounded; cleared when full.
+  const parsed = new Map<number, Map<number, LogRecord>>()
+  let parsedCount = 0
   const readers = new Map<string, Position>()
   const damage: Damage[] = []
   let current = 0
@@ -227,6 +233,8 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') continue
       }
       segments.delete(id)
+      parsedCount -= parsed.get(id)?.size ?? 0
+      parsed.delete(id)
       totalBytes -= seg.size
     }
     // Arrival marks every reader has passed are no longer needed for the age of the oldest record.
@@ -302,6 +310,21 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
       return current
     },
     segmentIds: () => [...segments.keys()].sort((a, b) => a - b),
+    /** A record parsed earlier at this place, if still remembered. */
+    parsedAt: (segment: number, offset: number): LogRecord | undefined => parsed.get(segment)?.get(offset),
+    rememberParsed(segment: number, offset: number, record: LogRecord) {
+      if (parsedCount >= PARSED_LIMIT) {
+        parsed.clear()
+        parsedCount = 0
+      }
+      let m = parsed.get(segment)
+      if (!m) {
+        m = new Map()
+        parsed.set(segment, m)
+      }
+      m.set(offset, record)
+      parsedCount++
+    },
     segmentPath: path,
     /** Bytes of a segment that are on disk and synced: what readers may read. */
     committedEnd: (segment: number) => segments.get(segment)?.size ?? 0,
