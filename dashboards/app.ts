@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import fastifyHelmet from '@fastify/helmet'
 import fastifyStatic from '@fastify/static'
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
@@ -10,12 +11,23 @@ import type { Device, DeviceState, LiveBus } from '#devices'
 import type { InfluxQuery } from '../influx/query.ts'
 import type { Registry } from '../store/registry.ts'
 import { requireToken } from './auth.ts'
+import { createAuthGuard } from './auth-guard.ts'
+import { trustList } from './client-address.ts'
 import { sendError } from './errors.ts'
+import { registerRateLimits } from './rate-limits.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { healthRoutes, metricsRoute, type ReadyCheck } from './routes/health.ts'
 import { type QuarantineRoutesDeps, quarantineRoutes } from './routes/quarantine.ts'
+import { allowInlineStyle, helmetOptions } from './security-headers.ts'
 import { attachSocketIo } from './socket-io.ts'
+
+export interface HttpOptions {
+  /** Reverse proxies whose X-Forwarded-For names the client (HTTP_TRUSTED_PROXIES); empty, the socket's peer is the client. */
+  trustedProxies: readonly string[]
+  /** Leaflet tile URL template (MAP_TILE_URL); its origin is allowed in img-src. */
+  mapTileUrl: string | null
+}
 
 export interface AppDeps {
   registry: Registry
@@ -30,10 +42,17 @@ export interface AppDeps {
   log: Logger
   /** Built web app (Vite output); null serves the API only. */
   webRoot: string | null
+  http: HttpOptions
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.log as FastifyBaseLogger, bodyLimit: 64 * 1024 })
+  const trustProxy = trustList(deps.http.trustedProxies)
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    bodyLimit: 64 * 1024,
+    // Behind a proxy every client would share its address, and one guesser would block them all.
+    trustProxy: deps.http.trustedProxies.length > 0 ? (address: string) => trustProxy(address) : false,
+  })
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler((err, req, reply) => {
@@ -45,6 +64,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return sendError(reply, 400, 'BAD_REQUEST', undefined, issues)
     }
     const e = err as { statusCode?: number; message?: string }
+    // @fastify/rate-limit throws its refusal here after setting Retry-After.
+    if (e.statusCode === 429) return sendError(reply, 429, 'RATE_LIMITED', e.message)
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return reply
         .code(e.statusCode)
@@ -54,25 +75,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error', hint: 'See the server log.' } })
   })
 
+  // First, so that every answer carries the headers: 404s, errors, refusals and static files too.
+  await app.register(fastifyHelmet, helmetOptions(deps.http.mapTileUrl))
+  await registerRateLimits(app, deps.metrics)
+
   await app.register(fastifySwagger, {
     openapi: {
       info: {
         title: 'smartplace API',
         version: '0.1.0',
-        description: 'Devices, readings, alerts and quarantine. Send Authorization: Bearer <token>.',
+        description:
+          'Devices, readings, alerts and quarantine. Send Authorization: Bearer <token>. Repeated wrong tokens and heavy routes answer 429 with Retry-After.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
   })
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', transformStaticCSP: allowInlineStyle })
 
-  attachSocketIo(app, { verify: deps.registry.admin.verify, bus: deps.bus, ...deps.socketIo })
+  const guard = createAuthGuard({ metrics: deps.metrics, log: deps.log.child({ module: 'auth' }) })
+  attachSocketIo(app, { verify: deps.registry.admin.verify, guard, trustProxy, bus: deps.bus, ...deps.socketIo })
 
   await app.register(healthRoutes({ ready: deps.ready }))
   await app.register(async (api) => {
-    api.addHook('onRequest', requireToken(deps.registry.admin.verify))
+    api.addHook('onRequest', requireToken(deps.registry.admin.verify, guard))
     await api.register(
       deviceRoutes({ devices: deps.registry.devices, state: deps.state, disconnect: deps.disconnect, influx: deps.influx }),
     )

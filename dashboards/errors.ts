@@ -2,6 +2,20 @@ import type { FastifyReply } from 'fastify'
 import { z } from 'zod'
 import { ERROR_CODES, type ErrorCode } from '#devices'
 
+/**
+ * Codes only the HTTP layer gives (it is the only part that throttles clients); they
+ * follow the shared catalogue's rule: stable, and each with a hint that says what to do.
+ */
+export const HTTP_ERROR_CODES = {
+  AUTH_THROTTLED:
+    'Too many failed authentications from this address (or for this identity). Wait Retry-After seconds, then check the token: each further wrong token blocks for twice as long as the last.',
+  RATE_LIMITED: 'Too many of these requests from this address. Wait Retry-After seconds; ask for fewer points or a narrower selection.',
+} as const
+export type HttpErrorCode = ErrorCode | keyof typeof HTTP_ERROR_CODES
+
+const hintOf = (code: HttpErrorCode): string =>
+  code in HTTP_ERROR_CODES ? HTTP_ERROR_CODES[code as keyof typeof HTTP_ERROR_CODES] : ERROR_CODES[code as ErrorCode]
+
 export const ErrorBody = z.object({
   error: z.object({
     code: z.string(),
@@ -13,12 +27,16 @@ export const ErrorBody = z.object({
 
 export function sendError(
   reply: FastifyReply,
-  status: 400 | 401 | 403 | 404 | 409 | 503,
-  code: ErrorCode,
+  status: 400 | 401 | 403 | 404 | 409 | 429 | 503,
+  code: HttpErrorCode,
   message?: string,
   issues?: { path: string; message: string }[],
 ) {
-  return reply
-    .code(status)
-    .send({ error: { code, message: message ?? ERROR_CODES[code], hint: ERROR_CODES[code], ...(issues ? { issues } : {}) } })
+  return reply.code(status).send({ error: { code, message: message ?? hintOf(code), hint: hintOf(code), ...(issues ? { issues } : {}) } })
+}
+
+/** 429 with Retry-After in whole seconds (RFC 9110 §10.2.3), the one form every client understands. */
+export function sendTooMany(reply: FastifyReply, code: 'AUTH_THROTTLED' | 'RATE_LIMITED', retryAfterS: number, message: string) {
+  reply.header('retry-after', String(retryAfterS))
+  return sendError(reply, 429, code, message)
 }

@@ -5,6 +5,7 @@ import type { InfluxQuery } from '../../influx/query.ts'
 import { queryReadings } from '../../influx/schema.ts'
 import type { DeviceStore } from '../../store/device-store.ts'
 import { ErrorBody, sendError } from '../errors.ts'
+import { READINGS_LIMIT } from '../rate-limits.ts'
 
 export interface DeviceRoutesDeps {
   devices: DeviceStore
@@ -82,9 +83,11 @@ export const deviceRoutes =
     app.get(
       '/api/devices/:id/readings',
       {
+        config: { rateLimit: READINGS_LIMIT },
         schema: {
           tags: ['devices'],
-          description: 'Reading history from InfluxDB. Ranges over 7 days need `every` (e.g. 1h); at most 10,000 points.',
+          description:
+            'Reading history from InfluxDB. Ranges over 7 days need `every` (e.g. 1h); at most 10,000 points. At most 120 calls a minute per client (429 with Retry-After beyond).',
           params: Params,
           querystring: z.object({
             from: z.iso.datetime({ offset: true }).optional().describe('default: 24 hours before `to`'),
@@ -101,6 +104,7 @@ export const deviceRoutes =
             }),
             400: ErrorBody,
             404: ErrorBody,
+            429: ErrorBody,
           },
         },
       },

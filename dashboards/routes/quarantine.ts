@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { QuarantineEntry, QuarantineFilter, QuarantineSummary } from '#devices'
 import type { QuarantineStore } from '../../store/quarantine-store.ts'
+import { ErrorBody } from '../errors.ts'
+import { REPLAY_LIMIT } from '../rate-limits.ts'
 
 export interface QuarantineRoutesDeps {
   quarantine: QuarantineStore
@@ -36,10 +38,11 @@ export const quarantineRoutes =
     app.post(
       '/api/quarantine/replay',
       {
+        config: { rateLimit: REPLAY_LIMIT },
         schema: {
           tags: ['quarantine'],
           description:
-            'Validates the selected messages again, after a registry or schema fix. Good ones are ingested and leave quarantine; bad ones stay with their new reason. At most 1,000 per call.',
+            'Validates the selected messages again, after a registry or schema fix. Good ones are ingested and leave quarantine; bad ones stay with their new reason. At most 1,000 per call, and 10 calls a minute per client (429 with Retry-After beyond).',
           body: QuarantineFilter.pick({ deviceId: true, type: true, code: true, from: true, to: true }).extend({
             ids: z.array(z.number().int()).max(1000).optional(),
           }),
@@ -50,6 +53,7 @@ export const quarantineRoutes =
               rejected: z.number().int(),
               skipped: z.number().int(),
             }),
+            429: ErrorBody,
           },
         },
       },

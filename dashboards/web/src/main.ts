@@ -1,10 +1,11 @@
 import { io, type Socket } from 'socket.io-client'
 import type { Alert, ClientToServerEvents, DeviceState, ServerToClientEvents } from '#devices'
-import { createApi, Unauthorised } from './api.ts'
+import { createApi, TooMany, Unauthorised } from './api.ts'
 import { renderAlert, renderDeviceRow } from './render.ts'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const KEY = 'smartplace.token'
+const tooManyMessage = (s: number) => `Too many failed sign-ins. Try again in ${s} seconds.`
 
 function showLogin(message = '') {
   sessionStorage.removeItem(KEY)
@@ -20,6 +21,7 @@ async function start(token: string) {
   try {
     ;[devices, alerts] = await Promise.all([api.devices(), api.openAlerts()])
   } catch (e) {
+    if (e instanceof TooMany) return showLogin(tooManyMessage(e.retryAfterS))
     return showLogin(e instanceof Unauthorised ? 'That token was not accepted.' : String(e))
   }
   sessionStorage.setItem(KEY, token)
@@ -63,6 +65,8 @@ async function start(token: string) {
   })
   socket.on('connect_error', (e) => {
     if (e.message === 'UNAUTHENTICATED') showLogin('Your session is no longer valid.')
+    // The handshake is braked like the API; the message says when to come back rather than blaming the token.
+    if (e.message === 'AUTH_THROTTLED') showLogin(tooManyMessage(Number((e as { data?: { retryAfterS?: number } }).data?.retryAfterS) || 1))
   })
   socket.on('alert:raised', upsertAlert)
   socket.on('alert:acknowledged', upsertAlert)
