@@ -1,23 +1,34 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
-import { type AddressInfo, createServer, type Server } from 'node:net'
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
-import { createWebSocketStream, WebSocketServer } from 'ws'
 import type { Device, TopicParts } from '#devices'
 import { authorizeDevicePublish, authorizeDeviceSubscribe, type PublishDecision } from './acl.ts'
+import { type AuthBrakeConfig, createAuthBrake } from './auth-brake.ts'
+import { createCredentialCheck } from './credential-check.ts'
+import { counted, refusalReason } from './error-reasons.ts'
+import { createListeners, type MqttTlsConfig } from './listeners.ts'
 import type { BrokerMetrics } from './metrics.ts'
-import { guardPackets } from './packet-guard.ts'
+import { stringFault, unacceptableString } from './mqtt-strings.ts'
+import type { GuardedStream } from './packet-guard.ts'
+import { Connack, type ConnackCode, ProtocolViolation } from './protocol-violation.ts'
 import { createRateLimiter } from './rate-limit.ts'
+import { createRefusals } from './refusals.ts'
+import { createSessionPacketIds } from './session-packet-ids.ts'
+import { answerUnknownPubrec } from './unknown-pubrec.ts'
 
 export interface BrokerConfig {
   host: string
-  port: number
+  /** Plain MQTT over TCP; null turns it off (TLS only). */
+  port: number | null
   /** MQTT over WebSocket; null disables it. */
   wsPort: number | null
+  /** MQTT over TLS and secure WebSocket; null when no certificate is configured. */
+  tls: MqttTlsConfig | null
   maxPacketBytes: number
   maxConnections: number
   /** Open connections allowed from one remote address; 0 = no cap. */
   maxConnectionsPerAddress: number
+  /** Addresses exempt from that cap (gateways many devices share). */
+  trustedAddresses: ReadonlySet<string>
   /** Sustained publishes per second per device, and the burst above it; 0 = no limit. */
   deviceRatePerS: number
   deviceBurst: number
@@ -26,8 +37,13 @@ export interface BrokerConfig {
    * test suites can run. Every protocol check still applies; nothing is ingested.
    */
   auth: boolean
+  /** The longest keep-alive a client may ask for, in seconds; 0 = no limit. */
   keepaliveLimitS: number
+  /** Keep-alive 0 ("none") is accepted: offline detection comes from reporting intervals, dead peers from TCP keep-alive. */
+  keepaliveZero: boolean
   connectTimeoutMs: number
+  /** Slows guessing of device secrets (see auth-brake.ts). */
+  authBrake: AuthBrakeConfig
 }
 
 export interface BrokerDeps {
@@ -49,74 +65,115 @@ export interface Broker {
   close(): Promise<void>
   /** Disconnects a device at once (after revocation). */
   disconnect(deviceId: string): void
+  /** Reads the TLS certificate and key again; open connections keep theirs. False (and logged) when they cannot be served. */
+  reloadTls(): boolean
+  /** Plain TCP port once started; 0 when plain TCP is off. */
   readonly port: number
   readonly wsPort: number | null
+  readonly tlsPort: number | null
+  readonly wssPort: number | null
   readonly aedes: Aedes
 }
 
-const authError = (message: string): AuthenticateError => Object.assign(new Error(message), { returnCode: 4 as const }) as AuthenticateError
+const connackError = (returnCode: ConnackCode, message: string): AuthenticateError =>
+  counted(Object.assign(new Error(message), { returnCode })) as AuthenticateError
+const authError = (message: string) => connackError(Connack.badUserNameOrPassword, message)
 
-/** Decoders replace malformed UTF-8 with U+FFFD; MQTT forbids it and NUL in strings [MQTT-1.5.3-1, -2]. */
-const badString = (s: string) => s.includes('\u0000') || s.includes('\uFFFD')
+/** Idle time before TCP probes a silent peer: how a dead client with keep-alive 0 is found. */
+const TCP_KEEPALIVE_MS = 60_000
+
+type ParsingClient = Client & { _parser?: { error?: Error | null } }
 
 export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   const { config, log, metrics } = deps
   const devices = new WeakMap<Client, Device>()
   const limiter = createRateLimiter(config.deviceRatePerS, config.deviceBurst)
+  const checkCredentials = createCredentialCheck(createAuthBrake(config.authBrake), deps.authenticate, (action) =>
+    metrics.authBraked.inc({ action }),
+  )
   const decisions = new WeakMap<Client, { topic: string; decision: PublishDecision }>()
   const wills = new WeakMap<Client, PublishPacket | undefined>()
-  const refuse = (reason: string, clientId: string | undefined) => {
-    metrics.refused.inc({ reason })
-    log.warn({ reason, clientId }, 'mqtt refused')
-  }
+  const addresses = new WeakMap<Client, string>()
+  // Refusals decided when the CONNECT arrives; preConnect can only close, so they are answered in authenticate with a CONNACK code.
+  const refuseAtAuth = new WeakMap<Client, { reason: string; detail: Record<string, unknown> }>()
+  // Connections this file refused with a CONNACK (and counted); any other refusing CONNACK is Aedes's own.
+  const connackRefused = new WeakSet<Client>()
+  const refusals = createRefusals(metrics, log)
+  const refuse = (reason: string, clientId: string | null | undefined, detail?: Record<string, unknown>) =>
+    refusals.refuse(reason, clientId ? { clientId, ...detail } : detail)
+  const liveClient = (id: string) => (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[id]
+  const packetIds = createSessionPacketIds(liveClient)
+
+  const peerSocket = (client: Client) => (client.conn as Partial<GuardedStream>).peer ?? client.req?.socket
 
   const aedes = await Aedes.createBroker({
     connectTimeout: config.connectTimeoutMs,
-    keepaliveLimit: config.keepaliveLimitS,
+    // Aedes refuses keep-alive 0 and long keep-alives with return code 6, which MQTT 3.1.1 does not have; checked in preConnect instead.
+    keepaliveLimit: 0,
     maxTopicLevels: 8,
     // A frozen subscriber is disconnected instead of holding deliveries forever.
     drainTimeout: 10_000,
+    // The packet guard has checked the CONNECT's structure, strings and flags (connect-check.ts) before this runs.
     preConnect(client, packet, cb) {
-      if (badString(packet.clientId) || (packet.username !== undefined && badString(packet.username))) {
-        refuse('client-id-malformed', undefined)
-        return cb(new Error('malformed client id'), false)
+      const socket = peerSocket(client)
+      socket?.setKeepAlive(true, TCP_KEEPALIVE_MS)
+      addresses.set(client, socket?.remoteAddress ?? '')
+      const keepalive = packet.keepalive ?? 0
+      if (keepalive === 0 ? !config.keepaliveZero : config.keepaliveLimitS > 0 && keepalive > config.keepaliveLimitS) {
+        refuseAtAuth.set(client, {
+          reason: keepalive === 0 ? 'keepalive-zero' : 'keepalive-too-long',
+          detail: { keepalive, limit: config.keepaliveLimitS },
+        })
       }
-      if (!packet.clientId && packet.clean === false) {
-        refuse('empty-client-id-persistent', undefined)
-        return cb(new Error('an empty client id needs a clean session [MQTT-3.1.3-7]'), false)
-      }
-      if (packet.will && badString(packet.will.topic)) {
-        refuse('will-topic-malformed', packet.clientId)
-        return cb(new Error('malformed will topic'), false)
-      }
+      packetIds.start(client, packet.clientId, packet.clean !== false)
       wills.set(client, packet.will as PublishPacket | undefined)
       cb(null, true)
     },
     authenticate(client, username, password, done) {
       const id = client.id
+      const deny = (code: ConnackCode, reason: string, message: string, detail?: Record<string, unknown>) => {
+        connackRefused.add(client)
+        refuse(reason, id, detail)
+        done(connackError(code, message), false)
+      }
+      const early = refuseAtAuth.get(client)
+      if (early) {
+        refuseAtAuth.delete(client)
+        // MQTT 3.1.1 has no return code for a keep-alive; Mosquitto answers a 3.1.1 client whose keep-alive
+        // is over max_keepalive with 0x02 (identifier rejected), so this does too.
+        return deny(Connack.identifierRejected, early.reason, 'keep-alive not accepted', early.detail)
+      }
       if (!config.auth) return done(null, true)
-      if (!username || !password) {
-        refuse('anonymous', id)
-        return done(authError('device credentials required'), false)
-      }
-      if (username !== id) {
-        refuse('client-id-mismatch', id)
-        return done(authError('client id must equal the device id'), false)
-      }
-      deps.authenticate(username, password.toString('utf8')).then(
-        (device) => admitDevice(client, device, done),
-        (e: Error) => {
-          refuse('store-unavailable', id)
-          log.warn({ err: e.message }, 'cannot check device credentials')
-          done(Object.assign(new Error('server unavailable'), { returnCode: 3 as const }) as AuthenticateError, false)
+      if (!username || !password) return deny(Connack.badUserNameOrPassword, 'anonymous', 'device credentials required')
+      if (username !== id) return deny(Connack.badUserNameOrPassword, 'client-id-mismatch', 'client id must equal the device id')
+      const address = addresses.get(client) ?? ''
+      checkCredentials(
+        address,
+        username,
+        password.toString('utf8'),
+        () => client.closed,
+        (o) => {
+          if (o.ok) return admitDevice(client, o.device, done)
+          if (o.why === 'wrong-secret')
+            return deny(Connack.badUserNameOrPassword, 'bad-credentials', 'unknown device or wrong secret', { address })
+          // Not "bad user name or password" when braked: the secret was not looked at, and the device should retry later.
+          if (o.why === 'braked')
+            return deny(Connack.serverUnavailable, 'auth-braked', 'too many wrong secrets from this address; try later', { address })
+          log.warn({ err: o.error.message }, 'cannot check device credentials')
+          deny(Connack.serverUnavailable, 'store-unavailable', 'server unavailable')
         },
       )
     },
     authorizePublish(client, packet, cb) {
       if (!client) return cb(null) // the broker's own publishes
-      if (badString(packet.topic)) {
-        refuse(packet.topic.includes('\u0000') ? 'topic-nul' : 'topic-malformed-utf8', client.id)
-        return cb(new Error('malformed topic'))
+      // [MQTT-2.3.1-1]; Mosquitto closes the connection too (handle__publish).
+      if (packet.qos > 0 && packet.messageId === 0) {
+        refuse('packet-id-zero', client.id, { packet: 'publish' })
+        return cb(counted(new Error('a QoS 1 or 2 PUBLISH needs a non-zero packet id')))
+      }
+      if (unacceptableString(packet.topic)) {
+        refuse(`topic-${stringFault(packet.topic)}`, client.id)
+        return cb(counted(new Error('malformed topic')))
       }
       const wait = limiter.take(client)
       if (wait > 0) {
@@ -127,25 +184,26 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       authorize(client, packet, cb)
     },
     authorizeSubscribe(client, sub, cb) {
-      if (!config.auth && !badString(sub.topic)) return cb(null, sub)
+      // Filters with bad characters never get here: the packet guard closes on them (subscribe-check.ts).
+      if (!config.auth) return cb(null, sub)
       const device = devices.get(client)
       if (device && authorizeDeviceSubscribe(device, sub.topic)) return cb(null, sub)
       refuse('subscribe-forbidden', client.id)
       cb(null, null) // SUBACK 0x80 for this filter; the connection stays up
     },
   })
+  answerUnknownPubrec((aedes as unknown as { persistence: Parameters<typeof answerUnknownPubrec>[0] }).persistence, (clientId, messageId) =>
+    log.debug({ clientId, messageId }, 'PUBREC for an unknown packet id; answered with PUBREL'),
+  )
 
-  function admitDevice(client: Client, device: Device | null, done: (err: AuthenticateError | null, ok: boolean) => void) {
+  function admitDevice(client: Client, device: Device, done: (err: AuthenticateError | null, ok: boolean) => void) {
     const id = client.id
-    if (!device) {
-      refuse('bad-credentials', id)
-      return done(authError('unknown device or wrong secret'), false)
-    }
     const will = wills.get(client)
     wills.delete(client)
     if (will) {
       const d = authorizeDevicePublish(device, will.topic)
       if (!d.ok || d.parts.channel !== 'status') {
+        connackRefused.add(client)
         refuse('will-forbidden', id)
         return done(authError('a Last Will may only go to the device own status topic'), false)
       }
@@ -164,12 +222,12 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     if (last?.topic !== packet.topic) decisions.set(client, { topic: packet.topic, decision: d })
     if (!d.ok) {
       refuse(d.reason, client.id)
-      return cb(new Error(d.reason))
+      return cb(counted(new Error(d.reason)))
     }
     if (d.parts.channel === 'telemetry') {
       if (packet.retain) {
         refuse('retained-telemetry', client.id)
-        return cb(new Error('telemetry may not be retained'))
+        return cb(counted(new Error('telemetry may not be retained')))
       }
       deps.onTelemetry(device, d.parts, packet.payload as Buffer, cb)
       return
@@ -184,90 +242,65 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   })
   aedes.on('clientDisconnect', (client) => {
     metrics.connections.dec()
+    packetIds.end(client)
     const d = devices.get(client)
     if (d) deps.onPresence(d, 'offline')
   })
-  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'))
-  aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'))
-
-  const onOversize = (reason: 'oversize' | 'malformed', size: number) => {
-    metrics.refused.inc({ reason: reason === 'oversize' ? 'packet-too-large' : 'packet-malformed' })
-    log.warn({ reason, size, limit: config.maxPacketBytes }, 'mqtt packet refused, connection closed')
-  }
-
-  // Open connections per remote address, TCP and WebSocket together.
-  const perAddress = new Map<string, number>()
-  const admit = (addr: string, socket: { once(e: 'close', f: () => void): unknown }) => {
-    const n = (perAddress.get(addr) ?? 0) + 1
-    if (config.maxConnectionsPerAddress > 0 && n > config.maxConnectionsPerAddress) {
-      refuse('too-many-connections-from-address', undefined)
-      return false
-    }
-    perAddress.set(addr, n)
-    socket.once('close', () => {
-      const left = (perAddress.get(addr) ?? 1) - 1
-      if (left > 0) perAddress.set(addr, left)
-      else perAddress.delete(addr)
-    })
-    return true
-  }
-
-  const tcp: Server = createServer((socket) => {
-    if (!admit(socket.remoteAddress ?? '', socket)) {
-      socket.destroy()
+  // Every close for a protocol error is counted once, with its reason: the packet guard's, or Aedes's own.
+  const onError = (client: Client | null, err: Error) => {
+    if (err instanceof ProtocolViolation) {
+      const { reason, statement, connack, detail } = err.violation
+      const address = client ? (peerSocket(client)?.remoteAddress ?? (client.conn as Partial<GuardedStream>).remoteAddress) : undefined
+      refuse(reason, client?.id, { statement, connack, address, ...detail })
       return
     }
-    socket.setNoDelay(true)
-    socket.on('error', () => {}) // resets by peers are routine; aedes reports them on the client
-    aedes.handle(guardPackets(socket, config.maxPacketBytes, onOversize))
-  })
-  tcp.maxConnections = config.maxConnections
-
-  let http: HttpServer | null = null
-  let wss: WebSocketServer | null = null
-  if (config.wsPort !== null) {
-    http = createHttpServer()
-    wss = new WebSocketServer({ server: http, maxPayload: config.maxPacketBytes + 8 })
-    wss.on('connection', (ws, req) => {
-      if (!admit(req.socket.remoteAddress ?? '', ws)) {
-        ws.terminate()
-        return
-      }
-      const stream = createWebSocketStream(ws)
-      stream.on('error', () => {})
-      aedes.handle(guardPackets(stream, config.maxPacketBytes, onOversize), req)
-    })
+    const reason = refusalReason(err, client !== null && (client as ParsingClient)._parser?.error === err)
+    if (reason) refuse(reason, client?.id, { err: err.message })
+    else log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection closed')
   }
+  aedes.on('clientError', onError)
+  aedes.on('connectionError', onError)
+  aedes.on('connackSent', (packet, client) => {
+    // Aedes still refuses one thing itself: an MQTT 3.1 client id over 23 characters (return code 2).
+    if (!packet.returnCode || connackRefused.has(client)) return
+    refuse(packet.returnCode === 2 ? 'client-id-too-long' : `connack-${packet.returnCode}`, client.id)
+  })
 
-  const listen = (s: Server | HttpServer, port: number) =>
-    new Promise<number>((resolve, reject) => {
-      s.once('error', reject)
-      s.listen(port, config.host, () => resolve((s.address() as AddressInfo).port))
-    })
+  const onOversize = (reason: 'oversize' | 'malformed', size: number) =>
+    refuse(reason === 'oversize' ? 'packet-too-large' : 'packet-malformed', undefined, { size, limit: config.maxPacketBytes })
 
-  let port = config.port
-  let wsPort = config.wsPort
+  const listeners = createListeners({
+    config,
+    log,
+    refuse: (reason) => refuse(reason, undefined),
+    onOversize,
+    handle: (stream, req) => aedes.handle(stream, req),
+  })
+
   return {
     aedes,
     get port() {
-      return port
+      return listeners.ports.tcp ?? 0
     },
     get wsPort() {
-      return wsPort
+      return listeners.ports.ws
     },
-    async start() {
-      port = await listen(tcp, config.port)
-      if (http && config.wsPort !== null) wsPort = await listen(http, config.wsPort)
-      log.info({ port, wsPort }, 'mqtt broker listening')
+    get tlsPort() {
+      return listeners.ports.tls
     },
+    get wssPort() {
+      return listeners.ports.wss
+    },
+    start: listeners.start,
+    reloadTls: listeners.reloadTls,
     disconnect(deviceId) {
       const client = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[deviceId]
       client?.close()
     },
     async close() {
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
-      wss?.close()
-      await Promise.all([new Promise((r) => tcp.close(r)), http ? new Promise((r) => http!.close(r)) : null])
+      await listeners.close()
+      refusals.close()
     },
   }
 }
