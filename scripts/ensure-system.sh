@@ -28,6 +28,7 @@ command -v influxd >/dev/null 2>&1 || [ -x /usr/bin/influxd ] || missing+=(influ
 if [ "$for_tests" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
+  command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
   # The store's contract tests start a private PostgreSQL; Debian keeps initdb off PATH.
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 fi

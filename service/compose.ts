@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { Registry as MetricsRegistry } from 'prom-client'
-import { deviceTypeOf, type LiveBus, type LogRecord } from '#devices'
+import { deviceTypeOf, type LiveBus, type LogRecord, type QuarantineRecord } from '#devices'
 import { ALERT_READER, createAlertEngine } from '../alerts/engine.ts'
 import { createBroker } from '../broker/broker.ts'
 import { brokerMetrics } from '../broker/metrics.ts'
@@ -84,18 +84,22 @@ export async function compose(
     checkpoint: checkpointFile(logDir, 'influxdb'),
     log: log.child({ module: 'influx-writer' }),
     onWritten: (n) => im.written.inc(n),
-    async onRejected(record, reason) {
-      im.quarantined.inc({ code: 'INFLUX_REJECTED' })
-      await registry.quarantine.add({
-        receivedAt: new Date(record.receivedAt),
-        deviceId: record.deviceId,
-        topic: `influxdb:${record.type}`,
-        code: 'INFLUX_REJECTED',
-        reason,
-        issues: [],
-        payload: Buffer.from(JSON.stringify(record)),
-      })
-    },
+    // Through the log, like every other quarantined message: durable, and the writer never waits on the store.
+    onRejected: (record, reason) =>
+      new Promise<void>((resolve, reject) => {
+        im.quarantined.inc({ code: 'INFLUX_REJECTED' })
+        const entry: QuarantineRecord = {
+          kind: 'quarantine',
+          receivedAt: record.receivedAt,
+          deviceId: record.deviceId,
+          topic: `influxdb:${record.type}`,
+          code: 'INFLUX_REJECTED',
+          reason: reason.slice(0, 2000),
+          issues: [],
+          payload: Buffer.from(JSON.stringify(record)).toString('base64'),
+        }
+        durable.append(entry, (e) => (e ? reject(e) : resolve()))
+      }),
     onMissingDatabase: ensureDb,
   })
   const alertEngine = createAlertEngine({
@@ -107,7 +111,8 @@ export async function compose(
   const readers = [
     reader('influxdb', influxWriter, ['reading'], config.INFLUX_BATCH_LINES, config.INFLUX_FLUSH_MS),
     reader(ALERT_READER, alertEngine.handler, ['reading'], 1000),
-    reader(QUARANTINE_READER, createQuarantineKeeper(registry), ['quarantine'], 500),
+    // Quarantine is not latency-critical: reading it at most four times a second spares a wake-up per commit.
+    reader(QUARANTINE_READER, createQuarantineKeeper(registry), ['quarantine'], 500, 250),
   ]
   lm = logMetrics(metrics, durable, readers)
 
@@ -126,14 +131,25 @@ export async function compose(
       host: config.MQTT_HOST,
       port: config.MQTT_PORT,
       wsPort: config.MQTT_WS_PORT,
+      tls:
+        config.MQTT_TLS_CERT && config.MQTT_TLS_KEY
+          ? { certFile: config.MQTT_TLS_CERT, keyFile: config.MQTT_TLS_KEY, port: config.MQTT_TLS_PORT, wsPort: config.MQTT_WSS_PORT }
+          : null,
       maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
       maxConnections: config.MQTT_MAX_CONNECTIONS,
       maxConnectionsPerAddress: config.MQTT_MAX_CONNECTIONS_PER_ADDRESS,
+      trustedAddresses: new Set(config.MQTT_TRUSTED_ADDRESSES),
       deviceRatePerS: config.MQTT_DEVICE_RATE,
       deviceBurst: config.MQTT_DEVICE_BURST,
       auth: config.MQTT_AUTH === 'on',
       keepaliveLimitS: config.MQTT_KEEPALIVE_LIMIT_S,
+      keepaliveZero: config.MQTT_KEEPALIVE_ZERO === 'allow',
       connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
+      authBrake: {
+        freeFailures: config.MQTT_AUTH_BRAKE_AFTER,
+        maxDelayMs: config.MQTT_AUTH_BRAKE_MAX_MS,
+        forgetMs: config.MQTT_AUTH_BRAKE_FORGET_S * 1000,
+      },
     },
     log: log.child({ module: 'broker' }),
     metrics: brokerMetrics(metrics),
@@ -164,6 +180,7 @@ export async function compose(
     metrics,
     log: log.child({ module: 'http' }),
     webRoot,
+    http: { trustedProxies: config.HTTP_TRUSTED_PROXIES, mapTileUrl: config.MAP_TILE_URL ?? null },
     replay: ingest.replay,
     socketIo: { pingIntervalMs: config.SOCKETIO_PING_INTERVAL_MS, pingTimeoutMs: config.SOCKETIO_PING_TIMEOUT_MS },
     ready: () => readiness({ influx, influxUrl: config.INFLUX_URL, influxWriter, log: durable, readers }),

@@ -1,8 +1,31 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 const port = z.coerce.number().int().min(0).max(65535)
 const optional = <T extends z.ZodType>(s: T) => z.preprocess((v) => (v === '' ? undefined : v), s.optional())
+/** A port, or `off` for no listener. */
+const portOrOff = (fallback: number) =>
+  z.preprocess((v) => (v === 'off' ? null : v === '' ? undefined : v), port.nullable().default(fallback))
+
+/** Node's spelling of an address (as socket.remoteAddress reports it), so a configured list matches it exactly. */
+export function canonicalAddress(address: string): string {
+  const a = address.trim().toLowerCase()
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a)
+  if (mapped && isIP(mapped[1]!) === 4) return mapped[1]!
+  if (isIP(a) !== 6 || a.includes('%')) return a
+  return new URL(`http://[${a}]/`).hostname.slice(1, -1)
+}
+const splitList = (v: unknown) => (typeof v === 'string' ? v.split(',').flatMap((a) => (a.trim() ? [a.trim()] : [])) : v)
+const anAddress = (what: string) =>
+  z
+    .string()
+    .refine((a) => isIP(a) !== 0, {
+      error: (i) => `${String(i.input)} is not an IP address (${what}: plain addresses, comma-separated; no names or ranges)`,
+    })
+    .transform(canonicalAddress)
+// Comma-separated plain IP addresses, each checked, so that a typo cannot silently trust nobody (or the wrong host).
+const addressList = (what: string) => z.preprocess(splitList, z.array(anAddress(what)).default([]))
 
 /** Every variable the all-in-one service reads; parsed once, all errors reported together. */
 export const ServiceConfig = z
@@ -10,9 +33,25 @@ export const ServiceConfig = z
     DATA_DIR: z.string().min(1).default('./data'),
     HTTP_HOST: z.string().default('127.0.0.1'),
     HTTP_PORT: port.default(3000),
+    // Reverse proxies in front of the API: their X-Forwarded-For names the client that the auth brake and rate limits count.
+    HTTP_TRUSTED_PROXIES: addressList('the reverse proxies in front of the HTTP port'),
+    // Leaflet tile URL template; its origin is allowed as an image source in the dashboard's Content-Security-Policy.
+    MAP_TILE_URL: optional(
+      z
+        .string()
+        .regex(
+          /^https?:\/\/(\{s\}\.)?[a-z0-9.-]+(:\d+)?\/\S*$/i,
+          'MAP_TILE_URL must be an http(s) tile URL template such as https://tile.openstreetmap.org/{z}/{x}/{y}.png ({s}. may start the host)',
+        ),
+    ),
     MQTT_HOST: z.string().default('0.0.0.0'),
-    MQTT_PORT: port.default(1883),
+    MQTT_PORT: portOrOff(1883),
     MQTT_WS_PORT: z.preprocess((v) => (v === '' || v === 'off' ? null : v), port.nullable().default(8083)),
+    // PEM file paths; with both set, MQTT is also served over TLS and secure WebSocket (SIGHUP reloads them).
+    MQTT_TLS_CERT: optional(z.string()),
+    MQTT_TLS_KEY: optional(z.string()),
+    MQTT_TLS_PORT: portOrOff(8883),
+    MQTT_WSS_PORT: portOrOff(8084),
     MQTT_MAX_PACKET_BYTES: z.coerce
       .number()
       .int()
@@ -21,10 +60,20 @@ export const ServiceConfig = z
       .default(64 * 1024),
     MQTT_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(20_000),
     MQTT_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).default(1000),
+    // Gateways and LoRaWAN bridges that carry many devices from one address: exempt from the per-address cap.
+    MQTT_TRUSTED_ADDRESSES: addressList('gateways exempt from MQTT_MAX_CONNECTIONS_PER_ADDRESS'),
     MQTT_DEVICE_RATE: z.coerce.number().min(0).default(20),
     MQTT_DEVICE_BURST: z.coerce.number().int().min(1).default(100),
     MQTT_AUTH: z.enum(['on', 'off']).default('on'),
+    // The longest keep-alive a device may ask for (larger: CONNACK 0x02, as Mosquitto's max_keepalive); 0 = no limit.
     MQTT_KEEPALIVE_LIMIT_S: z.coerce.number().int().min(0).default(3600),
+    // Keep-alive 0 means "none"; devices are still seen offline by their reporting interval, dead sockets by TCP keep-alive.
+    MQTT_KEEPALIVE_ZERO: z.enum(['allow', 'refuse']).default('allow'),
+    // Wrong device secrets answered at full speed per address and per device id; after that each waits longer, doubling.
+    MQTT_AUTH_BRAKE_AFTER: z.coerce.number().int().min(0).default(5),
+    // The longest such wait; an address whose turn is further off is refused unchecked. 0 turns the brake off.
+    MQTT_AUTH_BRAKE_MAX_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
+    MQTT_AUTH_BRAKE_FORGET_S: z.coerce.number().int().min(1).default(900),
     MQTT_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     // postgres://user:password@host:5432/db selects PostgreSQL for the registry; unset, SQLite under DATA_DIR.
     DATABASE_URL: optional(
@@ -70,6 +119,32 @@ export const ServiceConfig = z
   .refine((c) => c.MQTT_AUTH === 'on' || c.MQTT_WS_PORT === null, {
     path: ['MQTT_WS_PORT'],
     message: 'MQTT_AUTH=off needs MQTT_WS_PORT=off: the WebSocket listener is not bound to MQTT_HOST alone',
+  })
+  .superRefine((c, ctx) => {
+    if (!c.MQTT_TLS_CERT !== !c.MQTT_TLS_KEY) {
+      const missing = c.MQTT_TLS_CERT ? 'MQTT_TLS_KEY' : 'MQTT_TLS_CERT'
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing],
+        message: `MQTT TLS needs both MQTT_TLS_CERT and MQTT_TLS_KEY (PEM file paths); ${missing} is not set`,
+      })
+    }
+    const tls = Boolean(c.MQTT_TLS_CERT && c.MQTT_TLS_KEY)
+    const listeners = [c.MQTT_PORT, c.MQTT_WS_PORT, tls ? c.MQTT_TLS_PORT : null, tls ? c.MQTT_WSS_PORT : null]
+    if (listeners.every((p) => p === null)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MQTT_PORT'],
+        message: 'no MQTT listener is left on: with MQTT_PORT=off, set MQTT_TLS_CERT and MQTT_TLS_KEY (MQTT over TLS on MQTT_TLS_PORT)',
+      })
+    }
+    if (c.MQTT_AUTH === 'off' && tls && c.MQTT_WSS_PORT !== null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MQTT_WSS_PORT'],
+        message: 'MQTT_AUTH=off needs MQTT_WSS_PORT=off, as it needs MQTT_WS_PORT=off',
+      })
+    }
   })
 export type ServiceConfig = z.infer<typeof ServiceConfig>
 

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
+import { loadTls, TlsConfigError } from '../broker/tls.ts'
 import { startInfluxd } from '../scripts/influxd.ts'
 import { createFleet } from '../simulators/fleet.ts'
 import { fleetSpecs, provisionFleet } from '../simulators/provision.ts'
@@ -25,6 +26,20 @@ if (!parsed.ok) {
   process.exit(2)
 }
 const config = parsed.config
+// Checked before anything starts, like the variables: a certificate that cannot be served is a configuration error.
+if (config.MQTT_TLS_CERT && config.MQTT_TLS_KEY) {
+  try {
+    loadTls({ certFile: config.MQTT_TLS_CERT, keyFile: config.MQTT_TLS_KEY })
+  } catch (e) {
+    if (!(e instanceof TlsConfigError)) throw e
+    process.stderr.write(`${e.code}: ${e.message}\n  ${e.hint}\n`)
+    process.exit(2)
+  }
+}
+if (args.sim && config.MQTT_PORT === null) {
+  process.stderr.write('CONFIG_INVALID: the simulated fleet (--sim) connects over plain MQTT; it needs MQTT_PORT\n')
+  process.exit(2)
+}
 if (config.MQTT_AUTH === 'off') {
   process.stderr.write(
     '\n*** MQTT_AUTH=off: conformance-test profile. Anonymous MQTT on loopback, nothing ingested. Never use this in production. ***\n\n',
@@ -44,6 +59,13 @@ if (!influxUrl) {
 }
 
 const service = await createService({ ...config, DATA_DIR: dataDir, INFLUX_URL: influxUrl }, log, resolve('dashboards/web/dist'))
+if (config.MQTT_TLS_CERT) {
+  // Certificate renewal: new connections get the new certificate, connected devices stay connected.
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading the MQTT TLS certificate and key')
+    service.reloadTls()
+  })
+}
 await service.start()
 closers.unshift((deadline) => service.close(deadline))
 
@@ -63,8 +85,14 @@ if (args.sim) {
   log.info({ devices: devices.length, speed: Number(args.speed) }, 'simulated fleet running')
 }
 
+const { broker } = service
+const mqttUrls = [
+  config.MQTT_PORT !== null ? `  MQTT:      mqtt://127.0.0.1:${broker.port}\n` : '',
+  broker.tlsPort !== null ? `  MQTT TLS:  mqtts://127.0.0.1:${broker.tlsPort}\n` : '',
+  broker.wssPort !== null ? `  MQTT WSS:  wss://127.0.0.1:${broker.wssPort}\n` : '',
+]
 process.stdout.write(
-  `\nsmartplace is running\n  dashboard: ${service.httpUrl}/\n  API docs:  ${service.httpUrl}/docs\n  MQTT:      mqtt://127.0.0.1:${service.broker.port}\n`,
+  `\nsmartplace is running\n  dashboard: ${service.httpUrl}/\n  API docs:  ${service.httpUrl}/docs\n${mqttUrls.join('')}`,
 )
 if (service.createdAdminToken) {
   process.stdout.write(`  admin token (shown once, keep it safe): ${service.createdAdminToken}\n`)

@@ -13,6 +13,8 @@ export interface Service {
   start(): Promise<void>
   /** Stops taking requests and readings, then lets the log's readers catch up until `deadline` (epoch ms); what is left stays on disk. */
   close(deadline?: number): Promise<void>
+  /** Reads the MQTT TLS certificate and key again (on SIGHUP); false, and logged why, when the old ones stay in use. */
+  reloadTls(): boolean
   /** Once started. */
   readonly registry: Registry
   /** Once started. */
@@ -84,6 +86,11 @@ export function createService(config: ServiceConfig & { INFLUX_URL: string }, lo
           'MQTT_AUTH=off: CONFORMANCE PROFILE. Anonymous MQTT clients are accepted on loopback and nothing they send is ingested. Never run this in production.',
         )
       }
+    },
+    reloadTls() {
+      if (parts) return parts.broker.reloadTls()
+      log.warn('the service is still starting; it reads the MQTT TLS certificate as it starts')
+      return false
     },
     async close(deadline = Date.now() + 5_000) {
       if (!parts) return
