@@ -5,25 +5,26 @@ import type { Duplex } from 'node:stream'
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls'
 import type { Logger } from 'pino'
 import { createWebSocketStream, WebSocketServer } from 'ws'
+import type { BrokerConfig } from './broker.ts'
 import { guardPackets } from './packet-guard.ts'
 import { loadTls, TlsConfigError, type TlsFiles, type TlsMaterial } from './tls.ts'
 
 /** MQTT over TLS and over secure WebSocket, served with one certificate. */
 export type MqttTlsConfig = TlsFiles & { port: number | null; wsPort: number | null }
 
-export interface ListenerConfig {
-  host: string
-  /** Plain TCP; null turns it off. */
-  port: number | null
-  wsPort: number | null
-  tls: MqttTlsConfig | null
-  maxPacketBytes: number
-  maxConnections: number
-  maxConnectionsPerAddress: number
-  /** Gateways (NAT, LoRaWAN bridges) exempt from the per-address cap, as sockets report them. */
-  trustedAddresses: ReadonlySet<string>
-  connectTimeoutMs: number
-}
+/** The broker's settings that the listeners use: a slice of its config, not a second copy. */
+export type ListenerConfig = Pick<
+  BrokerConfig,
+  | 'host'
+  | 'port'
+  | 'wsPort'
+  | 'tls'
+  | 'maxPacketBytes'
+  | 'maxConnections'
+  | 'maxConnectionsPerAddress'
+  | 'trustedAddresses'
+  | 'connectTimeoutMs'
+>
 
 export interface ListenerDeps {
   config: ListenerConfig

@@ -111,8 +111,7 @@ export async function compose(
   const readers = [
     reader('influxdb', influxWriter, ['reading'], config.INFLUX_BATCH_LINES, config.INFLUX_FLUSH_MS),
     reader(ALERT_READER, alertEngine.handler, ['reading'], 1000),
-    // Quarantine is not latency-critical: reading it at most four times a second spares a wake-up per commit.
-    reader(QUARANTINE_READER, createQuarantineKeeper(registry), ['quarantine'], 500, 250),
+    reader(QUARANTINE_READER, createQuarantineKeeper(registry), ['quarantine'], 500),
   ]
   lm = logMetrics(metrics, durable, readers)
 

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Browser, chromium, type Response, type WebSocket } from 'playwright-core'
+import type { Browser, Response, WebSocket } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { freePort } from '../../scripts/influxd.ts'
+import { launchChromium } from '../helpers/browser.ts'
 import { type ChildService, spawnService } from '../helpers/child-service.ts'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(existsSync) ?? 'chromium'
 const TILE = 'https://{s}.tile.example.org/{z}/{x}/{y}.png'
 
 // Recorded in the page before any of its own scripts run, from the browser's own event.
@@ -45,17 +45,7 @@ describe('the dashboard under its Content-Security-Policy in Chromium (issue 8, 
       mqttPort: await freePort(),
       env: { MAP_TILE_URL: TILE },
     })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-      ],
-    })
+    browser = await launchChromium()
   })
 
   afterAll(async () => {
