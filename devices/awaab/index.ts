@@ -1,0 +1,27 @@
+export {
+  AWAAB_IN_FORCE_MS,
+  AwaabCase,
+  type AwaabCaseInput,
+  CASE_TRANSITIONS,
+  CaseState,
+  type CaseStep,
+  CaseSteps,
+  CaseTransition,
+  HazardCategory,
+  type RecordableStep,
+  recordStep,
+  type TransitionResult,
+  transition,
+} from './case.ts'
+export {
+  type CaseClock,
+  type ClockPolicy,
+  caseClock,
+  caseDeadlines,
+  DEFAULT_CLOCK_POLICY,
+  type Deadline,
+  type DeadlineState,
+  type DeadlineStatus,
+  type DeadlineStep,
+  deadlineStatus,
+} from './clocks.ts'
