@@ -50,6 +50,8 @@ export function createCursor(log: Log, onDamage: (d: Damage) => void, kinds: rea
   const normalise = (p: Position): Position | null => {
     const ids = log.segmentIds()
     if (ids.length === 0) return null
+    // The common case, a reader within a segment that exists, costs two lookups.
+    if (log.hasSegment(p.segment) && p.offset <= log.committedEnd(p.segment)) return p
     if (p.segment > log.currentSegment) {
       report({ segment: p.segment, offset: p.offset, reason: 'checkpoint beyond the data: no such segment; reading from the oldest' })
       return { segment: ids[0]!, offset: 0 }

@@ -46,6 +46,7 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
   // Records already verified and parsed by one reader, by segment and offset, for the next reader at the
   // same place: readers mostly read the same new bytes within milliseconds. Bounded; cleared when full.
   const parsed = new Map<number, Map<number, LogRecord>>()
+  let sortedIds: number[] | null = null
   let parsedCount = 0
   const readers = new Map<string, Position>()
   const damage: Damage[] = []
@@ -78,6 +79,7 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
     fd = nextFd
     current = next
     segments.set(current, { size: 0, records: 0 })
+    sortedIds = null
     try {
       fsyncDir(config.dir)
     } catch {}
@@ -233,6 +235,7 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') continue
       }
       segments.delete(id)
+      sortedIds = null
       parsedCount -= parsed.get(id)?.size ?? 0
       parsed.delete(id)
       totalBytes -= seg.size
@@ -270,6 +273,7 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
         }
         damage.push(...scan.damage)
         segments.set(id, { size, records: scan.records })
+        sortedIds = null
         totalBytes += size
       }
       for (const d of damage) log.warn({ file: segmentName(d.segment), offset: d.offset, reason: d.reason }, 'log damage found at start')
@@ -309,7 +313,12 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
     get currentSegment() {
       return current
     },
-    segmentIds: () => [...segments.keys()].sort((a, b) => a - b),
+    /** Segment ids in order; the same array until a segment is added or deleted (readers ask at every wake). */
+    segmentIds(): readonly number[] {
+      sortedIds ??= [...segments.keys()].sort((a, b) => a - b)
+      return sortedIds
+    },
+    hasSegment: (id: number) => segments.has(id),
     /** A record parsed earlier at this place, if still remembered. */
     parsedAt: (segment: number, offset: number): LogRecord | undefined => parsed.get(segment)?.get(offset),
     rememberParsed(segment: number, offset: number, record: LogRecord) {

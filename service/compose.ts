@@ -110,7 +110,8 @@ export async function compose(
   })
   const readers = [
     reader('influxdb', influxWriter, ['reading'], config.INFLUX_BATCH_LINES, config.INFLUX_FLUSH_MS),
-    reader(ALERT_READER, alertEngine.handler, ['reading'], 1000),
+    // 10 ms between part-full batches: a few ms on an alert, for a wake-up per several commits instead of per commit.
+    reader(ALERT_READER, alertEngine.handler, ['reading'], 1000, 10),
     reader(QUARANTINE_READER, createQuarantineKeeper(registry), ['quarantine'], 500),
   ]
   lm = logMetrics(metrics, durable, readers)
