@@ -17,6 +17,7 @@ import { sendError } from './errors.ts'
 import { registerRateLimits } from './rate-limits.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { deviceRoutes } from './routes/devices.ts'
+import { faultCodeRoutes } from './routes/fault-codes.ts'
 import { healthRoutes, metricsRoute, type ReadyCheck } from './routes/health.ts'
 import { type QuarantineRoutesDeps, quarantineRoutes } from './routes/quarantine.ts'
 import { allowInlineStyle, helmetOptions } from './security-headers.ts'
@@ -104,6 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       deviceRoutes({ devices: deps.registry.devices, state: deps.state, disconnect: deps.disconnect, influx: deps.influx }),
     )
     await api.register(alertRoutes({ alerts: deps.registry.alerts, bus: deps.bus }))
+    await api.register(faultCodeRoutes())
     await api.register(quarantineRoutes({ quarantine: deps.registry.quarantine, replay: deps.replay }))
     await api.register(metricsRoute({ metrics: deps.metrics }))
   })

@@ -163,12 +163,15 @@ export function normaliseMaker(name: string): BoilerMaker | undefined {
   return MAKER_NAMES[name.toLowerCase().replace(/[^a-z]/g, '')]
 }
 
-export type FaultExplanation =
-  | { status: 'known'; entry: FaultCodeEntry }
+/** What people are told about a code: the API's answer, and what the dashboards show. */
+export const FaultExplanation = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('known'), entry: FaultCodeEntry }),
   /** Several makers use this code for different things: ask which boiler it is. */
-  | { status: 'ambiguous'; code: string; entries: FaultCodeEntry[] }
+  z.object({ status: z.literal('ambiguous'), code: z.string(), entries: z.array(FaultCodeEntry) }),
   /** Shown to people as-is: an unknown code is still a fault report, never dropped. */
-  | { status: 'unknown'; code: string; maker: string | undefined; meaning: string; advice: string }
+  z.object({ status: z.literal('unknown'), code: z.string(), maker: z.string().optional(), meaning: z.string(), advice: z.string() }),
+])
+export type FaultExplanation = z.infer<typeof FaultExplanation>
 
 const UNKNOWN_MEANING = 'This code is not in our table yet, so we cannot say what it means.'
 const UNKNOWN_ADVICE =
