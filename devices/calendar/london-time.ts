@@ -7,40 +7,20 @@
  * time zone, so adding a day cannot land on 23:00 or 01:00 across a clock change.
  */
 
+import { offsetAt, weekdayOf } from './local-time.ts'
+
 const DAY_MS = 86_400_000
+const LONDON = 'Europe/London'
 
-// One formatter for the process: constructing Intl formatters is the slow part.
-const londonParts = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/London',
-  hourCycle: 'h23',
-  year: 'numeric',
-  month: 'numeric',
-  day: 'numeric',
-  hour: 'numeric',
-  minute: 'numeric',
-  second: 'numeric',
-})
-
-function wallClock(ms: number): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
-  const out = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 }
-  for (const p of londonParts.formatToParts(ms)) {
-    if (p.type in out) out[p.type as keyof typeof out] = Number(p.value)
-  }
-  return out
-}
+export { weekdayOf }
 
 /** London's offset from UTC at an instant, in ms (0 in GMT, 3,600,000 in BST). */
-export function londonOffsetMs(ms: number): number {
-  const w = wallClock(ms)
-  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second)
-  return asUtc - Math.floor(ms / 1000) * 1000
-}
+export const londonOffsetMs = (ms: number): number => offsetAt(ms, LONDON)
 
 /** The London civil day (as a day number) that contains the instant. */
 export function londonDayNumber(ms: number): number {
   if (!Number.isFinite(ms)) throw new RangeError(`not a finite time: ${ms}`)
-  const w = wallClock(ms)
-  return Date.UTC(w.year, w.month - 1, w.day) / DAY_MS
+  return Math.floor((ms + londonOffsetMs(ms)) / DAY_MS)
 }
 
 export function dayNumberOf(isoDate: string): number {
@@ -55,11 +35,6 @@ export function dayNumberOf(isoDate: string): number {
 
 export function isoDateOf(dayNumber: number): string {
   return new Date(dayNumber * DAY_MS).toISOString().slice(0, 10)
-}
-
-/** 0 = Sunday … 6 = Saturday; 1970-01-01 was a Thursday. */
-export function weekdayOf(dayNumber: number): number {
-  return (((dayNumber + 4) % 7) + 7) % 7
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DailyPeriod, HhMm, localClock, TimeZone, weekdayOf } from '../calendar/local-time.ts'
 import {
   checkEscalation,
   Direction,
@@ -12,7 +13,6 @@ import {
   usable,
   usableTime,
 } from './base.ts'
-import { DailyPeriod, HhMm, localClock, TimeZone, weekdayOf } from './local-time.ts'
 import { quantile } from './robust.ts'
 
 /**

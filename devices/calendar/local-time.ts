@@ -37,7 +37,7 @@ export const TimeZone = z.string().refine(
 )
 
 /** Local minus UTC at t, from the zone rules Node ships (ICU), so clock changes need no table of ours. */
-function offsetAt(t: number, timeZone: string): number {
+export function offsetAt(t: number, timeZone: string): number {
   const whole = Math.floor(t / 1000) * 1000
   const parts = formatter(timeZone).formatToParts(whole)
   const n = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value ?? 0)
