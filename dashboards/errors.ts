@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify'
 import { z } from 'zod'
-import { ERROR_CODES, type ErrorCode } from '#devices'
+import { ERROR_CODES, type ErrorCode, Issue } from '#devices'
 
 /**
  * Codes only the HTTP layer gives (it is the only part that throttles clients); they
@@ -21,7 +21,7 @@ export const ErrorBody = z.object({
     code: z.string(),
     message: z.string(),
     hint: z.string(),
-    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    issues: z.array(Issue).optional(),
   }),
 })
 

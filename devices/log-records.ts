@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { Issue } from './reading.ts'
 
 /**
  * What the durable log holds (design D12). The log itself knows frames, not
@@ -31,7 +32,7 @@ export const QuarantineRecord = z.object({
   topic: z.string(),
   code: z.string(),
   reason: z.string(),
-  issues: z.array(z.object({ path: z.string(), message: z.string() })),
+  issues: z.array(Issue),
   /** The raw payload, base64, cut at QUARANTINE_PAYLOAD_MAX bytes. */
   payload: z.string(),
 })

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { Issue } from './reading.ts'
 
 /** A quarantined message as the API serves it. */
 export const QuarantineEntry = z.object({
@@ -9,7 +10,7 @@ export const QuarantineEntry = z.object({
   topic: z.string(),
   code: z.string(),
   reason: z.string(),
-  issues: z.array(z.object({ path: z.string(), message: z.string() })),
+  issues: z.array(Issue),
   payload: z.string().describe('raw payload, base64'),
 })
 export type QuarantineEntry = z.infer<typeof QuarantineEntry>

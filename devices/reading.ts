@@ -25,10 +25,9 @@ export interface TimeWindow {
 
 export const DEFAULT_TIME_WINDOW: TimeWindow = { lateMs: 7 * 24 * 3600_000, earlyMs: 5 * 60_000 }
 
-export interface Issue {
-  path: string
-  message: string
-}
+/** One thing wrong with a message, by path: quarantine entries, log records and API errors carry a list. */
+export const Issue = z.object({ path: z.string(), message: z.string() })
+export type Issue = z.infer<typeof Issue>
 
 export type Decoded =
   | {
