@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import {
   type Alert,
+  type AlertRule,
   type Device,
   type DeviceTypeDef,
   evaluate,
@@ -16,19 +17,39 @@ import type { Batch } from '../log/cursor.ts'
 import type { ReaderHandler } from '../log/reader.ts'
 import type { Position } from '../log/segments.ts'
 
-interface RaiseInput {
+/** A raised alert to store: keyed by (device, rule, reading time), so a replay raises nothing twice. */
+export interface RaiseInput {
   deviceId: string
   deviceType: string
   site: string
-  rule: { id: string; title: string; severity: Alert['severity'] }
+  rule: Pick<AlertRule, 'id' | 'title' | 'severity'>
   value: number
+  /** Reading time, epoch ms. */
   ts: number
 }
-interface ClearInput {
+export interface ClearInput {
   deviceId: string
   ruleId: string
+  /** Epoch ms. */
   at: number
+  /** The reading that cleared it, when there is one, for the history. */
   value?: number | undefined
+}
+
+export interface AlertChange {
+  action: 'raised' | 'cleared'
+  alert: Alert
+}
+
+/** One batch of the engine: applied in a single transaction, or not at all. */
+export interface EngineBatch {
+  reader: string
+  /** Where the reader is once this batch is applied. */
+  checkpoint: Position
+  /** [deviceId, state as JSON text]; a device listed twice keeps its last state. */
+  states: ReadonlyArray<readonly [string, string]>
+  raise: readonly RaiseInput[]
+  clear: readonly ClearInput[]
 }
 
 /** What the alert engine needs of the store: transitions, rule states and its checkpoint commit in one transaction. */
@@ -36,13 +57,7 @@ export interface AlertEngineStore {
   loadEngine(reader: string): Promise<{ checkpoint: Position | null; states: Map<string, string> }>
   open(): Promise<Alert[]>
   raise(input: RaiseInput): Promise<Alert | null>
-  commitBatch(batch: {
-    reader: string
-    checkpoint: Position
-    states: ReadonlyArray<readonly [string, string]>
-    raise: readonly RaiseInput[]
-    clear: readonly ClearInput[]
-  }): Promise<{ action: 'raised' | 'cleared'; alert: Alert }[]>
+  commitBatch(batch: EngineBatch): Promise<AlertChange[]>
 }
 
 /** Rule state of one device, keyed by rule id so that adding or reordering rules keeps it. */

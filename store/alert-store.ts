@@ -1,7 +1,7 @@
-import type { Alert } from '#devices'
+import type { Alert, AlertHistoryEntry } from '#devices'
+import type { AlertChange, AlertEngineStore, EngineBatch } from '../alerts/engine.ts'
 import { type ClearInput, clearIn, type Db, type RaiseInput, raiseIn, record, SYSTEM_ACTOR, toAlert } from './alert-transitions.ts'
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint-store.ts'
-import type { AlertAction } from './schema.ts'
 
 export { type ClearInput, type RaiseInput, SYSTEM_ACTOR } from './alert-transitions.ts'
 
@@ -12,33 +12,10 @@ export interface AlertFilter {
   limit?: number
 }
 
-/** The API's AlertHistoryEntry (devices/alerts/alert.ts). */
-export interface AlertHistoryEntry {
-  alertId: string
-  deviceId: string
-  ruleId: string
-  action: AlertAction
-  at: string
-  actor: string
-  value: number | null
-}
+export type { AlertChange, EngineBatch }
 
-export interface AlertChange {
-  action: 'raised' | 'cleared'
-  alert: Alert
-}
-
-export interface EngineBatch {
-  reader: string
-  /** Where the reader is once this batch is applied. */
-  checkpoint: Checkpoint
-  /** [deviceId, state as JSON text]; a device listed twice keeps its last state. */
-  states: ReadonlyArray<readonly [string, string]>
-  raise: readonly RaiseInput[]
-  clear: readonly ClearInput[]
-}
-
-export interface AlertStore {
+/** The engine's port, plus what the API does with alerts. */
+export interface AlertStore extends AlertEngineStore {
   /** Stores a raised alert; null when this (device, rule, reading time) was already raised (a redelivery). */
   raise(input: RaiseInput, actor?: string): Promise<Alert | null>
   /** Clears the open alert of (device, rule); null when none is open. */

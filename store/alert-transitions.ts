@@ -1,31 +1,16 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely, Selectable } from 'kysely'
-import type { Alert, AlertRule } from '#devices'
+import type { Alert } from '#devices'
+// The engine defines what it needs of the store (its port); the store implements it.
+import type { ClearInput, RaiseInput } from '../alerts/engine.ts'
 import type { AlertAction, AlertsTable, Database } from './schema.ts'
+
+export type { ClearInput, RaiseInput }
 
 // The single-alert writes shared by the alert store's own methods and its engine batch; each runs inside the caller's transaction.
 
 /** Who acted, in the history, when no person did: the rule engine. */
 export const SYSTEM_ACTOR = 'system'
-
-export interface RaiseInput {
-  deviceId: string
-  deviceType: string
-  site: string
-  rule: Pick<AlertRule, 'id' | 'title' | 'severity'>
-  value: number
-  /** Reading time, epoch ms. */
-  ts: number
-}
-
-export interface ClearInput {
-  deviceId: string
-  ruleId: string
-  /** Epoch ms. */
-  at: number
-  /** The reading that cleared it, when there is one, for the history. */
-  value?: number | undefined
-}
 
 export type Row = Selectable<AlertsTable>
 

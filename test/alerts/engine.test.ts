@@ -1,7 +1,7 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import type { Alert, Device, LiveBus, ReadingRecord } from '#devices'
-import { ALERT_READER, type AlertEngineStore, createAlertEngine } from '../../alerts/engine.ts'
+import { ALERT_READER, type AlertEngineStore, createAlertEngine, type RaiseInput } from '../../alerts/engine.ts'
 import type { Batch } from '../../log/cursor.ts'
 import { createLiveBus } from '../../service/live-bus.ts'
 
@@ -14,14 +14,7 @@ function memoryStore() {
   const states = new Map<string, string>()
   const commits: { checkpoint: unknown; raise: number; clear: number; states: number }[] = []
   let failRaise = false
-  const make = (i: {
-    deviceId: string
-    deviceType: string
-    site: string
-    rule: { id: string; title: string; severity: Alert['severity'] }
-    value: number
-    ts: number
-  }): Alert => ({
+  const make = (i: RaiseInput): Alert => ({
     id: `a${alerts.length + 1}`,
     deviceId: i.deviceId,
     deviceType: i.deviceType,
