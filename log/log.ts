@@ -2,7 +2,7 @@ import { closeSync, fdatasync, ftruncateSync, mkdirSync, openSync, statSync, unl
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { LogRecord } from '#devices'
-import { encodeFrames } from './frame.ts'
+import { encodeFrames, HEADER_BYTES } from './frame.ts'
 import { type Damage, fsyncDir, listSegments, type Position, type SegmentScan, scanSegment, segmentName } from './segments.ts'
 import { createSpaceGuard, type SpaceGuard } from './space.ts'
 
@@ -53,7 +53,6 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
   let current = 0
   let fd = -1
   let totalBytes = 0
-  let appended = 0
   let refusal: Refusal | null = null
   let space: SpaceGuard | null = null
   // When each committed byte range arrived, coarsened to one mark per 100 ms, for reader age.
@@ -159,14 +158,17 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
     const dones = pendingDone
     pending = []
     pendingDone = []
-    const buf = encodeFrames(payloads)
-    if (refusal || !admit(buf.length)) {
+    // Admission first: while appends are refused, devices keep resending, and framing what is refused is waste.
+    let bytes = 0
+    for (const p of payloads) bytes += HEADER_BYTES + p.length
+    if (refusal || !admit(bytes)) {
       onRefused?.(refusal!.code)
       const err = new Error(`${refusal!.code}: ${refusal!.detail}`)
       for (const d of dones) d(err)
       settle()
       return
     }
+    const buf = encodeFrames(payloads)
     writing = true
     const seg = segments.get(current)!
     const at = seg.size
@@ -186,7 +188,6 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
       seg.size = at + buf.length
       seg.records += payloads.length
       totalBytes += buf.length
-      appended += payloads.length
       space?.consumed(buf.length)
       const now = Date.now()
       const last = marks[marks.length - 1]
@@ -365,9 +366,6 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
       return { bytes, oldestMs }
     },
     recordsIn: (segment: number) => segments.get(segment)?.records ?? 0,
-    get appended() {
-      return appended
-    },
     stats() {
       return { bytes: totalBytes, segments: segments.size, free: space?.free() ?? null }
     },
