@@ -7,21 +7,26 @@ import { type InfluxQuery, ident, quote } from './query.ts'
  * per device type; tags site and device_id (+ uprn for homes); numbers as floats;
  * `suspect=1` on readings outside their plausible band.
  */
-const prefixes = new Map<string, string>()
+// Per device, the escaped measurement and tags; rebuilt only when its site, type or UPRN differs.
+const prefixes = new Map<string, { site: string; type: string; uprn: string | null; prefix: string }>()
 
 /** The line for one accepted reading; null when no field has a value (or the type is unknown). */
 export function readingLine(r: ReadingRecord): string | null {
-  const key = `${r.deviceId}\u0000${r.site}\u0000${r.uprn ?? ''}\u0000${r.type}`
-  let prefix = prefixes.get(key)
-  if (prefix === undefined) {
+  let p = prefixes.get(r.deviceId)
+  if (!p || p.site !== r.site || p.type !== r.type || p.uprn !== r.uprn) {
     const def = deviceTypeOf(r.type)
     if (!def) return null
-    prefix = linePrefix(def.measurement, { site: r.site, device_id: r.deviceId, uprn: r.uprn })
-    // Bounded by the fleet; cleared wholesale if something odd (renamed sites, say) grows it.
+    p = {
+      site: r.site,
+      type: r.type,
+      uprn: r.uprn,
+      prefix: linePrefix(def.measurement, { site: r.site, device_id: r.deviceId, uprn: r.uprn }),
+    }
+    // Bounded by the fleet; cleared wholesale if something odd grows it.
     if (prefixes.size > 200_000) prefixes.clear()
-    prefixes.set(key, prefix)
+    prefixes.set(r.deviceId, p)
   }
-  return lineWith(prefix, r.quality === 'suspect' ? { ...r.readings, suspect: 1 } : r.readings, r.ts)
+  return lineWith(p.prefix, r.quality === 'suspect' ? { ...r.readings, suspect: 1 } : r.readings, r.ts)
 }
 
 export interface ReadingsRange {
