@@ -22,8 +22,10 @@ export interface RaiseInput {
   deviceId: string
   deviceType: string
   site: string
-  rule: Pick<AlertRule, 'id' | 'title' | 'severity'>
+  rule: Pick<AlertRule, 'id' | 'title' | 'severity'> & { text?: string | undefined }
   value: number
+  /** What the rule computed besides its value (forecast time, wasted kWh and cost, …), for people and the history. */
+  detail?: Readonly<Record<string, number | boolean | null>> | undefined
   /** Reading time, epoch ms. */
   ts: number
 }

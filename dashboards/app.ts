@@ -16,10 +16,13 @@ import { trustList } from './client-address.ts'
 import { sendError } from './errors.ts'
 import { registerRateLimits } from './rate-limits.ts'
 import { alertRoutes } from './routes/alerts.ts'
+import { caseRoutes } from './routes/cases.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { faultCodeRoutes } from './routes/fault-codes.ts'
 import { healthRoutes, metricsRoute, type ReadyCheck } from './routes/health.ts'
 import { type QuarantineRoutesDeps, quarantineRoutes } from './routes/quarantine.ts'
+import { roundRoutes } from './routes/rounds.ts'
+import { ruleRoutes } from './routes/rules.ts'
 import { allowInlineStyle, helmetOptions } from './security-headers.ts'
 import { attachSocketIo } from './socket-io.ts'
 
@@ -106,6 +109,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     )
     await api.register(alertRoutes({ alerts: deps.registry.alerts, bus: deps.bus }))
     await api.register(faultCodeRoutes())
+    await api.register(caseRoutes({ registry: deps.registry }))
+    await api.register(ruleRoutes({ registry: deps.registry }))
+    await api.register(roundRoutes({ registry: deps.registry }))
     await api.register(quarantineRoutes({ quarantine: deps.registry.quarantine, replay: deps.replay }))
     await api.register(metricsRoute({ metrics: deps.metrics }))
   })

@@ -31,3 +31,11 @@ export function requireToken(verify: VerifyToken, guard: AuthGuard) {
     return sendError(reply, 401, 'UNAUTHENTICATED')
   }
 }
+
+/**
+ * Who made a request, for histories and audit trails. Until people and roles arrive every
+ * token is the admin token, so it is that token's name; a signed-in person will fit here.
+ */
+export function actorOf(_req: FastifyRequest): string {
+  return ADMIN_IDENTITY
+}

@@ -1,9 +1,12 @@
 import { createHasher, loadOrCreateServerKey, newSecret } from '../registry/credentials.ts'
 import { type AlertStore, createAlertStore } from './alert-store.ts'
+import { type CaseStore, createCaseStore } from './case-store.ts'
 import { type Checkpoint, type CheckpointStore, createCheckpointStore, writeCheckpoint } from './checkpoint-store.ts'
 import { migrateToLatest, openStore, type Store } from './db.ts'
 import { createDeviceStore, type DeviceStore } from './device-store.ts'
+import { createOverrideStore, type OverrideStore } from './override-store.ts'
 import { createQuarantineStore, type NewQuarantine, type QuarantineStore } from './quarantine-store.ts'
+import { createRoundStore, type RoundStore } from './round-store.ts'
 
 export interface AdminTokens {
   /** A freshly generated token to print once, or null when one already exists or automation supplied it. */
@@ -15,6 +18,9 @@ export interface Registry {
   dialect: Store['dialect']
   devices: DeviceStore & { revokedSince(sinceIso: string): Promise<{ id: string; revokedAt: string }[]> }
   alerts: AlertStore
+  cases: CaseStore
+  overrides: OverrideStore
+  rounds: RoundStore
   quarantine: QuarantineStore
   checkpoints: CheckpointStore
   /** Quarantine entries and a log reader's checkpoint, in one transaction. */
@@ -75,6 +81,9 @@ export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
       },
     }),
     alerts: createAlertStore(db),
+    cases: createCaseStore(db),
+    overrides: createOverrideStore(db),
+    rounds: createRoundStore(db),
     quarantine: createQuarantineStore(db, opts.quarantineMax, opts.quarantineMaxAgeMs),
     checkpoints: createCheckpointStore(db),
     async keepQuarantine(entries, reader, checkpoint) {

@@ -1,5 +1,8 @@
 import type { ColumnType, Generated } from 'kysely'
 import type { Alert, Device } from '#devices'
+import type { CaseTables } from './case-store.ts'
+import type { OverrideTables } from './override-store.ts'
+import type { RoundTables } from './round-store.ts'
 
 /**
  * ISO-8601 UTC text. SQLite keeps it as text; PostgreSQL as timestamptz, which the
@@ -86,7 +89,7 @@ export interface ReaderCheckpointsTable {
   updated_at: Iso
 }
 
-export interface Database {
+export interface Database extends CaseTables, OverrideTables, RoundTables {
   devices: DevicesTable
   alerts: AlertsTable
   quarantine: QuarantineTable

@@ -2,6 +2,10 @@ import type { Migration, MigrationProvider } from 'kysely'
 import type { Dialect } from '../dialect.ts'
 import { registry } from './0001-registry.ts'
 import { alertEngine } from './0002-alert-engine.ts'
+import { alertLifecycle } from './0003-alert-lifecycle.ts'
+import { awaabCases } from './0004-awaab-cases.ts'
+import { ruleOverrides } from './0005-rule-overrides.ts'
+import { rounds } from './0006-rounds.ts'
 
 /**
  * Listed in code rather than read from the folder, so the list is the same under tsx,
@@ -11,6 +15,10 @@ export function migrationProvider(d: Dialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001-registry': registry(d),
     '0002-alert-engine': alertEngine(d),
+    '0003-alert-lifecycle': alertLifecycle(d),
+    '0004-awaab-cases': awaabCases(d),
+    '0005-rule-overrides': ruleOverrides(d),
+    '0006-rounds': rounds(d),
   }
   return { getMigrations: async () => migrations }
 }

@@ -1,0 +1,13 @@
+import type { Kysely } from 'kysely'
+import type { Database } from './schema.ts'
+
+/** Tables this store owns; schema.ts's Database extends it. */
+// biome-ignore lint/complexity/noBannedTypes: placeholder until its tables exist
+export type RoundTables = {}
+
+// biome-ignore lint/complexity/noBannedTypes: placeholder until its methods exist
+export type RoundStore = {}
+
+export function createRoundStore(_db: Kysely<Database>): RoundStore {
+  return {}
+}
