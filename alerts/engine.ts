@@ -3,15 +3,20 @@ import {
   type Alert,
   type AlertRule,
   type Device,
+  type DeviceRuleState,
   type DeviceTypeDef,
-  evaluate,
-  INITIAL_RULE_STATE,
+  deviceTypeOf,
+  evaluateReading,
+  initialRuleState,
   isSilent,
   type LiveBus,
-  numericField,
+  newDeviceRuleState,
   OFFLINE_RULE,
   type ReadingRecord,
-  type RuleState,
+  type Rule,
+  type RuleTransition,
+  restoreDeviceState,
+  tickRules,
 } from '#devices'
 import type { Batch } from '../log/cursor.ts'
 import type { ReaderHandler } from '../log/reader.ts'
@@ -62,15 +67,31 @@ export interface AlertEngineStore {
   commitBatch(batch: EngineBatch): Promise<AlertChange[]>
 }
 
-/** Rule state of one device, keyed by rule id so that adding or reordering rules keeps it. */
-interface DeviceRules {
-  /** Newest reading time evaluated: a redelivered or late reading is stored but not evaluated. */
-  lastTs: number | null
-  rules: Record<string, RuleState>
+/** What the engine knows of a device from a reading: enough to pick its rules (catalogue plus overrides). */
+export interface EngineDevice {
+  id: string
+  type: string
+  site: string
 }
 
 export const ALERT_READER = 'alerts'
 const COMMIT_EVERY_MS = 500
+/** A site's outside temperature stands in for a boiler's own for this long (weather sensors report every 10 minutes). */
+const SITE_VALUE_MAX_AGE_MS = 3 * 3_600_000
+/** Site context is kept beside device state, under a key no device id can take (ids are [a-z0-9-]). */
+const SITE_KEY = '@site:'
+
+interface SiteContext {
+  outsideTemp?: [number, number]
+}
+
+/** The open alert of a rule restored with no saved state (stored before rule state was): it starts active so it can clear. */
+function activeState(rule: Rule): unknown {
+  const s = initialRuleState(rule) as { active?: boolean; gate?: { active: boolean } }
+  if (s.gate) s.gate.active = true
+  else s.active = true
+  return s
+}
 
 /**
  * Evaluates the rules of each durably accepted reading, as a reader of the log.
@@ -81,21 +102,31 @@ const COMMIT_EVERY_MS = 500
 export function createAlertEngine(deps: {
   store: AlertEngineStore
   bus: LiveBus
-  rulesOf: (type: string) => DeviceTypeDef['rules']
+  /** The rules of a device: its type's catalogue with any site and device overrides applied. */
+  rulesOf: (device: EngineDevice) => readonly Rule[]
+  /** Device types (derived fields, site values); the catalogue by default. */
+  typeOf?: (type: string) => DeviceTypeDef | undefined
+  /** Deadline for forecast rules: a bin's next scheduled collection after t, if it has a schedule. */
+  nextDeadline?: (deviceId: string, t: number) => number | null
+  /** £ per kWh, to put a cost on energy wasted out of hours. */
+  tariffPerKwh?: number
   log: Logger
   now?: () => number
 }) {
   const now = deps.now ?? Date.now
-  // `states` is what the store holds; `pending` what batches changed since the last commit.
-  const states = new Map<string, DeviceRules>()
-  const pending = new Map<string, DeviceRules>()
+  const typeOf = deps.typeOf ?? deviceTypeOf
+  // `states` is what the store holds; `pending` what batches changed since the last commit. Values are
+  // parsed JSON until a device's first reading checks them against its rules (`checked`).
+  const states = new Map<string, DeviceRuleState | SiteContext>()
+  const pending = new Map<string, DeviceRuleState | SiteContext>()
+  const checked = new Set<string>()
   let committedAt: Position | null = null
   let lastCommit = 0
   // Devices with an open device-offline alert, and when it was raised: only a reading that arrived
   // after that clears it (a replay of older readings after a restart must not).
   const offline = new Map<string, number>()
   let lastEnd: Position | null = null
-  // handle() and checkSilence() take turns: on a pooled store they would otherwise race on one alert.
+  // handle(), tick() and checkSilence() take turns: on a pooled store they would otherwise race on one alert.
   let turn: Promise<unknown> = Promise.resolve()
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
     const r = turn.then(fn, fn)
@@ -105,31 +136,77 @@ export function createAlertEngine(deps: {
   const heardAt = new Map<string, number>()
   let startedAt = now()
 
-  const stateOf = (id: string, working: Map<string, DeviceRules>): DeviceRules => {
-    let s = working.get(id)
+  type Working = Map<string, DeviceRuleState | SiteContext>
+  const copyOf = (v: DeviceRuleState | SiteContext | undefined): DeviceRuleState | SiteContext | undefined => {
+    if (!v) return v
+    if ('rules' in v) return { ...v, rules: { ...v.rules }, ...(v.derived && { derived: { ...v.derived } }) }
+    return { ...v }
+  }
+
+  const deviceState = (d: EngineDevice, rules: readonly Rule[], working: Working): DeviceRuleState => {
+    let s = working.get(d.id) as DeviceRuleState | undefined
     if (!s) {
-      const saved = pending.get(id) ?? states.get(id)
-      s = saved ? { lastTs: saved.lastTs, rules: { ...saved.rules } } : { lastTs: null, rules: {} }
-      working.set(id, s)
+      const saved = pending.get(d.id) ?? states.get(d.id)
+      s = saved ? (copyOf(saved) as DeviceRuleState) : newDeviceRuleState()
+      if (saved && !checked.has(d.id)) s = restoreDeviceState(rules, s)
+      checked.add(d.id)
+      working.set(d.id, s)
     }
     return s
   }
 
-  const evaluateReading = (r: ReadingRecord, working: Map<string, DeviceRules>, raise: RaiseInput[], clear: ClearInput[]) => {
-    const rules = deps.rulesOf(r.type)
-    const s = stateOf(r.deviceId, working)
-    if (s.lastTs !== null && r.ts <= s.lastTs) return
-    s.lastTs = r.ts
-    for (const rule of rules) {
-      const value = numericField(r.readings, rule.field)
-      const e = evaluate(rule, s.rules[rule.id] ?? INITIAL_RULE_STATE, value)
-      s.rules[rule.id] = e.state
-      if (e.transition === 'raised') {
-        raise.push({ deviceId: r.deviceId, deviceType: r.type, site: r.site, rule, value: value!, ts: r.ts })
-      } else if (e.transition === 'cleared') {
-        clear.push({ deviceId: r.deviceId, ruleId: rule.id, at: r.ts, value })
+  const siteOf = (site: string, working: Working): SiteContext => {
+    const key = SITE_KEY + site
+    let s = working.get(key) as SiteContext | undefined
+    if (!s) {
+      s = (copyOf(pending.get(key) ?? states.get(key)) as SiteContext | undefined) ?? {}
+      working.set(key, s)
+    }
+    return s
+  }
+
+  const toRaise = (d: EngineDevice, tr: RuleTransition): RaiseInput => {
+    let detail = tr.detail
+    // Out-of-hours waste in £ (issue 9): the baseline's excess of kW demand over time is kWh.
+    if (tr.rule.kind === 'baseline' && tr.rule.field === 'demandKw' && detail && typeof detail.excess === 'number') {
+      const kwh = Math.round(detail.excess * 10) / 10
+      detail = {
+        ...detail,
+        wastedKwh: kwh,
+        ...(deps.tariffPerKwh !== undefined && { costGbp: Math.round(kwh * deps.tariffPerKwh * 100) / 100 }),
       }
     }
+    return { deviceId: d.id, deviceType: d.type, site: d.site, rule: tr.rule, value: tr.value, ts: tr.t, detail }
+  }
+
+  const collect = (d: EngineDevice, out: readonly RuleTransition[], raise: RaiseInput[], clear: ClearInput[]) => {
+    for (const tr of out) {
+      if (tr.transition === 'raised') raise.push(toRaise(d, tr))
+      else clear.push({ deviceId: d.id, ruleId: tr.rule.id, at: tr.t, value: tr.value })
+    }
+  }
+
+  const evaluateRecord = (r: ReadingRecord, working: Working, raise: RaiseInput[], clear: ClearInput[]) => {
+    const def = typeOf(r.type)
+    if (r.type === 'weather' && typeof r.readings.outsideTemp === 'number') {
+      const site = siteOf(r.site, working)
+      if (!site.outsideTemp || site.outsideTemp[0] < r.ts) site.outsideTemp = [r.ts, r.readings.outsideTemp]
+    }
+    const d: EngineDevice = { id: r.deviceId, type: r.type, site: r.site }
+    const rules = deps.rulesOf(d)
+    if (rules.length === 0) return
+    const s = deviceState(d, rules, working)
+    let extra: Record<string, number> | undefined
+    if (def?.fromSite?.includes('outsideTemp')) {
+      const o = siteOf(r.site, working).outsideTemp
+      if (o && Math.abs(r.ts - o[0]) <= SITE_VALUE_MAX_AGE_MS) extra = { outsideTemp: o[1] }
+    }
+    const nextDeadline = deps.nextDeadline
+    const out = evaluateReading(rules, def?.derive, s, r.ts, r.readings, {
+      extra,
+      before: nextDeadline ? (t) => nextDeadline(r.deviceId, t) : undefined,
+    })
+    if (out.length > 0) collect(d, out, raise, clear)
   }
 
   const emit = (event: 'alert:raised' | 'alert:cleared', alert: Alert | null) => {
@@ -143,17 +220,20 @@ export function createAlertEngine(deps: {
       const open = await deps.store.open()
       states.clear()
       pending.clear()
+      checked.clear()
       offline.clear()
       committedAt = saved.checkpoint
-      for (const [id, json] of saved.states) states.set(id, JSON.parse(json) as DeviceRules)
+      for (const [id, json] of saved.states) states.set(id, JSON.parse(json) as DeviceRuleState | SiteContext)
       for (const a of open) {
         if (a.ruleId === OFFLINE_RULE.id) {
           offline.set(a.deviceId, Date.parse(a.raisedAt))
           continue
         }
-        // An open alert with no saved state (stored before rule state was): its rule starts active so it can clear.
-        const s = states.get(a.deviceId) ?? { lastTs: null, rules: {} }
-        if (!s.rules[a.ruleId]) s.rules[a.ruleId] = { active: true, count: 0 }
+        const rule = deps.rulesOf({ id: a.deviceId, type: a.deviceType, site: a.site }).find((x) => x.id === a.ruleId)
+        if (!rule) continue
+        const s = (states.get(a.deviceId) as DeviceRuleState | undefined) ?? newDeviceRuleState()
+        if (!s.rules) s.rules = {}
+        if (!s.rules[a.ruleId]) s.rules[a.ruleId] = activeState(rule)
         states.set(a.deviceId, s)
       }
       return saved.checkpoint
@@ -162,23 +242,53 @@ export function createAlertEngine(deps: {
     close: () => exclusive(savePending),
   }
 
+  const serialise = () => [...pending].map(([id, s]) => [id, JSON.stringify(s)] as const)
+
   /** Saves rule state held back by skipped commits, with the position it belongs to. */
   async function savePending() {
     if (pending.size === 0 || !lastEnd) return
-    await deps.store.commitBatch({
-      reader: ALERT_READER,
-      checkpoint: lastEnd,
-      states: [...pending].map(([id, s]) => [id, JSON.stringify(s)] as const),
-      raise: [],
-      clear: [],
-    })
+    await deps.store.commitBatch({ reader: ALERT_READER, checkpoint: lastEnd, states: serialise(), raise: [], clear: [] })
     for (const [id, s] of pending) states.set(id, s)
     pending.clear()
     committedAt = lastEnd
   }
 
+  /**
+   * Commits what a batch (or a tick) changed. A batch with no transition need not be its own
+   * transaction: rule state and checkpoint are saved together at most every COMMIT_EVERY_MS, and
+   * a crash in between replays those batches to the same state.
+   */
+  async function commit(working: Working, raise: RaiseInput[], clear: ClearInput[], end: Position): Promise<Position> {
+    lastEnd = end
+    if (raise.length === 0 && clear.length === 0 && now() - lastCommit < COMMIT_EVERY_MS) {
+      for (const [id, s] of working) pending.set(id, s)
+      return committedAt ?? { segment: 0, offset: 0 }
+    }
+    const before = new Map([...working.keys()].map((id) => [id, pending.get(id)] as const))
+    for (const [id, s] of working) pending.set(id, s)
+    let changed: AlertChange[]
+    try {
+      changed = await deps.store.commitBatch({ reader: ALERT_READER, checkpoint: end, states: serialise(), raise, clear })
+    } catch (e) {
+      // This batch is tried again: its changes must not count as seen.
+      for (const [id, s] of before) {
+        if (s) pending.set(id, s)
+        else pending.delete(id)
+      }
+      throw e
+    }
+    // Only now is the outcome durable: update memory, then tell the dashboards.
+    for (const [id, s] of pending) states.set(id, s)
+    pending.clear()
+    committedAt = end
+    lastCommit = now()
+    for (const c of clear) if (c.ruleId === OFFLINE_RULE.id) offline.delete(c.deviceId)
+    for (const c of changed) emit(c.action === 'raised' ? 'alert:raised' : 'alert:cleared', c.alert)
+    return end
+  }
+
   async function handleBatch(batch: Batch): Promise<Position> {
-    const working = new Map<string, DeviceRules>()
+    const working: Working = new Map()
     const raise: RaiseInput[] = []
     const clear: ClearInput[] = []
     const heard = new Map<string, number>()
@@ -192,43 +302,10 @@ export function createAlertEngine(deps: {
       }
       heard.set(r.deviceId, r.receivedAt)
       // Suspicious readings are stored and flagged but never raise or clear alerts.
-      if (r.quality === 'good') evaluateReading(r, working, raise, clear)
+      if (r.quality === 'good') evaluateRecord(r, working, raise, clear)
     }
     for (const [id, at] of heard) heardAt.set(id, Math.max(heardAt.get(id) ?? 0, at))
-    // A batch with no transition need not be its own transaction: rule state and checkpoint are saved
-    // together at most every COMMIT_EVERY_MS, and a crash in between replays those batches to the same state.
-    lastEnd = batch.end
-    if (raise.length === 0 && clear.length === 0 && now() - lastCommit < COMMIT_EVERY_MS) {
-      for (const [id, s] of working) pending.set(id, s)
-      return committedAt ?? { segment: 0, offset: 0 }
-    }
-    const before = new Map([...working.keys()].map((id) => [id, pending.get(id)] as const))
-    for (const [id, s] of working) pending.set(id, s)
-    let changed: Awaited<ReturnType<AlertEngineStore['commitBatch']>>
-    try {
-      changed = await deps.store.commitBatch({
-        reader: ALERT_READER,
-        checkpoint: batch.end,
-        states: [...pending].map(([id, s]) => [id, JSON.stringify(s)] as const),
-        raise,
-        clear,
-      })
-    } catch (e) {
-      // This batch is tried again: its changes must not count as seen.
-      for (const [id, s] of before) {
-        if (s) pending.set(id, s)
-        else pending.delete(id)
-      }
-      throw e
-    }
-    // Only now is the outcome durable: update memory, then tell the dashboards.
-    for (const [id, s] of pending) states.set(id, s)
-    pending.clear()
-    committedAt = batch.end
-    lastCommit = now()
-    for (const c of clear) if (c.ruleId === OFFLINE_RULE.id) offline.delete(c.deviceId)
-    for (const c of changed) emit(c.action === 'raised' ? 'alert:raised' : 'alert:cleared', c.alert)
-    return batch.end
+    return commit(working, raise, clear, batch.end)
   }
 
   return {
@@ -253,6 +330,31 @@ export function createAlertEngine(deps: {
           offline.set(d.id, t)
           emit('alert:raised', alert)
         }
+      }),
+    /**
+     * Clock ticks for devices that have gone quiet, so a window can slide and an alert clear without
+     * a new reading. Device time moves on by the real time since we last heard from it, less one
+     * interval: a reading that arrives now is still newer than the tick, so it is not taken as late.
+     */
+    tick: (list: readonly Device[], t = now()) =>
+      exclusive(async () => {
+        const end = lastEnd ?? committedAt
+        if (!end) return
+        const working: Working = new Map()
+        const raise: RaiseInput[] = []
+        const clear: ClearInput[] = []
+        for (const dev of list) {
+          const rx = heardAt.get(dev.id)
+          if (rx === undefined || t - rx < 2 * dev.intervalS * 1000) continue
+          const d: EngineDevice = { id: dev.id, type: dev.type, site: dev.site }
+          const rules = deps.rulesOf(d)
+          if (rules.length === 0 || !(pending.has(d.id) || states.has(d.id))) continue
+          const s = deviceState(d, rules, working)
+          if (s.lastTs === null) continue
+          const out = tickRules(rules, s, s.lastTs + (t - rx) - dev.intervalS * 1000, { intervalS: dev.intervalS })
+          if (out.length > 0) collect(d, out, raise, clear)
+        }
+        if (working.size > 0) await commit(working, raise, clear, end)
       }),
   }
 }

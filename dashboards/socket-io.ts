@@ -51,6 +51,7 @@ export function attachSocketIo(
   deps.bus.on('alert:raised', (a) => io.emit('alert:raised', a), OWNER)
   deps.bus.on('alert:acknowledged', (a) => io.emit('alert:acknowledged', a), OWNER)
   deps.bus.on('alert:cleared', (a) => io.emit('alert:cleared', a), OWNER)
+  deps.bus.on('alert:changed', (c) => io.emit('alert:changed', c), OWNER)
   // Live state is high-volume and disposable: volatile, so a slow browser skips updates rather than
   // queueing them, and not even encoded when nobody is watching.
   deps.bus.on(

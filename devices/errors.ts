@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: 'Send Authorization: Bearer <token>. The first start printed an admin token.',
   NOT_FOUND: 'No such resource.',
   CONFLICT: 'The resource already exists.',
+  INVALID_TRANSITION: 'The resource is not in a state that allows this action now; the message says its state and what is possible.',
   BAD_REQUEST: 'The request is invalid; see issues for each field.',
   CONFIG_INVALID: 'One or more environment variables are invalid; each is listed.',
 } as const

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Alert } from './alerts/alert.ts'
+import { Alert, AlertHistoryEntry, PersonAction } from './alerts/alert.ts'
 
 export const Presence = z.enum(['online', 'offline', 'unknown'])
 export type Presence = z.infer<typeof Presence>
@@ -21,11 +21,17 @@ export const DeviceState = z.object({
 })
 export type DeviceState = z.infer<typeof DeviceState>
 
+/** A person acted on an alert: the alert as it now is, and the history entry the action wrote. */
+export const AlertChanged = z.object({ action: PersonAction, alert: Alert, entry: AlertHistoryEntry })
+export type AlertChanged = z.infer<typeof AlertChanged>
+
 /** Socket.IO events, server to browser. Transition names are stable API. */
 export interface ServerToClientEvents {
   'alert:raised': (alert: Alert) => void
   'alert:acknowledged': (alert: Alert) => void
   'alert:cleared': (alert: Alert) => void
+  /** Every action a person takes (acknowledge, assign, snooze, unsnooze, resolve, reopen); 'alert:acknowledged' is still sent too. */
+  'alert:changed': (change: AlertChanged) => void
   'device:state': (state: DeviceState) => void
 }
 

@@ -1,8 +1,11 @@
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { Registry as MetricsRegistry } from 'prom-client'
-import { deviceTypeOf, type LiveBus, type LogRecord, type QuarantineRecord } from '#devices'
+import { deviceTypeOf, type LiveBus, type LogRecord, type QuarantineRecord, type Rule } from '#devices'
 import { ALERT_READER, createAlertEngine } from '../alerts/engine.ts'
+import { createRuleBook } from '../alerts/rule-book.ts'
+import { COLLECTION_READER, createCollectionRecorder } from '../collections/recorder.ts'
+import { createScheduleBook } from '../collections/schedule-book.ts'
 import { createBroker } from '../broker/broker.ts'
 import { brokerMetrics } from '../broker/metrics.ts'
 import { buildApp } from '../dashboards/app.ts'
@@ -102,10 +105,22 @@ export async function compose(
       }),
     onMissingDatabase: ensureDb,
   })
+  const NO_RULES: readonly Rule[] = []
+  // The catalogue with site and device overrides; the API's writes reach it through the store's change hook.
+  const ruleBook = createRuleBook({
+    overrides: registry.overrides,
+    catalogue: (t) => deviceTypeOf(t)?.rules ?? NO_RULES,
+    log: log.child({ module: 'rule-book' }),
+  })
+  // Collection schedules of bins and rounds: the deadline bin-full-before-collection forecasts against.
+  const scheduleBook = createScheduleBook({ store: registry.rounds, log: log.child({ module: 'schedules' }) })
+  const collectionRecorder = createCollectionRecorder({ store: registry.rounds, log: log.child({ module: 'collections' }) })
   const alertEngine = createAlertEngine({
     store: registry.alerts,
     bus,
-    rulesOf: (t) => deviceTypeOf(t)?.rules ?? [],
+    rulesOf: ruleBook.rulesFor,
+    nextDeadline: scheduleBook.nextCollection,
+    tariffPerKwh: config.ENERGY_TARIFF_GBP_PER_KWH,
     log: log.child({ module: 'alerts' }),
   })
   const readers = [
@@ -113,6 +128,8 @@ export async function compose(
     // 10 ms between part-full batches: a few ms on an alert, for a wake-up per several commits instead of per commit.
     reader(ALERT_READER, alertEngine.handler, ['reading'], 1000, 10),
     reader(QUARANTINE_READER, createQuarantineKeeper(registry), ['quarantine'], 500),
+    // Not latency-critical: 250 ms between part-full batches.
+    reader(COLLECTION_READER, collectionRecorder.handler, ['reading'], 1000, 250),
   ]
   lm = logMetrics(metrics, durable, readers)
 
@@ -186,6 +203,6 @@ export async function compose(
     ready: () => readiness({ influx, influxUrl: config.INFLUX_URL, influxWriter, log: durable, readers }),
   })
 
-  return { registry, live, durable, legacySpool, readers, alertEngine, broker, revocations, app, ensureDb, lm: lm! }
+  return { registry, live, durable, legacySpool, readers, alertEngine, ruleBook, scheduleBook, broker, revocations, app, ensureDb, lm: lm! }
 }
 export type Parts = Awaited<ReturnType<typeof compose>>

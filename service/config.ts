@@ -105,6 +105,8 @@ export const ServiceConfig = z
     SOCKETIO_PING_INTERVAL_MS: z.coerce.number().int().min(100).default(25_000),
     SOCKETIO_PING_TIMEOUT_MS: z.coerce.number().int().min(100).default(20_000),
     OFFLINE_CHECK_MS: z.coerce.number().int().min(100).default(10_000),
+    // Puts a cost on energy wasted out of hours (energy-out-of-hours alerts): £ per kWh.
+    ENERGY_TARIFF_GBP_PER_KWH: z.coerce.number().min(0).max(100).default(0.25),
     QUARANTINE_MAX_ENTRIES: z.coerce.number().int().min(100).default(100_000),
     QUARANTINE_MAX_AGE_DAYS: z.coerce.number().min(1).default(30),
     ADMIN_TOKEN: optional(z.string().min(32, 'ADMIN_TOKEN must be at least 32 characters (use `openssl rand -base64 32`)')),

@@ -61,6 +61,9 @@ export function createService(config: ServiceConfig & { INFLUX_URL: string }, lo
       parts = p
       const { registry, durable, readers, alertEngine, broker, revocations, app, lm } = p
       await p.ensureDb()
+      // Before the readers: the alert engine's load already asks for each device's rules.
+      await p.ruleBook.start()
+      await p.scheduleBook.start()
       durable.start()
       for (const _ of durable.damage) lm.damage('start')
       for (const r of readers) r.start()
@@ -72,7 +75,10 @@ export function createService(config: ServiceConfig & { INFLUX_URL: string }, lo
         () =>
           registry.devices
             .list()
-            .then((list) => alertEngine.checkSilence(list))
+            .then(async (list) => {
+              await alertEngine.checkSilence(list)
+              await alertEngine.tick(list)
+            })
             .catch(warn('offline check failed')),
         config.OFFLINE_CHECK_MS,
       ).unref()
@@ -104,6 +110,8 @@ export function createService(config: ServiceConfig & { INFLUX_URL: string }, lo
       await durable.flush()
       await Promise.all([...readers.map((r) => r.close(deadline)), parts.legacySpool.close(deadline)])
       await durable.close()
+      parts.scheduleBook.close()
+      parts.ruleBook.close()
       const behind = readers.filter((r) => r.status().lagBytes > 0).map((r) => r.name)
       if (behind.length) log.info({ readers: behind }, 'log not fully read; the next start resumes where each reader stopped')
       await registry.close()

@@ -1,15 +1,32 @@
-import type { Alert, AlertHistoryEntry } from '#devices'
+import { type Alert, type AlertHistoryEntry, OPEN_STATUSES } from '#devices'
 import type { AlertChange, AlertEngineStore, EngineBatch } from '../alerts/engine.ts'
-import { type ClearInput, clearIn, type Db, type RaiseInput, raiseIn, record, SYSTEM_ACTOR, toAlert } from './alert-transitions.ts'
+import {
+  type ClearInput,
+  type Command,
+  type CommandResult,
+  clearIn,
+  commandIn,
+  type Db,
+  type RaiseInput,
+  raiseIn,
+  SYSTEM_ACTOR,
+  toAlert,
+  toEntry,
+} from './alert-transitions.ts'
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint-store.ts'
 
-export { type ClearInput, type RaiseInput, SYSTEM_ACTOR } from './alert-transitions.ts'
+export { type ClearInput, type Command, type CommandResult, type RaiseInput, SYSTEM_ACTOR } from './alert-transitions.ts'
 
 export interface AlertFilter {
-  status?: Alert['status'] | 'open'
-  deviceId?: string
-  site?: string
-  limit?: number
+  /** open = active or acknowledged. */
+  status?: Alert['status'] | 'open' | undefined
+  deviceId?: string | undefined
+  site?: string | undefined
+  ruleId?: string | undefined
+  assignedTo?: string | undefined
+  /** Whether snoozedUntil is in the future (at `now`). */
+  snoozed?: boolean | undefined
+  limit?: number | undefined
 }
 
 export type { AlertChange, EngineBatch }
@@ -20,9 +37,14 @@ export interface AlertStore extends AlertEngineStore {
   raise(input: RaiseInput, actor?: string): Promise<Alert | null>
   /** Clears the open alert of (device, rule); null when none is open. */
   clear(input: ClearInput, actor?: string): Promise<Alert | null>
-  acknowledge(id: string, by: string, at: Date): Promise<Alert | null | 'not-open'>
+  /** What a person does to an alert (acknowledge, assign, snooze, unsnooze, resolve, reopen), with its history entry. */
+  command(id: string, command: Command, actor: string, at: Date): Promise<CommandResult>
+  /** Acknowledges an active alert; 'not-open' when it is not active. Kept for callers from before `command`. */
+  acknowledge(id: string, by: string, at: Date, comment?: string): Promise<Alert | null | 'not-open'>
   get(id: string): Promise<Alert | null>
-  list(filter?: AlertFilter): Promise<Alert[]>
+  /** Newest first; `now` decides what is snoozed. */
+  list(filter?: AlertFilter, now?: Date): Promise<Alert[]>
+  /** Active and acknowledged alerts, oldest first. */
   open(): Promise<Alert[]>
   /** Every transition and human action, oldest first. */
   history(filter?: { alertId?: string; deviceId?: string; limit?: number }): Promise<AlertHistoryEntry[]>
@@ -57,30 +79,28 @@ export function createAlertStore(db: Db): AlertStore {
       const row = await db.transaction().execute((trx) => clearIn(trx, input, actor))
       return row ? toAlert(row) : null
     },
-    async acknowledge(id, by, at) {
-      return db.transaction().execute(async (trx) => {
-        const row = await trx
-          .updateTable('alerts')
-          .set({ status: 'acknowledged', acknowledged_at: at.toISOString(), acknowledged_by: by })
-          .where('id', '=', id)
-          .where('status', '=', 'active')
-          .returningAll()
-          .executeTakeFirst()
-        if (!row) return (await trx.selectFrom('alerts').select('id').where('id', '=', id).executeTakeFirst()) ? 'not-open' : null
-        await record(trx, row, 'acknowledged', at.toISOString(), by, null)
-        return toAlert(row)
-      })
+    async command(id, command, actor, at) {
+      return db.transaction().execute((trx) => commandIn(trx, id, command, actor, at))
+    },
+    async acknowledge(id, by, at, comment) {
+      const r = await db.transaction().execute((trx) => commandIn(trx, id, { command: 'acknowledge', comment }, by, at))
+      if (r.ok) return r.alert
+      return r.code === 'NOT_FOUND' ? null : 'not-open'
     },
     async get(id) {
       const row = await byId(id)
       return row ? toAlert(row) : null
     },
-    async list(f = {}) {
+    async list(f = {}, now = new Date()) {
       let q = db.selectFrom('alerts').selectAll()
-      if (f.status === 'open') q = q.where('status', '!=', 'cleared')
+      if (f.status === 'open') q = q.where('status', 'in', OPEN_STATUSES)
       else if (f.status) q = q.where('status', '=', f.status)
       if (f.deviceId) q = q.where('device_id', '=', f.deviceId)
       if (f.site) q = q.where('site', '=', f.site)
+      if (f.ruleId) q = q.where('rule_id', '=', f.ruleId)
+      if (f.assignedTo) q = q.where('assigned_to', '=', f.assignedTo)
+      if (f.snoozed === true) q = q.where('snoozed_until', '>', now.toISOString())
+      if (f.snoozed === false) q = q.where((eb) => eb.or([eb('snoozed_until', 'is', null), eb('snoozed_until', '<=', now.toISOString())]))
       const rows = await q
         .orderBy('raised_ts', 'desc')
         .limit(Math.min(f.limit ?? 100, 1000))
@@ -88,7 +108,7 @@ export function createAlertStore(db: Db): AlertStore {
       return rows.map(toAlert)
     },
     async open() {
-      const rows = await db.selectFrom('alerts').selectAll().where('status', '!=', 'cleared').orderBy('raised_ts').execute()
+      const rows = await db.selectFrom('alerts').selectAll().where('status', 'in', OPEN_STATUSES).orderBy('raised_ts').execute()
       return rows.map(toAlert)
     },
     async history(f = {}) {
@@ -99,15 +119,7 @@ export function createAlertStore(db: Db): AlertStore {
         .orderBy('id')
         .limit(Math.min(f.limit ?? 1000, 10_000))
         .execute()
-      return rows.map((r) => ({
-        alertId: r.alert_id,
-        deviceId: r.device_id,
-        ruleId: r.rule_id,
-        action: r.action,
-        at: r.at,
-        actor: r.actor,
-        value: r.value,
-      }))
+      return rows.map(toEntry)
     },
     async commitBatch(b) {
       return db.transaction().execute(async (trx) => {

@@ -1,5 +1,5 @@
 import type { ColumnType, Generated } from 'kysely'
-import type { Alert, Device } from '#devices'
+import type { Alert, AlertHistoryEntry, Device } from '#devices'
 import type { CaseTables } from './case-store.ts'
 import type { OverrideTables } from './override-store.ts'
 import type { RoundTables } from './round-store.ts'
@@ -45,6 +45,16 @@ export interface AlertsTable {
   acknowledged_at: Iso | null
   acknowledged_by: string | null
   cleared_at: Iso | null
+  text: string | null
+  detail: Json | null
+  acknowledged_comment: string | null
+  assigned_to: string | null
+  snoozed_until: Iso | null
+  resolved_at: Iso | null
+  resolved_by: string | null
+  resolved_note: string | null
+  /** Reading time that last reopened a resolved alert, epoch ms: unique per (device, rule) like raised_ts, so a replay reopens nothing twice. */
+  reopened_ts: number | null
 }
 
 export interface QuarantineTable {
@@ -63,7 +73,7 @@ export interface SecretsTable {
   value: Buffer
 }
 
-export type AlertAction = 'raised' | 'cleared' | 'acknowledged' | 'escalated'
+export type AlertAction = AlertHistoryEntry['action']
 
 export interface AlertHistoryTable {
   id: AutoId
@@ -74,6 +84,12 @@ export interface AlertHistoryTable {
   at: Iso
   actor: string
   value: number | null
+  from_status: Alert['status'] | null
+  to_status: Alert['status'] | null
+  note: string | null
+  assigned_to: string | null
+  snoozed_until: Iso | null
+  detail: Json | null
 }
 
 export interface AlertStateTable {

@@ -125,3 +125,33 @@ export function recordStep(c: AwaabCase, step: RecordableStep, at: number): Tran
   if (c.steps[step] !== undefined) return { ok: false, reason: `${step} already recorded` }
   return { ok: true, case: { ...c, steps: { ...c.steps, [step]: at } } }
 }
+
+export const CaseStepName = CaseSteps.keyof()
+
+/** The state a step moves the case into, for steps that are states of their own; null for the others. */
+const STATE_OF_STEP: Readonly<Record<CaseStep, CaseState | null>> = {
+  investigated: 'investigated',
+  madeSafe: 'made-safe',
+  preventativeBegun: 'preventative-works',
+  summarySent: null,
+  preventativeOnSite: null,
+}
+
+/**
+ * Records any statutory step the way people report it ("we investigated", "the summary went
+ * out"): a step that is a state moves the case there, the others are recorded as facts. An
+ * investigation recorded this way found a hazard; one that found none is the `no-hazard` state.
+ */
+export function applyStep(c: AwaabCase, step: CaseStep, at: number): TransitionResult {
+  if (c.steps[step] !== undefined) return { ok: false, reason: `${step} already recorded` }
+  const to = STATE_OF_STEP[step]
+  if (to !== null) {
+    const r = transition(c, to, at)
+    return r.ok ? r : { ok: false, reason: `${step} cannot be recorded: ${r.reason}` }
+  }
+  // Both report on or act on the investigation's findings, so neither can come before it.
+  const investigated = c.steps.investigated
+  if (investigated === undefined) return { ok: false, reason: `${step} cannot be recorded before the investigation` }
+  if (at < investigated) return { ok: false, reason: `${step} cannot be earlier than the investigation` }
+  return recordStep(c, step as RecordableStep, at)
+}

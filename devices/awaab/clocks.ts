@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import { ENGLAND_AND_WALES, type HolidayCalendar } from '../calendar/bank-holidays.ts'
 import { addCalendarDays, addWorkingDays, calendarCovers } from '../calendar/working-days.ts'
 import type { AwaabCase, CaseStep } from './case.ts'
@@ -9,7 +10,8 @@ import type { AwaabCase, CaseStep } from './case.ts'
  * was not readable when this was written, so regulation numbers are as those sources give them).
  */
 
-export type DeadlineStep = 'investigate' | 'written-summary' | 'make-safe' | 'preventative-begin' | 'preventative-on-site'
+export const DeadlineStep = z.enum(['investigate', 'written-summary', 'make-safe', 'preventative-begin', 'preventative-on-site'])
+export type DeadlineStep = z.infer<typeof DeadlineStep>
 
 export interface ClockPolicy {
   /**
@@ -124,7 +126,8 @@ export function caseDeadlines(c: AwaabCase, policy: Partial<ClockPolicy> = {}): 
   return out
 }
 
-export type DeadlineState = 'met' | 'missed' | 'due' | 'overdue' | 'waiting'
+export const DeadlineState = z.enum(['met', 'missed', 'due', 'overdue', 'waiting'])
+export type DeadlineState = z.infer<typeof DeadlineState>
 
 export interface DeadlineStatus extends Deadline {
   doneAt: number | undefined

@@ -2,9 +2,11 @@ export {
   AWAAB_IN_FORCE_MS,
   AwaabCase,
   type AwaabCaseInput,
+  applyStep,
   CASE_TRANSITIONS,
   CaseState,
   type CaseStep,
+  CaseStepName,
   CaseSteps,
   CaseTransition,
   HazardCategory,
@@ -14,14 +16,24 @@ export {
   transition,
 } from './case.ts'
 export {
+  CaseDeadline,
+  CaseDetail,
+  CaseEvent,
+  CaseEventKind,
+  CaseEvidence,
+  type CaseRecord,
+  CaseView,
+  caseView,
+} from './case-record.ts'
+export {
   type CaseClock,
   type ClockPolicy,
   caseClock,
   caseDeadlines,
   DEFAULT_CLOCK_POLICY,
   type Deadline,
-  type DeadlineState,
+  DeadlineState,
   type DeadlineStatus,
-  type DeadlineStep,
+  DeadlineStep,
   deadlineStatus,
 } from './clocks.ts'

@@ -1,5 +1,6 @@
 import type { z } from 'zod'
-import { AlertRule, type AlertRuleInput } from '../alerts/rule.ts'
+import { DeriveSpec } from '../rules/device-eval.ts'
+import { Rule, type RuleSpec } from '../rules/rule.ts'
 
 export interface FieldMeta {
   label: string
@@ -16,12 +17,21 @@ export interface DeviceTypeDef<T extends string = string, S extends z.ZodObject 
   readings: S
   fields: { [K in keyof z.infer<S>]-?: FieldMeta }
   defaultIntervalS: number
-  rules: readonly AlertRule[]
+  /** The catalogue: rules are data (devices/rules), ids are an interface (API, dashboards, tests). */
+  rules: readonly Rule[]
+  /** Fields worked out from the previous reading, readable by rules (e.g. demand from a register). */
+  derive?: readonly DeriveSpec[]
+  /** Values the engine supplies from the device's site when the reading lacks them (e.g. outsideTemp from a weather sensor). */
+  fromSite?: readonly string[]
 }
 
-/** Parses the rules once at module load so a bad default rule fails at start, not at first reading. */
+/** Parses the rules once at module load so a bad catalogue rule fails at start, not at first reading. */
 export function defineDeviceType<T extends string, S extends z.ZodObject>(
-  def: Omit<DeviceTypeDef<T, S>, 'rules'> & { rules: readonly AlertRuleInput[] },
+  def: Omit<DeviceTypeDef<T, S>, 'rules' | 'derive'> & { rules: readonly RuleSpec[]; derive?: readonly z.input<typeof DeriveSpec>[] },
 ): DeviceTypeDef<T, S> {
-  return { ...def, rules: def.rules.map((r) => AlertRule.parse(r)) }
+  const { rules: specs, derive, ...rest } = def
+  const rules = specs.map((r) => Rule.parse(r))
+  const ids = new Set(rules.map((r) => r.id))
+  if (ids.size !== rules.length) throw new Error(`${def.type}: rule ids must be unique`)
+  return { ...rest, rules, ...(derive && { derive: derive.map((d) => DeriveSpec.parse(d)) }) }
 }

@@ -31,8 +31,10 @@ export const smartBin = defineDeviceType({
   defaultIntervalS: 1200,
   rules: [
     {
+      kind: 'threshold',
       id: 'bin-full',
       title: 'Bin full',
+      text: 'This bin is full and needs emptying.',
       field: 'fillingLevel',
       direction: 'above',
       raiseAt: 0.95,
@@ -42,18 +44,63 @@ export const smartBin = defineDeviceType({
       severity: 'warning',
     },
     {
-      id: 'bin-fire',
-      title: 'Possible bin fire',
-      field: 'temperature',
-      direction: 'above',
-      raiseAt: 60,
-      clearAt: 45,
-      consecutive: 1,
-      severity: 'critical',
+      // domain.md §3.3 item 11: "will be full by" against the next collection (the engine passes it as the deadline).
+      kind: 'forecast',
+      id: 'bin-full-before-collection',
+      title: 'Bin will overflow before its collection',
+      text: 'At the rate it is filling, this bin will be full before its next scheduled collection. Add it to an earlier round.',
+      severity: 'warning',
+      field: 'fillingLevel',
+      level: 1,
+      windowS: 3 * 86_400, // ours: three days of fill history
+      minPoints: 6, // ours
+      minSpanS: 6 * 3600, // ours
+      // §5.1: a lid-open reading is near empty for one sample (dropped); a collection drops it for good (reset).
+      resetJump: 0.3,
+      consecutive: 2,
+      clearConsecutive: 2,
     },
     {
+      // §5.1 defaults: fire > 60 °C, or a rise > 15 °C between readings; no debounce.
+      kind: 'any',
+      id: 'bin-fire',
+      title: 'Possible bin fire',
+      text: 'The temperature inside this bin is very high or rose sharply. Treat it as a possible fire and call the fire service if you see smoke.',
+      severity: 'critical',
+      field: 'temperature',
+      of: [
+        {
+          kind: 'threshold',
+          id: 'hot',
+          title: 'Over 60 °C',
+          text: 'Over 60 °C inside the bin.',
+          severity: 'critical',
+          field: 'temperature',
+          direction: 'above',
+          raiseAt: 60,
+          clearAt: 45,
+        },
+        {
+          kind: 'rate',
+          id: 'rising',
+          title: 'Rise over 15 °C between readings',
+          text: 'The temperature rose more than 15 °C since the last reading.',
+          severity: 'critical',
+          field: 'temperature',
+          per: 'reading',
+          direction: 'above',
+          raiseAt: 15,
+          clearAt: 5, // ours: the change between readings is small again…
+          clearForS: 3600, // ours: …for an hour, so a fire that stops climbing is not cleared while still burning
+          maxGapS: 3 * 1200, // three intervals: a rise over a long silence is no fire
+        },
+      ],
+    },
+    {
+      kind: 'threshold',
       id: 'bin-knocked-over',
       title: 'Bin knocked over',
+      text: 'This bin is lying on its side. Please set it upright and check for spilled waste.',
       field: 'tilted',
       direction: 'above',
       raiseAt: 1,
@@ -62,13 +109,14 @@ export const smartBin = defineDeviceType({
       severity: 'warning',
     },
     {
+      kind: 'threshold',
       id: 'bin-battery-low',
       title: 'Bin sensor battery low',
+      text: 'The sensor battery in this bin is low. Replace it on the next visit.',
       field: 'batteryPct',
       direction: 'below',
       raiseAt: 20,
       clearAt: 25,
-      consecutive: 1,
       severity: 'info',
     },
   ],

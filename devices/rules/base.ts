@@ -18,6 +18,17 @@ export const RuleEscalation = z.object({
 })
 export type RuleEscalation = z.infer<typeof RuleEscalation>
 
+/**
+ * A condition on another field of the same reading (booleans read as 0/1), e.g. "burner off and
+ * flow below 40 °C" for pressure read cold (domain.md §5.2: pressure rises ~0.5 bar when hot).
+ */
+export const Condition = z.strictObject({
+  field: z.string().min(1).max(64),
+  op: z.enum(['lt', 'le', 'gt', 'ge', 'eq', 'ne']),
+  value: z.number(),
+})
+export type Condition = z.infer<typeof Condition>
+
 /** Fields every rule kind has. */
 export const ruleBase = {
   id: RuleId,
@@ -26,6 +37,41 @@ export const ruleBase = {
   // Shown to residents, crews and officers: say what is happening and what to do, never blame.
   text: z.string().min(1).max(1000),
   escalation: RuleEscalation.optional(),
+  /** Only readings meeting every condition are evaluated; a reading missing a field does not meet it. */
+  when: z.array(Condition).max(8).optional(),
+  /**
+   * What a reading that does not meet `when` does: 'skip' leaves the rule as it is (pressure read
+   * hot says nothing about cold pressure); 'reset' also breaks a pending run (no heat is only
+   * "for 60 minutes" while heating is demanded all along). An open alert is never cleared by it.
+   */
+  otherwise: z.enum(['skip', 'reset']).default('skip'),
+}
+
+const holds = (c: Condition, v: number) => {
+  switch (c.op) {
+    case 'lt':
+      return v < c.value
+    case 'le':
+      return v <= c.value
+    case 'gt':
+      return v > c.value
+    case 'ge':
+      return v >= c.value
+    case 'eq':
+      return v === c.value
+    case 'ne':
+      return v !== c.value
+  }
+}
+
+/** Whether a reading meets every condition; `read` gives a field as a number (undefined when absent). */
+export function meetsAll(when: readonly Condition[] | undefined, read: (field: string) => number | undefined): boolean {
+  if (!when) return true
+  for (const c of when) {
+    const v = read(c.field)
+    if (v === undefined || !holds(c, v)) return false
+  }
+  return true
 }
 
 /** Field a value-driven rule reads from a reading (booleans count as 0/1, as today). */

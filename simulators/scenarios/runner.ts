@@ -49,7 +49,7 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<RunResult> {
           const due = started + (m.at - SCENARIO_EPOCH) / pace
           if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()))
         }
-        const ts = Math.max(Date.now(), lastTs + 1)
+        const ts = m.ts ?? Math.max(Date.now(), lastTs + 1)
         lastTs = ts
         const body = m.raw ? m.raw(ts) : JSON.stringify({ ts, readings: m.readings })
         await client.publishAsync(topic, body, { qos: 1 })

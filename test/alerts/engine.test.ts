@@ -1,6 +1,6 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import type { Alert, Device, LiveBus, ReadingRecord } from '#devices'
+import { type Alert, type Device, type LiveBus, type ReadingRecord, Rule } from '#devices'
 import { ALERT_READER, type AlertEngineStore, createAlertEngine, type RaiseInput } from '../../alerts/engine.ts'
 import type { Batch } from '../../log/cursor.ts'
 import { createLiveBus } from '../../service/live-bus.ts'
@@ -28,13 +28,21 @@ function memoryStore() {
     acknowledgedAt: null,
     acknowledgedBy: null,
     clearedAt: null,
+    text: i.rule.text ?? null,
+    detail: i.detail ?? null,
+    acknowledgedComment: null,
+    assignedTo: null,
+    snoozedUntil: null,
+    resolvedAt: null,
+    resolvedBy: null,
+    resolvedNote: null,
   })
   const store: AlertEngineStore = {
     async loadEngine() {
       return { checkpoint, states: new Map(states) }
     },
     async open() {
-      return alerts.filter((a) => a.status !== 'cleared')
+      return alerts.filter((a) => a.status === 'active' || a.status === 'acknowledged')
     },
     async raise(input) {
       if (failRaise) {
@@ -143,7 +151,7 @@ describe('alert engine', () => {
     const engine = createAlertEngine({
       store: m.store,
       bus: bus(),
-      rulesOf: (type) => (type === 'bin' ? [fullRule] : []),
+      rulesOf: (d) => (d.type === 'bin' ? [fullRule] : []),
       log: silent,
       now: () => t,
     })
@@ -167,14 +175,16 @@ describe('alert engine', () => {
   })
 })
 
-const fullRule = {
+const fullRule = Rule.parse({
+  kind: 'threshold',
   id: 'bin-full',
   title: 'Bin full',
+  text: 'This bin is full.',
   field: 'fillingLevel',
-  direction: 'above' as const,
+  direction: 'above',
   raiseAt: 0.95,
   clearAt: 0.7,
   consecutive: 2,
   clearConsecutive: 2,
-  severity: 'warning' as const,
-}
+  severity: 'warning',
+})

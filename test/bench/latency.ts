@@ -4,9 +4,11 @@ import type { Alert } from '#devices'
 import { percentile } from './proc.ts'
 
 /**
- * publish → alert received over Socket.IO: one bin alternates between a fire
- * reading and a normal one, so every reading is a transition (bin-fire raises at
- * > 60 °C and clears below 45 °C, one reading each).
+ * publish → alert received over Socket.IO: one bin alternates between a flat and a
+ * fresh battery, so every reading is a transition (bin-battery-low raises at 20 % or
+ * under and clears over 25 %, one reading each, in the old catalogue and the new). The
+ * whole catalogue still runs on every reading. Not bin-fire: its rise part now clears
+ * only after an hour without a rise, so a fire cannot flap.
  */
 export async function alertLatency(o: {
   apiUrl: string
@@ -32,16 +34,16 @@ export async function alertLatency(o: {
   // Acknowledged probes count towards what must reach InfluxDB.
   let acked = 0
   const end = Date.now() + o.seconds * 1000
-  let hot = true
+  let flat = true
   let ts = Date.now()
   while (Date.now() < end) {
     ts = Math.max(Date.now(), ts + 1)
     sentAt.set(ts, performance.now())
-    const temperature = hot ? 75 : 15
-    hot = !hot
+    const batteryPct = flat ? 10 : 90
+    flat = !flat
     o.client.publish(
       o.topic,
-      JSON.stringify({ ts, readings: { fillingLevel: 0.3, temperature, batteryPct: 90, tilted: false } }),
+      JSON.stringify({ ts, readings: { fillingLevel: 0.3, temperature: 12, batteryPct, tilted: false } }),
       { qos: 1 },
       (err) => {
         if (!err) acked++

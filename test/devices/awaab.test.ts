@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest'
 import {
   AwaabCase,
   type AwaabCaseInput,
+  applyStep,
+  BANK_HOLIDAYS_ENGLAND_WALES,
   CASE_TRANSITIONS,
   CaseState,
   CaseTransition,
   caseClock,
   caseDeadlines,
+  caseView,
   type DeadlineStep,
   holidayCalendar,
   recordStep,
@@ -239,5 +242,191 @@ describe('case schema and state machine', () => {
     transition(c, 'investigated', utc('2026-12-15T10:00:00Z'))
     recordStep(c, 'summarySent', utc('2026-12-15T10:00:00Z'))
     expect(c).toEqual(before)
+  })
+})
+
+// Acceptance 4 (issue 9). Every holiday below is checked against the shipped list first, which is
+// the GOV.UK feed https://www.gov.uk/bank-holidays.json, division england-and-wales (see
+// devices/calendar/bank-holidays.ts for the stored copy and its provenance).
+describe('acceptance 4: working days over Christmas and Easter, 2026 and 2027', () => {
+  const dues = (c: AwaabCase) => Object.fromEntries(caseDeadlines(c).map((d) => [d.step, d.dueAt]))
+
+  it('relies only on bank holidays GOV.UK lists for England and Wales', () => {
+    const listed = new Map(BANK_HOLIDAYS_ENGLAND_WALES.map((h) => [h.date, h]))
+    expect(
+      [
+        '2026-04-03', // Good Friday
+        '2026-04-06', // Easter Monday
+        '2026-12-25', // Christmas Day, a Friday
+        '2026-12-28', // Boxing Day falls on Saturday 26th: substitute Monday
+        '2027-01-01', // New Year's Day
+        '2027-03-26', // Good Friday
+        '2027-03-29', // Easter Monday
+        '2027-12-27', // Christmas Day falls on Saturday: substitute Monday
+        '2027-12-28', // Boxing Day falls on Sunday: substitute Tuesday
+        '2028-01-03', // New Year's Day falls on Saturday: substitute Monday
+      ].map((d) => listed.get(d)?.title),
+    ).toEqual([
+      'Good Friday',
+      'Easter Monday',
+      'Christmas Day',
+      'Boxing Day',
+      "New Year's Day",
+      'Good Friday',
+      'Easter Monday',
+      'Christmas Day',
+      'Boxing Day',
+      "New Year's Day",
+    ])
+    expect(listed.get('2026-12-28')?.substitute).toBe(true)
+    // Boxing Day's own date is a Saturday in 2026, not a listed holiday: the weekend skips it anyway.
+    expect(listed.has('2026-12-26')).toBe(false)
+  })
+
+  describe('a significant case triaged on Wednesday 23 December 2026', () => {
+    const c = newCase({ triagedAt: utc('2026-12-23T10:00:00Z') })
+
+    it('investigates by 8 January 2027, skipping 25, 26 (Sat), 28 (substitute Boxing Day) Dec and 1 Jan', () => {
+      // 23, 24 (2); 29, 30, 31 (5); 4, 5, 6, 7, 8 Jan (10).
+      expect(dueOf(c, 'investigate')).toBe(endGMT('2027-01-08'))
+      // 24 (1); 29, 30, 31 (4); 4–8 (9); 11 Jan (10).
+      expect(dueOf(c, 'investigate', { dayCounting: 'next-day' })).toBe(endGMT('2027-01-11'))
+      // Weekends alone would end it on 5 Jan: the three holidays are what move it.
+      expect(dueOf(c, 'investigate', { holidays: holidayCalendar([]) })).toBe(endGMT('2027-01-05'))
+    })
+
+    it('is not breached on the day weekends alone would end it, nor at the last moment, and is one millisecond later', () => {
+      expect(caseClock(c, utc('2027-01-06T12:00:00Z'))).toMatchObject({ breached: false, next: { step: 'investigate', state: 'due' } })
+      expect(stateOf(c, endGMT('2027-01-08'), 'investigate')).toMatchObject({ state: 'due', breached: false, msLeft: 0 })
+      expect(stateOf(c, endGMT('2027-01-08') + 1, 'investigate')).toMatchObject({ state: 'overdue', breached: true, msLeft: -1 })
+      expect(caseClock(c, endGMT('2027-01-08') + 1).breached).toBe(true)
+    })
+
+    it('runs the later clocks from an investigation on Christmas Eve', () => {
+      const inv = ok(transition(c, 'investigated', utc('2026-12-24T16:00:00Z')))
+      expect(dues(inv)).toEqual({
+        investigate: endGMT('2027-01-08'),
+        'written-summary': endGMT('2026-12-30'), // 24, 29, 30
+        'make-safe': endGMT('2027-01-04'), // 24, 29, 30, 31, 4 Jan
+        'preventative-begin': endGMT('2027-01-04'),
+        'preventative-on-site': endGMT('2027-03-18'), // 12 weeks: calendar days, holidays included
+      })
+    })
+  })
+
+  it('Christmas 2027: both substitute days and the New Year substitute (3 Jan 2028) are skipped', () => {
+    const c = newCase({ triagedAt: utc('2027-12-23T10:00:00Z') }) // Thursday
+    // 23, 24 (2); 29, 30, 31 (5); 4, 5, 6, 7 Jan (9); 10 Jan (10).
+    expect(dueOf(c, 'investigate')).toBe(endGMT('2028-01-10'))
+    expect(caseDeadlines(c).find((d) => d.step === 'investigate')?.calendarCovered).toBe(true)
+  })
+
+  it('Easter 2026: an investigation on Thursday 2 April gives summary by the 8th and safety work by the 10th', () => {
+    const inv = ok(transition(newCase({ triagedAt: utc('2026-03-30T09:00:00+01:00') }), 'investigated', utc('2026-04-02T15:00:00+01:00')))
+    expect(dues(inv)).toEqual({
+      investigate: endBST('2026-04-14'), // 30, 31 Mar, 1, 2 Apr (4); 7–10 (8); 13, 14 (10)
+      'written-summary': endBST('2026-04-08'), // 2; Good Friday 3 and Easter Monday 6 skipped; 7, 8
+      'make-safe': endBST('2026-04-10'), // 2, 7, 8, 9, 10
+      'preventative-begin': endBST('2026-04-10'),
+      'preventative-on-site': endBST('2026-06-25'), // 84 days after 2 April
+    })
+  })
+
+  it('Easter 2027: an investigation on Thursday 25 March gives summary by the 31st and safety work by 2 April', () => {
+    const inv = ok(transition(newCase({ triagedAt: utc('2027-03-22T09:00:00Z') }), 'investigated', utc('2027-03-25T15:00:00Z')))
+    // 25; Good Friday 26, the weekend the clocks go forward, Easter Monday 29 skipped; 30, 31 Mar, 1, 2 Apr.
+    expect(dues(inv)).toMatchObject({ 'written-summary': endBST('2027-03-31'), 'make-safe': endBST('2027-04-02') })
+    expect(stateOf(inv, utc('2027-03-30T12:00:00+01:00'), 'written-summary')).toMatchObject({ state: 'due', breached: false })
+    expect(stateOf(inv, endBST('2027-03-31') + 1, 'written-summary')).toMatchObject({ state: 'overdue', breached: true })
+  })
+
+  it('emergency clocks do not stop for Christmas Day', () => {
+    const c = newCase({ category: 'emergency', hazard: 'excess-cold', triagedAt: utc('2026-12-24T18:00:00Z') })
+    expect(dues(c)).toEqual({ investigate: utc('2026-12-25T18:00:00Z'), 'make-safe': utc('2026-12-25T18:00:00Z') })
+    expect(caseClock(c, utc('2026-12-25T18:00:00.001Z')).breached).toBe(true)
+  })
+})
+
+describe('recording a step as people report it', () => {
+  const c = newCase({ triagedAt: utc('2026-11-02T09:00:00Z') })
+
+  it('moves the case for steps that are states and records the others as facts', () => {
+    const inv = ok(applyStep(c, 'investigated', utc('2026-11-03T09:00:00Z')))
+    expect(inv).toMatchObject({ state: 'investigated', hazardFound: true, steps: { investigated: utc('2026-11-03T09:00:00Z') } })
+    const sent = ok(applyStep(inv, 'summarySent', utc('2026-11-04T09:00:00Z')))
+    expect(sent.state).toBe('investigated')
+    expect(sent.steps.summarySent).toBe(utc('2026-11-04T09:00:00Z'))
+    const safe = ok(applyStep(sent, 'madeSafe', utc('2026-11-05T09:00:00Z')))
+    expect(ok(applyStep(safe, 'preventativeBegun', utc('2026-11-06T09:00:00Z'))).state).toBe('preventative-works')
+  })
+
+  it('says why a step cannot be recorded', () => {
+    expect(applyStep(c, 'summarySent', utc('2026-11-03T09:00:00Z'))).toEqual({
+      ok: false,
+      reason: 'summarySent cannot be recorded before the investigation',
+    })
+    const inv = ok(applyStep(c, 'investigated', utc('2026-11-03T09:00:00Z')))
+    expect(applyStep(inv, 'preventativeOnSite', utc('2026-11-03T08:00:00Z'))).toEqual({
+      ok: false,
+      reason: 'preventativeOnSite cannot be earlier than the investigation',
+    })
+    expect(applyStep(inv, 'preventativeBegun', utc('2026-11-04T09:00:00Z'))).toEqual({
+      ok: false,
+      reason: 'preventativeBegun cannot be recorded: cannot go from investigated to preventative-works',
+    })
+    expect(applyStep(inv, 'investigated', utc('2026-11-04T09:00:00Z'))).toEqual({ ok: false, reason: 'investigated already recorded' })
+    expect(applyStep(c, 'investigated', utc('2026-11-01T09:00:00Z'))).toEqual({
+      ok: false,
+      reason: 'investigated cannot be recorded: time is before the case was triaged',
+    })
+  })
+
+  it('makes an emergency safe on the first visit, concluding the investigation too', () => {
+    const e = newCase({ category: 'emergency', triagedAt: utc('2026-11-02T09:00:00Z') })
+    expect(ok(applyStep(e, 'madeSafe', utc('2026-11-02T20:00:00Z')))).toMatchObject({
+      state: 'made-safe',
+      steps: { investigated: utc('2026-11-02T20:00:00Z'), madeSafe: utc('2026-11-02T20:00:00Z') },
+    })
+  })
+})
+
+describe('a case as the API serves it', () => {
+  const record = (c: AwaabCase) => ({
+    case: c,
+    deviceId: 'room-1',
+    site: 'block-a',
+    createdBy: 'admin',
+    createdAt: '2026-11-02T09:00:01.000Z',
+    updatedAt: '2026-11-02T09:00:01.000Z',
+  })
+
+  it('gives ISO times, seconds left (negative once overdue) and the moves allowed next', () => {
+    const c = newCase({ triagedAt: utc('2026-11-02T09:00:00Z'), sourceAlertId: 'a-1' })
+    // Ten working days: 2–6 and 9–13 November.
+    const due = endGMT('2026-11-13')
+    const v = caseView(record(c), due - 1500)
+    expect(v).toMatchObject({
+      id: 'case-1',
+      alertId: 'a-1',
+      state: 'open',
+      transitions: ['investigated', 'no-hazard', 'made-safe', 'alternative-accommodation', 'cancelled'],
+      triagedAt: '2026-11-02T09:00:00.000Z',
+      hazardFound: null,
+      steps: { investigated: null, summarySent: null, madeSafe: null, preventativeBegun: null, preventativeOnSite: null },
+      asOf: '2026-11-13T23:59:58.499Z',
+      breached: false,
+      next: { step: 'investigate', due: '2026-11-13T23:59:59.999Z', secondsLeft: 1, status: 'due' },
+    })
+    expect(v.deadlines.map((d) => [d.step, d.secondsLeft, d.status])).toEqual([
+      ['investigate', 1, 'due'],
+      ['written-summary', null, 'waiting'],
+      ['make-safe', null, 'waiting'],
+      ['preventative-begin', null, 'waiting'],
+      ['preventative-on-site', null, 'waiting'],
+    ])
+    const late = caseView(record(c), due + 1)
+    expect(late).toMatchObject({ breached: true, next: { step: 'investigate', secondsLeft: -1, status: 'overdue', breached: true } })
+    const inv = ok(applyStep(c, 'investigated', utc('2026-11-03T10:00:00Z')))
+    expect(caseView(record(inv), due).deadlines[0]).toMatchObject({ done: '2026-11-03T10:00:00.000Z', secondsLeft: null, status: 'met' })
   })
 })

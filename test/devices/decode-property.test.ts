@@ -148,10 +148,24 @@ const validReadings: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
       lockout: fc.boolean(),
       faultCode: fc.stringMatching(/^[A-Za-z0-9.]{1,8}$/),
       roomHumidity: fc.double({ min: 0, max: 100, noNaN: true }),
+      outsideTemp: fc.double({ min: -40, max: 50, noNaN: true }),
+      heatingDemand: fc.boolean(),
     },
     { requiredKeys: ['flowTemp', 'returnTemp', 'pressureBar', 'burnerOn', 'lockout'] },
   ),
   meter: fc.record({ energyWh: fc.double({ min: 0, max: 1e13, noNaN: true }), powerW: fc.double({ min: 0, max: 1e7, noNaN: true }) }),
+  room: fc.record(
+    {
+      temperature: fc.double({ min: -20, max: 60, noNaN: true }),
+      humidity: fc.double({ min: 0, max: 100, noNaN: true }),
+      batteryPct: fc.double({ min: 0, max: 100, noNaN: true }),
+    },
+    { requiredKeys: ['temperature', 'humidity'] },
+  ),
+  weather: fc.record(
+    { outsideTemp: fc.double({ min: -40, max: 50, noNaN: true }), humidity: fc.double({ min: 0, max: 100, noNaN: true }) },
+    { requiredKeys: ['outsideTemp'] },
+  ),
 }
 
 const senmlRecord = (def: DeviceTypeDef) => {

@@ -17,9 +17,17 @@ const alert = (id: string): Alert => ({
   severity: 'critical',
   status: 'active',
   value: 75,
+  text: null,
+  detail: null,
   raisedAt: '2026-01-01T00:00:00.000Z',
   acknowledgedAt: null,
   acknowledgedBy: null,
+  acknowledgedComment: null,
+  assignedTo: null,
+  snoozedUntil: null,
+  resolvedAt: null,
+  resolvedBy: null,
+  resolvedNote: null,
   clearedAt: null,
 })
 

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { MqttClient } from 'mqtt'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { DEVICE_TYPES, evaluate, INITIAL_RULE_STATE, numericField, type RuleState } from '#devices'
+import { DEVICE_TYPES, evaluateReading, newDeviceRuleState } from '#devices'
 import { freePort } from '../../scripts/influxd.ts'
 import { createRng } from '../../simulators/rng.ts'
 import { type ChildService, spawnService } from '../helpers/child-service.ts'
@@ -57,16 +57,12 @@ const transition = (deviceId: string, ruleId: string, action: string, at: string
 function modelTransitions(ids: string[], scripts: BinReading[][]): string[] {
   const out: string[] = []
   for (const [k, id] of ids.entries()) {
-    const state: Record<string, RuleState> = {}
+    const state = newDeviceRuleState()
     for (const r of scripts[k]!) {
-      for (const rule of DEVICE_TYPES.bin.rules) {
-        const value = numericField(r.readings, rule.field)
-        const e = evaluate(rule, state[rule.id] ?? INITIAL_RULE_STATE, value)
-        state[rule.id] = e.state
-        const at = new Date(r.ts).toISOString()
-        if (e.transition === 'raised') out.push(transition(id, rule.id, 'raised', at, value!))
-        // The history keeps the reading that cleared an alert, as it keeps the one that raised it.
-        if (e.transition === 'cleared') out.push(transition(id, rule.id, 'cleared', at, value!))
+      const at = new Date(r.ts).toISOString()
+      // The history keeps the value that cleared an alert, as it keeps the one that raised it.
+      for (const tr of evaluateReading(DEVICE_TYPES.bin.rules, DEVICE_TYPES.bin.derive, state, r.ts, r.readings)) {
+        out.push(transition(id, tr.rule.id, tr.transition, at, tr.value))
       }
     }
   }

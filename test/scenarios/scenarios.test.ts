@@ -8,11 +8,12 @@ import { startService, type TestService, waitFor } from '../helpers/service.ts'
 
 const key = (a: { device: string; rule: string }) => `${a.device} ${a.rule}`
 
-describe('scenarios raise exactly the alerts they expect (issue 4, acceptance 1)', () => {
+describe('scenarios raise exactly the alerts they expect (issue 4 and issue 9, acceptance 1)', () => {
   let svc: TestService
   beforeAll(async () => {
-    // Scenarios replay days in seconds: no per-device rate limit, a fast offline check.
-    svc = await startService({ MQTT_DEVICE_RATE: '0', OFFLINE_CHECK_MS: '200' })
+    // Scenarios replay days in seconds: no per-device rate limit, a fast offline check, and device
+    // times up to six weeks back (a replay sends simulated times moved into the recent past).
+    svc = await startService({ MQTT_DEVICE_RATE: '0', OFFLINE_CHECK_MS: '200', TIME_LATE_S: String(42 * 86_400) })
   })
   afterAll(() => svc?.close())
 

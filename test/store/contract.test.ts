@@ -46,7 +46,7 @@ describe.each(adapters)('store contract on %s', (_dialect, open) => {
   beforeEach(async () => {
     dataDir = tempDir()
     ;({ store, drop } = await open(dataDir))
-    expect(await migrateToLatest(store)).toEqual(['0001-registry', '0002-alert-engine'])
+    expect(await migrateToLatest(store)).toEqual(['0001-registry', '0002-alert-engine', '0003-alert-lifecycle', '0004-awaab-cases', '0005-rule-overrides', '0006-rounds'])
   })
   afterEach(async () => {
     await store.close()
@@ -132,14 +132,14 @@ describe.each(adapters)('store contract on %s', (_dialect, open) => {
     expect(await alerts.open()).toEqual([])
     expect(await alerts.list({ status: 'cleared', site: 'leeds' })).toHaveLength(1)
 
-    const entry = (action: string, at: number, actor: string, value: number | null) => ({
+    const entry = (action: string, at: number, actor: string, value: number | null, from: string | null, to: string) => ({
       ...{ alertId: first!.id, deviceId: 'bin-1', ruleId: 'bin-full' },
-      ...{ action, at: iso(at), actor, value },
+      ...{ action, at: iso(at), actor, value, from, to, note: null, assignedTo: null, snoozedUntil: null, detail: null },
     })
     expect(await alerts.history({ alertId: first!.id })).toEqual([
-      entry('raised', T0, 'system', 0.9),
-      entry('acknowledged', T0 + 1000, 'alice', null),
-      entry('cleared', T0 + 5000, 'system', 0.2),
+      entry('raised', T0, 'system', 0.9, null, 'active'),
+      entry('acknowledged', T0 + 1000, 'alice', null, 'active', 'acknowledged'),
+      entry('cleared', T0 + 5000, 'system', 0.2, 'acknowledged', 'cleared'),
     ])
   })
 
@@ -234,7 +234,7 @@ describe('store upgrade', () => {
     legacy.prepare("INSERT INTO secrets (name, value) VALUES ('admin_token', x'00')").run()
     legacy.close()
     const adopted = openStore({ dataDir: legacyDir })
-    expect(await migrateToLatest(adopted)).toEqual(['0001-registry', '0002-alert-engine'])
+    expect(await migrateToLatest(adopted)).toEqual(['0001-registry', '0002-alert-engine', '0003-alert-lifecycle', '0004-awaab-cases', '0005-rule-overrides', '0006-rounds'])
     expect(await adopted.db.selectFrom('secrets').select('name').execute()).toEqual([{ name: 'admin_token' }])
     await adopted.close()
     rmSync(legacyDir, { recursive: true, force: true })

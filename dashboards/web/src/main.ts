@@ -71,6 +71,7 @@ async function start(token: string) {
   socket.on('alert:raised', upsertAlert)
   socket.on('alert:acknowledged', upsertAlert)
   socket.on('alert:cleared', upsertAlert)
+  socket.on('alert:changed', (c) => upsertAlert(c.alert))
   socket.on('device:state', upsertDevice)
 }
 

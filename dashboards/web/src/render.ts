@@ -35,6 +35,9 @@ export function renderAlert(li: HTMLLIElement, a: Alert, onAck: (id: string) => 
     text('time', new Date(a.raisedAt).toLocaleString('en-GB')),
     text('span', a.status, 'status'),
   ]
+  if (a.assignedTo) children.push(text('span', `assigned to ${a.assignedTo}`, 'assignee'))
+  if (a.snoozedUntil && Date.parse(a.snoozedUntil) > Date.now())
+    children.push(text('span', `snoozed until ${new Date(a.snoozedUntil).toLocaleString('en-GB')}`, 'snoozed'))
   if (a.status === 'active') {
     const b = text('button', 'Acknowledge') as HTMLButtonElement
     b.type = 'button'

@@ -152,7 +152,32 @@ export const offline = parse({
   missed: 3,
 })
 
+// domain.md §5.1 defaults: fire = over 60 °C or a rise over 15 °C between readings: one alert from either.
+export const binFire = parse({
+  kind: 'any',
+  id: 'bin-fire',
+  title: 'Possible bin fire',
+  text: 'The temperature inside this bin is very high or rose sharply. Treat it as a possible fire.',
+  severity: 'critical',
+  field: 'temperature',
+  of: [
+    {
+      kind: 'threshold',
+      id: 'hot',
+      title: 'Over 60 °C',
+      text: 'Over 60 °C inside the bin.',
+      severity: 'critical',
+      field: 'temperature',
+      direction: 'above',
+      raiseAt: 60,
+      clearAt: 45,
+    },
+    { ...binFireRise, id: 'rising' },
+  ],
+})
+
 export const EXAMPLES: Rule[] = [
+  binFire,
   binFull,
   boilerNoHeat,
   binFireRise,

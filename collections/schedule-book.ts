@@ -1,0 +1,110 @@
+import type { Logger } from 'pino'
+import { type CollectionSchedule, nextCollection } from '../devices/collections/index.ts'
+import type { RoundChange, ScheduleSnapshot } from '../store/round-store.ts'
+
+/** What the book needs of the store (the round store has it). */
+export interface ScheduleSource {
+  scheduleSnapshot(): Promise<ScheduleSnapshot>
+  onChange?(listener: (change: RoundChange) => void): () => void
+}
+
+export interface ScheduleBook {
+  /** Subscribes to changes, then loads every schedule. Call before the alert engine reads its first reading. */
+  start(): Promise<void>
+  /** Loads everything again (after writes this process did not see). On failure the old schedules stay. */
+  reload(): Promise<void>
+  /** The bin's own schedule, else its round's; null when it has neither. Map lookups only. */
+  scheduleOf(deviceId: string): CollectionSchedule | null
+  /** The bin's next scheduled collection strictly after t (epoch ms); null without a schedule. */
+  nextCollection(deviceId: string, t: number): number | null
+  close(): void
+}
+
+/**
+ * Every bin's collection schedule in memory, for the forecast rule's deadline on each reading.
+ * A write through the round store reaches the book synchronously through its onChange, before the
+ * API answers, so a reading published after the answer meets the new schedule; writes from another
+ * process need reload().
+ */
+export function createScheduleBook(deps: { store: ScheduleSource; log?: Logger | undefined }): ScheduleBook {
+  let rounds = new Map<string, CollectionSchedule>()
+  let members = new Map<string, string>()
+  let own = new Map<string, CollectionSchedule>()
+  // Per schedule object, the last answer: any t in [from, next) has the same next collection.
+  // Bins of one round share the object, so one computation serves the round until its next collection.
+  let nexts = new WeakMap<CollectionSchedule, { from: number; next: number }>()
+  // Changes committed while a load is in flight: its snapshot may predate them.
+  let buffered: RoundChange[] | null = null
+  let unsubscribe: (() => void) | null = null
+  let turn: Promise<void> = Promise.resolve()
+
+  const apply = (c: RoundChange) => {
+    if (c.kind === 'round') {
+      if (c.schedule) rounds.set(c.id, c.schedule)
+      else {
+        rounds.delete(c.id)
+        for (const [d, r] of members) if (r === c.id) members.delete(d)
+      }
+    } else if (c.kind === 'bins') {
+      for (const [d, r] of members) if (r === c.roundId) members.delete(d)
+      for (const d of c.deviceIds) members.set(d, c.roundId)
+    } else if (c.schedule) own.set(c.deviceId, c.schedule)
+    else own.delete(c.deviceId)
+  }
+
+  const onChange = (c: RoundChange) => {
+    buffered?.push(c)
+    apply(c)
+  }
+
+  const load = async () => {
+    const changes: RoundChange[] = []
+    buffered = changes
+    try {
+      const s = await deps.store.scheduleSnapshot()
+      rounds = s.rounds
+      members = s.members
+      own = s.own
+      nexts = new WeakMap()
+      for (const c of changes) apply(c)
+      deps.log?.info({ rounds: rounds.size, bins: members.size, own: own.size }, 'collection schedules loaded')
+    } finally {
+      buffered = null
+    }
+  }
+  // One load at a time, so an older snapshot never lands after a newer one.
+  const reload = () => {
+    const r = turn.then(load)
+    turn = r.catch(() => {})
+    return r
+  }
+
+  const scheduleOf = (deviceId: string): CollectionSchedule | null => {
+    const mine = own.get(deviceId)
+    if (mine) return mine
+    const round = members.get(deviceId)
+    return (round !== undefined && rounds.get(round)) || null
+  }
+
+  return {
+    async start() {
+      unsubscribe ??= deps.store.onChange?.(onChange) ?? null
+      await reload()
+    },
+    reload,
+    scheduleOf,
+    nextCollection(deviceId, t) {
+      const schedule = scheduleOf(deviceId)
+      if (!schedule || !Number.isFinite(t)) return null
+      const hit = nexts.get(schedule)
+      if (hit && t >= hit.from && t < hit.next) return hit.next
+      const next = nextCollection(schedule, t)
+      nexts.set(schedule, { from: t, next })
+      return next
+    },
+    close() {
+      unsubscribe?.()
+      unsubscribe = null
+    },
+  }
+}

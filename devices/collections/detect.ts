@@ -1,0 +1,118 @@
+import { z } from 'zod'
+
+/**
+ * How a collection shows in a bin's readings: the level falls sharply to near empty and stays
+ * there (domain.md §5.1 "Collection event": sharp level drop + container movement; §3.3 item 12).
+ * All three numbers are ours. The drop is 0.1 rather than larger so that emptying a bin under
+ * 30 % full (a wasted trip, issue 9) is still seen; "to below 0.15" and the confirming reading
+ * keep settling and single low outliers out.
+ */
+export const CollectionDetection = z.object({
+  /** The level must fall by at least this (parts per one) from the level before… */
+  minDrop: z.number().positive().max(1).default(0.1),
+  /** …to below this. */
+  emptyBelow: z.number().positive().max(1).default(0.15),
+  /** A collection of a bin under this full is a wasted trip (issue 9: "under 30 % full"). */
+  wastedBelow: z.number().min(0).max(1).default(0.3),
+})
+export type CollectionDetection = z.infer<typeof CollectionDetection>
+
+export const DEFAULT_COLLECTION_DETECTION: CollectionDetection = CollectionDetection.parse({})
+
+/** Levels the "level before" is the median of: one high outlier just before a drop is no full bin. */
+export const DETECTION_RECENT = 3
+
+const Level = z.number().min(0).max(1)
+
+/** Per bin; small and bounded, saved with the recorder's checkpoint. */
+export const DetectionState = z.object({
+  /** The latest accepted levels, oldest first (a dropped glitch is not among them). */
+  recent: z.array(Level).max(DETECTION_RECENT),
+  /** Whether the latest accepted reading was tilted (a blip just before the drop counts). */
+  tilted: z.boolean(),
+  /** A drop waiting for the next reading to confirm it. */
+  pending: z
+    .object({
+      t: z.number(),
+      level: Level,
+      before: Level,
+      tilted: z.boolean(),
+    })
+    .nullable(),
+  /** Newest reading time taken: older or equal ones are late and ignored. */
+  last: z.number().nullable(),
+})
+export type DetectionState = z.infer<typeof DetectionState>
+
+export const initialDetectionState = (): DetectionState => ({ recent: [], tilted: false, pending: null, last: null })
+
+export interface BinLevelReading {
+  /** Reading time, epoch ms. */
+  t: number
+  /** fillingLevel, parts per one. */
+  level: number
+  tilted?: boolean | undefined
+}
+
+export interface DetectedCollection {
+  /** Time of the first low reading, epoch ms. */
+  at: number
+  levelBefore: number
+  /** The level of that first low reading. */
+  levelAfter: number
+  wasted: boolean
+  /** A tilt blip was seen just before, at or just after the drop (the bin was lifted). */
+  tilted: boolean
+}
+
+export interface DetectionStep {
+  state: DetectionState
+  collection: DetectedCollection | null
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+const accept = (recent: readonly number[], level: number) => [...recent, level].slice(-DETECTION_RECENT)
+
+/**
+ * One bin reading in, at most one collection out. A drop is held until the next reading: still
+ * low, it is a collection dated at the drop; back up, it was a lid-open glitch (one reading near
+ * empty, domain.md §5.1) and is forgotten.
+ */
+export function stepCollection(config: CollectionDetection, state: DetectionState, reading: BinLevelReading): DetectionStep {
+  const { t, level } = reading
+  const tilted = reading.tilted === true
+  if (!Number.isFinite(t) || !Number.isFinite(level) || level < 0 || level > 1) return { state, collection: null }
+  if (state.last !== null && t <= state.last) return { state, collection: null }
+
+  const pending = state.pending
+  if (pending) {
+    // Still well below the level before (nearer the low reading than the level before, or a full drop
+    // below it): the bin was emptied. A lid-open glitch comes back to about where it was.
+    if (level <= Math.max(pending.before - config.minDrop, (pending.before + pending.level) / 2)) {
+      const collection: DetectedCollection = {
+        at: pending.t,
+        levelBefore: pending.before,
+        levelAfter: pending.level,
+        wasted: pending.before < config.wastedBelow,
+        tilted: pending.tilted || tilted,
+      }
+      // The levels before the collection say nothing about the bin after it.
+      return { state: { recent: [pending.level, level], tilted, pending: null, last: t }, collection }
+    }
+    return { state: { recent: accept(state.recent, level), tilted, pending: null, last: t }, collection: null }
+  }
+
+  if (state.recent.length > 0) {
+    const before = median(state.recent)
+    if (level < config.emptyBelow && level <= before - config.minDrop) {
+      const held = { t, level, before, tilted: state.tilted || tilted }
+      return { state: { recent: state.recent, tilted: state.tilted, pending: held, last: t }, collection: null }
+    }
+  }
+  return { state: { recent: accept(state.recent, level), tilted, pending: null, last: t }, collection: null }
+}

@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest'
+import { DEVICE_TYPES, type DeviceTypeDef, evaluateReading, newDeviceRuleState, Rule } from '#devices'
+
+const MIN = 60_000
+const H = 60 * MIN
+const T0 = Date.UTC(2026, 10, 2) // Monday 2 Nov 2026, GMT
+
+/** Feeds readings to a type's catalogue as the engine does and lists [time, rule, transition]. */
+function run(def: DeviceTypeDef, readings: [number, Record<string, unknown>][], extra?: Record<string, number>) {
+  const s = newDeviceRuleState()
+  return readings.flatMap(([t, r]) =>
+    evaluateReading(def.rules, def.derive, s, t, r, { extra }).map((x) => [t, x.rule.id, x.transition] as const),
+  )
+}
+const ids = (out: ReturnType<typeof run>) => out.map(([, id, tr]) => `${id} ${tr}`)
+
+const bin = (fill: number, temperature = 12, tilted = false) => ({ fillingLevel: fill, temperature, batteryPct: 80, tilted })
+const every = (ms: number, values: Record<string, unknown>[], from = T0): [number, Record<string, unknown>][] =>
+  values.map((v, i) => [from + i * ms, v])
+
+describe('bin catalogue', () => {
+  it('bin-full: two readings over 95 % raise; a lid-open glitch does not clear; two under 70 % do', () => {
+    const out = run(
+      DEVICE_TYPES.bin,
+      every(
+        20 * MIN,
+        [0.96, 0.5, 0.96, 0.97, 0.02, 0.97, 0.5, 0.4].map((f) => bin(f)),
+      ),
+    )
+    expect(ids(out).filter((x) => x.startsWith('bin-full '))).toEqual(['bin-full raised', 'bin-full cleared'])
+  })
+
+  it('bin-fire raises on a rise of more than 15 °C between readings, below 60 °C, with no debounce', () => {
+    const out = run(DEVICE_TYPES.bin, every(20 * MIN, [bin(0.3, 12), bin(0.3, 29), bin(0.3, 30)]))
+    expect(out).toEqual([[T0 + 20 * MIN, 'bin-fire', 'raised']])
+  })
+
+  it('bin-fire raises once at over 60 °C and clears only when no part is still active', () => {
+    // 12 → 70: both parts raise at once (one alert); 72: still hot, but no longer rising (minute 40);
+    // 40: under 45 °C. The rise part clears an hour after the rise stopped (minute 100), and only then the alert.
+    const temps = [12, 70, 72, 40, 35, 30, 28]
+    const out = run(
+      DEVICE_TYPES.bin,
+      every(
+        20 * MIN,
+        temps.map((c) => bin(0.3, c)),
+      ),
+    )
+    expect(out.map(([t, id, tr]) => [(t - T0) / MIN, id, tr])).toEqual([
+      [20, 'bin-fire', 'raised'],
+      [100, 'bin-fire', 'cleared'],
+    ])
+  })
+
+  it('a 15 °C rise over a silence longer than three intervals is no fire', () => {
+    expect(
+      run(DEVICE_TYPES.bin, [
+        [T0, bin(0.3, 10)],
+        [T0 + 5 * H, bin(0.3, 30)],
+      ]),
+    ).toEqual([])
+  })
+
+  it('a late reading (older than the newest evaluated) is not evaluated', () => {
+    const out = run(DEVICE_TYPES.bin, [
+      [T0 + H, bin(0.3, 70)],
+      [T0, bin(0.3, 90)],
+      [T0 + 2 * H, bin(0.3, 20)],
+    ])
+    expect(ids(out)).toEqual(['bin-fire raised', 'bin-fire cleared'])
+  })
+})
+
+const boiler = (p: number, hot: boolean, more: Record<string, unknown> = {}) => ({
+  flowTemp: hot ? 65 : 22,
+  returnTemp: hot ? 50 : 21,
+  pressureBar: p,
+  burnerOn: hot,
+  lockout: false,
+  ...more,
+})
+
+describe('boiler catalogue', () => {
+  it('boiler-pressure-low is judged on cold readings: hot readings neither raise nor clear it', () => {
+    const seq = [boiler(0.75, false), boiler(1.25, true), boiler(0.74, false), boiler(1.24, true), boiler(0.74, false)]
+    expect(ids(run(DEVICE_TYPES.boiler, every(5 * MIN, seq)))).toEqual(['boiler-pressure-low raised'])
+  })
+
+  it('expansion vessel: normal cold, over 2.5 bar hot', () => {
+    const seq = [boiler(1.2, false), boiler(2.7, true), boiler(2.8, true), boiler(1.2, false)]
+    expect(ids(run(DEVICE_TYPES.boiler, every(5 * MIN, seq)))).toEqual(['boiler-expansion-vessel raised'])
+  })
+
+  it('boiler-lockouts-repeated: the third lockout episode in 24 hours, not the third lockout reading', () => {
+    const lock = (on: boolean) => boiler(1.2, false, { lockout: on })
+    const seq = [lock(true), lock(true), lock(true), lock(false), lock(true), lock(false), lock(true)]
+    const out = ids(run(DEVICE_TYPES.boiler, every(H, seq)))
+    expect(out.filter((x) => x.startsWith('boiler-lockouts-repeated'))).toEqual(['boiler-lockouts-repeated raised'])
+    expect(run(DEVICE_TYPES.boiler, every(H, seq)).find(([, id]) => id === 'boiler-lockouts-repeated')![0]).toBe(T0 + 6 * H)
+  })
+
+  const cold = (more: Record<string, unknown>) => boiler(1.2, false, { heatingDemand: true, flowTemp: 25, ...more })
+
+  it('boiler-no-heat: heating demanded, flow under 35 °C for 60 minutes while under 5 °C outside', () => {
+    const seq = Array.from({ length: 14 }, () => cold({ outsideTemp: 2 }))
+    const out = run(DEVICE_TYPES.boiler, every(5 * MIN, seq))
+    expect(out.filter(([, id]) => id === 'boiler-no-heat')).toEqual([[T0 + 60 * MIN, 'boiler-no-heat', 'raised']])
+  })
+
+  it('boiler-no-heat: a break in demand starts the hour again; mild weather raises nothing', () => {
+    const seq = [...Array.from({ length: 10 }, () => cold({ outsideTemp: 2 })), cold({ outsideTemp: 2, heatingDemand: false })]
+    const more = Array.from({ length: 10 }, () => cold({ outsideTemp: 2 }))
+    expect(run(DEVICE_TYPES.boiler, every(5 * MIN, [...seq, ...more])).filter(([, id]) => id === 'boiler-no-heat')).toEqual([])
+    const mild = Array.from({ length: 20 }, () => cold({ outsideTemp: 9 }))
+    expect(run(DEVICE_TYPES.boiler, every(5 * MIN, mild))).toEqual([])
+  })
+
+  it("boiler-no-heat takes the site's outside temperature when the boiler has none of its own", () => {
+    const seq = Array.from({ length: 14 }, () => cold({}))
+    expect(run(DEVICE_TYPES.boiler, every(5 * MIN, seq), { outsideTemp: 1 }).map(([, id]) => id)).toEqual(['boiler-no-heat'])
+    // The boiler's own OpenTherm sensor wins over the site's.
+    const own = Array.from({ length: 14 }, () => cold({ outsideTemp: 12 }))
+    expect(run(DEVICE_TYPES.boiler, every(5 * MIN, own), { outsideTemp: 1 })).toEqual([])
+  })
+})
+
+describe('room catalogue: damp-mould-risk', () => {
+  const room = (humidity: number) => ({ temperature: 19, humidity })
+
+  it('a shower spike that decays within the hour raises nothing', () => {
+    const day = Array.from({ length: 96 }, (_, i) => {
+      const m = i * 15
+      // 07:00 shower: 94 %, 85 %, 72 %, then back to 55 %.
+      const spike = { 420: 94, 435: 85, 450: 72 }[m]
+      return room(spike ?? 55)
+    })
+    expect(run(DEVICE_TYPES.room, every(15 * MIN, day))).toEqual([])
+  })
+
+  it('over 70 % for more than 2 hours in 12 raises; the alert names it', () => {
+    const night = Array.from({ length: 16 }, (_, i) => room(i < 10 ? 74 : 60))
+    const out = run(DEVICE_TYPES.room, every(15 * MIN, night))
+    expect(ids(out)).toEqual(['damp-mould-risk raised'])
+    expect(out[0]![0]).toBe(T0 + 9 * 15 * MIN)
+  })
+
+  it('wording describes the home, never blames the people in it', () => {
+    const rule = DEVICE_TYPES.room.rules[0]!
+    expect(rule.text).not.toMatch(/lifestyle|drying clothes|your fault|you should/i)
+  })
+})
+
+describe('meter catalogue', () => {
+  const meter = (energyWh: number, powerW = 20_000) => ({ energyWh, powerW })
+
+  it('a catch-up after missed reads and a register rollover raise nothing', () => {
+    const flat: [number, Record<string, unknown>][] = []
+    let e = 1e9
+    for (let i = 0; i < 48 * 12; i++) {
+      const t = T0 + i * 30 * MIN
+      if (i > 100 && i < 112) {
+        e += 10_000
+        continue // missed reads; the register still counts
+      }
+      if (i === 300) e = 500 // replaced or rolled-over register
+      e += 10_000
+      flat.push([t, meter(e)])
+    }
+    expect(run(DEVICE_TYPES.meter, flat)).toEqual([])
+  })
+
+  it('every catalogue rule parses as data (the same schema the API validates overrides with)', () => {
+    for (const def of Object.values(DEVICE_TYPES)) for (const r of def.rules) expect(Rule.safeParse(r).success).toBe(true)
+  })
+})
