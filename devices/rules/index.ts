@@ -23,23 +23,6 @@ export {
 } from './device-eval.ts'
 export { escalatesAt, severityAt } from './escalation.ts'
 export { FORECAST_MAX_POINTS, ForecastRule, ForecastState, initialForecastState, stepForecast } from './forecast.ts'
-export { initialRateState, RateRule, RateState, stepRate } from './rate.ts'
-export {
-  type AnyRuleState,
-  initialRuleState,
-  isActive,
-  RULE_KINDS,
-  Rule,
-  type RuleKind,
-  type RuleSpec,
-  type RuleStates,
-  restoreRuleState,
-  stepRule,
-} from './rule.ts'
-export { initialSilenceState, SilenceRule, SilenceState, stepSilence } from './silence.ts'
-export { initialThresholdState, stepThreshold, ThresholdRule, ThresholdState } from './threshold.ts'
-export { initialTrendState, stepTrend, TREND_BUCKETS, TrendRule, TrendState } from './trend.ts'
-export { initialWindowState, stepWindow, WINDOW_MAX_SPANS, WindowRule, WindowState } from './window.ts'
 export {
   type AppliedRules,
   applyOverrides,
@@ -57,3 +40,20 @@ export {
   type RuleOverrideInput,
   StoredRuleOverride,
 } from './overrides.ts'
+export { initialRateState, RateRule, RateState, stepRate } from './rate.ts'
+export {
+  type AnyRuleState,
+  initialRuleState,
+  isActive,
+  RULE_KINDS,
+  Rule,
+  type RuleKind,
+  type RuleSpec,
+  type RuleStates,
+  restoreRuleState,
+  stepRule,
+} from './rule.ts'
+export { initialSilenceState, SilenceRule, SilenceState, stepSilence } from './silence.ts'
+export { initialThresholdState, stepThreshold, ThresholdRule, ThresholdState } from './threshold.ts'
+export { initialTrendState, stepTrend, TREND_BUCKETS, TrendRule, TrendState } from './trend.ts'
+export { initialWindowState, stepWindow, WINDOW_MAX_SPANS, WindowRule, WindowState } from './window.ts'
