@@ -46,7 +46,14 @@ describe.each(adapters)('store contract on %s', (_dialect, open) => {
   beforeEach(async () => {
     dataDir = tempDir()
     ;({ store, drop } = await open(dataDir))
-    expect(await migrateToLatest(store)).toEqual(['0001-registry', '0002-alert-engine', '0003-alert-lifecycle', '0004-awaab-cases', '0005-rule-overrides', '0006-rounds'])
+    expect(await migrateToLatest(store)).toEqual([
+      '0001-registry',
+      '0002-alert-engine',
+      '0003-alert-lifecycle',
+      '0004-awaab-cases',
+      '0005-rule-overrides',
+      '0006-rounds',
+    ])
   })
   afterEach(async () => {
     await store.close()
@@ -234,7 +241,14 @@ describe('store upgrade', () => {
     legacy.prepare("INSERT INTO secrets (name, value) VALUES ('admin_token', x'00')").run()
     legacy.close()
     const adopted = openStore({ dataDir: legacyDir })
-    expect(await migrateToLatest(adopted)).toEqual(['0001-registry', '0002-alert-engine', '0003-alert-lifecycle', '0004-awaab-cases', '0005-rule-overrides', '0006-rounds'])
+    expect(await migrateToLatest(adopted)).toEqual([
+      '0001-registry',
+      '0002-alert-engine',
+      '0003-alert-lifecycle',
+      '0004-awaab-cases',
+      '0005-rule-overrides',
+      '0006-rounds',
+    ])
     expect(await adopted.db.selectFrom('secrets').select('name').execute()).toEqual([{ name: 'admin_token' }])
     await adopted.close()
     rmSync(legacyDir, { recursive: true, force: true })
