@@ -2,12 +2,16 @@ import type { Logger } from 'pino'
 import {
   type Alert,
   type AlertRule,
+  type CollectionSchedule,
   type Device,
   type DeviceRuleState,
   type DeviceTypeDef,
   deviceTypeOf,
   evaluateReading,
+  type Incident,
+  IncidentPolicy,
   initialRuleState,
+  isIncident,
   isSilent,
   type LiveBus,
   newDeviceRuleState,
@@ -16,6 +20,8 @@ import {
   type Rule,
   type RuleTransition,
   restoreDeviceState,
+  type SilentDevice,
+  silentTogether,
   tickRules,
 } from '#devices'
 import type { Batch } from '../log/cursor.ts'
@@ -31,6 +37,8 @@ export interface RaiseInput {
   value: number
   /** What the rule computed besides its value (forecast time, wasted kWh and cost, …), for people and the history. */
   detail?: Readonly<Record<string, number | boolean | null>> | undefined
+  /** An offline alert grouped under an incident. */
+  incidentId?: string | undefined
   /** Reading time, epoch ms. */
   ts: number
 }
@@ -57,6 +65,15 @@ export interface EngineBatch {
   states: ReadonlyArray<readonly [string, string]>
   raise: readonly RaiseInput[]
   clear: readonly ClearInput[]
+}
+
+/** Incidents: many devices of one site silent together, one incident rather than an alert each. */
+export interface IncidentPort {
+  /** Opens an incident; its device counts come from the alerts grouped under it (see refresh). */
+  open(site: string, at: number, devices: number): Promise<Incident>
+  openIncidents(): Promise<Incident[]>
+  /** Recounts its devices and those still silent; clears it when none is. */
+  refresh(id: string, at: number): Promise<Incident | null>
 }
 
 /** What the alert engine needs of the store: transitions, rule states and its checkpoint commit in one transaction. */
@@ -106,10 +123,13 @@ export function createAlertEngine(deps: {
   rulesOf: (device: EngineDevice) => readonly Rule[]
   /** Device types (derived fields, site values); the catalogue by default. */
   typeOf?: (type: string) => DeviceTypeDef | undefined
-  /** Deadline for forecast rules: a bin's next scheduled collection after t, if it has a schedule. */
-  nextDeadline?: (deviceId: string, t: number) => number | null
+  /** A bin's collection schedule (its own or its round's), if it has one. */
+  scheduleOf?: (deviceId: string) => CollectionSchedule | null
   /** £ per kWh, to put a cost on energy wasted out of hours. */
   tariffPerKwh?: number
+  /** Without it, every silent device is an alert of its own. */
+  incidents?: IncidentPort
+  incidentPolicy?: IncidentPolicy
   log: Logger
   now?: () => number
 }) {
@@ -135,6 +155,10 @@ export function createAlertEngine(deps: {
   }
   const heardAt = new Map<string, number>()
   let startedAt = now()
+  const policy = deps.incidentPolicy ?? IncidentPolicy.parse({})
+  // The open incident of each site, and the devices whose offline alert is grouped under one.
+  const siteIncident = new Map<string, string>()
+  const grouped = new Map<string, string>()
 
   type Working = Map<string, DeviceRuleState | SiteContext>
   const copyOf = (v: DeviceRuleState | SiteContext | undefined): DeviceRuleState | SiteContext | undefined => {
@@ -201,16 +225,19 @@ export function createAlertEngine(deps: {
       const o = siteOf(r.site, working).outsideTemp
       if (o && Math.abs(r.ts - o[0]) <= SITE_VALUE_MAX_AGE_MS) extra = { outsideTemp: o[1] }
     }
-    const nextDeadline = deps.nextDeadline
-    const out = evaluateReading(rules, def?.derive, s, r.ts, r.readings, {
-      extra,
-      before: nextDeadline ? (t) => nextDeadline(r.deviceId, t) : undefined,
-    })
+    const schedule = def?.collections && deps.scheduleOf ? deps.scheduleOf(r.deviceId) : null
+    const out = evaluateReading(rules, def, s, r.ts, r.readings, { extra, schedule })
     if (out.length > 0) collect(d, out, raise, clear)
   }
 
+  // An offline alert grouped under an incident is not announced on its own: the incident is.
   const emit = (event: 'alert:raised' | 'alert:cleared', alert: Alert | null) => {
-    if (alert) deps.bus.emit(event, alert)
+    if (alert && !alert.incidentId) deps.bus.emit(event, alert)
+  }
+  const announce = (i: Incident | null) => {
+    if (!i) return
+    if (i.status === 'cleared') siteIncident.delete(i.site)
+    deps.bus.emit(i.status === 'cleared' ? 'incident:cleared' : 'incident:updated', i)
   }
 
   const handler: ReaderHandler = {
@@ -224,9 +251,13 @@ export function createAlertEngine(deps: {
       offline.clear()
       committedAt = saved.checkpoint
       for (const [id, json] of saved.states) states.set(id, JSON.parse(json) as DeviceRuleState | SiteContext)
+      siteIncident.clear()
+      grouped.clear()
+      for (const i of (await deps.incidents?.openIncidents()) ?? []) siteIncident.set(i.site, i.id)
       for (const a of open) {
         if (a.ruleId === OFFLINE_RULE.id) {
           offline.set(a.deviceId, Date.parse(a.raisedAt))
+          if (a.incidentId) grouped.set(a.deviceId, a.incidentId)
           continue
         }
         const rule = deps.rulesOf({ id: a.deviceId, type: a.deviceType, site: a.site }).find((x) => x.id === a.ruleId)
@@ -282,8 +313,19 @@ export function createAlertEngine(deps: {
     pending.clear()
     committedAt = end
     lastCommit = now()
-    for (const c of clear) if (c.ruleId === OFFLINE_RULE.id) offline.delete(c.deviceId)
+    const touched = new Set<string>()
+    for (const c of clear) {
+      if (c.ruleId !== OFFLINE_RULE.id) continue
+      offline.delete(c.deviceId)
+      const inc = grouped.get(c.deviceId)
+      if (inc) touched.add(inc)
+      grouped.delete(c.deviceId)
+    }
     for (const c of changed) emit(c.action === 'raised' ? 'alert:raised' : 'alert:cleared', c.alert)
+    // Devices back from an incident: it is recounted, and cleared once all are back. Already durable, so a
+    // failure here is logged rather than retried with the batch; the next return or start recounts it.
+    for (const id of touched)
+      await deps.incidents?.refresh(id, now()).then(announce, (e: Error) => deps.log.warn({ err: e.message }, 'incident recount failed'))
     return end
   }
 
@@ -313,22 +355,44 @@ export function createAlertEngine(deps: {
     /** Raises `device-offline` for devices silent for too many intervals; run on a timer. */
     checkSilence: (list: readonly Device[], t = now()) =>
       exclusive(async () => {
+        const sites = new Map<string, { device: Device; silent: SilentDevice }[]>()
         for (const d of list) {
           // Counted from our start or the device's provisioning, whichever is later.
           const since = Math.max(heardAt.get(d.id) ?? startedAt, startedAt, Date.parse(d.createdAt))
-          if (offline.has(d.id) || !isSilent(since, d.intervalS, t)) continue
-          const silentS = Math.round((t - since) / 1000)
-          const alert = await deps.store.raise({
-            deviceId: d.id,
-            deviceType: d.type,
-            site: d.site,
-            rule: OFFLINE_RULE,
-            value: silentS,
-            ts: t,
-          })
-          // Marked offline only once stored: a failed raise is tried again on the next check.
-          offline.set(d.id, t)
-          emit('alert:raised', alert)
+          const site = sites.get(d.site) ?? []
+          site.push({ device: d, silent: { id: d.id, since, intervalS: d.intervalS } })
+          sites.set(d.site, site)
+        }
+        for (const [site, members] of sites) {
+          const fresh = members.filter((m) => !offline.has(m.device.id) && isSilent(m.silent.since, m.device.intervalS, t))
+          if (fresh.length === 0) continue
+          let incident = siteIncident.get(site)
+          if (!incident && deps.incidents) {
+            const peers = members.map((m) => m.silent)
+            const together = silentTogether(policy, fresh[0]!.silent, peers, t)
+            if (isIncident(policy, together.length, members.length)) {
+              const opened = await deps.incidents.open(site, t, together.length)
+              incident = opened.id
+              siteIncident.set(site, incident)
+              deps.bus.emit('incident:raised', opened)
+            }
+          }
+          for (const { device: d, silent } of fresh) {
+            const alert = await deps.store.raise({
+              deviceId: d.id,
+              deviceType: d.type,
+              site: d.site,
+              rule: OFFLINE_RULE,
+              value: Math.round((t - silent.since) / 1000),
+              ts: t,
+              incidentId: incident,
+            })
+            // Marked offline only once stored: a failed raise is tried again on the next check.
+            offline.set(d.id, t)
+            if (incident) grouped.set(d.id, incident)
+            emit('alert:raised', alert)
+          }
+          if (incident && deps.incidents) announce(await deps.incidents.refresh(incident, t))
         }
       }),
     /**

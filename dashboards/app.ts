@@ -20,6 +20,7 @@ import { caseRoutes } from './routes/cases.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { faultCodeRoutes } from './routes/fault-codes.ts'
 import { healthRoutes, metricsRoute, type ReadyCheck } from './routes/health.ts'
+import { incidentRoutes } from './routes/incidents.ts'
 import { type QuarantineRoutesDeps, quarantineRoutes } from './routes/quarantine.ts'
 import { roundRoutes } from './routes/rounds.ts'
 import { ruleRoutes } from './routes/rules.ts'
@@ -110,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(alertRoutes({ alerts: deps.registry.alerts, bus: deps.bus }))
     await api.register(faultCodeRoutes())
     await api.register(caseRoutes({ registry: deps.registry }))
+    await api.register(incidentRoutes({ registry: deps.registry }))
     await api.register(ruleRoutes({ registry: deps.registry }))
     await api.register(roundRoutes({ registry: deps.registry }))
     await api.register(quarantineRoutes({ quarantine: deps.registry.quarantine, replay: deps.replay }))

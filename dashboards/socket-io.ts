@@ -52,6 +52,9 @@ export function attachSocketIo(
   deps.bus.on('alert:acknowledged', (a) => io.emit('alert:acknowledged', a), OWNER)
   deps.bus.on('alert:cleared', (a) => io.emit('alert:cleared', a), OWNER)
   deps.bus.on('alert:changed', (c) => io.emit('alert:changed', c), OWNER)
+  deps.bus.on('incident:raised', (i) => io.emit('incident:raised', i), OWNER)
+  deps.bus.on('incident:updated', (i) => io.emit('incident:updated', i), OWNER)
+  deps.bus.on('incident:cleared', (i) => io.emit('incident:cleared', i), OWNER)
   // Live state is high-volume and disposable: volatile, so a slow browser skips updates rather than
   // queueing them, and not even encoded when nobody is watching.
   deps.bus.on(

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { Alert, AlertHistoryEntry, PersonAction } from './alerts/alert.ts'
+import type { Incident } from './alerts/incident.ts'
 
 export const Presence = z.enum(['online', 'offline', 'unknown'])
 export type Presence = z.infer<typeof Presence>
@@ -33,6 +34,12 @@ export interface ServerToClientEvents {
   /** Every action a person takes (acknowledge, assign, snooze, unsnooze, resolve, reopen); 'alert:acknowledged' is still sent too. */
   'alert:changed': (change: AlertChanged) => void
   'device:state': (state: DeviceState) => void
+  /** Many devices of one site went silent together: one incident instead of an offline alert each. */
+  'incident:raised': (incident: Incident) => void
+  /** More of its devices went silent, or some came back. */
+  'incident:updated': (incident: Incident) => void
+  /** All its devices are reporting again. */
+  'incident:cleared': (incident: Incident) => void
 }
 
 // biome-ignore lint/complexity/noBannedTypes: the browser sends nothing yet; acknowledgements go through REST.

@@ -119,8 +119,14 @@ export async function compose(
     store: registry.alerts,
     bus,
     rulesOf: ruleBook.rulesFor,
-    nextDeadline: scheduleBook.nextCollection,
+    scheduleOf: scheduleBook.scheduleOf,
     tariffPerKwh: config.ENERGY_TARIFF_GBP_PER_KWH,
+    incidents: registry.incidents,
+    incidentPolicy: {
+      minDevices: config.INCIDENT_MIN_DEVICES,
+      minShare: config.INCIDENT_MIN_SHARE,
+      withinS: config.INCIDENT_WITHIN_S,
+    },
     log: log.child({ module: 'alerts' }),
   })
   const readers = [

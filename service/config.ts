@@ -105,6 +105,11 @@ export const ServiceConfig = z
     SOCKETIO_PING_INTERVAL_MS: z.coerce.number().int().min(100).default(25_000),
     SOCKETIO_PING_TIMEOUT_MS: z.coerce.number().int().min(100).default(20_000),
     OFFLINE_CHECK_MS: z.coerce.number().int().min(100).default(10_000),
+    // Many devices of one site silent together are one incident: at least this many, or this share of the site's devices…
+    INCIDENT_MIN_DEVICES: z.coerce.number().int().min(2).default(5),
+    INCIDENT_MIN_SHARE: z.coerce.number().min(0).max(1).default(0.5),
+    // …last heard within this many seconds of each other.
+    INCIDENT_WITHIN_S: z.coerce.number().int().min(1).max(86_400).default(900),
     // Puts a cost on energy wasted out of hours (energy-out-of-hours alerts): £ per kWh.
     ENERGY_TARIFF_GBP_PER_KWH: z.coerce.number().min(0).max(100).default(0.25),
     QUARANTINE_MAX_ENTRIES: z.coerce.number().int().min(100).default(100_000),

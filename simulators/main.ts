@@ -13,6 +13,8 @@ const { values } = parseArgs({
     bins: { type: 'string', default: '10' },
     boilers: { type: 'string', default: '10' },
     meters: { type: 'string', default: '5' },
+    rooms: { type: 'string', default: '10' },
+    weather: { type: 'string', default: '1' },
     speed: { type: 'string', default: '60' },
     seed: { type: 'string', default: '1' },
     interval: { type: 'string' },
@@ -27,7 +29,9 @@ const { values } = parseArgs({
 })
 
 if (values.help) {
-  process.stdout.write(`npm run sim -- [--bins N] [--boilers N] [--meters N] [--speed X] [--seed S] [--duration SECONDS]
+  process.stdout.write(`npm run sim -- [--bins N] [--boilers N] [--meters N] [--rooms N] [--weather N] [--speed X] [--seed S] [--duration SECONDS]
+  --rooms N          room humidity sensors, one in each of the first N homes with a boiler (default 10)
+  --weather N        weather sensors on the estate (default 1)
   --url MQTT_URL     broker (default mqtt://127.0.0.1:1883)
   --api URL          smartplace API used to provision devices (default http://127.0.0.1:3000)
   --token TOKEN      admin token (or ADMIN_TOKEN in the environment)
@@ -69,13 +73,19 @@ if (values.scenario) {
   if (plan.quarantine.length)
     process.stdout.write(`expected in quarantine:\n${plan.quarantine.map((q) => `  ${q.device} ${q.code}`).join('\n')}\n`)
   const prefix = `${values.prefix}-${scenario.name}-${Date.now().toString(36)}`
-  const r = await runPlan(plan, { url: values.url, provision: apiProvisioner(values.api, token), prefix })
+  const r = await runPlan(plan, { url: values.url, provision: apiProvisioner(values.api, token), prefix, api: { url: values.api, token } })
   process.stdout.write(`sent ${r.sent} messages as ${prefix}-*\n`)
   process.exit(0)
 }
 const seed = num('seed', values.seed)
 const specs = fleetSpecs(
-  { bin: num('bins', values.bins), boiler: num('boilers', values.boilers), meter: num('meters', values.meters) },
+  {
+    bin: num('bins', values.bins),
+    boiler: num('boilers', values.boilers),
+    meter: num('meters', values.meters),
+    room: num('rooms', values.rooms),
+    weather: num('weather', values.weather),
+  },
   seed,
   values.prefix,
 )

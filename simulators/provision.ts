@@ -3,14 +3,27 @@ import type { DeviceInput, DeviceType } from '#devices'
 import type { SimDevice } from './fleet.ts'
 import { between, createRng } from './rng.ts'
 
-const SITES: Record<DeviceType, string> = { bin: 'city-centre', boiler: 'north-estate', meter: 'civic-buildings' }
+/**
+ * Homes are on the estate: room sensors sit in the homes that have the boilers, and the estate's
+ * weather sensor gives the outside temperature to boilers without an OpenTherm outside sensor.
+ */
+const SITES: Record<DeviceType, string> = {
+  bin: 'city-centre',
+  boiler: 'north-estate',
+  room: 'north-estate',
+  weather: 'north-estate',
+  meter: 'civic-buildings',
+}
 
-/** Devices for a fleet of the given size; ids are stable so a credentials file can be reused. */
-export function fleetSpecs(counts: Record<DeviceType, number>, seed: number, prefix = 'sim'): DeviceInput[] {
+/** A home's UPRN: boiler i and room sensor i are in the same home. */
+const HOME_TYPES = new Set<DeviceType>(['boiler', 'room'])
+
+/** Devices for a fleet of the given size (types left out get none); ids are stable so a credentials file can be reused. */
+export function fleetSpecs(counts: Partial<Record<DeviceType, number>>, seed: number, prefix = 'sim'): DeviceInput[] {
   const rng = createRng(seed)
   const out: DeviceInput[] = []
   for (const type of Object.keys(counts) as DeviceType[]) {
-    for (let i = 1; i <= counts[type]; i++) {
+    for (let i = 1; i <= (counts[type] ?? 0); i++) {
       const n = String(i).padStart(5, '0')
       out.push({
         id: `${prefix}-${type}-${n}`,
@@ -20,7 +33,7 @@ export function fleetSpecs(counts: Record<DeviceType, number>, seed: number, pre
         // Around Leicester city centre; any UK town would do.
         latitude: Math.round(between(rng, 52.6, 52.66) * 1e5) / 1e5,
         longitude: Math.round(between(rng, -1.17, -1.09) * 1e5) / 1e5,
-        uprn: type === 'boiler' ? String(100_030_000_000 + i) : null,
+        uprn: HOME_TYPES.has(type) ? String(100_030_000_000 + i) : null,
       })
     }
   }

@@ -23,6 +23,7 @@ export interface AlertFilter {
   deviceId?: string | undefined
   site?: string | undefined
   ruleId?: string | undefined
+  incidentId?: string | undefined
   assignedTo?: string | undefined
   /** Whether snoozedUntil is in the future (at `now`). */
   snoozed?: boolean | undefined
@@ -98,6 +99,7 @@ export function createAlertStore(db: Db): AlertStore {
       if (f.deviceId) q = q.where('device_id', '=', f.deviceId)
       if (f.site) q = q.where('site', '=', f.site)
       if (f.ruleId) q = q.where('rule_id', '=', f.ruleId)
+      if (f.incidentId) q = q.where('incident_id', '=', f.incidentId)
       if (f.assignedTo) q = q.where('assigned_to', '=', f.assignedTo)
       if (f.snoozed === true) q = q.where('snoozed_until', '>', now.toISOString())
       if (f.snoozed === false) q = q.where((eb) => eb.or([eb('snoozed_until', 'is', null), eb('snoozed_until', '<=', now.toISOString())]))

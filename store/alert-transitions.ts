@@ -50,6 +50,7 @@ export const toAlert = (r: Row): Alert => ({
   resolvedBy: r.resolved_by,
   resolvedNote: r.resolved_note,
   clearedAt: r.cleared_at,
+  incidentId: r.incident_id ?? null,
 })
 
 export const toEntry = (r: Selectable<AlertHistoryTable>): AlertHistoryEntry => ({
@@ -169,6 +170,7 @@ export async function raiseIn(db: Db, a: RaiseInput, actor: string): Promise<Row
       raised_ts: a.ts,
       text,
       detail,
+      ...(a.incidentId && { incident_id: a.incidentId }),
     })
     // The unique (device, rule, time) key turns a concurrent duplicate into a no-op, history included.
     .onConflict((oc) => oc.columns(['device_id', 'rule_id', 'raised_ts']).doNothing())

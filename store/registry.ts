@@ -4,6 +4,7 @@ import { type CaseStore, createCaseStore } from './case-store.ts'
 import { type Checkpoint, type CheckpointStore, createCheckpointStore, writeCheckpoint } from './checkpoint-store.ts'
 import { migrateToLatest, openStore, type Store } from './db.ts'
 import { createDeviceStore, type DeviceStore } from './device-store.ts'
+import { createIncidentStore, type IncidentStore } from './incident-store.ts'
 import { createOverrideStore, type OverrideStore } from './override-store.ts'
 import { createQuarantineStore, type NewQuarantine, type QuarantineStore } from './quarantine-store.ts'
 import { createRoundStore, type RoundStore } from './round-store.ts'
@@ -19,6 +20,7 @@ export interface Registry {
   devices: DeviceStore & { revokedSince(sinceIso: string): Promise<{ id: string; revokedAt: string }[]> }
   alerts: AlertStore
   cases: CaseStore
+  incidents: IncidentStore
   overrides: OverrideStore
   rounds: RoundStore
   quarantine: QuarantineStore
@@ -82,6 +84,7 @@ export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
     }),
     alerts: createAlertStore(db),
     cases: createCaseStore(db),
+    incidents: createIncidentStore(db),
     overrides: createOverrideStore(db),
     rounds: createRoundStore(db),
     quarantine: createQuarantineStore(db, opts.quarantineMax, opts.quarantineMaxAgeMs),

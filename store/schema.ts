@@ -55,6 +55,8 @@ export interface AlertsTable {
   resolved_note: string | null
   /** Reading time that last reopened a resolved alert, epoch ms: unique per (device, rule) like raised_ts, so a replay reopens nothing twice. */
   reopened_ts: number | null
+  /** The incident (site silent together) this offline alert is grouped under. */
+  incident_id: Generated<string | null>
 }
 
 export interface QuarantineTable {
@@ -105,7 +107,20 @@ export interface ReaderCheckpointsTable {
   updated_at: Iso
 }
 
+export interface IncidentsTable {
+  id: string
+  site: string
+  kind: 'site-silent'
+  title: string
+  status: 'open' | 'cleared'
+  opened_at: Iso
+  cleared_at: Iso | null
+  devices: number
+  silent: number
+}
+
 export interface Database extends CaseTables, OverrideTables, RoundTables {
+  incidents: IncidentsTable
   devices: DevicesTable
   alerts: AlertsTable
   quarantine: QuarantineTable

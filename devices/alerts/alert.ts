@@ -48,6 +48,7 @@ export const Alert = z.object({
   resolvedBy: z.string().nullable(),
   resolvedNote: z.string().nullable(),
   clearedAt: z.string().nullable().describe('when the data last cleared it'),
+  incidentId: z.string().nullable().describe('the incident it is grouped under (many devices of its site silent together)'),
 })
 export type Alert = z.infer<typeof Alert>
 

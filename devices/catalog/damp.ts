@@ -13,6 +13,8 @@ export const dampRisk = (field: string): RuleSpec => ({
   text: 'The air in this home has stayed very humid for hours, which can lead to condensation and mould. Check ventilation, heating and any leaks; this may need an Awaab’s Law case.',
   severity: 'warning',
   field,
+  // ours: a home whose rooms are humid every night keeps one alert until a whole two days are dry.
+  clearForS: 48 * 3600,
   of: [
     {
       kind: 'window',

@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { DeriveSpec } from '../rules/device-eval.ts'
+import { type CollectionTraits, DeriveSpec } from '../rules/device-eval.ts'
 import { Rule, type RuleSpec } from '../rules/rule.ts'
 
 export interface FieldMeta {
@@ -21,6 +21,8 @@ export interface DeviceTypeDef<T extends string = string, S extends z.ZodObject 
   rules: readonly Rule[]
   /** Fields worked out from the previous reading, readable by rules (e.g. demand from a register). */
   derive?: readonly DeriveSpec[]
+  /** How the readings show a collection (bins): detected collections feed bin-not-collected and the forecast deadline. */
+  collections?: CollectionTraits
   /** Values the engine supplies from the device's site when the reading lacks them (e.g. outsideTemp from a weather sensor). */
   fromSite?: readonly string[]
 }

@@ -29,6 +29,8 @@ export const smartBin = defineDeviceType({
   },
   // domain.md §5.1: bin mode reports every 1,200 s.
   defaultIntervalS: 1200,
+  // §5.1 "Collection event": a sharp level drop, often with a tilt blip as the bin is lifted.
+  collections: { level: 'fillingLevel', tilt: 'tilted' },
   rules: [
     {
       kind: 'threshold',
@@ -59,6 +61,18 @@ export const smartBin = defineDeviceType({
       resetJump: 0.3,
       consecutive: 2,
       clearConsecutive: 2,
+    },
+    {
+      // Issue 9: a scheduled collection day ended with no collection seen while the bin is over 50 % full.
+      kind: 'threshold',
+      id: 'bin-not-collected',
+      title: 'Bin missed on its collection day',
+      text: 'This bin was due to be emptied but no collection was seen, and it is more than half full. Check with the round crew.',
+      severity: 'warning',
+      field: 'uncollectedFill',
+      direction: 'above',
+      raiseAt: 0.5,
+      clearAt: 0.5,
     },
     {
       // §5.1 defaults: fire > 60 °C, or a rise > 15 °C between readings; no debounce.

@@ -22,6 +22,7 @@ export {
   CollectionSchedule,
   IsoWeekday,
   isoWeekdayOf,
+  londonDayBounds,
   londonWallTime,
   nextCollection,
   previousCollection,

@@ -90,3 +90,9 @@ export function scheduledBetween(schedule: CollectionSchedule, from: number, to:
   }
   return out
 }
+
+/** The London day an instant falls on, as [midnight, next midnight) in epoch ms (23 or 25 hours across a clock change). */
+export function londonDayBounds(t: number): [number, number] {
+  const day = dayOf(t)
+  return [londonWallTime(day, 0), londonWallTime(day + 1, 0)]
+}

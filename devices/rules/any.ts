@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { checkEscalation, Field, type RuleStepInput, type RuleStepResult, ruleBase, unchanged, usableTime } from './base.ts'
+import { checkEscalation, Duration, Field, type RuleStepInput, type RuleStepResult, ruleBase, unchanged, usableTime } from './base.ts'
 import { CountRule, CountState, initialCountState, stepCount } from './count.ts'
 import { initialRateState, RateRule, RateState, stepRate } from './rate.ts'
 import { initialThresholdState, stepThreshold, ThresholdRule, ThresholdState } from './threshold.ts'
@@ -23,6 +23,11 @@ export const AnyRule = z
     /** Every part reads this field: one reading gives one value. */
     field: Field,
     of: z.array(Part).min(2).max(6),
+    /**
+     * The alert clears only once every part has been clear this long: damp that returns every
+     * night is one alert for the home, not one a night (the 12-hour windows empty each afternoon).
+     */
+    clearForS: Duration.default(0),
   })
   .superRefine(checkEscalation)
   .superRefine((r, ctx) => {
@@ -34,10 +39,15 @@ export const AnyRule = z
   })
 export type AnyRule = z.infer<typeof AnyRule>
 
-export const AnyState = z.object({ parts: z.record(z.string(), z.unknown()), active: z.boolean() })
+export const AnyState = z.object({
+  parts: z.record(z.string(), z.unknown()),
+  active: z.boolean(),
+  /** While active: since when every part has been clear (null while one is not). */
+  quietSince: z.number().nullable().default(null),
+})
 export type AnyState = z.infer<typeof AnyState>
 
-export const initialAnyState = (): AnyState => ({ parts: {}, active: false })
+export const initialAnyState = (): AnyState => ({ parts: {}, active: false, quietSince: null })
 
 type PartStep = (r: Part, s: unknown, i: RuleStepInput) => RuleStepResult<unknown>
 const STEPS: Record<Part['kind'], { state: z.ZodType; initial: () => unknown; step: PartStep }> = {
@@ -69,9 +79,12 @@ export function stepAny(rule: AnyRule, state: AnyState, input: RuleStepInput): R
     if (r.transition && (!lead || (r.transition === 'raised' && lead.r.transition !== 'raised'))) lead = { part, r }
     if (partActive(r.state)) any = true
   }
-  const next = { parts, active: any }
-  const transition = any && !state.active ? 'raised' : !any && state.active ? 'cleared' : null
-  if (!lead) return { state: next, transition }
+  const quietSince = state.active && !any ? (state.quietSince ?? input.t) : null
+  const ends = state.active && !any && input.t - quietSince! >= rule.clearForS * 1000
+  const active = any || (state.active && !ends)
+  const next: AnyState = { parts, active, quietSince: active && !any ? quietSince : null }
+  const transition = any && !state.active ? 'raised' : ends ? 'cleared' : null
+  if (!lead || (lead.r.transition === 'cleared' && !transition)) return { state: next, transition }
   const detail = { ...lead.r.detail, [`part:${lead.part.id}`]: true }
   return { state: next, transition, detail, ...(lead.r.value !== undefined && { value: lead.r.value }) }
 }

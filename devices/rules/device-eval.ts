@@ -1,5 +1,13 @@
 import { z } from 'zod'
 import type { Transition } from '../alerts/evaluate.ts'
+import {
+  DEFAULT_COLLECTION_DETECTION,
+  type DetectionState,
+  DetectionState as DetectionStateSchema,
+  initialDetectionState,
+  stepCollection,
+} from '../collections/detect.ts'
+import { type CollectionSchedule, londonDayBounds, nextCollection, previousCollection } from '../collections/schedule.ts'
 import { Field, meetsAll, PER_MS, PositiveDuration, type RuleDetail, TimeUnit, usable } from './base.ts'
 import { type AnyRuleState, initialRuleState, isActive, type Rule, restoreRuleState, stepRule } from './rule.ts'
 
@@ -28,6 +36,20 @@ export interface DeviceRuleState {
   rules: Record<string, unknown>
   /** Previous value of each derived field's source: [time, value]. */
   derived?: Record<string, [number, number]>
+  /** Bins: collection detection, when the last collection was, and since when we have been watching. */
+  collection?: { detect: DetectionState; lastAt: number | null; from: number }
+}
+
+/** How a type's readings show a collection (bins): the level that drops, and the tilt blip. */
+export interface CollectionTraits {
+  level: string
+  tilt?: string
+}
+
+/** What a device type adds to its rules' inputs. DeviceTypeDef has these. */
+export interface TypeTraits {
+  derive?: readonly DeriveSpec[] | undefined
+  collections?: CollectionTraits | undefined
 }
 
 export const newDeviceRuleState = (): DeviceRuleState => ({ lastTs: null, rules: {} })
@@ -42,6 +64,12 @@ export function restoreDeviceState(rules: readonly Rule[], saved: unknown): Devi
   const was = typeof o.rules === 'object' && o.rules !== null ? o.rules : {}
   const out: DeviceRuleState = { lastTs, rules: {} }
   for (const rule of rules) if (was[rule.id] !== undefined) out.rules[rule.id] = restoreRuleState(rule, was[rule.id])
+  if (o.collection && typeof o.collection === 'object') {
+    const detect = DetectionStateSchema.safeParse(o.collection.detect)
+    const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null)
+    const from = num(o.collection.from)
+    if (detect.success && from !== null) out.collection = { detect: detect.data, lastAt: num(o.collection.lastAt), from }
+  }
   const derived = typeof o.derived === 'object' && o.derived !== null ? o.derived : null
   if (derived) {
     out.derived = {}
@@ -62,8 +90,8 @@ export interface RuleTransition {
 }
 
 export interface EvalContext {
-  /** The forecast rules' deadline, e.g. a bin's next scheduled collection after t. */
-  before?: ((t: number) => number | null | undefined) | undefined
+  /** A bin's collection schedule (its own or its round's): the forecast deadline and the missed-collection check. */
+  schedule?: CollectionSchedule | null | undefined
   /** The device's expected reporting interval, for silence rules. */
   intervalS?: number | undefined
   /** Values from elsewhere the rules may read, e.g. the site's outside temperature. */
@@ -94,13 +122,44 @@ function derive(
 }
 
 /**
+ * Collections seen in a bin's level (devices/collections/detect.ts) and, with a schedule, two
+ * fields for its rules: `uncollectedFill`, the fill level once a scheduled collection day has
+ * ended with no collection seen since that day began (else 0; bin-not-collected), and the next
+ * scheduled collection, returned as the forecast deadline (bin-full-before-collection).
+ */
+function collections(
+  c: CollectionTraits,
+  state: DeviceRuleState,
+  t: number,
+  readings: Record<string, unknown>,
+  schedule: CollectionSchedule | null | undefined,
+  out: Record<string, number>,
+): number | undefined {
+  const col = state.collection ?? { detect: initialDetectionState(), lastAt: null, from: t }
+  const level = asNumber(readings[c.level])
+  if (level !== undefined) {
+    const tilt = c.tilt === undefined ? undefined : readings[c.tilt] === true
+    const step = stepCollection(DEFAULT_COLLECTION_DETECTION, col.detect, { t, level, tilted: tilt })
+    state.collection = { detect: step.state, lastAt: step.collection ? step.collection.at : col.lastAt, from: col.from }
+  }
+  if (!schedule || level === undefined) return undefined
+  const due = previousCollection(schedule, t)
+  const [dayStart, dayEnd] = londonDayBounds(due)
+  const lastAt = state.collection?.lastAt ?? null
+  // A scheduled day before we first heard from the bin is not one it missed.
+  const watched = state.collection !== undefined && dayStart >= state.collection.from
+  out.uncollectedFill = watched && t >= dayEnd && (lastAt === null || lastAt < dayStart) ? level : 0
+  return nextCollection(schedule, t)
+}
+
+/**
  * Every rule of one device on one reading, in rule order. Mutates `state` (the caller passes its
  * working copy) and returns the transitions. The same function gives the engine its alerts and
  * the scenarios their ground truth, so the two cannot drift apart.
  */
 export function evaluateReading(
   rules: readonly Rule[],
-  derived: readonly DeriveSpec[] | undefined,
+  traits: TypeTraits | undefined,
   state: DeviceRuleState,
   t: number,
   readings: Record<string, unknown>,
@@ -109,9 +168,12 @@ export function evaluateReading(
   if (state.lastTs !== null && t <= state.lastTs) return []
   state.lastTs = t
   let fields: Record<string, unknown> = readings
-  if ((derived && derived.length > 0) || ctx.extra) {
+  const derived = traits?.derive
+  let before: number | undefined
+  if ((derived && derived.length > 0) || ctx.extra || traits?.collections) {
     const more: Record<string, number> = {}
     if (derived) derive(derived, state, t, readings, more)
+    if (traits?.collections) before = collections(traits.collections, state, t, readings, ctx.schedule, more)
     // The device's own value wins over one from elsewhere (a boiler's OpenTherm outside sensor over the site's).
     fields = { ...ctx.extra, ...readings, ...more }
   }
@@ -125,8 +187,7 @@ export function evaluateReading(
       continue
     }
     const value = rule.kind === 'silence' ? 1 : read(rule.field)
-    const before = rule.kind === 'forecast' && ctx.before ? (ctx.before(t) ?? undefined) : undefined
-    const r = stepRule(rule, s, { t, value, before, intervalS: ctx.intervalS })
+    const r = stepRule(rule, s, { t, value, before: rule.kind === 'forecast' ? before : undefined, intervalS: ctx.intervalS })
     s = r.state
     state.rules[rule.id] = s
     if (r.transition) out.push({ rule, transition: r.transition, t, value: r.value ?? (usable(value) ? value : 0), detail: r.detail })

@@ -1,12 +1,16 @@
 import {
+  CollectionSchedule,
   DEVICE_TYPES,
   type DeviceType,
   decodeTelemetry,
   deviceTypeOf,
   type ErrorCode,
   evaluateReading,
+  IncidentPolicy,
+  isIncident,
   newDeviceRuleState,
   OFFLINE_RULE,
+  silentTogether,
 } from '#devices'
 import { createModel } from '../models/index.ts'
 import { createRng, seedFor } from '../rng.ts'
@@ -33,6 +37,8 @@ export interface PlannedDevice {
 export interface ExpectedAlert {
   device: string
   rule: string
+  /** Device time of the reading that raised it (simulated time for a paced scenario); for device-offline, when it went silent. */
+  t: number
 }
 
 export interface Plan {
@@ -42,6 +48,8 @@ export interface Plan {
   devices: PlannedDevice[]
   /** Raised alerts under the default rules: the ground truth a run must reproduce. */
   alerts: ExpectedAlert[]
+  /** Incidents (many devices silent together) the default policy makes of the silent devices: the devices of each. */
+  incidents: string[][]
   quarantine: { device: string; code: ErrorCode }[]
 }
 
@@ -80,6 +88,7 @@ export function planScenario(s: Scenario, seed = 1, endAt = Date.now()): Plan {
     shiftMs,
     devices,
     alerts: expectedAlerts(devices, s),
+    incidents: expectedIncidents(s),
     quarantine: devices.flatMap((d) => d.messages.filter((m) => m.expectCode).map((m) => ({ device: d.key, code: m.expectCode! }))),
   }
 }
@@ -94,18 +103,36 @@ function expectedAlerts(devices: PlannedDevice[], s: Scenario): ExpectedAlert[] 
   for (const d of devices) {
     const def = deviceTypeOf(d.type)!
     const state = newDeviceRuleState()
+    const round = s.rounds?.find((r) => r.bins.includes(d.key))
+    const schedule = round ? CollectionSchedule.parse({ weekdays: round.weekdays, ...(round.time && { time: round.time }) }) : null
     for (const m of d.messages) {
       if (!m.readings) continue
       const decoded = decodeTelemetry(new TextEncoder().encode(JSON.stringify({ readings: m.readings })), def, 0)
       if (decoded.outcome !== 'accepted') continue
       // A paced run sends real, evenly spaced times; simulated time stands in for them.
-      for (const tr of evaluateReading(def.rules, def.derive, state, m.ts ?? m.at, decoded.readings)) {
-        if (tr.transition === 'raised') out.push({ device: d.key, rule: tr.rule.id })
+      for (const tr of evaluateReading(def.rules, def, state, m.ts ?? m.at, decoded.readings, { schedule })) {
+        if (tr.transition === 'raised') out.push({ device: d.key, rule: tr.rule.id, t: tr.t })
       }
     }
-    if (s.silentFrom?.[d.key] !== undefined) out.push({ device: d.key, rule: OFFLINE_RULE.id })
+    const silentAt = s.silentFrom?.[d.key]
+    if (silentAt !== undefined) out.push({ device: d.key, rule: OFFLINE_RULE.id, t: silentAt })
   }
   return out
+}
+
+/**
+ * A scenario runs on a site of its own, so its silent devices are judged against its own
+ * devices, as the engine does: those that went quiet together, under the default policy.
+ */
+function expectedIncidents(s: Scenario): string[][] {
+  const silent = s.silentFrom ? Object.entries(s.silentFrom) : []
+  if (silent.length === 0) return []
+  const policy = IncidentPolicy.parse({})
+  const intervalS = 1 // a paced scenario's devices report once per real second or so; only "missed one interval" matters here
+  const site = s.devices.map((d) => ({ id: d.key, since: s.silentFrom?.[d.key] ?? Number.POSITIVE_INFINITY, intervalS }))
+  const first = [...silent].sort((a, b) => a[1] - b[1])[0]!
+  const together = silentTogether(policy, { id: first[0], since: first[1], intervalS }, site, Number.POSITIVE_INFINITY)
+  return isIncident(policy, together.length, s.devices.length) ? [together.map((d) => d.id).sort()] : []
 }
 
 export const ALL_RULES = Object.values(DEVICE_TYPES).flatMap((t) => t.rules.map((r) => r.id))

@@ -9,7 +9,32 @@ export interface RunOptions {
   provision: Provisioner
   /** Device ids are `<prefix>-<key>`. */
   prefix: string
+  /** Default: a site of the scenario's own, so a weather sensor or an outage of one scenario never reaches another's devices. */
   site?: string
+  /** The service's API (base URL and admin token): needed by scenarios with collection rounds. */
+  api?: { url: string; token: string }
+}
+
+/** Creates the scenario's rounds (with a prefixed id) and puts its bins on them. */
+async function setUpRounds(plan: Plan, o: RunOptions, ids: Record<string, string>, site: string) {
+  const rounds = plan.scenario.rounds ?? []
+  if (rounds.length === 0) return
+  if (!o.api) throw new Error(`scenario ${plan.scenario.name} has collection rounds: pass the API URL and token`)
+  const { url, token } = o.api
+  const call = async (method: string, path: string, body: unknown) => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`)
+  }
+  for (const r of rounds) {
+    const id = `${o.prefix}-${r.key}`
+    const schedule = { weekdays: r.weekdays, ...(r.time && { time: r.time }) }
+    await call('POST', '/api/rounds', { id, name: `${plan.scenario.name} ${r.key}`, site, schedule })
+    await call('PUT', `/api/rounds/${id}/bins`, { deviceIds: r.bins.map((b) => ids[b]) })
+  }
 }
 
 export interface RunResult {
@@ -23,7 +48,7 @@ export interface RunResult {
  * strictly increasing; a paced scenario keeps simulated time in step with real time.
  */
 export async function runPlan(plan: Plan, o: RunOptions): Promise<RunResult> {
-  const site = o.site ?? 'scenario'
+  const site = o.site ?? `scenario-${plan.scenario.name}`.slice(0, 64)
   const pace = plan.scenario.paced
   const ids: Record<string, string> = {}
   const devices = []
@@ -37,6 +62,7 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<RunResult> {
     if (r === 'exists') throw new Error(`device ${id} already exists; use another prefix`)
     devices.push({ plan: d, id, secret: r.secret })
   }
+  await setUpRounds(plan, o, ids, site)
   const started = Date.now()
   let sent = 0
   await Promise.all(

@@ -36,9 +36,11 @@ export interface Scenario {
    * real; otherwise readings go as fast as the broker acknowledges them.
    */
   paced?: number
-  /** Alerts the scenario exists to show; they must be among the expected ones. */
+  /** Collection rounds (London weekdays 1 = Monday … 7 = Sunday) and the bins on them, set up through the API before the run. */
+  rounds?: { key: string; weekdays: number[]; time?: string; bins: string[] }[]
+  /** Alerts the scenario exists to show; they must be among the expected ones. Empty when it shows that nothing is raised. */
   about: { device: string; rule: string }[]
-  /** Rules allowed in the expected alerts (normal-week: only full bins). */
+  /** Rules allowed in the expected alerts (normal-week: only full bins); [] when nothing may be raised. */
   onlyRules?: string[]
 }
 

@@ -6,6 +6,7 @@ import { alertLifecycle } from './0003-alert-lifecycle.ts'
 import { awaabCases } from './0004-awaab-cases.ts'
 import { ruleOverrides } from './0005-rule-overrides.ts'
 import { rounds } from './0006-rounds.ts'
+import { incidents } from './0007-incidents.ts'
 
 /**
  * Listed in code rather than read from the folder, so the list is the same under tsx,
@@ -19,6 +20,7 @@ export function migrationProvider(d: Dialect): MigrationProvider {
     '0004-awaab-cases': awaabCases(d),
     '0005-rule-overrides': ruleOverrides(d),
     '0006-rounds': rounds(d),
+    '0007-incidents': incidents(d),
   }
   return { getMigrations: async () => migrations }
 }

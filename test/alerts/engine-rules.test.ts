@@ -126,12 +126,15 @@ describe('alert engine on the rule catalogue', () => {
     await again.handler.handle(batch([room(T0 + 8 * 15 * MIN, 76), room(T0 + 9 * 15 * MIN, 60)]))
     expect(m.raised.map((r) => r.rule.id)).toEqual(['damp-mould-risk'])
 
-    // The sensor goes quiet. Ticks slide the window; 12 h on, the humid spell has left it and the alert clears.
+    // The sensor goes quiet. Ticks slide the window; 12 h on the humid spell has left it, and two dry days
+    // later (the rule's clear delay) the alert clears.
     const device = { id: 'room-1', type: 'room', site: 'estate-a', intervalS: 900 } as Device
-    now = T0 + 9 * 15 * MIN + 6 * H
-    await again.tick([device], now)
+    for (const h of [6, 13, 40]) {
+      now = T0 + 9 * 15 * MIN + h * H
+      await again.tick([device], now)
+    }
     expect(m.cleared).toEqual([])
-    now = T0 + 9 * 15 * MIN + 13 * H
+    now = T0 + 9 * 15 * MIN + 63 * H
     await again.tick([device], now)
     expect(m.cleared.map((c) => c.ruleId)).toEqual(['damp-mould-risk'])
   })

@@ -36,6 +36,7 @@ function memoryStore() {
     resolvedAt: null,
     resolvedBy: null,
     resolvedNote: null,
+    incidentId: i.incidentId ?? null,
   })
   const store: AlertEngineStore = {
     async loadEngine() {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEVICE_TYPES, type DeviceTypeDef, evaluateReading, newDeviceRuleState, Rule } from '#devices'
+import { CollectionSchedule, DEVICE_TYPES, type DeviceTypeDef, evaluateReading, newDeviceRuleState, Rule } from '#devices'
 
 const MIN = 60_000
 const H = 60 * MIN
@@ -8,9 +8,7 @@ const T0 = Date.UTC(2026, 10, 2) // Monday 2 Nov 2026, GMT
 /** Feeds readings to a type's catalogue as the engine does and lists [time, rule, transition]. */
 function run(def: DeviceTypeDef, readings: [number, Record<string, unknown>][], extra?: Record<string, number>) {
   const s = newDeviceRuleState()
-  return readings.flatMap(([t, r]) =>
-    evaluateReading(def.rules, def.derive, s, t, r, { extra }).map((x) => [t, x.rule.id, x.transition] as const),
-  )
+  return readings.flatMap(([t, r]) => evaluateReading(def.rules, def, s, t, r, { extra }).map((x) => [t, x.rule.id, x.transition] as const))
 }
 const ids = (out: ReturnType<typeof run>) => out.map(([, id, tr]) => `${id} ${tr}`)
 
@@ -171,5 +169,54 @@ describe('meter catalogue', () => {
 
   it('every catalogue rule parses as data (the same schema the API validates overrides with)', () => {
     for (const def of Object.values(DEVICE_TYPES)) for (const r of def.rules) expect(Rule.safeParse(r).success).toBe(true)
+  })
+})
+
+describe('bin catalogue with a collection schedule', () => {
+  const schedule = CollectionSchedule.parse({ weekdays: [4], time: '07:00' }) // Thursdays
+  const runWith = (readings: [number, Record<string, unknown>][]) => {
+    const s = newDeviceRuleState()
+    const out = readings.flatMap(([t, r]) =>
+      evaluateReading(DEVICE_TYPES.bin.rules, DEVICE_TYPES.bin, s, t, r, { schedule }).map((x) => [t, x.rule.id, x.transition] as const),
+    )
+    return { out, state: s }
+  }
+  // Two-hourly readings from Monday 2 Nov 2026 00:00 for `days`, fill from `start` at `perDay`, emptied at `emptyAt`.
+  const fills = (days: number, start: number, perDay: number, emptyAt?: number) => {
+    const out: [number, Record<string, unknown>][] = []
+    let f = start
+    for (let t = T0; t < T0 + days * 24 * H; t += 2 * H) {
+      if (emptyAt !== undefined && t >= emptyAt && t < emptyAt + 2 * H) f = 0.02
+      out.push([t, bin(Math.min(1, f))])
+      f += perDay / 12
+    }
+    return out
+  }
+
+  it('bin-full-before-collection: raised days before Thursday when the fill rate says it will be full first', () => {
+    const { out } = runWith(fills(3, 0.3, 0.3))
+    const first = out.find(([, id]) => id === 'bin-full-before-collection')
+    expect(first?.[2]).toBe('raised')
+    // Raised on Monday or Tuesday, well before it is full (Wednesday afternoon) and before Thursday's round.
+    expect(first![0]).toBeLessThan(T0 + 2 * 24 * H)
+  })
+
+  it('a slow bin that will last until Thursday raises nothing', () => {
+    expect(runWith(fills(3, 0.1, 0.1)).out).toEqual([])
+  })
+
+  it('bin-not-collected: Thursday ends with no collection while the bin is over half full; a collection clears it', () => {
+    const thursdayEnd = T0 + 4 * 24 * H
+    const { out } = runWith(fills(6, 0.3, 0.08, T0 + 5 * 24 * H + 10 * H))
+    expect(out.filter(([, id]) => id === 'bin-not-collected')).toEqual([
+      [thursdayEnd, 'bin-not-collected', 'raised'],
+      [T0 + 5 * 24 * H + 10 * H, 'bin-not-collected', 'cleared'],
+    ])
+  })
+
+  it('emptied on Thursday morning: no bin-not-collected, and the collection is recorded in the state', () => {
+    const { out, state } = runWith(fills(6, 0.3, 0.08, T0 + 3 * 24 * H + 8 * H))
+    expect(out.filter(([, id]) => id === 'bin-not-collected')).toEqual([])
+    expect(state.collection?.lastAt).toBe(T0 + 3 * 24 * H + 8 * H)
   })
 })

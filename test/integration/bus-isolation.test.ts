@@ -29,6 +29,7 @@ const alert = (id: string): Alert => ({
   resolvedBy: null,
   resolvedNote: null,
   clearedAt: null,
+  incidentId: null,
 })
 
 describe('live bus: a listener that throws stops neither the emitter nor another listener (unit)', () => {

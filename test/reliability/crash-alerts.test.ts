@@ -61,7 +61,7 @@ function modelTransitions(ids: string[], scripts: BinReading[][]): string[] {
     for (const r of scripts[k]!) {
       const at = new Date(r.ts).toISOString()
       // The history keeps the value that cleared an alert, as it keeps the one that raised it.
-      for (const tr of evaluateReading(DEVICE_TYPES.bin.rules, DEVICE_TYPES.bin.derive, state, r.ts, r.readings)) {
+      for (const tr of evaluateReading(DEVICE_TYPES.bin.rules, DEVICE_TYPES.bin, state, r.ts, r.readings)) {
         out.push(transition(id, tr.rule.id, tr.transition, at, tr.value))
       }
     }

@@ -24,7 +24,12 @@ describe('scenarios raise exactly the alerts they expect (issue 4 and issue 9, a
     if (scenario.onlyRules) expect(plan.alerts.every((a) => scenario.onlyRules!.includes(a.rule))).toBe(true)
     expect(plan.alerts.every((a) => ALL_RULES.includes(a.rule) || a.rule === 'device-offline')).toBe(true)
 
-    const { ids } = await runPlan(plan, { url: svc.mqttUrl, provision: apiProvisioner(svc.url, svc.token), prefix: name })
+    const { ids } = await runPlan(plan, {
+      url: svc.mqttUrl,
+      provision: apiProvisioner(svc.url, svc.token),
+      prefix: name,
+      api: { url: svc.url, token: svc.token },
+    })
     const keyOf = Object.fromEntries(Object.entries(ids).map(([k, id]) => [id, k]))
     const raised = async () => {
       const all = (await (await svc.api('/api/alerts?limit=1000')).json()) as Alert[]
@@ -33,6 +38,14 @@ describe('scenarios raise exactly the alerts they expect (issue 4 and issue 9, a
     await waitFor(async () => (await raised()).length >= plan.alerts.length, 8_000).catch(() => {})
     await new Promise((r) => setTimeout(r, 300))
     expect((await raised()).sort()).toEqual(plan.alerts.map(key).sort())
+
+    // Devices that went silent together are one incident, with their offline alerts grouped under it.
+    const incidents = (await (await svc.api(`/api/incidents?site=scenario-${name}`)).json()) as { id: string }[]
+    expect(incidents).toHaveLength(plan.incidents.length)
+    for (const [i, devices] of plan.incidents.entries()) {
+      const detail = (await (await svc.api(`/api/incidents/${incidents[i]!.id}`)).json()) as { alerts: Alert[] }
+      expect(detail.alerts.map((a) => keyOf[a.deviceId]).sort()).toEqual(devices)
+    }
 
     const quarantined = (await (await svc.api('/api/quarantine?limit=1000')).json()) as { deviceId: string; code: string }[]
     const mine = quarantined.filter((q) => keyOf[q.deviceId]).map((q) => `${keyOf[q.deviceId]} ${q.code}`)

@@ -53,6 +53,7 @@ describe.each(adapters)('store contract on %s', (_dialect, open) => {
       '0004-awaab-cases',
       '0005-rule-overrides',
       '0006-rounds',
+      '0007-incidents',
     ])
   })
   afterEach(async () => {
@@ -248,6 +249,7 @@ describe('store upgrade', () => {
       '0004-awaab-cases',
       '0005-rule-overrides',
       '0006-rounds',
+      '0007-incidents',
     ])
     expect(await adopted.db.selectFrom('secrets').select('name').execute()).toEqual([{ name: 'admin_token' }])
     await adopted.close()

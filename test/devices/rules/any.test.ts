@@ -40,8 +40,21 @@ describe('any: one alert from several conditions', () => {
 
   it('a clock tick (no value) slides the damp windows so the alert can clear while the sensor is quiet', () => {
     const humid = Array.from({ length: 12 }, (_, i) => at(i * 15 * MIN, 78))
-    const ts = transitions(stepAny, damp, initialAnyState(), [...humid, at(11 * 15 * MIN + 13 * HOUR)])
-    expect(ts.map(([, x]) => x)).toEqual(['raised', 'cleared'])
+    // 13 h on the windows are empty; the alert clears once they have been for the rule's two days.
+    const last = 11 * 15 * MIN
+    const ticks = [at(last + 13 * HOUR), at(last + 13 * HOUR + 47 * HOUR), at(last + 13 * HOUR + 48 * HOUR)]
+    const ts = transitions(stepAny, damp, initialAnyState(), [...humid, ...ticks])
+    expect(ts).toEqual([
+      [T0 + 9 * 15 * MIN, 'raised'], // more than 2 h over 70 %: the tenth reading
+      [T0 + last + 61 * HOUR, 'cleared'],
+    ])
+  })
+
+  it('clearForS: a spell that returns within it keeps the one alert open', () => {
+    const night = (d: number) => Array.from({ length: 16 }, (_, i) => at(d * 24 * HOUR + i * 30 * MIN, 78))
+    const day = (d: number) => Array.from({ length: 20 }, (_, i) => at(d * 24 * HOUR + 10 * HOUR + i * 30 * MIN, 55))
+    const inputs = [...night(0), ...day(0), ...night(1), ...day(1), ...night(2)]
+    expect(transitions(stepAny, damp, initialAnyState(), inputs).map(([, x]) => x)).toEqual(['raised'])
   })
 
   it('refuses parts that read another field, or share an id', () => {

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto'
+import type { Kysely, Selectable } from 'kysely'
+import type { Incident } from '#devices'
+import type { IncidentPort } from '../alerts/engine.ts'
+import type { Database, IncidentsTable } from './schema.ts'
+
+const toIncident = (r: Selectable<IncidentsTable>): Incident => ({
+  id: r.id,
+  site: r.site,
+  kind: r.kind,
+  title: r.title,
+  status: r.status,
+  openedAt: r.opened_at,
+  clearedAt: r.cleared_at,
+  devices: r.devices,
+  silent: r.silent,
+})
+
+export interface IncidentStore extends IncidentPort {
+  get(id: string): Promise<Incident | null>
+  list(filter?: { status?: Incident['status']; site?: string; limit?: number }): Promise<Incident[]>
+}
+
+export function createIncidentStore(db: Kysely<Database>): IncidentStore {
+  const get = async (id: string) => {
+    const r = await db.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirst()
+    return r ? toIncident(r) : null
+  }
+  return {
+    get,
+    async list(f = {}) {
+      let q = db.selectFrom('incidents').selectAll()
+      if (f.status) q = q.where('status', '=', f.status)
+      if (f.site) q = q.where('site', '=', f.site)
+      const rows = await q
+        .orderBy('opened_at', 'desc')
+        .limit(Math.min(f.limit ?? 100, 1000))
+        .execute()
+      return rows.map(toIncident)
+    },
+    async open(site, at, devices) {
+      const row = await db
+        .insertInto('incidents')
+        .values({
+          id: randomUUID(),
+          site,
+          kind: 'site-silent',
+          title: `${devices} devices at ${site} stopped reporting together`,
+          status: 'open',
+          opened_at: new Date(at).toISOString(),
+          cleared_at: null,
+          devices: 0,
+          silent: 0,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      return toIncident(row)
+    },
+    async openIncidents() {
+      return (await db.selectFrom('incidents').selectAll().where('status', '=', 'open').execute()).map(toIncident)
+    },
+    async refresh(id, at) {
+      // Counted from the alerts themselves, so a crash between an alert and this count cannot leave it wrong for long.
+      const count = (open: boolean) => {
+        let q = db
+          .selectFrom('alerts')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('incident_id', '=', id)
+        if (open) q = q.where('status', 'in', ['active', 'acknowledged']).where('cleared_at', 'is', null)
+        return q.executeTakeFirstOrThrow()
+      }
+      const [all, open] = await Promise.all([count(false), count(true)])
+      const devices = Number(all.n)
+      const silent = Number(open.n)
+      const ended = devices > 0 && silent === 0
+      await db
+        .updateTable('incidents')
+        .set({ devices, silent, ...(ended && { status: 'cleared', cleared_at: new Date(at).toISOString() }) })
+        .where('id', '=', id)
+        .where('status', '=', 'open')
+        .execute()
+      return get(id)
+    },
+  }
+}
