@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import {
   type Alert,
+  type AlertHistoryEntry,
   type AlertRule,
   type CollectionSchedule,
   type Device,
@@ -20,6 +21,7 @@ import {
   type Rule,
   type RuleTransition,
   restoreDeviceState,
+  type Severity,
   type SilentDevice,
   silentTogether,
   tickRules,
@@ -81,6 +83,8 @@ export interface AlertEngineStore {
   loadEngine(reader: string): Promise<{ checkpoint: Position | null; states: Map<string, string> }>
   open(): Promise<Alert[]>
   raise(input: RaiseInput): Promise<Alert | null>
+  /** Raises an active alert's severity (its rule's escalation); null when it is no longer active (acknowledged, cleared). */
+  escalate(id: string, to: Severity, at: number): Promise<{ alert: Alert; entry: AlertHistoryEntry } | null>
   commitBatch(batch: EngineBatch): Promise<AlertChange[]>
 }
 
@@ -159,6 +163,13 @@ export function createAlertEngine(deps: {
   // The open incident of each site, and the devices whose offline alert is grouped under one.
   const siteIncident = new Map<string, string>()
   const grouped = new Map<string, string>()
+  // Open alerts whose rule escalates: when (reading time + delay) and to what, until acknowledged or cleared.
+  const escalations = new Map<string, { due: number; to: Severity }>()
+  const watchEscalation = (a: Alert, rule: Rule | undefined) => {
+    if (rule?.escalation && a.status === 'active' && a.severity !== rule.escalation.to) {
+      escalations.set(a.id, { due: Date.parse(a.raisedAt) + rule.escalation.afterS * 1000, to: rule.escalation.to })
+    }
+  }
 
   type Working = Map<string, DeviceRuleState | SiteContext>
   const copyOf = (v: DeviceRuleState | SiteContext | undefined): DeviceRuleState | SiteContext | undefined => {
@@ -253,6 +264,7 @@ export function createAlertEngine(deps: {
       for (const [id, json] of saved.states) states.set(id, JSON.parse(json) as DeviceRuleState | SiteContext)
       siteIncident.clear()
       grouped.clear()
+      escalations.clear()
       for (const i of (await deps.incidents?.openIncidents()) ?? []) siteIncident.set(i.site, i.id)
       for (const a of open) {
         if (a.ruleId === OFFLINE_RULE.id) {
@@ -262,6 +274,7 @@ export function createAlertEngine(deps: {
         }
         const rule = deps.rulesOf({ id: a.deviceId, type: a.deviceType, site: a.site }).find((x) => x.id === a.ruleId)
         if (!rule) continue
+        watchEscalation(a, rule)
         const s = (states.get(a.deviceId) as DeviceRuleState | undefined) ?? newDeviceRuleState()
         if (!s.rules) s.rules = {}
         if (!s.rules[a.ruleId]) s.rules[a.ruleId] = activeState(rule)
@@ -321,7 +334,16 @@ export function createAlertEngine(deps: {
       if (inc) touched.add(inc)
       grouped.delete(c.deviceId)
     }
-    for (const c of changed) emit(c.action === 'raised' ? 'alert:raised' : 'alert:cleared', c.alert)
+    for (const c of changed) {
+      if (c.action === 'raised') {
+        const d = { id: c.alert.deviceId, type: c.alert.deviceType, site: c.alert.site }
+        watchEscalation(
+          c.alert,
+          deps.rulesOf(d).find((x) => x.id === c.alert.ruleId),
+        )
+      }
+      emit(c.action === 'raised' ? 'alert:raised' : 'alert:cleared', c.alert)
+    }
     // Devices back from an incident: it is recounted, and cleared once all are back. Already durable, so a
     // failure here is logged rather than retried with the batch; the next return or start recounts it.
     for (const id of touched)
@@ -402,6 +424,13 @@ export function createAlertEngine(deps: {
      */
     tick: (list: readonly Device[], t = now()) =>
       exclusive(async () => {
+        // Escalation: severity up after its delay while nobody has acknowledged the alert.
+        for (const [id, e] of escalations) {
+          if (e.due > t) continue
+          const r = await deps.store.escalate(id, e.to, t)
+          escalations.delete(id)
+          if (r) deps.bus.emit('alert:changed', { action: 'escalated', alert: r.alert, entry: r.entry })
+        }
         const end = lastEnd ?? committedAt
         if (!end) return
         const working: Working = new Map()

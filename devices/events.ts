@@ -23,7 +23,8 @@ export const DeviceState = z.object({
 export type DeviceState = z.infer<typeof DeviceState>
 
 /** A person acted on an alert: the alert as it now is, and the history entry the action wrote. */
-export const AlertChanged = z.object({ action: PersonAction, alert: Alert, entry: AlertHistoryEntry })
+/** A person's action on an alert, or the engine escalating it. */
+export const AlertChanged = z.object({ action: z.union([PersonAction, z.literal('escalated')]), alert: Alert, entry: AlertHistoryEntry })
 export type AlertChanged = z.infer<typeof AlertChanged>
 
 /** Socket.IO events, server to browser. Transition names are stable API. */
@@ -31,7 +32,7 @@ export interface ServerToClientEvents {
   'alert:raised': (alert: Alert) => void
   'alert:acknowledged': (alert: Alert) => void
   'alert:cleared': (alert: Alert) => void
-  /** Every action a person takes (acknowledge, assign, snooze, unsnooze, resolve, reopen); 'alert:acknowledged' is still sent too. */
+  /** Every action a person takes (acknowledge, assign, snooze, unsnooze, resolve, reopen) and every escalation; 'alert:acknowledged' is still sent too. */
   'alert:changed': (change: AlertChanged) => void
   'device:state': (state: DeviceState) => void
   /** Many devices of one site went silent together: one incident instead of an offline alert each. */

@@ -7,6 +7,7 @@ import {
   clearIn,
   commandIn,
   type Db,
+  escalateIn,
   type RaiseInput,
   raiseIn,
   SYSTEM_ACTOR,
@@ -72,6 +73,7 @@ export function createAlertStore(db: Db): AlertStore {
   const byId = (id: string) => db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst()
 
   return {
+    escalate: (id, to, at) => db.transaction().execute((trx) => escalateIn(trx, id, to, at)),
     async raise(input, actor = SYSTEM_ACTOR) {
       const row = await db.transaction().execute((trx) => raiseIn(trx, input, actor))
       return row ? toAlert(row) : null

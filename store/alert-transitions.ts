@@ -9,6 +9,7 @@ import {
   type PersonAction,
   REOPEN_WITHIN_MS,
   refusal,
+  type Severity,
 } from '#devices'
 // The engine defines what it needs of the store (its port); the store implements it.
 import type { ClearInput, RaiseInput } from '../alerts/engine.ts'
@@ -297,4 +298,26 @@ export async function commandIn(db: Db, id: string, c: Command, actor: string, a
     },
   )
   return out ?? { ok: false, code: 'NOT_FOUND', message: `no alert ${id}` }
+}
+
+/**
+ * Raises an active alert's severity (the rule's escalation: nobody acknowledged it in time).
+ * Null when it is no longer active or already at that severity: acknowledging first stops it.
+ */
+export async function escalateIn(db: Db, id: string, to: Severity, at: number): Promise<{ alert: Alert; entry: AlertHistoryEntry } | null> {
+  const row = await db
+    .updateTable('alerts')
+    .set({ severity: to })
+    .where('id', '=', id)
+    .where('status', '=', 'active')
+    .where('severity', '!=', to)
+    .returningAll()
+    .executeTakeFirst()
+  if (!row) return null
+  const entry = await record(db, row, 'escalated', iso(at), SYSTEM_ACTOR, {
+    from: 'active',
+    to: 'active',
+    note: `not acknowledged in time: severity raised to ${to}`,
+  })
+  return { alert: toAlert(row), entry }
 }

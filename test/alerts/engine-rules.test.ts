@@ -16,6 +16,7 @@ function memoryStore() {
   const raised: RaiseInput[] = []
   const cleared: { deviceId: string; ruleId: string; at: number }[] = []
   const states = new Map<string, string>()
+  const escalated: { id: string; to: string; at: number }[] = []
   let checkpoint: Batch['end'] | null = null
   const alert = (r: RaiseInput) => ({ id: `a${raised.length}`, deviceId: r.deviceId, ruleId: r.rule.id }) as unknown as Alert
   const store: AlertEngineStore = {
@@ -28,15 +29,30 @@ function memoryStore() {
       raised.push(r)
       return alert(r)
     },
+    escalate: async (id, to, at) => {
+      escalated.push({ id, to, at })
+      return null
+    },
     commitBatch: async (b) => {
       raised.push(...b.raise)
       cleared.push(...b.clear)
       for (const [k, v] of b.states) states.set(k, v)
       checkpoint = b.checkpoint
-      return []
+      // What the store answers: the raised alerts as stored, so the engine can watch their escalation.
+      return b.raise.map((r) => ({
+        action: 'raised' as const,
+        alert: {
+          ...alert(r),
+          deviceType: r.deviceType,
+          site: r.site,
+          status: 'active',
+          severity: r.rule.severity,
+          raisedAt: new Date(r.ts).toISOString(),
+        } as Alert,
+      }))
     },
   }
-  return { store, raised, cleared, states }
+  return { store, raised, cleared, states, escalated }
 }
 
 let offset = 0
@@ -82,6 +98,30 @@ describe('alert engine on the rule catalogue', () => {
     expect(m.raised.map((r) => `${r.deviceId} ${r.rule.id}`)).toEqual(['boiler-a boiler-no-heat'])
     // The site's value was saved with the engine's state, under a key no device id can take.
     expect(JSON.parse(m.states.get('@site:estate-a')!)).toEqual({ outsideTemp: [T0, 1.5] })
+  })
+
+  it('an unacknowledged boiler-no-heat escalates to critical four hours after the reading that raised it', async () => {
+    const m = memoryStore()
+    let now = T0
+    const engine = engineWith(m, () => now)
+    await engine.handler.load()
+    const cold = (t: number) =>
+      rec('boiler-x', 'boiler', 'estate-x', t, {
+        ...{ flowTemp: 24, returnTemp: 22, pressureBar: 1.2, burnerOn: false, lockout: false },
+        ...{ heatingDemand: true, outsideTemp: 1 },
+      })
+    for (let i = 0; i <= 13; i++) await engine.handler.handle(batch([cold(T0 + i * 5 * MIN)]))
+    const raisedAt = T0 + 60 * MIN
+    expect(m.raised.map((r) => [r.rule.id, r.ts])).toEqual([['boiler-no-heat', raisedAt]])
+    now = raisedAt + 4 * H - 1
+    await engine.tick([], now)
+    expect(m.escalated).toEqual([])
+    now = raisedAt + 4 * H
+    await engine.tick([], now)
+    expect(m.escalated).toEqual([{ id: 'a1', to: 'critical', at: now }])
+    // Asked once: the store answers null once the alert is acknowledged or cleared, and it is not asked again.
+    await engine.tick([], now + H)
+    expect(m.escalated).toHaveLength(1)
   })
 
   it('energy-out-of-hours carries the wasted kWh and its cost at the configured tariff', async () => {

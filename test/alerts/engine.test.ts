@@ -54,6 +54,9 @@ function memoryStore() {
       alerts.push(a)
       return a
     },
+    async escalate() {
+      return null
+    },
     async commitBatch(b) {
       const changed: { action: 'raised' | 'cleared'; alert: Alert }[] = []
       for (const r of b.raise) {

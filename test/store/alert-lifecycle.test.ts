@@ -65,6 +65,21 @@ describe.each(adapters)('alert lifecycle on %s', (_dialect, open) => {
     rmSync(dataDir, { recursive: true, force: true })
   })
 
+  it('escalates an active alert once, with its history; an acknowledged or cleared one is left as it is', async () => {
+    const noHeat: RaiseInput = { ...fire(T0), rule: { id: 'boiler-no-heat', title: 'No heat', severity: 'warning' } }
+    const a = (await alerts.raise(noHeat))!
+    const up = await alerts.escalate(a.id, 'critical', T0 + 4 * HOUR)
+    expect(up?.alert).toMatchObject({ id: a.id, severity: 'critical', status: 'active' })
+    expect(up?.entry).toMatchObject({ action: 'escalated', actor: 'system', from: 'active', to: 'active', at: iso(T0 + 4 * HOUR) })
+    expect(await alerts.escalate(a.id, 'critical', T0 + 5 * HOUR)).toBeNull()
+
+    const b = (await alerts.raise({ ...noHeat, ts: T0 + HOUR, deviceId: 'boiler-2' }))!
+    await alerts.command(b.id, { command: 'acknowledge' }, 'officer', at(T0 + 2 * HOUR))
+    expect(await alerts.escalate(b.id, 'critical', T0 + 5 * HOUR)).toBeNull()
+    expect((await alerts.get(b.id))!.severity).toBe('warning')
+    expect((await trail(alerts, a.id)).map(([action]) => action)).toEqual(['raised', 'escalated'])
+  })
+
   it("stores and serves the rule's text and detail", async () => {
     const a = await alerts.raise(fire(T0))
     expect(a).toMatchObject({
