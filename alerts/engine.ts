@@ -389,14 +389,14 @@ export function createAlertEngine(deps: {
           const fresh = members.filter((m) => !offline.has(m.device.id) && isSilent(m.silent.since, m.device.intervalS, t))
           if (fresh.length === 0) continue
           let incident = siteIncident.get(site)
+          let opened = false
           if (!incident && deps.incidents) {
             const peers = members.map((m) => m.silent)
             const together = silentTogether(policy, fresh[0]!.silent, peers, t)
             if (isIncident(policy, together.length, members.length)) {
-              const opened = await deps.incidents.open(site, t, together.length)
-              incident = opened.id
+              incident = (await deps.incidents.open(site, t, together.length)).id
               siteIncident.set(site, incident)
-              deps.bus.emit('incident:raised', opened)
+              opened = true
             }
           }
           for (const { device: d, silent } of fresh) {
@@ -414,7 +414,11 @@ export function createAlertEngine(deps: {
             if (incident) grouped.set(d.id, incident)
             emit('alert:raised', alert)
           }
-          if (incident && deps.incidents) announce(await deps.incidents.refresh(incident, t))
+          if (!incident || !deps.incidents) continue
+          // Announced once its alerts are grouped under it, so the first event already carries the counts.
+          const counted = await deps.incidents.refresh(incident, t)
+          if (opened && counted) deps.bus.emit('incident:raised', counted)
+          else announce(counted)
         }
       }),
     /**

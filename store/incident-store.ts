@@ -61,17 +61,18 @@ export function createIncidentStore(db: Kysely<Database>): IncidentStore {
     },
     async refresh(id, at) {
       // Counted from the alerts themselves, so a crash between an alert and this count cannot leave it wrong for long.
-      const count = (open: boolean) => {
+      // Silent means the data has not cleared it: a person resolving an offline alert does not bring its device back.
+      const count = (silentOnly: boolean) => {
         let q = db
           .selectFrom('alerts')
           .select((eb) => eb.fn.countAll<number>().as('n'))
           .where('incident_id', '=', id)
-        if (open) q = q.where('status', 'in', ['active', 'acknowledged']).where('cleared_at', 'is', null)
+        if (silentOnly) q = q.where('cleared_at', 'is', null)
         return q.executeTakeFirstOrThrow()
       }
-      const [all, open] = await Promise.all([count(false), count(true)])
+      const [all, quiet] = await Promise.all([count(false), count(true)])
       const devices = Number(all.n)
-      const silent = Number(open.n)
+      const silent = Number(quiet.n)
       const ended = devices > 0 && silent === 0
       await db
         .updateTable('incidents')
