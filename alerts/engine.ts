@@ -12,6 +12,7 @@ import {
   type Incident,
   IncidentPolicy,
   initialRuleState,
+  isActive,
   isIncident,
   isSilent,
   type LiveBus,
@@ -51,6 +52,8 @@ export interface ClearInput {
   at: number
   /** The reading that cleared it, when there is one, for the history. */
   value?: number | undefined
+  /** What the rule computed by the end, when it says more than at the raise. */
+  detail?: Readonly<Record<string, number | boolean | null>> | undefined
 }
 
 export interface AlertChange {
@@ -161,7 +164,8 @@ export function createAlertEngine(deps: {
   let startedAt = now()
   const policy = deps.incidentPolicy ?? IncidentPolicy.parse({})
   // The open incident of each site, and the devices whose offline alert is grouped under one.
-  const siteIncident = new Map<string, string>()
+  // `since`: when its devices were last heard (null after a restart: then it takes in no more devices).
+  const siteIncident = new Map<string, { id: string; since: number | null }>()
   const grouped = new Map<string, string>()
   // Open alerts whose rule escalates: when (reading time + delay) and to what, until acknowledged or cleared.
   const escalations = new Map<string, { due: number; to: Severity }>()
@@ -200,24 +204,24 @@ export function createAlertEngine(deps: {
     return s
   }
 
-  const toRaise = (d: EngineDevice, tr: RuleTransition): RaiseInput => {
-    let detail = tr.detail
-    // Out-of-hours waste in £ (issue 9): the baseline's excess of kW demand over time is kWh.
-    if (tr.rule.kind === 'baseline' && tr.rule.field === 'demandKw' && detail && typeof detail.excess === 'number') {
-      const kwh = Math.round(detail.excess * 10) / 10
-      detail = {
-        ...detail,
-        wastedKwh: kwh,
-        ...(deps.tariffPerKwh !== undefined && { costGbp: Math.round(kwh * deps.tariffPerKwh * 100) / 100 }),
-      }
+  // Out-of-hours waste in kWh and £ (issue 9): the baseline's excess of kW demand over time is kWh.
+  const detailOf = (tr: RuleTransition) => {
+    const detail = tr.detail
+    if (!(tr.rule.kind === 'baseline' && tr.rule.field === 'demandKw' && detail && typeof detail.excess === 'number')) return detail
+    const kwh = Math.round(detail.excess * 10) / 10
+    return {
+      ...detail,
+      wastedKwh: kwh,
+      ...(deps.tariffPerKwh !== undefined && { costGbp: Math.round(kwh * deps.tariffPerKwh * 100) / 100 }),
     }
-    return { deviceId: d.id, deviceType: d.type, site: d.site, rule: tr.rule, value: tr.value, ts: tr.t, detail }
   }
 
   const collect = (d: EngineDevice, out: readonly RuleTransition[], raise: RaiseInput[], clear: ClearInput[]) => {
     for (const tr of out) {
-      if (tr.transition === 'raised') raise.push(toRaise(d, tr))
-      else clear.push({ deviceId: d.id, ruleId: tr.rule.id, at: tr.t, value: tr.value })
+      const detail = detailOf(tr)
+      if (tr.transition === 'raised') {
+        raise.push({ deviceId: d.id, deviceType: d.type, site: d.site, rule: tr.rule, value: tr.value, ts: tr.t, detail })
+      } else clear.push({ deviceId: d.id, ruleId: tr.rule.id, at: tr.t, value: tr.value, detail })
     }
   }
 
@@ -265,7 +269,7 @@ export function createAlertEngine(deps: {
       siteIncident.clear()
       grouped.clear()
       escalations.clear()
-      for (const i of (await deps.incidents?.openIncidents()) ?? []) siteIncident.set(i.site, i.id)
+      for (const i of (await deps.incidents?.openIncidents()) ?? []) siteIncident.set(i.site, { id: i.id, since: null })
       for (const a of open) {
         if (a.ruleId === OFFLINE_RULE.id) {
           offline.set(a.deviceId, Date.parse(a.raisedAt))
@@ -388,18 +392,31 @@ export function createAlertEngine(deps: {
         for (const [site, members] of sites) {
           const fresh = members.filter((m) => !offline.has(m.device.id) && isSilent(m.silent.since, m.device.intervalS, t))
           if (fresh.length === 0) continue
+          // An open incident takes in devices that went quiet with its own (within withinS); others stand alone.
           let incident = siteIncident.get(site)
           let opened = false
+          let groupIds: Set<string> | null = null
           if (!incident && deps.incidents) {
             const peers = members.map((m) => m.silent)
-            const together = silentTogether(policy, fresh[0]!.silent, peers, t)
-            if (isIncident(policy, together.length, members.length)) {
-              incident = (await deps.incidents.open(site, t, together.length)).id
+            // The largest group any newly silent device belongs to: the first in list order may be unrelated.
+            let best: SilentDevice[] = []
+            for (const f of fresh) {
+              const together = silentTogether(policy, f.silent, peers, t)
+              if (together.length > best.length) best = together
+            }
+            if (isIncident(policy, best.length, members.length)) {
+              const since = Math.max(...best.map((b) => b.since))
+              incident = { id: (await deps.incidents.open(site, t, best.length)).id, since }
               siteIncident.set(site, incident)
+              groupIds = new Set(best.map((b) => b.id))
               opened = true
             }
           }
+          const w = policy.withinS * 1000
+          const joins = (s: SilentDevice) =>
+            incident !== undefined && (groupIds ? groupIds.has(s.id) : incident.since !== null && Math.abs(s.since - incident.since) <= w)
           for (const { device: d, silent } of fresh) {
+            const under = joins(silent) ? incident!.id : undefined
             const alert = await deps.store.raise({
               deviceId: d.id,
               deviceType: d.type,
@@ -407,16 +424,16 @@ export function createAlertEngine(deps: {
               rule: OFFLINE_RULE,
               value: Math.round((t - silent.since) / 1000),
               ts: t,
-              incidentId: incident,
+              incidentId: under,
             })
             // Marked offline only once stored: a failed raise is tried again on the next check.
             offline.set(d.id, t)
-            if (incident) grouped.set(d.id, incident)
+            if (under) grouped.set(d.id, under)
             emit('alert:raised', alert)
           }
           if (!incident || !deps.incidents) continue
           // Announced once its alerts are grouped under it, so the first event already carries the counts.
-          const counted = await deps.incidents.refresh(incident, t)
+          const counted = await deps.incidents.refresh(incident.id, t)
           if (opened && counted) deps.bus.emit('incident:raised', counted)
           else announce(counted)
         }
@@ -450,6 +467,8 @@ export function createAlertEngine(deps: {
           if (s.lastTs === null) continue
           const out = tickRules(rules, s, s.lastTs + (t - rx) - dev.intervalS * 1000, { intervalS: dev.intervalS })
           if (out.length > 0) collect(d, out, raise, clear)
+          // Nothing moved (no open alert, no transition): nothing to save for it.
+          else if (!Object.values(s.rules).some(isActive)) working.delete(d.id)
         }
         if (working.size > 0) await commit(working, raise, clear, end)
       }),

@@ -215,14 +215,15 @@ export async function clearIn(db: Db, c: ClearInput, actor: string): Promise<Row
       const to: AlertStatus = open.status === 'resolved' ? 'resolved' : 'cleared'
       const row = await db
         .updateTable('alerts')
-        .set({ status: to, cleared_at: at })
+        // The rule's figures at the end (e.g. all the energy wasted overnight) replace those it raised with.
+        .set({ status: to, cleared_at: at, ...(c.detail && { detail: JSON.stringify(c.detail) }) })
         .where('id', '=', open.id)
         .where('status', '=', open.status)
         .where('cleared_at', 'is', null)
         .returningAll()
         .executeTakeFirst()
       if (!row) return 'retry'
-      await record(db, row, 'cleared', at, actor, { from: open.status, to, value: c.value })
+      await record(db, row, 'cleared', at, actor, { from: open.status, to, value: c.value, detail: c.detail })
       return row
     },
   )

@@ -63,9 +63,10 @@ export function createIncidentStore(db: Kysely<Database>): IncidentStore {
       // Counted from the alerts themselves, so a crash between an alert and this count cannot leave it wrong for long.
       // Silent means the data has not cleared it: a person resolving an offline alert does not bring its device back.
       const count = (silentOnly: boolean) => {
+        // Devices, not alerts: a device that went quiet twice under one incident counts once.
         let q = db
           .selectFrom('alerts')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .select((eb) => eb.fn.count<number>('device_id').distinct().as('n'))
           .where('incident_id', '=', id)
         if (silentOnly) q = q.where('cleared_at', 'is', null)
         return q.executeTakeFirstOrThrow()

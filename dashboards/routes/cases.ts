@@ -20,6 +20,7 @@ import type { UpdateCaseResult } from '../../store/case-store.ts'
 import type { Registry } from '../../store/registry.ts'
 import { actorOf } from '../auth.ts'
 import { ErrorBody, sendError } from '../errors.ts'
+import { READINGS_LIMIT } from '../rate-limits.ts'
 
 /**
  * Awaab's Law cases (SI 2025/1042): a housing officer turns an alert, or a report about a
@@ -146,6 +147,8 @@ export const caseRoutes =
     app.get(
       '/api/cases',
       {
+        // Each case's deadlines are worked out at request time; a breached filter may do so for thousands.
+        config: { rateLimit: READINGS_LIMIT },
         schema: {
           tags: ['cases'],
           description: 'Cases, newest triage first, each with its deadlines, time left and breach judged now.',

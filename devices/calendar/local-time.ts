@@ -56,7 +56,7 @@ export function offsetAt(t: number, timeZone: string): number {
  * every zone changes on. Every device in the block shares one lookup.
  */
 const BLOCK_MS = 6 * 3_600_000
-function cachedOffset(t: number, timeZone: string): number {
+export function cachedOffset(t: number, timeZone: string): number {
   const b = Math.floor(t / BLOCK_MS)
   const blockKey = `${timeZone}|b${b}`
   const hit = offsets.get(blockKey)

@@ -7,7 +7,7 @@
  * time zone, so adding a day cannot land on 23:00 or 01:00 across a clock change.
  */
 
-import { offsetAt, weekdayOf } from './local-time.ts'
+import { cachedOffset, weekdayOf } from './local-time.ts'
 
 const DAY_MS = 86_400_000
 const LONDON = 'Europe/London'
@@ -15,7 +15,8 @@ const LONDON = 'Europe/London'
 export { weekdayOf }
 
 /** London's offset from UTC at an instant, in ms (0 in GMT, 3,600,000 in BST). */
-export const londonOffsetMs = (ms: number): number => offsetAt(ms, LONDON)
+// Cached per six-hour block (local-time.ts): deadline sums over hundreds of cases call this thousands of times.
+export const londonOffsetMs = (ms: number): number => cachedOffset(ms, LONDON)
 
 /** The London civil day (as a day number) that contains the instant. */
 export function londonDayNumber(ms: number): number {

@@ -72,9 +72,9 @@ export function stepAny(rule: AnyRule, state: AnyState, input: RuleStepInput): R
   let any = false
   for (const part of rule.of) {
     const k = STEPS[part.kind]
+    // Saved parts were checked once, when the state was restored (restoreAnyState), not per reading.
     const saved = parts[part.id]
-    const parsed = saved === undefined ? null : k.state.safeParse(saved)
-    const r = k.step(part, parsed?.success ? parsed.data : k.initial(), input)
+    const r = k.step(part, saved === undefined ? k.initial() : saved, input)
     parts[part.id] = r.state
     if (r.transition && (!lead || (r.transition === 'raised' && lead.r.transition !== 'raised'))) lead = { part, r }
     if (partActive(r.state)) any = true
@@ -87,4 +87,16 @@ export function stepAny(rule: AnyRule, state: AnyState, input: RuleStepInput): R
   if (!lead || (lead.r.transition === 'cleared' && !transition)) return { state: next, transition }
   const detail = { ...lead.r.detail, [`part:${lead.part.id}`]: true }
   return { state: next, transition, detail, ...(lead.r.value !== undefined && { value: lead.r.value }) }
+}
+
+/** A saved state checked against the rule's parts: a part whose state does not fit its kind starts afresh. */
+export function restoreAnyState(rule: AnyRule, saved: unknown): AnyState {
+  const parsed = AnyState.safeParse(saved)
+  if (!parsed.success) return initialAnyState()
+  const parts: Record<string, unknown> = {}
+  for (const part of rule.of) {
+    const p = STEPS[part.kind].state.safeParse(parsed.data.parts[part.id])
+    if (p.success) parts[part.id] = p.data
+  }
+  return { ...parsed.data, parts }
 }

@@ -134,22 +134,56 @@ function collections(
   readings: Record<string, unknown>,
   schedule: CollectionSchedule | null | undefined,
   out: Record<string, number>,
-): number | undefined {
+): { before: number | undefined; collected: boolean } {
   const col = state.collection ?? { detect: initialDetectionState(), lastAt: null, from: t }
   const level = asNumber(readings[c.level])
+  let collected = false
   if (level !== undefined) {
     const tilt = c.tilt === undefined ? undefined : readings[c.tilt] === true
     const step = stepCollection(DEFAULT_COLLECTION_DETECTION, col.detect, { t, level, tilted: tilt })
+    collected = step.collection !== null
     state.collection = { detect: step.state, lastAt: step.collection ? step.collection.at : col.lastAt, from: col.from }
   }
-  if (!schedule || level === undefined) return undefined
-  const due = previousCollection(schedule, t)
-  const [dayStart, dayEnd] = londonDayBounds(due)
+  if (!schedule || level === undefined) return { before: undefined, collected }
+  const when = scheduleAt(schedule, t)
   const lastAt = state.collection?.lastAt ?? null
-  // A scheduled day before we first heard from the bin is not one it missed.
-  const watched = state.collection !== undefined && dayStart >= state.collection.from
-  out.uncollectedFill = watched && t >= dayEnd && (lastAt === null || lastAt < dayStart) ? level : 0
-  return nextCollection(schedule, t)
+  // The newest scheduled day that has ended: it stays the one judged until the bin is emptied, so the
+  // alert does not clear when the next collection time merely comes round. A day before we first
+  // heard from the bin is not one it missed.
+  const watched = state.collection !== undefined && when.endedDayStart >= state.collection.from
+  out.uncollectedFill = watched && (lastAt === null || lastAt < when.endedDayStart) ? level : 0
+  return { before: when.next, collected }
+}
+
+interface ScheduleAt {
+  /** Valid for t in [from, until). */
+  from: number
+  until: number
+  next: number
+  endedDayStart: number
+}
+// Per schedule object (a round's is shared by its bins): the answers change only at a collection time
+// or a London midnight, so most readings reuse them instead of working out London time again.
+const scheduleCache = new WeakMap<CollectionSchedule, ScheduleAt>()
+
+function scheduleAt(schedule: CollectionSchedule, t: number): ScheduleAt {
+  const hit = scheduleCache.get(schedule)
+  if (hit && t >= hit.from && t < hit.until) return hit
+  const next = nextCollection(schedule, t)
+  const prev = previousCollection(schedule, t)
+  const [prevStart, prevEnd] = londonDayBounds(prev)
+  let endedDayStart = prevStart
+  let from = prevEnd
+  let until = next
+  if (t < prevEnd) {
+    // Today's collection day has not ended: the one judged is the scheduled day before it.
+    endedDayStart = londonDayBounds(previousCollection(schedule, prevStart - 1))[0]
+    from = prev
+    until = Math.min(next, prevEnd)
+  }
+  const at: ScheduleAt = { from: Math.min(from, t), until, next, endedDayStart }
+  scheduleCache.set(schedule, at)
+  return at
 }
 
 /**
@@ -170,10 +204,11 @@ export function evaluateReading(
   let fields: Record<string, unknown> = readings
   const derived = traits?.derive
   let before: number | undefined
+  let collected = false
   if ((derived && derived.length > 0) || ctx.extra || traits?.collections) {
     const more: Record<string, number> = {}
     if (derived) derive(derived, state, t, readings, more)
-    if (traits?.collections) before = collections(traits.collections, state, t, readings, ctx.schedule, more)
+    if (traits?.collections) ({ before, collected } = collections(traits.collections, state, t, readings, ctx.schedule, more))
     // The device's own value wins over one from elsewhere (a boiler's OpenTherm outside sensor over the site's).
     fields = { ...ctx.extra, ...readings, ...more }
   }
@@ -181,24 +216,62 @@ export function evaluateReading(
   const out: RuleTransition[] = []
   for (const rule of rules) {
     let s = (state.rules[rule.id] ?? initialRuleState(rule)) as AnyRuleState
-    if (!meetsAll(rule.when, read)) {
-      // A pending run is broken; an open alert stays until the data clears it.
-      if (rule.otherwise === 'reset' && !isActive(s)) state.rules[rule.id] = initialRuleState(rule)
-      continue
+    if (collected && rule.kind === 'forecast') {
+      // A collection starts the fill history again (the rate is per fill cycle), and ends a forecast built on the old one.
+      if (isActive(s)) out.push({ rule, transition: 'cleared', t, value: 0 })
+      s = initialRuleState(rule) as AnyRuleState
+      state.rules[rule.id] = s
+    }
+    const gated = !meetsAll(rule.when, read)
+    if (gated) {
+      // 'skip': the reading says nothing about this rule. 'reset': a pending run is broken, and an open
+      // alert may still be cleared by the value (a boiler heating again clears no-heat, even when it is mild).
+      if (rule.otherwise === 'skip') continue
+      if (!isActive(s)) {
+        state.rules[rule.id] = initialRuleState(rule)
+        continue
+      }
     }
     const value = rule.kind === 'silence' ? 1 : read(rule.field)
     const r = stepRule(rule, s, { t, value, before: rule.kind === 'forecast' ? before : undefined, intervalS: ctx.intervalS })
+    if (gated && r.transition !== 'cleared') continue
     s = r.state
     state.rules[rule.id] = s
     if (r.transition) out.push({ rule, transition: r.transition, t, value: r.value ?? (usable(value) ? value : 0), detail: r.detail })
   }
+  retire(rules, state, t, out)
   return out
 }
+
+/**
+ * A rule that is no longer among the device's rules (switched off by an override, or gone from the
+ * catalogue) ends its open alert rather than leaving it open for good; its state goes.
+ */
+function retire(rules: readonly Rule[], state: DeviceRuleState, t: number, out: RuleTransition[]) {
+  const ids = Object.keys(state.rules)
+  if (ids.length <= rules.length && ids.every((id, i) => rules[i]?.id === id)) return
+  for (const id of ids) {
+    if (rules.some((r) => r.id === id)) continue
+    const was = state.rules[id]
+    delete state.rules[id]
+    if (isActive(was)) out.push({ rule: retiredRule(id), transition: 'cleared', t, value: 0 })
+  }
+}
+
+/** Enough of a retired rule to clear its alert: the store clears by (device, rule id). */
+const retiredRule = (id: string): Rule =>
+  ({ kind: 'threshold', id, title: id, text: 'This rule is switched off.', severity: 'info' }) as unknown as Rule
 
 /** Kinds that change with time alone: a window slides, a count expires, a period ends, a device is silent. */
 const TICKED = new Set<Rule['kind']>(['window', 'count', 'baseline', 'silence', 'any'])
 
-/** A clock tick at device time t: lets an alert clear (or a silence raise) while the device is quiet. */
+/**
+ * A clock tick at device time t: lets an alert clear (or a silence raise) while the device is quiet.
+ * A tick is kept only for a rule with an open alert (it is on its way to clearing) or one it
+ * changes: otherwise the state stays as the last reading left it, so a backlog of readings the
+ * device sends after an outage is still evaluated in full (a tick would have moved the rules'
+ * clocks past them), and quiet devices' state is not rewritten on every tick.
+ */
 export function tickRules(rules: readonly Rule[], state: DeviceRuleState, t: number, ctx: EvalContext = {}): RuleTransition[] {
   if (state.lastTs !== null && t <= state.lastTs) return []
   const out: RuleTransition[] = []
@@ -207,6 +280,7 @@ export function tickRules(rules: readonly Rule[], state: DeviceRuleState, t: num
     const saved = state.rules[rule.id] as AnyRuleState | undefined
     if (saved === undefined && rule.kind !== 'silence') continue
     const r = stepRule(rule, saved ?? initialRuleState(rule), { t, intervalS: ctx.intervalS })
+    if (!r.transition && !isActive(saved)) continue
     state.rules[rule.id] = r.state
     if (r.transition) out.push({ rule, transition: r.transition, t, value: r.value ?? 0, detail: r.detail })
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { AnyRule, AnyState, initialAnyState, stepAny } from './any.ts'
+import { AnyRule, AnyState, initialAnyState, restoreAnyState, stepAny } from './any.ts'
 import type { RuleStepInput, RuleStepResult } from './base.ts'
 import { BaselineRule, BaselineState, initialBaselineState, stepBaseline } from './baseline.ts'
 import { CountRule, CountState, initialCountState, stepCount } from './count.ts'
@@ -55,6 +55,7 @@ export function initialRuleState<K extends RuleKind>(rule: RuleOf<K> | Rule): Ru
  * the engine: a rule re-learns its window, it does not stop evaluating.
  */
 export function restoreRuleState<K extends RuleKind>(rule: RuleOf<K> | Rule, saved: unknown): RuleStates[K] {
+  if (rule.kind === 'any') return restoreAnyState(rule as AnyRule, saved) as RuleStates[K]
   const parsed = KINDS[rule.kind].state.safeParse(saved)
   return (parsed.success ? parsed.data : KINDS[rule.kind].initial()) as RuleStates[K]
 }

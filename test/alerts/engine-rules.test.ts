@@ -18,7 +18,8 @@ function memoryStore() {
   const states = new Map<string, string>()
   const escalated: { id: string; to: string; at: number }[] = []
   let checkpoint: Batch['end'] | null = null
-  const alert = (r: RaiseInput) => ({ id: `a${raised.length}`, deviceId: r.deviceId, ruleId: r.rule.id }) as unknown as Alert
+  const alert = (r: RaiseInput) =>
+    ({ id: `a${raised.length}`, deviceId: r.deviceId, ruleId: r.rule.id, incidentId: r.incidentId ?? null }) as unknown as Alert
   const store: AlertEngineStore = {
     loadEngine: async () => ({ checkpoint, states: new Map(states) }),
     open: async () =>
@@ -147,6 +148,10 @@ describe('alert engine on the rule catalogue', () => {
     expect(ooh[0]!.detail!.wastedKwh).toBeGreaterThanOrEqual(20)
     expect(ooh[0]!.detail!.costGbp).toBeCloseTo((ooh[0]!.detail!.wastedKwh as number) * 0.25, 2)
     expect(m.raised.filter((r) => r.rule.id !== 'energy-out-of-hours')).toEqual([])
+    // When the night's window ends, the clear carries the whole night's waste: 20 kW over 2 h.
+    const end = (m.cleared as { ruleId: string; detail?: Record<string, unknown> }[]).find((c) => c.ruleId === 'energy-out-of-hours')
+    expect(end?.detail?.wastedKwh).toBeCloseTo(40, 0)
+    expect(end?.detail?.costGbp).toBeCloseTo(10, 1)
   })
 
   it('a damp alert clears on clock ticks while the room sensor is quiet, and a restart mid-window keeps the window', async () => {
@@ -187,5 +192,59 @@ describe('alert engine on the rule catalogue', () => {
     const bin = (t: number, f: number) => rec('bin-1', 'bin', 's', t, { fillingLevel: f, temperature: 10, batteryPct: 80, tilted: false })
     await engine.handler.handle(batch([bin(T0 + 20 * MIN, 0.2), bin(T0 + 40 * MIN, 0.2)]))
     expect(m.cleared.map((c) => c.ruleId)).toEqual(['bin-full'])
+  })
+})
+
+describe('incidents in the engine', () => {
+  it('groups the devices that went quiet together; one that goes quiet long after stands alone and is announced', async () => {
+    const m = memoryStore()
+    let now = T0
+    const opened: string[] = []
+    const incidents = {
+      open: async (site: string, at: number, devices: number) => {
+        opened.push(site)
+        return {
+          id: 'inc-1',
+          site,
+          kind: 'site-silent' as const,
+          title: 't',
+          status: 'open' as const,
+          openedAt: new Date(at).toISOString(),
+          clearedAt: null,
+          devices,
+          silent: devices,
+        }
+      },
+      openIncidents: async () => [],
+      refresh: async () => null,
+    }
+    const bus = createLiveBus(silent)
+    const announced: string[] = []
+    bus.on('alert:raised', (a) => announced.push(a.deviceId))
+    const engine = createAlertEngine({ store: m.store, bus, rulesOf: () => [], incidents, log: silent, now: () => now })
+    await engine.handler.load()
+    const devices = Array.from(
+      { length: 6 },
+      (_, i) => ({ id: `bin-${i}`, type: 'bin', site: 'street', intervalS: 60, createdAt: new Date(0).toISOString() }) as Device,
+    )
+    const heard = (ids: string[], at: number) =>
+      engine.handler.handle(
+        batch(ids.map((id) => rec(id, 'bin', 'street', at, { fillingLevel: 0.3, temperature: 10, batteryPct: 80, tilted: false }))),
+      )
+    await heard(
+      devices.map((d) => d.id),
+      T0,
+    )
+    // bin-5 keeps reporting for two more hours; the other five fall silent together.
+    for (let k = 1; k <= 120; k++) await heard(['bin-5'], T0 + k * MIN)
+    now = T0 + 4 * MIN
+    await engine.checkSilence(devices, now)
+    expect(opened).toEqual(['street'])
+    expect(m.raised.map((r) => [r.deviceId, r.incidentId])).toEqual(devices.slice(0, 5).map((d) => [d.id, 'inc-1']))
+    expect(announced).toEqual([])
+    now = T0 + 124 * MIN
+    await engine.checkSilence(devices, now)
+    expect(m.raised.at(-1)).toMatchObject({ deviceId: 'bin-5', incidentId: undefined })
+    expect(announced).toEqual(['bin-5'])
   })
 })

@@ -220,3 +220,61 @@ describe('bin catalogue with a collection schedule', () => {
     expect(state.collection?.lastAt).toBe(T0 + 3 * 24 * H + 8 * H)
   })
 })
+
+describe('what the hostile review found', () => {
+  it('boiler-no-heat clears once the boiler heats again, even when it has turned mild', () => {
+    const s = newDeviceRuleState()
+    const def = DEVICE_TYPES.boiler
+    const cold = { flowTemp: 25, returnTemp: 22, pressureBar: 1.2, burnerOn: false, lockout: false, heatingDemand: true, outsideTemp: 1 }
+    const out: string[] = []
+    let t = T0
+    for (let i = 0; i < 14; i++, t += 5 * MIN)
+      out.push(...evaluateReading(def.rules, def, s, t, cold).map((x) => `${x.rule.id} ${x.transition}`))
+    const warmMild = { ...cold, flowTemp: 65, returnTemp: 50, burnerOn: true, outsideTemp: 9 }
+    out.push(...evaluateReading(def.rules, def, s, t, warmMild).map((x) => `${x.rule.id} ${x.transition}`))
+    expect(out).toEqual(['boiler-no-heat raised', 'boiler-no-heat cleared'])
+  })
+
+  it('a rule switched off for a device ends its open alert at the next reading', () => {
+    const s = newDeviceRuleState()
+    const rules = DEVICE_TYPES.bin.rules
+    evaluateReading(rules, DEVICE_TYPES.bin, s, T0, bin(0.97))
+    expect(evaluateReading(rules, DEVICE_TYPES.bin, s, T0 + 20 * MIN, bin(0.97)).map((x) => x.rule.id)).toEqual(['bin-full'])
+    const without = rules.filter((r) => r.id !== 'bin-full')
+    const out = evaluateReading(without, DEVICE_TYPES.bin, s, T0 + 40 * MIN, bin(0.98))
+    expect(out.map((x) => [x.rule.id, x.transition])).toEqual([['bin-full', 'cleared']])
+    expect(s.rules['bin-full']).toBeUndefined()
+  })
+})
+
+describe('collections and the forecast', () => {
+  const daily = CollectionSchedule.parse({ weekdays: [1, 2, 3, 4, 5, 6, 7], time: '07:00' })
+  const weekly = CollectionSchedule.parse({ weekdays: [1], time: '07:00' })
+  const runWith = (schedule: CollectionSchedule, readings: [number, Record<string, unknown>][]) => {
+    const s = newDeviceRuleState()
+    return readings.flatMap(([t, r]) =>
+      evaluateReading(DEVICE_TYPES.bin.rules, DEVICE_TYPES.bin, s, t, r, { schedule }).map((x) => [t, x.rule.id, x.transition] as const),
+    )
+  }
+
+  it('bin-not-collected stays raised day after day until the bin is emptied (it does not flap at the next collection time)', () => {
+    const rs: [number, Record<string, unknown>][] = []
+    for (let t = T0 + 8 * H; t < T0 + 4 * 24 * H; t += H) rs.push([t, bin(0.6)])
+    const out = runWith(daily, rs).filter(([, id]) => id === 'bin-not-collected')
+    // First heard Monday 08:00, so Monday is not judged; Tuesday is the first collection day that ends unemptied.
+    expect(out).toEqual([[T0 + 48 * H, 'bin-not-collected', 'raised']])
+  })
+
+  it('a collection resets the fill rate: no "will overflow" straight after emptying, even for a wasted trip', () => {
+    // Filling 0.1 a day, emptied on Monday 7 Dec at 0.30 (a wasted trip): the old rate says nothing about the new fill.
+    const rs: [number, Record<string, unknown>][] = []
+    let f = 0.02
+    for (let t = T0 + 8 * H; t < T0 + 9 * 24 * H; t += H) {
+      if (t === T0 + 7 * 24 * H + 8 * H) f = 0.02
+      rs.push([t, bin(Math.round(f * 1000) / 1000)])
+      f += 0.1 / 24
+    }
+    const after = runWith(weekly, rs).filter(([t, id]) => id === 'bin-full-before-collection' && t >= T0 + 7 * 24 * H)
+    expect(after.filter(([, , tr]) => tr === 'raised')).toEqual([])
+  })
+})

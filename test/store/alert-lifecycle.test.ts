@@ -65,6 +65,14 @@ describe.each(adapters)('alert lifecycle on %s', (_dialect, open) => {
     rmSync(dataDir, { recursive: true, force: true })
   })
 
+  it("a clear with the rule's final figures puts them on the alert and in its history", async () => {
+    const a = (await alerts.raise(fire(T0)))!
+    const c = await alerts.clear({ ...clearFire(T0 + HOUR), detail: { wastedKwh: 40, costGbp: 10 } })
+    expect(c).toMatchObject({ id: a.id, status: 'cleared', detail: { wastedKwh: 40, costGbp: 10 } })
+    const h = await alerts.history({ alertId: a.id })
+    expect(h.at(-1)).toMatchObject({ action: 'cleared', detail: { wastedKwh: 40, costGbp: 10 } })
+  })
+
   it('escalates an active alert once, with its history; an acknowledged or cleared one is left as it is', async () => {
     const noHeat: RaiseInput = { ...fire(T0), rule: { id: 'boiler-no-heat', title: 'No heat', severity: 'warning' } }
     const a = (await alerts.raise(noHeat))!
