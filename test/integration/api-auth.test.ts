@@ -50,6 +50,7 @@ describe('the API and sockets need the token (acceptance 5)', () => {
         'reader:influxdb': { ok: true, detail: '0 records (0 bytes) waiting' },
         'reader:alerts': { ok: true, detail: '0 records (0 bytes) waiting' },
         'reader:quarantine': { ok: true, detail: '0 records (0 bytes) waiting' },
+        'reader:collections': { ok: true, detail: '0 records (0 bytes) waiting' },
       },
     })
     const bad = await svc.api('/api/devices', {

@@ -21,16 +21,16 @@ describe('the simulator against another MQTT 3.1.1 broker (Mosquitto)', () => {
     for (const format of ['json', 'senml']) {
       const { code, out } = await runNode([
         'simulators/main.ts',
-        ...['--url', broker.mqttUrl, '--broker-only', '--bins', '3', '--boilers', '3', '--meters', '3'],
+        ...['--url', broker.mqttUrl, '--broker-only', '--bins', '3', '--boilers', '3', '--meters', '3', '--rooms', '3', '--weather', '3'],
         ...['--speed', '3600', '--duration', '3', '--format', format, '--prefix', format],
       ])
       expect(code, out).toBe(0)
       // Not a terminal: progress comes as plain lines.
-      expect(out).toMatch(/^devices 9\/9 connected, sent \d+, acked \d+/m)
+      expect(out).toMatch(/^devices 15\/15 connected, sent \d+, acked \d+/m)
       expect(out).not.toContain('\r')
     }
     await sub.endAsync()
-    expect([...seen.json].sort()).toEqual(['bin', 'boiler', 'meter'])
-    expect([...seen.senml].sort()).toEqual(['bin', 'boiler', 'meter'])
+    expect([...seen.json].sort()).toEqual(['bin', 'boiler', 'meter', 'room', 'weather'])
+    expect([...seen.senml].sort()).toEqual(['bin', 'boiler', 'meter', 'room', 'weather'])
   })
 })

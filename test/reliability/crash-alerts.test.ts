@@ -30,10 +30,11 @@ interface BinReading {
 const round2 = (x: number) => Math.round(x * 100) / 100
 
 /**
- * Device k's 60 readings: unique increasing device times within the past hour; fill levels that
- * cross the full threshold (≥ 0.95 twice) and clear (< 0.70 twice) again and again, with values in
- * the hysteresis band between; now and then a fire (> 60 °C), a tilt, and a battery that runs down
- * past 20 % and is replaced.
+ * Device k's 60 readings: unique increasing device times 20 minutes apart (a bin's interval) over
+ * the past day; fill levels that cross the full threshold (≥ 0.95 twice) and clear (< 0.70 twice)
+ * again and again, with values in the hysteresis band between; now and then a fire (> 60 °C, a
+ * rise of more than 15 °C that stops an hour later), a tilt, and a battery that runs down past
+ * 20 % and is replaced.
  */
 function scriptOf(k: number, t0: number): BinReading[] {
   const rnd = createRng(7_919 * (k + 1))
@@ -42,9 +43,9 @@ function scriptOf(k: number, t0: number): BinReading[] {
   for (let j = 0; j < PER_DEVICE; j++) {
     const r = rnd()
     const fillingLevel = r < 0.4 ? round2(0.95 + 0.05 * rnd()) : r < 0.55 ? round2(0.7 + 0.24 * rnd()) : round2(0.69 * rnd())
-    const temperature = rnd() < 0.07 ? round2(61 + 30 * rnd()) : round2(5 + 30 * rnd())
+    const temperature = rnd() < 0.07 ? round2(61 + 30 * rnd()) : round2(8 + 6 * rnd())
     battery = battery < 12 ? 100 : battery - 2
-    out.push({ ts: t0 + j * 55_000 + k, readings: { fillingLevel, temperature, batteryPct: battery, tilted: rnd() < 0.25 } })
+    out.push({ ts: t0 + j * 1_200_000 + k, readings: { fillingLevel, temperature, batteryPct: battery, tilted: rnd() < 0.25 } })
   }
   return out
 }
@@ -157,7 +158,7 @@ describe('kill -9 under load keeps readings and alert transitions exact (issue 3
   const dirs: string[] = []
   const children: ChildService[] = []
   const clients: MqttClient[] = []
-  const t0 = Date.now() - 3_600_000
+  const t0 = Date.now() - 24 * 3_600_000
   const scripts = Array.from({ length: DEVICES }, (_, k) => scriptOf(k, t0))
 
   afterAll(async () => {
@@ -254,9 +255,10 @@ describe('kill -9 under load keeps readings and alert transitions exact (issue 3
     // Run A is the reference; check it against the rules so that it is neither empty nor wrong.
     const ids = devicesA.map((d) => d.id)
     expect(a.transitions).toEqual(modelTransitions(ids, scripts))
-    for (const rule of DEVICE_TYPES.bin.rules) {
-      expect(a.transitions.filter((t) => t.includes(`|${rule.id}|raised|`)).length, rule.id).toBeGreaterThanOrEqual(10)
-      expect(a.transitions.filter((t) => t.includes(`|${rule.id}|cleared|`)).length, rule.id).toBeGreaterThanOrEqual(5)
+    // The rules the script exercises; the two that judge a collection schedule need a round, which these bins are not on.
+    for (const id of ['bin-full', 'bin-fire', 'bin-knocked-over', 'bin-battery-low']) {
+      expect(a.transitions.filter((t) => t.includes(`|${id}|raised|`)).length, id).toBeGreaterThanOrEqual(10)
+      expect(a.transitions.filter((t) => t.includes(`|${id}|cleared|`)).length, id).toBeGreaterThanOrEqual(5)
     }
     // The full rule raises and clears repeatedly on one and the same bin.
     expect(ids.some((id) => a.transitions.filter((t) => t.startsWith(`${id}|bin-full|raised|`)).length >= 3)).toBe(true)

@@ -34,7 +34,7 @@ describe('a dashboard that stops reading does not slow anyone else (issue 3, slo
     healthy.on('alert:raised', (a: Alert) => received.push(performance.now() - sentAt.get(Date.parse(a.raisedAt))!))
     await new Promise<void>((r) => healthy.once('connect', () => r()))
 
-    // Every other reading raises a fire alert: a steady stream of events for both clients.
+    // Every other reading raises a flat-battery alert (the next clears it): a steady stream of events for both clients.
     const bin = await svc.provision({ id: 'bin-slow', type: 'bin', site: 'slow' })
     const device = await connectDevice(svc.mqttUrl, bin.id, bin.secret)
     const acks: number[] = []
@@ -45,7 +45,7 @@ describe('a dashboard that stops reading does not slow anyone else (issue 3, slo
       if (i % 2 === 0) sentAt.set(ts, t)
       const body = JSON.stringify({
         ts,
-        readings: { fillingLevel: 0.3, temperature: i % 2 === 0 ? 80 : 10, batteryPct: 90, tilted: false },
+        readings: { fillingLevel: 0.3, temperature: 10, batteryPct: i % 2 === 0 ? 10 : 90, tilted: false },
       })
       await device.publishAsync(telemetryTopic(bin), body, { qos: 1 })
       acks.push(performance.now() - t)
