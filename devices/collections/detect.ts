@@ -71,6 +71,13 @@ export interface DetectionStep {
 }
 
 function median(xs: readonly number[]): number {
+  // At most DETECTION_RECENT (3) levels, on every bin reading: no copy and sort for the usual sizes.
+  if (xs.length === 1) return xs[0]!
+  if (xs.length === 2) return (xs[0]! + xs[1]!) / 2
+  if (xs.length === 3) {
+    const [a, b, c] = xs as [number, number, number]
+    return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c))
+  }
   const s = [...xs].sort((a, b) => a - b)
   const mid = s.length >> 1
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2

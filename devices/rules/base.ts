@@ -64,11 +64,15 @@ const holds = (c: Condition, v: number) => {
   }
 }
 
-/** Whether a reading meets every condition; `read` gives a field as a number (undefined when absent). */
-export function meetsAll(when: readonly Condition[] | undefined, read: (field: string) => number | undefined): boolean {
+/** Booleans read as 0/1; anything else that is not a finite number is absent. */
+export const asNumber = (v: unknown): number | undefined =>
+  typeof v === 'number' ? (Number.isFinite(v) ? v : undefined) : typeof v === 'boolean' ? (v ? 1 : 0) : undefined
+
+/** Whether a reading's fields meet every condition (a missing field does not). No callback: this runs per reading. */
+export function meetsAll(when: readonly Condition[] | undefined, fields: Readonly<Record<string, unknown>>): boolean {
   if (!when) return true
   for (const c of when) {
-    const v = read(c.field)
+    const v = asNumber(fields[c.field])
     if (v === undefined || !holds(c, v)) return false
   }
   return true

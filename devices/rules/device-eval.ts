@@ -8,7 +8,7 @@ import {
   stepCollection,
 } from '../collections/detect.ts'
 import { type CollectionSchedule, londonDayBounds, nextCollection, previousCollection } from '../collections/schedule.ts'
-import { Field, meetsAll, PER_MS, PositiveDuration, type RuleDetail, TimeUnit, usable } from './base.ts'
+import { asNumber, Field, meetsAll, PER_MS, PositiveDuration, type RuleDetail, TimeUnit, usable } from './base.ts'
 import { type AnyRuleState, initialRuleState, isActive, type Rule, restoreRuleState, stepRule } from './rule.ts'
 
 /**
@@ -97,9 +97,6 @@ export interface EvalContext {
   /** Values from elsewhere the rules may read, e.g. the site's outside temperature. */
   extra?: Record<string, number> | undefined
 }
-
-const asNumber = (v: unknown): number | undefined =>
-  typeof v === 'number' ? (Number.isFinite(v) ? v : undefined) : typeof v === 'boolean' ? (v ? 1 : 0) : undefined
 
 function derive(
   specs: readonly DeriveSpec[],
@@ -210,9 +207,13 @@ export function evaluateReading(
     if (derived) derive(derived, state, t, readings, more)
     if (traits?.collections) ({ before, collected } = collections(traits.collections, state, t, readings, ctx.schedule, more))
     // The device's own value wins over one from elsewhere (a boiler's OpenTherm outside sensor over the site's).
-    fields = { ...ctx.extra, ...readings, ...more }
+    // Merged only when there is something to add: most readings are read as they came.
+    for (const _ in more) {
+      fields = { ...ctx.extra, ...readings, ...more }
+      break
+    }
+    if (fields === readings && ctx.extra) fields = { ...ctx.extra, ...readings }
   }
-  const read = (f: string) => asNumber(fields[f])
   const out: RuleTransition[] = []
   for (const rule of rules) {
     let s = (state.rules[rule.id] ?? initialRuleState(rule)) as AnyRuleState
@@ -222,7 +223,7 @@ export function evaluateReading(
       s = initialRuleState(rule) as AnyRuleState
       state.rules[rule.id] = s
     }
-    const gated = !meetsAll(rule.when, read)
+    const gated = !meetsAll(rule.when, fields)
     if (gated) {
       // 'skip': the reading says nothing about this rule. 'reset': a pending run is broken, and an open
       // alert may still be cleared by the value (a boiler heating again clears no-heat, even when it is mild).
@@ -232,7 +233,7 @@ export function evaluateReading(
         continue
       }
     }
-    const value = rule.kind === 'silence' ? 1 : read(rule.field)
+    const value = rule.kind === 'silence' ? 1 : asNumber(fields[rule.field])
     const r = stepRule(rule, s, { t, value, before: rule.kind === 'forecast' ? before : undefined, intervalS: ctx.intervalS })
     if (gated && r.transition !== 'cleared') continue
     s = r.state

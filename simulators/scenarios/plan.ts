@@ -1,5 +1,6 @@
 import {
   CollectionSchedule,
+  DEFAULT_COLLECTION_DETECTION,
   DEVICE_TYPES,
   type DeviceType,
   decodeTelemetry,
@@ -7,10 +8,12 @@ import {
   type ErrorCode,
   evaluateReading,
   IncidentPolicy,
+  initialDetectionState,
   isIncident,
   newDeviceRuleState,
   OFFLINE_RULE,
   silentTogether,
+  stepCollection,
 } from '#devices'
 import { createModel } from '../models/index.ts'
 import { createRng, seedFor } from '../rng.ts'
@@ -50,6 +53,8 @@ export interface Plan {
   alerts: ExpectedAlert[]
   /** Incidents (many devices silent together) the default policy makes of the silent devices: the devices of each. */
   incidents: string[][]
+  /** Collections seen in the bins' levels (the detector the collections reader uses): device time, or null when paced. */
+  collections: { device: string; at: number | null }[]
   quarantine: { device: string; code: ErrorCode }[]
 }
 
@@ -89,6 +94,7 @@ export function planScenario(s: Scenario, seed = 1, endAt = Date.now()): Plan {
     devices,
     alerts: expectedAlerts(devices, s),
     incidents: expectedIncidents(s),
+    collections: expectedCollections(devices, shiftMs !== null),
     quarantine: devices.flatMap((d) => d.messages.filter((m) => m.expectCode).map((m) => ({ device: d.key, code: m.expectCode! }))),
   }
 }
@@ -116,6 +122,27 @@ function expectedAlerts(devices: PlannedDevice[], s: Scenario): ExpectedAlert[] 
     }
     const silentAt = s.silentFrom?.[d.key]
     if (silentAt !== undefined) out.push({ device: d.key, rule: OFFLINE_RULE.id, t: silentAt })
+  }
+  return out
+}
+
+function expectedCollections(devices: PlannedDevice[], timed: boolean): Plan['collections'] {
+  const out: Plan['collections'] = []
+  for (const d of devices) {
+    const def = deviceTypeOf(d.type)!
+    if (!def.collections) continue
+    let state = initialDetectionState()
+    for (const m of d.messages) {
+      if (!m.readings) continue
+      const decoded = decodeTelemetry(new TextEncoder().encode(JSON.stringify({ readings: m.readings })), def, 0)
+      if (decoded.outcome !== 'accepted') continue
+      const level = decoded.readings[def.collections.level]
+      if (typeof level !== 'number') continue
+      const tilted = def.collections.tilt ? decoded.readings[def.collections.tilt] === true : undefined
+      const step = stepCollection(DEFAULT_COLLECTION_DETECTION, state, { t: m.ts ?? m.at, level, tilted })
+      state = step.state
+      if (step.collection) out.push({ device: d.key, at: timed ? step.collection.at : null })
+    }
   }
   return out
 }

@@ -57,6 +57,16 @@ describe('incidents and collections in the plans', () => {
     expect(thursday - raised.t).toBeGreaterThan(2 * 86_400_000)
   })
 
+  it("collections come from the bins' levels: the emptied bin on Tuesday morning, never the missed one", () => {
+    const plan = planScenario(scenarioByName('missed-collection')!, 1)
+    expect(plan.collections.map((c) => c.device)).toEqual(['emptied'])
+    const tuesday7 = T0 + 86_400_000 + 7 * 3_600_000 + plan.shiftMs!
+    expect(plan.collections[0]!.at! - tuesday7).toBeGreaterThanOrEqual(0)
+    expect(plan.collections[0]!.at! - tuesday7).toBeLessThan(3_600_000)
+    // A week of ordinary bins: each emptied on its collection day.
+    expect(planScenario(scenarioByName('normal-week')!, 1).collections.length).toBeGreaterThanOrEqual(8)
+  })
+
   it('missed-collection: raised when the Tuesday ends, not before', () => {
     const plan = planScenario(scenarioByName('missed-collection')!, 1)
     const missed = plan.alerts.find((a) => a.rule === 'bin-not-collected')!

@@ -47,6 +47,19 @@ describe('scenarios raise exactly the alerts they expect (issue 4 and issue 9, a
       expect(detail.alerts.map((a) => keyOf[a.deviceId]).sort()).toEqual(devices)
     }
 
+    // Collections seen in the bins' levels, as the plan's detector saw them (a replay sends its device times).
+    const collected = async () => {
+      const out: string[] = []
+      for (const [k, id] of Object.entries(ids)) {
+        const list = (await (await svc.api(`/api/collections?deviceId=${id}&limit=1000`)).json()) as { at: string }[]
+        for (const c of list) out.push(plan.shiftMs === null ? k : `${k} ${Date.parse(c.at)}`)
+      }
+      return out.sort()
+    }
+    const expected = plan.collections.map((c) => (c.at === null ? c.device : `${c.device} ${c.at}`)).sort()
+    await waitFor(async () => (await collected()).length >= expected.length, 5_000).catch(() => {})
+    expect(await collected()).toEqual(expected)
+
     const quarantined = (await (await svc.api('/api/quarantine?limit=1000')).json()) as { deviceId: string; code: string }[]
     const mine = quarantined.filter((q) => keyOf[q.deviceId]).map((q) => `${keyOf[q.deviceId]} ${q.code}`)
     expect(mine.sort()).toEqual(plan.quarantine.map((q) => `${q.device} ${q.code}`).sort())
