@@ -64,8 +64,8 @@ export interface AlertChange {
 /** One batch of the engine: applied in a single transaction, or not at all. */
 export interface EngineBatch {
   reader: string
-  /** Where the reader is once this batch is applied. */
-  checkpoint: Position
+  /** Where the reader is once this batch is applied; null leaves the saved checkpoint as it is. */
+  checkpoint: Position | null
   /** [deviceId, state as JSON text]; a device listed twice keeps its last state. */
   states: ReadonlyArray<readonly [string, string]>
   raise: readonly RaiseInput[]
@@ -308,15 +308,23 @@ export function createAlertEngine(deps: {
    */
   async function commit(working: Working, raise: RaiseInput[], clear: ClearInput[], end: Position): Promise<Position> {
     lastEnd = end
-    if (raise.length === 0 && clear.length === 0 && now() - lastCommit < COMMIT_EVERY_MS) {
+    const full = now() - lastCommit >= COMMIT_EVERY_MS
+    if (raise.length === 0 && clear.length === 0 && !full) {
       for (const [id, s] of working) pending.set(id, s)
       return committedAt ?? { segment: 0, offset: 0 }
     }
     const before = new Map([...working.keys()].map((id) => [id, pending.get(id)] as const))
     for (const [id, s] of working) pending.set(id, s)
+    // A transition is stored at once, with the state of the devices it concerns but not the checkpoint:
+    // every other device's state waits for the next full commit (at most COMMIT_EVERY_MS), so a stream of
+    // alerts does not rewrite the whole fleet's state each time. After a crash the log is read again from
+    // the checkpoint; a saved device state says which of its readings it has seen (lastTs), and a
+    // transition stored twice is one (device, rule, time).
+    const ids = full ? null : new Set([...raise.map((r) => r.deviceId), ...clear.map((c) => c.deviceId)])
+    const saved = ids ? [...ids].flatMap((id) => (pending.has(id) ? [[id, JSON.stringify(pending.get(id))] as const] : [])) : serialise()
     let changed: AlertChange[]
     try {
-      changed = await deps.store.commitBatch({ reader: ALERT_READER, checkpoint: end, states: serialise(), raise, clear })
+      changed = await deps.store.commitBatch({ reader: ALERT_READER, checkpoint: ids ? null : end, states: saved, raise, clear })
     } catch (e) {
       // This batch is tried again: its changes must not count as seen.
       for (const [id, s] of before) {
@@ -326,10 +334,14 @@ export function createAlertEngine(deps: {
       throw e
     }
     // Only now is the outcome durable: update memory, then tell the dashboards.
-    for (const [id, s] of pending) states.set(id, s)
-    pending.clear()
-    committedAt = end
-    lastCommit = now()
+    for (const [id] of saved) {
+      states.set(id, pending.get(id)!)
+      pending.delete(id)
+    }
+    if (!ids) {
+      committedAt = end
+      lastCommit = now()
+    }
     const touched = new Set<string>()
     for (const c of clear) {
       if (c.ruleId !== OFFLINE_RULE.id) continue
@@ -352,7 +364,7 @@ export function createAlertEngine(deps: {
     // failure here is logged rather than retried with the batch; the next return or start recounts it.
     for (const id of touched)
       await deps.incidents?.refresh(id, now()).then(announce, (e: Error) => deps.log.warn({ err: e.message }, 'incident recount failed'))
-    return end
+    return committedAt ?? { segment: 0, offset: 0 }
   }
 
   async function handleBatch(batch: Batch): Promise<Position> {
@@ -437,6 +449,20 @@ export function createAlertEngine(deps: {
           if (opened && counted) deps.bus.emit('incident:raised', counted)
           else announce(counted)
         }
+      }),
+    /**
+     * A crew marked a bin collected: its missed-collection check counts it from the next reading on
+     * (a reading that shows the drop would have told us too, but a bin emptied below the sensor's
+     * notice, or a crew's word, must also end bin-not-collected). Kept with the next commit.
+     */
+    noteCollection: (deviceId: string, at: number) =>
+      exclusive(async () => {
+        const saved = pending.get(deviceId) ?? states.get(deviceId)
+        if (!saved || !('rules' in saved) || !saved.collection) return
+        if (saved.collection.lastAt !== null && saved.collection.lastAt >= at) return
+        const next = copyOf(saved) as DeviceRuleState
+        next.collection = { ...saved.collection, lastAt: at }
+        pending.set(deviceId, next)
       }),
     /**
      * Clock ticks for devices that have gone quiet, so a window can slide and an alert clear without

@@ -48,8 +48,10 @@ export function createScheduleBook(deps: { store: ScheduleSource; log?: Logger |
     } else if (c.kind === 'bins') {
       for (const [d, r] of members) if (r === c.roundId) members.delete(d)
       for (const d of c.deviceIds) members.set(d, c.roundId)
-    } else if (c.schedule) own.set(c.deviceId, c.schedule)
-    else own.delete(c.deviceId)
+    } else if (c.kind === 'bin-schedule') {
+      if (c.schedule) own.set(c.deviceId, c.schedule)
+      else own.delete(c.deviceId)
+    }
   }
 
   const onChange = (c: RoundChange) => {

@@ -129,6 +129,11 @@ export async function compose(
     },
     log: log.child({ module: 'alerts' }),
   })
+  // A crew's collection mark reaches the missed-collection check (the round store tells us after its commit).
+  registry.rounds.onChange((c) => {
+    if (c.kind === 'collection')
+      alertEngine.noteCollection(c.deviceId, c.at).catch((e: Error) => log.warn({ err: e.message }, 'collection note failed'))
+  })
   const readers = [
     reader('influxdb', influxWriter, ['reading'], config.INFLUX_BATCH_LINES, config.INFLUX_FLUSH_MS),
     // 10 ms between part-full batches: a few ms on an alert, for a wake-up per several commits instead of per commit.

@@ -142,7 +142,7 @@ export function createAlertStore(db: Db): AlertStore {
             .onConflict((oc) => oc.column('device_id').doUpdateSet((eb) => ({ state: eb.ref('excluded.state') })))
             .execute()
         }
-        await writeCheckpoint(trx, b.reader, b.checkpoint)
+        if (b.checkpoint) await writeCheckpoint(trx, b.reader, b.checkpoint)
         return changes
       })
     },

@@ -102,6 +102,8 @@ export type RoundChange =
   | { kind: 'bins'; roundId: string; deviceIds: readonly string[] }
   /** A bin's own schedule set, or removed (null). */
   | { kind: 'bin-schedule'; deviceId: string; schedule: CollectionSchedule | null }
+  /** A crew marked a bin collected (epoch ms): the alert engine's missed-collection check hears of it. */
+  | { kind: 'collection'; deviceId: string; at: number }
 
 export interface ScheduleSnapshot {
   /** Round id → its schedule. */
@@ -377,7 +379,7 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
       }
     },
     async addCollection(c, recordedAt = new Date()) {
-      return db.transaction().execute(async (trx) => {
+      const out = await db.transaction().execute(async (trx) => {
         const existing = await near(trx, c.deviceId, c.at)
         if (existing) return { existing: toCollection(existing) }
         const row = await insertCollection(trx, c, recordedAt)
@@ -385,6 +387,8 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
         if (!row) return { existing: toCollection((await near(trx, c.deviceId, c.at))!) }
         return toCollection(row)
       })
+      if (!('existing' in out)) changed({ kind: 'collection', deviceId: c.deviceId, at: c.at })
+      return out
     },
     async listCollections(f = {}) {
       let q = db.selectFrom('collections').selectAll()

@@ -1,6 +1,6 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { type Alert, DEVICE_TYPES, type Device, type ReadingRecord } from '#devices'
+import { type Alert, CollectionSchedule, DEVICE_TYPES, type Device, type ReadingRecord } from '#devices'
 import { type AlertEngineStore, createAlertEngine, type RaiseInput } from '../../alerts/engine.ts'
 import type { Batch } from '../../log/cursor.ts'
 import { createLiveBus } from '../../service/live-bus.ts'
@@ -246,5 +246,27 @@ describe('incidents in the engine', () => {
     await engine.checkSilence(devices, now)
     expect(m.raised.at(-1)).toMatchObject({ deviceId: 'bin-5', incidentId: undefined })
     expect(announced).toEqual(['bin-5'])
+  })
+})
+
+describe('a crew marking a bin collected', () => {
+  it('ends bin-not-collected at the next reading, even when the sensor saw no drop', async () => {
+    const m = memoryStore()
+    const schedule = CollectionSchedule.parse({ weekdays: [1, 2, 3, 4, 5, 6, 7], time: '07:00' })
+    const engine = createAlertEngine({
+      store: m.store,
+      bus: createLiveBus(silent),
+      rulesOf: () => DEVICE_TYPES.bin.rules,
+      scheduleOf: () => schedule,
+      log: silent,
+      now: () => T0,
+    })
+    await engine.handler.load()
+    const bin = (t: number) => rec('bin-m', 'bin', 'street', t, { fillingLevel: 0.6, temperature: 10, batteryPct: 80, tilted: false })
+    for (let t = T0 + 8 * H; t <= T0 + 48 * H; t += H) await engine.handler.handle(batch([bin(t)]))
+    expect(m.raised.map((r) => [r.rule.id, r.ts])).toEqual([['bin-not-collected', T0 + 48 * H]])
+    await engine.noteCollection('bin-m', T0 + 48 * H + 30 * MIN)
+    await engine.handler.handle(batch([bin(T0 + 49 * H)]))
+    expect(m.cleared.map((c) => [c.ruleId, c.at])).toEqual([['bin-not-collected', T0 + 49 * H]])
   })
 })

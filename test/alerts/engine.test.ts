@@ -72,7 +72,7 @@ function memoryStore() {
         changed.push({ action: 'cleared', alert: a })
       }
       for (const [id, s] of b.states) states.set(id, s)
-      checkpoint = b.checkpoint
+      if (b.checkpoint) checkpoint = b.checkpoint
       commits.push({ checkpoint: b.checkpoint, raise: b.raise.length, clear: b.clear.length, states: b.states.length })
       return changed
     },
@@ -176,6 +176,31 @@ describe('alert engine', () => {
     await again.handler.handle(batch([reading(3, t, 0.98)], 30))
     expect(m.alerts.map((a) => a.ruleId)).toEqual(['bin-full'])
     expect(ALERT_READER).toBe('alerts')
+  })
+})
+
+describe('alert engine commits', () => {
+  it('stores a transition at once with only its device state, leaving the checkpoint to the next full commit', async () => {
+    const m = memoryStore()
+    let t = 9_000_000
+    const engine = createAlertEngine({ store: m.store, bus: bus(), rulesOf: () => [fullRule], log: silent, now: () => t })
+    await engine.handler.load()
+    const other = (ts: number): ReadingRecord => ({ ...reading(ts, t), deviceId: 'bin-2' })
+    // The first batch is a full commit (nothing saved yet).
+    await engine.handler.handle(batch([reading(1, t), other(1)], 10))
+    expect(m.commits.at(-1)).toMatchObject({ checkpoint: { segment: 1, offset: 10 }, states: 2 })
+    // Within the commit interval: bin-2 moves on quietly, bin-1 raises. Only bin-1's state goes with the alert.
+    t += 100
+    await engine.handler.handle(batch([other(2), reading(2, t, 0.97)], 20))
+    const durable = await engine.handler.handle(batch([other(3), reading(3, t, 0.98)], 30))
+    expect(m.commits.at(-1)).toEqual({ checkpoint: null, raise: 1, clear: 0, states: 1 })
+    expect(durable).toEqual({ segment: 1, offset: 10 })
+    expect(JSON.parse(m.states.get('bin-1')!).lastTs).toBe(3)
+    expect(JSON.parse(m.states.get('bin-2')!).lastTs).toBe(1)
+    // The next full commit saves everyone and moves the checkpoint.
+    t += 600
+    expect(await engine.handler.handle(batch([other(4)], 40))).toEqual({ segment: 1, offset: 40 })
+    expect(JSON.parse(m.states.get('bin-2')!).lastTs).toBe(4)
   })
 })
 
