@@ -9,6 +9,9 @@ import {
   type DeviceTypeDef,
   deviceTypeOf,
   evaluateReading,
+  type ForecastOutlook,
+  type ForecastState,
+  forecastOutlook,
   type Incident,
   IncidentPolicy,
   initialRuleState,
@@ -22,6 +25,7 @@ import {
   type Rule,
   type RuleTransition,
   restoreDeviceState,
+  restoreRuleState,
   type Severity,
   type SilentDevice,
   silentTogether,
@@ -450,6 +454,16 @@ export function createAlertEngine(deps: {
           else announce(counted)
         }
       }),
+    /**
+     * The outlook of a device's forecast rule (a bin's fill rate and when it will be full), from the
+     * engine's current state; null when the device has no such rule or no state yet. Off the hot path.
+     */
+    outlook: (d: EngineDevice, ruleId: string): ForecastOutlook | null => {
+      const rule = deps.rulesOf(d).find((r) => r.id === ruleId)
+      const saved = pending.get(d.id) ?? states.get(d.id)
+      if (!rule || rule.kind !== 'forecast' || !saved || !('rules' in saved) || !saved.rules) return null
+      return forecastOutlook(rule, restoreRuleState(rule, saved.rules[ruleId]) as ForecastState)
+    },
     /**
      * A crew marked a bin collected: its missed-collection check counts it from the next reading on
      * (a reading that shows the drop would have told us too, but a bin emptied below the sensor's

@@ -16,6 +16,7 @@ import { trustList } from './client-address.ts'
 import { sendError } from './errors.ts'
 import { registerRateLimits } from './rate-limits.ts'
 import { alertRoutes } from './routes/alerts.ts'
+import { type BinOutlookDeps, binOutlookRoutes } from './routes/bin-outlook.ts'
 import { caseRoutes } from './routes/cases.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { faultCodeRoutes } from './routes/fault-codes.ts'
@@ -45,6 +46,8 @@ export interface AppDeps {
   replay: QuarantineRoutesDeps['replay']
   socketIo: { pingIntervalMs: number; pingTimeoutMs: number }
   log: Logger
+  /** Bins' fill outlook from the alert engine, and their next collection. */
+  bins: Omit<BinOutlookDeps, 'registry'>
   /** Built web app (Vite output); null serves the API only. */
   webRoot: string | null
   http: HttpOptions
@@ -114,6 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(incidentRoutes({ registry: deps.registry }))
     await api.register(ruleRoutes({ registry: deps.registry }))
     await api.register(roundRoutes({ registry: deps.registry }))
+    await api.register(binOutlookRoutes({ registry: deps.registry, ...deps.bins }))
     await api.register(quarantineRoutes({ quarantine: deps.registry.quarantine, replay: deps.replay }))
     await api.register(metricsRoute({ metrics: deps.metrics }))
   })

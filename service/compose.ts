@@ -203,6 +203,10 @@ export async function compose(
     registry,
     bus,
     state: live.get,
+    bins: {
+      outlook: (d) => alertEngine.outlook(d, 'bin-full-before-collection'),
+      nextCollection: scheduleBook.nextCollection,
+    },
     disconnect: broker.disconnect,
     influx,
     metrics,

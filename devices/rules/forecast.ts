@@ -136,3 +136,30 @@ export function stepForecast(rule: ForecastRule, state: ForecastState, input: Ru
   const r = gate(bandOf(rule), g, t, margin)
   return { ...result, state: { ...next, gate: r.state }, transition: r.transition }
 }
+
+/** What a forecast rule's state says now, for people: the rate, the level it reads as, and when it gets there. */
+export const ForecastOutlook = z.object({
+  ratePerDay: z.number().nullable().describe('change per day, from a robust fit of the fill history since the last collection'),
+  level: z.number().nullable().describe('the level the fit reads at the newest reading'),
+  at: z.string().nullable().describe('newest reading the history holds, ISO 8601'),
+  reachesAt: z.string().nullable().describe('when the level will be reached at that rate, ISO 8601 (null: never, or too little history)'),
+})
+export type ForecastOutlook = z.infer<typeof ForecastOutlook>
+
+export function forecastOutlook(rule: ForecastRule, state: ForecastState): ForecastOutlook {
+  const points = state.points
+  const t = state.last
+  const oldest = points[0]?.[0]
+  const fit =
+    t !== null && oldest !== undefined && points.length >= rule.minPoints && t - oldest >= rule.minSpanS * 1000 ? theilSen(points, t) : null
+  if (!fit || t === null) return { ratePerDay: null, level: null, at: t === null ? null : new Date(t).toISOString(), reachesAt: null }
+  const toward = rule.direction === 'above' ? fit.slope : -fit.slope
+  const remaining = rule.direction === 'above' ? rule.level - fit.level : fit.level - rule.level
+  const eta = remaining <= 0 ? 0 : toward > 0 ? remaining / toward : null
+  return {
+    ratePerDay: fit.slope * PER_MS.day,
+    level: fit.level,
+    at: new Date(t).toISOString(),
+    reachesAt: eta !== null && eta < 1e13 ? new Date(t + eta).toISOString() : null,
+  }
+}

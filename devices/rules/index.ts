@@ -22,7 +22,15 @@ export {
   tickRules,
 } from './device-eval.ts'
 export { escalatesAt, severityAt } from './escalation.ts'
-export { FORECAST_MAX_POINTS, ForecastRule, ForecastState, initialForecastState, stepForecast } from './forecast.ts'
+export {
+  FORECAST_MAX_POINTS,
+  ForecastOutlook,
+  ForecastRule,
+  ForecastState,
+  forecastOutlook,
+  initialForecastState,
+  stepForecast,
+} from './forecast.ts'
 export {
   type AppliedRules,
   applyOverrides,

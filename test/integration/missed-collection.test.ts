@@ -41,6 +41,42 @@ describe('a bin missed on its round, then marked collected by the crew (issue 9:
     await svc?.close()
   })
 
+  it("serves a bin's fill outlook: its rate, when it will be full, and whether before its next collection", async () => {
+    const b = await svc.provision({ id: 'bin-busy', type: 'bin', site: bin.site })
+    expect((await svc.api('/api/rounds/daily/bins', { method: 'PUT', body: JSON.stringify({ deviceIds: [bin.id, b.id] }) })).status).toBe(
+      200,
+    )
+    const none = (await (await svc.api(`/api/bins/${b.id}/outlook`)).json()) as Record<string, unknown>
+    expect(none).toMatchObject({ deviceId: b.id, ratePerDay: null, reachesAt: null, fullBeforeCollection: null })
+    // Filling 2 % an hour for the last 20 hours, from 30 %.
+    const client = await connectDevice(svc.mqttUrl, b.id, b.secret)
+    const now = Date.now()
+    for (let i = 0; i <= 20; i++) {
+      const ts = now - (20 - i) * H
+      const readings = { fillingLevel: Math.round((0.3 + 0.02 * i) * 1000) / 1000, temperature: 9, batteryPct: 80, tilted: false }
+      await client.publishAsync(telemetryTopic({ ...bin, id: b.id }), JSON.stringify({ ts, readings }), { qos: 1 })
+    }
+    await client.endAsync()
+    const outlook = await waitFor(async () => {
+      const o = (await (await svc.api(`/api/bins/${b.id}/outlook`)).json()) as {
+        ratePerDay: number | null
+        at: string | null
+        level: number
+        reachesAt: string
+        nextCollection: string
+        fullBeforeCollection: boolean
+      }
+      // Once the engine has taken the newest reading.
+      return o.at === new Date(now).toISOString() ? o : null
+    }, 5_000)
+    expect(outlook.ratePerDay).toBeCloseTo(0.48, 2)
+    expect(outlook.level).toBeCloseTo(0.7, 2)
+    // 30 % to go at 48 % a day: 15 hours after the newest reading.
+    expect(Math.abs(Date.parse(outlook.reachesAt) - (now + 15 * H))).toBeLessThan(60_000)
+    expect(outlook.fullBeforeCollection).toBe(Date.parse(outlook.reachesAt) < Date.parse(outlook.nextCollection))
+    expect((await svc.api('/api/bins/no-such-bin/outlook')).status).toBe(404)
+  })
+
   it('is raised once a collection day ends with the bin over half full, and cleared by the crew’s mark', async () => {
     // Hourly readings over the last three days, never emptied: at least one whole collection day has ended.
     const now = Date.now()
