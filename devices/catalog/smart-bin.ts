@@ -123,15 +123,21 @@ export const smartBin = defineDeviceType({
       severity: 'warning',
     },
     {
-      kind: 'threshold',
+      // §5.1 defaults: battery low at 20 %. Also raised when the sensor's own rate says it gets there within
+      // two weeks (ours), so a crew can swap it on a round; the alert carries when it will be empty.
+      kind: 'forecast',
       id: 'bin-battery-low',
       title: 'Bin sensor battery low',
-      text: 'The sensor battery in this bin is low. Replace it on the next visit.',
+      text: 'The sensor battery in this bin is low or will be soon. Replace it on the next visit before it runs out.',
+      severity: 'info',
       field: 'batteryPct',
       direction: 'below',
-      raiseAt: 20,
-      clearAt: 25,
-      severity: 'info',
+      level: 20,
+      withinS: 14 * 86_400,
+      windowS: 30 * 86_400, // ours
+      minPoints: 4, // ours
+      minSpanS: 3600, // ours
+      resetJump: 30, // a new battery: the history starts again
     },
   ],
 })

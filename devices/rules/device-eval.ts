@@ -217,7 +217,7 @@ export function evaluateReading(
   const out: RuleTransition[] = []
   for (const rule of rules) {
     let s = (state.rules[rule.id] ?? initialRuleState(rule)) as AnyRuleState
-    if (collected && rule.kind === 'forecast') {
+    if (collected && rule.kind === 'forecast' && rule.field === traits?.collections?.level) {
       // A collection starts the fill history again (the rate is per fill cycle), and ends a forecast built on the old one.
       if (isActive(s)) out.push({ rule, transition: 'cleared', t, value: 0 })
       s = initialRuleState(rule) as AnyRuleState
@@ -234,7 +234,9 @@ export function evaluateReading(
       }
     }
     const value = rule.kind === 'silence' ? 1 : asNumber(fields[rule.field])
-    const r = stepRule(rule, s, { t, value, before: rule.kind === 'forecast' ? before : undefined, intervalS: ctx.intervalS })
+    // The collection deadline is for the level that collections empty (fill), not for every forecast (a battery's).
+    const deadline = rule.kind === 'forecast' && rule.field === traits?.collections?.level ? before : undefined
+    const r = stepRule(rule, s, { t, value, before: deadline, intervalS: ctx.intervalS })
     if (gated && r.transition !== 'cleared') continue
     s = r.state
     state.rules[rule.id] = s

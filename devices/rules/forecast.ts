@@ -128,7 +128,15 @@ export function stepForecast(rule: ForecastRule, state: ForecastState, input: Ru
   // A rate too small to ever get there is no forecast, not a date in the year 10^300.
   const raw = remaining <= 0 ? 0 : toward > 0 ? remaining / toward : null
   const etaMs = raw !== null && raw < 1e15 ? raw : null
-  const detail = { rate: fit.slope * PER_MS[rule.per], current: fit.level, eta: etaMs === null ? null : t + etaMs, ...reset }
+  // Running down (a battery): when it will be empty at this rate, e.g. days of battery left.
+  const emptyAt = rule.direction === 'below' && fit.slope < 0 && fit.level > 0 ? t + fit.level / -fit.slope : null
+  const detail = {
+    rate: fit.slope * PER_MS[rule.per],
+    current: fit.level,
+    eta: etaMs === null ? null : t + etaMs,
+    ...(rule.direction === 'below' && { emptyAt: emptyAt !== null && emptyAt < 8.64e15 ? emptyAt : null }),
+    ...reset,
+  }
   const result = { state: next, transition, detail, ...(etaMs !== null && { value: etaMs / 1000 }) }
   const limit = input.before ?? (rule.withinS === undefined ? undefined : t + rule.withinS * 1000)
   if (transition || limit === undefined || !Number.isFinite(limit)) return result

@@ -4,11 +4,11 @@ import type { Alert } from '#devices'
 import { percentile } from './proc.ts'
 
 /**
- * publish → alert received over Socket.IO: one bin alternates between a flat and a
- * fresh battery, so every reading is a transition (bin-battery-low raises at 20 % or
- * under and clears over 25 %, one reading each, in the old catalogue and the new). The
- * whole catalogue still runs on every reading. Not bin-fire: its rise part now clears
- * only after an hour without a rise, so a fire cannot flap.
+ * publish → alert received over Socket.IO: one bin reads tilted, tilted, upright, again and again,
+ * so two readings in three are a transition (bin-knocked-over raises on the second tilted reading
+ * and clears on the first upright one, in the old catalogue and the new). The whole catalogue still
+ * runs on every reading. Not bin-fire (a rise clears an hour after it stops) nor the battery (now a
+ * forecast): neither can flap.
  */
 export async function alertLatency(o: {
   apiUrl: string
@@ -34,16 +34,16 @@ export async function alertLatency(o: {
   // Acknowledged probes count towards what must reach InfluxDB.
   let acked = 0
   const end = Date.now() + o.seconds * 1000
-  let flat = true
+  let step = 0
   let ts = Date.now()
   while (Date.now() < end) {
     ts = Math.max(Date.now(), ts + 1)
     sentAt.set(ts, performance.now())
-    const batteryPct = flat ? 10 : 90
-    flat = !flat
+    const tilted = step % 3 !== 2
+    step++
     o.client.publish(
       o.topic,
-      JSON.stringify({ ts, readings: { fillingLevel: 0.3, temperature: 12, batteryPct, tilted: false } }),
+      JSON.stringify({ ts, readings: { fillingLevel: 0.3, temperature: 12, batteryPct: 90, tilted } }),
       { qos: 1 },
       (err) => {
         if (!err) acked++

@@ -278,3 +278,28 @@ describe('collections and the forecast', () => {
     expect(after.filter(([, , tr]) => tr === 'raised')).toEqual([])
   })
 })
+
+describe('bin-battery-low with days left', () => {
+  it('is raised when the battery will be at 20 % within two weeks, says when it will be empty, and a new battery clears it', () => {
+    const s = newDeviceRuleState()
+    const def = DEVICE_TYPES.bin
+    // 1 % a day from 40 %, read hourly: 20 % in 20 days, so it is raised 6 days in; empty 40 days from the start.
+    const out: { t: number; id: string; tr: string; detail?: Record<string, unknown> }[] = []
+    for (let h = 0; h <= 10 * 24; h++) {
+      const t = T0 + h * H
+      for (const x of evaluateReading(def.rules, def, s, t, { ...bin(0.3), batteryPct: Math.round((40 - h / 24) * 100) / 100 })) {
+        out.push({ t, id: x.rule.id, tr: x.transition, detail: x.detail })
+      }
+    }
+    const raised = out.find((o) => o.id === 'bin-battery-low')!
+    expect(raised.tr).toBe('raised')
+    expect(Math.abs(raised.t - (T0 + 6 * 24 * H))).toBeLessThanOrEqual(H)
+    expect(Math.abs((raised.detail!.emptyAt as number) - (T0 + 40 * 24 * H))).toBeLessThan(H)
+    // Swapped: the reading after the new battery confirms the jump and ends the alert.
+    const t1 = T0 + 10 * 24 * H
+    expect(evaluateReading(def.rules, def, s, t1 + H, { ...bin(0.3), batteryPct: 100 })).toEqual([])
+    expect(evaluateReading(def.rules, def, s, t1 + 2 * H, { ...bin(0.3), batteryPct: 100 }).map((x) => [x.rule.id, x.transition])).toEqual([
+      ['bin-battery-low', 'cleared'],
+    ])
+  })
+})
