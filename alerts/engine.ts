@@ -26,6 +26,7 @@ import {
   type RuleTransition,
   restoreDeviceState,
   restoreRuleState,
+  retireRules,
   type Severity,
   type SilentDevice,
   silentTogether,
@@ -247,6 +248,7 @@ export function createAlertEngine(deps: {
     const schedule = def?.collections && deps.scheduleOf ? deps.scheduleOf(r.deviceId) : null
     const out = evaluateReading(rules, def, s, r.ts, r.readings, { extra, schedule })
     if (out.length > 0) collect(d, out, raise, clear)
+    for (const ruleId of retireRules(rules, s)) clear.push({ deviceId: d.id, ruleId, at: r.ts, value: 0 })
   }
 
   // An offline alert grouped under an incident is not announced on its own: the incident is.

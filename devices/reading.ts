@@ -142,9 +142,9 @@ export function decodeTelemetry(payload: Uint8Array, def: DeviceTypeDef, now: nu
 }
 
 /** A reading field as a number for alert rules: booleans count as 0/1, strings are not comparable. */
-export function numericField(readings: Record<string, unknown>, field: string): number | undefined {
+export function numericField(readings: Readonly<Record<string, unknown>>, field: string): number | undefined {
   const v = readings[field]
-  if (typeof v === 'number') return v
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
   if (typeof v === 'boolean') return v ? 1 : 0
   return undefined
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Transition } from '../alerts/evaluate.ts'
 import { Severity } from '../alerts/rule.ts'
+import { numericField } from '../reading.ts'
 
 /** Same id rule as today's alert rules: ids are an interface (API, dashboards, tests). */
 export const RuleId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/)
@@ -64,15 +65,11 @@ const holds = (c: Condition, v: number) => {
   }
 }
 
-/** Booleans read as 0/1; anything else that is not a finite number is absent. */
-export const asNumber = (v: unknown): number | undefined =>
-  typeof v === 'number' ? (Number.isFinite(v) ? v : undefined) : typeof v === 'boolean' ? (v ? 1 : 0) : undefined
-
 /** Whether a reading's fields meet every condition (a missing field does not). No callback: this runs per reading. */
 export function meetsAll(when: readonly Condition[] | undefined, fields: Readonly<Record<string, unknown>>): boolean {
   if (!when) return true
   for (const c of when) {
-    const v = asNumber(fields[c.field])
+    const v = numericField(fields, c.field)
     if (v === undefined || !holds(c, v)) return false
   }
   return true

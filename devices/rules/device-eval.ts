@@ -8,7 +8,8 @@ import {
   stepCollection,
 } from '../collections/detect.ts'
 import { type CollectionSchedule, londonDayBounds, nextCollection, previousCollection } from '../collections/schedule.ts'
-import { asNumber, Field, meetsAll, PER_MS, PositiveDuration, type RuleDetail, TimeUnit, usable } from './base.ts'
+import { numericField } from '../reading.ts'
+import { Field, meetsAll, PER_MS, PositiveDuration, type RuleDetail, TimeUnit, usable } from './base.ts'
 import { type AnyRuleState, initialRuleState, isActive, type Rule, restoreRuleState, stepRule } from './rule.ts'
 
 /**
@@ -108,7 +109,7 @@ function derive(
   if (!state.derived) state.derived = {}
   const prev = state.derived
   for (const d of specs) {
-    const v = asNumber(readings[d.from])
+    const v = numericField(readings, d.from)
     if (v === undefined) continue
     const p = prev[d.name]
     if (p && t - p[0] < d.minIntervalS * 1000) continue
@@ -133,7 +134,7 @@ function collections(
   out: Record<string, number>,
 ): { before: number | undefined; collected: boolean } {
   const col = state.collection ?? { detect: initialDetectionState(), lastAt: null, from: t }
-  const level = asNumber(readings[c.level])
+  const level = numericField(readings, c.level)
   let collected = false
   if (level !== undefined) {
     const tilt = c.tilt === undefined ? undefined : readings[c.tilt] === true
@@ -233,7 +234,7 @@ export function evaluateReading(
         continue
       }
     }
-    const value = rule.kind === 'silence' ? 1 : asNumber(fields[rule.field])
+    const value = rule.kind === 'silence' ? 1 : numericField(fields, rule.field)
     // The collection deadline is for the level that collections empty (fill), not for every forecast (a battery's).
     const deadline = rule.kind === 'forecast' && rule.field === traits?.collections?.level ? before : undefined
     const r = stepRule(rule, s, { t, value, before: deadline, intervalS: ctx.intervalS })
@@ -242,28 +243,25 @@ export function evaluateReading(
     state.rules[rule.id] = s
     if (r.transition) out.push({ rule, transition: r.transition, t, value: r.value ?? (usable(value) ? value : 0), detail: r.detail })
   }
-  retire(rules, state, t, out)
   return out
 }
 
 /**
- * A rule that is no longer among the device's rules (switched off by an override, or gone from the
- * catalogue) ends its open alert rather than leaving it open for good; its state goes.
+ * Rules no longer among the device's rules (switched off by an override, or gone from the
+ * catalogue): their state goes, and the ids of those with an open alert are returned, so the
+ * caller ends those alerts rather than leaving them open for good.
  */
-function retire(rules: readonly Rule[], state: DeviceRuleState, t: number, out: RuleTransition[]) {
+export function retireRules(rules: readonly Rule[], state: DeviceRuleState): string[] {
   const ids = Object.keys(state.rules)
-  if (ids.length <= rules.length && ids.every((id, i) => rules[i]?.id === id)) return
+  if (ids.length <= rules.length && ids.every((id, i) => rules[i]?.id === id)) return []
+  const ended: string[] = []
   for (const id of ids) {
     if (rules.some((r) => r.id === id)) continue
-    const was = state.rules[id]
+    if (isActive(state.rules[id])) ended.push(id)
     delete state.rules[id]
-    if (isActive(was)) out.push({ rule: retiredRule(id), transition: 'cleared', t, value: 0 })
   }
+  return ended
 }
-
-/** Enough of a retired rule to clear its alert: the store clears by (device, rule id). */
-const retiredRule = (id: string): Rule =>
-  ({ kind: 'threshold', id, title: id, text: 'This rule is switched off.', severity: 'info' }) as unknown as Rule
 
 /** Kinds that change with time alone: a window slides, a count expires, a period ends, a device is silent. */
 const TICKED = new Set<Rule['kind']>(['window', 'count', 'baseline', 'silence', 'any'])

@@ -19,6 +19,7 @@ export {
   newDeviceRuleState,
   type RuleTransition,
   restoreDeviceState,
+  retireRules,
   tickRules,
 } from './device-eval.ts'
 export { escalatesAt, severityAt } from './escalation.ts'
