@@ -1,6 +1,5 @@
 import {
   CollectionSchedule,
-  DEFAULT_COLLECTION_DETECTION,
   DEVICE_TYPES,
   type DeviceType,
   decodeTelemetry,
@@ -8,12 +7,10 @@ import {
   type ErrorCode,
   evaluateReading,
   IncidentPolicy,
-  initialDetectionState,
   isIncident,
   newDeviceRuleState,
   OFFLINE_RULE,
   silentTogether,
-  stepCollection,
 } from '#devices'
 import { createModel } from '../models/index.ts'
 import { createRng, seedFor } from '../rng.ts'
@@ -42,6 +39,8 @@ export interface ExpectedAlert {
   rule: string
   /** Device time of the reading that raised it (simulated time for a paced scenario); for device-offline, when it went silent. */
   t: number
+  /** What the rule computed when it raised (forecast time, wasted kWh, …). */
+  detail?: Readonly<Record<string, number | boolean | null>> | undefined
 }
 
 export interface Plan {
@@ -92,20 +91,21 @@ export function planScenario(s: Scenario, seed = 1, endAt = Date.now()): Plan {
     scenario: s,
     shiftMs,
     devices,
-    alerts: expectedAlerts(devices, s),
+    ...expected(devices, s, shiftMs !== null),
     incidents: expectedIncidents(s),
-    collections: expectedCollections(devices, shiftMs !== null),
     quarantine: devices.flatMap((d) => d.messages.filter((m) => m.expectCode).map((m) => ({ device: d.key, code: m.expectCode! }))),
   }
 }
 
 /**
  * Ground truth: each planned reading through the same validation and the same per-device
- * evaluation the alert engine uses (devices/rules/device-eval.ts), in order. Silent devices add
- * one device-offline.
+ * evaluation the alert engine uses (devices/rules/device-eval.ts), in order. The evaluation also
+ * runs the collection detector the collections reader uses, so collections come from the same
+ * pass. Silent devices add one device-offline.
  */
-function expectedAlerts(devices: PlannedDevice[], s: Scenario): ExpectedAlert[] {
-  const out: ExpectedAlert[] = []
+function expected(devices: PlannedDevice[], s: Scenario, timed: boolean): Pick<Plan, 'alerts' | 'collections'> {
+  const alerts: ExpectedAlert[] = []
+  const collections: Plan['collections'] = []
   for (const d of devices) {
     const def = deviceTypeOf(d.type)!
     const state = newDeviceRuleState()
@@ -115,36 +115,18 @@ function expectedAlerts(devices: PlannedDevice[], s: Scenario): ExpectedAlert[] 
       if (!m.readings) continue
       const decoded = decodeTelemetry(new TextEncoder().encode(JSON.stringify({ readings: m.readings })), def, 0)
       if (decoded.outcome !== 'accepted') continue
+      const collectedBefore = state.collection?.lastAt ?? null
       // A paced run sends real, evenly spaced times; simulated time stands in for them.
       for (const tr of evaluateReading(def.rules, def, state, m.ts ?? m.at, decoded.readings, { schedule })) {
-        if (tr.transition === 'raised') out.push({ device: d.key, rule: tr.rule.id, t: tr.t })
+        if (tr.transition === 'raised') alerts.push({ device: d.key, rule: tr.rule.id, t: tr.t, detail: tr.detail })
       }
+      const collectedAt = state.collection?.lastAt ?? null
+      if (collectedAt !== collectedBefore) collections.push({ device: d.key, at: timed ? collectedAt : null })
     }
     const silentAt = s.silentFrom?.[d.key]
-    if (silentAt !== undefined) out.push({ device: d.key, rule: OFFLINE_RULE.id, t: silentAt })
+    if (silentAt !== undefined) alerts.push({ device: d.key, rule: OFFLINE_RULE.id, t: silentAt })
   }
-  return out
-}
-
-function expectedCollections(devices: PlannedDevice[], timed: boolean): Plan['collections'] {
-  const out: Plan['collections'] = []
-  for (const d of devices) {
-    const def = deviceTypeOf(d.type)!
-    if (!def.collections) continue
-    let state = initialDetectionState()
-    for (const m of d.messages) {
-      if (!m.readings) continue
-      const decoded = decodeTelemetry(new TextEncoder().encode(JSON.stringify({ readings: m.readings })), def, 0)
-      if (decoded.outcome !== 'accepted') continue
-      const level = decoded.readings[def.collections.level]
-      if (typeof level !== 'number') continue
-      const tilted = def.collections.tilt ? decoded.readings[def.collections.tilt] === true : undefined
-      const step = stepCollection(DEFAULT_COLLECTION_DETECTION, state, { t: m.ts ?? m.at, level, tilted })
-      state = step.state
-      if (step.collection) out.push({ device: d.key, at: timed ? step.collection.at : null })
-    }
-  }
-  return out
+  return { alerts, collections }
 }
 
 /**
@@ -157,8 +139,12 @@ function expectedIncidents(s: Scenario): string[][] {
   const policy = IncidentPolicy.parse({})
   const intervalS = 1 // a paced scenario's devices report once per real second or so; only "missed one interval" matters here
   const site = s.devices.map((d) => ({ id: d.key, since: s.silentFrom?.[d.key] ?? Number.POSITIVE_INFINITY, intervalS }))
-  const first = [...silent].sort((a, b) => a[1] - b[1])[0]!
-  const together = silentTogether(policy, { id: first[0], since: first[1], intervalS }, site, Number.POSITIVE_INFINITY)
+  // As the engine does: the largest group any silent device belongs to.
+  let together: typeof site = []
+  for (const [id, since] of silent) {
+    const group = silentTogether(policy, { id, since, intervalS }, site, Number.POSITIVE_INFINITY)
+    if (group.length > together.length) together = group
+  }
   return isIncident(policy, together.length, s.devices.length) ? [together.map((d) => d.id).sort()] : []
 }
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { decodeTelemetry, deviceTypeOf, evaluateReading, newDeviceRuleState } from '#devices'
 import { SCENARIOS, scenarioByName } from '../../simulators/scenarios/catalog.ts'
 import { ALL_RULES, type Plan, type PlannedDevice, planScenario } from '../../simulators/scenarios/plan.ts'
 import { SCENARIO_EPOCH as T0 } from '../../simulators/scenarios/scenario.ts'
@@ -85,22 +84,12 @@ interface Timed {
   detail?: Record<string, unknown> | undefined
 }
 
-/** Raised alerts with their simulated times, evaluated as plan.ts does (same decoding, same evaluateReading). */
+/** The plan's raised alerts with the simulated time and readings of the reading that raised each. */
 function raisedWithTimes(plan: Plan): Timed[] {
-  const out: Timed[] = []
-  for (const d of plan.devices) {
-    const def = deviceTypeOf(d.type)!
-    const state = newDeviceRuleState()
-    for (const m of d.messages) {
-      if (!m.readings) continue
-      const decoded = decodeTelemetry(new TextEncoder().encode(JSON.stringify({ readings: m.readings })), def, 0)
-      if (decoded.outcome !== 'accepted') continue
-      for (const tr of evaluateReading(def.rules, def, state, m.ts ?? m.at, decoded.readings)) {
-        if (tr.transition === 'raised') out.push({ device: d.key, rule: tr.rule.id, t: m.at, readings: m.readings, detail: tr.detail })
-      }
-    }
-  }
-  return out
+  return plan.alerts.flatMap((a) => {
+    const m = plan.devices.find((d) => d.key === a.device)!.messages.find((x) => x.readings && (x.ts ?? x.at) === a.t)
+    return m?.readings ? [{ device: a.device, rule: a.rule, t: m.at, readings: m.readings, detail: a.detail }] : []
+  })
 }
 
 const plans = new Map<string, Plan>()
