@@ -1,24 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { REOPEN_WITHIN_MS } from '#devices'
-import { createDatabase } from '../../scripts/postgres.ts'
 import { type AlertStore, createAlertStore, type RaiseInput } from '../../store/alert-store.ts'
-import { migrateToLatest, openStore, type Store } from '../../store/db.ts'
-
-type Opened = { store: Store; drop?: () => Promise<void> }
-
-const adapters: [string, (dataDir: string) => Promise<Opened>][] = [
-  ['sqlite', async (dataDir) => ({ store: openStore({ dataDir }) })],
-  [
-    'postgres',
-    async (dataDir) => {
-      const database = await createDatabase(inject('postgresUrl'))
-      return { store: openStore({ dataDir, databaseUrl: database.url }), drop: database.drop }
-    },
-  ],
-]
+import type { Store } from '../../store/db.ts'
+import { freshStore, STORE_ADAPTERS } from '../helpers/stores.ts'
 
 const T0 = Date.parse('2026-03-02T08:00:00.000Z')
 const MIN = 60_000
@@ -48,21 +32,14 @@ const batch = (raise: RaiseInput[], clear: ReturnType<typeof clearFire>[] = []) 
 const trail = async (alerts: AlertStore, id: string) =>
   (await alerts.history({ alertId: id })).map((e) => [e.action, e.actor, e.from, e.to, e.note])
 
-describe.each(adapters)('alert lifecycle on %s', (_dialect, open) => {
+describe.each(STORE_ADAPTERS)('alert lifecycle on %s', (_dialect, open) => {
+  const fresh = freshStore(open, 'sp-lifecycle-')
   let store: Store
-  let drop: Opened['drop']
-  let dataDir: string
   let alerts: AlertStore
   beforeEach(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'sp-lifecycle-'))
-    ;({ store, drop } = await open(dataDir))
-    expect(await migrateToLatest(store)).toContain('0003-alert-lifecycle')
+    store = fresh.store
+    expect(fresh.migrated).toContain('0003-alert-lifecycle')
     alerts = createAlertStore(store.db)
-  })
-  afterEach(async () => {
-    await store.close()
-    await drop?.()
-    rmSync(dataDir, { recursive: true, force: true })
   })
 
   it("a clear with the rule's final figures puts them on the alert and in its history", async () => {

@@ -1,25 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { applyStep, type CaseStep, transition } from '#devices'
-import { createDatabase } from '../../scripts/postgres.ts'
 import { type CaseStore, createCaseStore, type NewCase, type NewCaseEvent } from '../../store/case-store.ts'
-import { migrateToLatest, openStore, type Store } from '../../store/db.ts'
-
-type Opened = { store: Store; drop?: () => Promise<void> }
-
-const adapters: [string, (dataDir: string) => Promise<Opened>][] = [
-  ['sqlite', async (dataDir) => ({ store: openStore({ dataDir }) })],
-  [
-    'postgres',
-    async (dataDir) => {
-      // A database per test: tests running in parallel never see each other's rows.
-      const database = await createDatabase(inject('postgresUrl'))
-      return { store: openStore({ dataDir, databaseUrl: database.url }), drop: database.drop }
-    },
-  ],
-]
+import { migrateToLatest, type Store } from '../../store/db.ts'
+import { freshStore, STORE_ADAPTERS } from '../helpers/stores.ts'
 
 // Milliseconds on purpose: both dialects must give them back.
 const T0 = Date.parse('2026-11-02T09:15:00.123Z')
@@ -54,21 +37,14 @@ async function opened(cases: CaseStore, over: Partial<NewCase> = {}) {
   return r.record
 }
 
-describe.each(adapters)('case store on %s', (_dialect, open) => {
+describe.each(STORE_ADAPTERS)('case store on %s', (_dialect, open) => {
+  const fresh = freshStore(open, 'sp-cases-')
   let store: Store
-  let drop: Opened['drop']
-  let dataDir: string
   let cases: CaseStore
   beforeEach(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'sp-cases-'))
-    ;({ store, drop } = await open(dataDir))
-    expect(await migrateToLatest(store)).toContain('0004-awaab-cases')
+    store = fresh.store
+    expect(fresh.migrated).toContain('0004-awaab-cases')
     cases = createCaseStore(store.db)
-  })
-  afterEach(async () => {
-    await store.close()
-    await drop?.()
-    rmSync(dataDir, { recursive: true, force: true })
   })
 
   it('creates the tables once', async () => {

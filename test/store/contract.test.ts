@@ -3,30 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createHasher } from '../../registry/credentials.ts'
-import { createDatabase } from '../../scripts/postgres.ts'
 import { createAlertStore, type RaiseInput } from '../../store/alert-store.ts'
 import { createCheckpointStore } from '../../store/checkpoint-store.ts'
 import { migrateToLatest, openStore, type Store } from '../../store/db.ts'
 import { createDeviceStore } from '../../store/device-store.ts'
 import { createQuarantineStore } from '../../store/quarantine-store.ts'
+import { type OpenedStore, STORE_ADAPTERS } from '../helpers/stores.ts'
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'sp-store-'))
-
-type Opened = { store: Store; drop?: () => Promise<void> }
-
-const adapters: [string, (dataDir: string) => Promise<Opened>][] = [
-  ['sqlite', async (dataDir) => ({ store: openStore({ dataDir }) })],
-  [
-    'postgres',
-    async (dataDir) => {
-      // A database per test: tests running in parallel never see each other's rows.
-      const database = await createDatabase(inject('postgresUrl'))
-      return { store: openStore({ dataDir, databaseUrl: database.url }), drop: database.drop }
-    },
-  ],
-]
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z')
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -39,9 +25,9 @@ const fill = (deviceId: string, ts: number, value = 0.9): RaiseInput => ({
   ts,
 })
 
-describe.each(adapters)('store contract on %s', (_dialect, open) => {
+describe.each(STORE_ADAPTERS)('store contract on %s', (_dialect, open) => {
   let store: Store
-  let drop: Opened['drop']
+  let drop: OpenedStore['drop']
   let dataDir: string
   beforeEach(async () => {
     dataDir = tempDir()

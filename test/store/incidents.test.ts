@@ -1,26 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { OFFLINE_RULE } from '#devices'
-import { createDatabase } from '../../scripts/postgres.ts'
 import { type AlertStore, createAlertStore, type RaiseInput } from '../../store/alert-store.ts'
-import { migrateToLatest, openStore, type Store } from '../../store/db.ts'
+import type { Store } from '../../store/db.ts'
 import { createIncidentStore, type IncidentStore } from '../../store/incident-store.ts'
-
-type Opened = { store: Store; drop?: () => Promise<void> }
-
-const adapters: [string, (dataDir: string) => Promise<Opened>][] = [
-  ['sqlite', async (dataDir) => ({ store: openStore({ dataDir }) })],
-  [
-    'postgres',
-    async (dataDir) => {
-      // A database per test: tests running in parallel never see each other's rows.
-      const database = await createDatabase(inject('postgresUrl'))
-      return { store: openStore({ dataDir, databaseUrl: database.url }), drop: database.drop }
-    },
-  ],
-]
+import { freshStore, STORE_ADAPTERS } from '../helpers/stores.ts'
 
 const T0 = Date.parse('2026-03-02T08:00:00.000Z')
 const MIN = 60_000
@@ -38,23 +21,16 @@ const offline = (deviceId: string, ts: number, incidentId?: string, site = 'nort
 })
 const back = (deviceId: string, at: number) => ({ deviceId, ruleId: OFFLINE_RULE.id, at })
 
-describe.each(adapters)('incident store on %s', (_dialect, open) => {
+describe.each(STORE_ADAPTERS)('incident store on %s', (_dialect, open) => {
+  const fresh = freshStore(open, 'sp-incidents-')
   let store: Store
-  let drop: Opened['drop']
-  let dataDir: string
   let alerts: AlertStore
   let incidents: IncidentStore
   beforeEach(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'sp-incidents-'))
-    ;({ store, drop } = await open(dataDir))
-    expect(await migrateToLatest(store)).toContain('0007-incidents')
+    store = fresh.store
+    expect(fresh.migrated).toContain('0007-incidents')
     alerts = createAlertStore(store.db)
     incidents = createIncidentStore(store.db)
-  })
-  afterEach(async () => {
-    await store.close()
-    await drop?.()
-    rmSync(dataDir, { recursive: true, force: true })
   })
 
   it('opens an incident with nothing counted until its alerts are', async () => {

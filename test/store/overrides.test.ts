@@ -1,28 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Logger } from 'pino'
-import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Rule } from '#devices'
 import { createRuleBook, type OverrideChange } from '../../alerts/rule-book.ts'
 import { RuleOverride, type RuleOverrideInput } from '../../devices/rules/overrides.ts'
-import { createDatabase } from '../../scripts/postgres.ts'
-import { migrateToLatest, openStore, type Store } from '../../store/db.ts'
+import { migrateToLatest, type Store } from '../../store/db.ts'
 import { createOverrideStore, type OverrideStore } from '../../store/override-store.ts'
 import { binFireRise, binFull, boilerNoHeat } from '../devices/rules/examples.ts'
-
-type Opened = { store: Store; drop?: () => Promise<void> }
-
-const adapters: [string, (dataDir: string) => Promise<Opened>][] = [
-  ['sqlite', async (dataDir) => ({ store: openStore({ dataDir }) })],
-  [
-    'postgres',
-    async (dataDir) => {
-      const database = await createDatabase(inject('postgresUrl'))
-      return { store: openStore({ dataDir, databaseUrl: database.url }), drop: database.drop }
-    },
-  ],
-]
+import { freshStore, STORE_ADAPTERS } from '../helpers/stores.ts'
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z')
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -44,21 +28,14 @@ const bin3 = { id: 'bin-3', type: 'bin', site: 'york' }
 const boiler = { id: 'boiler-1', type: 'boiler', site: 'leeds' }
 const threshold = (rules: readonly Rule[], id: string) => rules.find((r) => r.id === id) as Extract<Rule, { kind: 'threshold' }> | undefined
 
-describe.each(adapters)('rule overrides on %s', (_dialect, open) => {
+describe.each(STORE_ADAPTERS)('rule overrides on %s', (_dialect, open) => {
+  const fresh = freshStore(open, 'sp-overrides-')
   let store: Store
-  let drop: Opened['drop']
-  let dataDir: string
   let overrides: OverrideStore
   beforeEach(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'sp-overrides-'))
-    ;({ store, drop } = await open(dataDir))
-    expect(await migrateToLatest(store)).toContain('0005-rule-overrides')
+    store = fresh.store
+    expect(fresh.migrated).toContain('0005-rule-overrides')
     overrides = createOverrideStore(store.db)
-  })
-  afterEach(async () => {
-    await store.close()
-    await drop?.()
-    rmSync(dataDir, { recursive: true, force: true })
   })
 
   it('creates its tables once', async () => {

@@ -2,29 +2,15 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CollectionSchedule } from '../../devices/collections/index.ts'
 import { createHasher } from '../../registry/credentials.ts'
-import { createDatabase } from '../../scripts/postgres.ts'
 import { migrateToLatest, openStore, type Store } from '../../store/db.ts'
 import { createDeviceStore } from '../../store/device-store.ts'
 import { createRoundStore, type NewCollection, type RoundChange, type RoundStore } from '../../store/round-store.ts'
+import { type OpenedStore, STORE_ADAPTERS } from '../helpers/stores.ts'
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'sp-rounds-'))
-
-type Opened = { store: Store; drop?: () => Promise<void> }
-
-const adapters: [string, (dataDir: string) => Promise<Opened>][] = [
-  ['sqlite', async (dataDir) => ({ store: openStore({ dataDir }) })],
-  [
-    'postgres',
-    async (dataDir) => {
-      // A database per test: tests running in parallel never see each other's rows.
-      const database = await createDatabase(inject('postgresUrl'))
-      return { store: openStore({ dataDir, databaseUrl: database.url }), drop: database.drop }
-    },
-  ],
-]
 
 const T0 = Date.parse('2026-03-02T07:05:00.000Z')
 const HOUR = 3_600_000
@@ -45,9 +31,9 @@ const detected = (deviceId: string, at: number, levelBefore: number, over: Parti
   ...over,
 })
 
-describe.each(adapters)('round store on %s', (_dialect, open) => {
+describe.each(STORE_ADAPTERS)('round store on %s', (_dialect, open) => {
   let store: Store
-  let drop: Opened['drop']
+  let drop: OpenedStore['drop']
   let dataDir: string
   let rounds: RoundStore
   let changes: RoundChange[]
