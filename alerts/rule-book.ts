@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Rule } from '#devices'
 import { applyOverrides, type OverrideScope, type RuleOverride } from '../devices/rules/overrides.ts'
+import { keepInStep } from '../store/kept-in-step.ts'
 
 /** One override set (override) or removed (null), as committed. */
 export interface OverrideChange {
@@ -63,10 +64,6 @@ export function createRuleBook(deps: {
   // Devices with overrides of their own, by device; the rest share one array per site and type.
   const perDevice = new Map<string, Cached>()
   const perSite = new Map<string, Map<string, Cached>>()
-  // Changes committed while a load is in flight: the load's snapshot may predate them.
-  let buffered: OverrideChange[] | null = null
-  let unsubscribe: (() => void) | null = null
-  let turn: Promise<void> = Promise.resolve()
 
   const put = (c: OverrideChange) => {
     const index = c.scope === 'site' ? bySite : byDevice
@@ -85,12 +82,6 @@ export function createRuleBook(deps: {
     perSite.clear()
   }
 
-  const onChange = (c: OverrideChange) => {
-    buffered?.push(c)
-    put(c)
-    invalidate()
-  }
-
   const merge = (base: readonly Rule[], d: RuleBookDevice, site: ByRule | undefined, own: ByRule | undefined): readonly Rule[] => {
     const r = applyOverrides(base, { site: site && [...site.values()], device: own && [...own.values()] })
     if (r.rejected.length)
@@ -98,33 +89,24 @@ export function createRuleBook(deps: {
     return r.rules.length === base.length && r.rules.every((rule, i) => rule === base[i]) ? base : r.rules
   }
 
-  const load = async () => {
-    const changes: OverrideChange[] = []
-    buffered = changes
-    try {
-      const list = await deps.overrides.list()
+  const kept = keepInStep({
+    subscribe: deps.overrides.onChange?.bind(deps.overrides),
+    snapshot: () => deps.overrides.list(),
+    install(list: Awaited<ReturnType<OverrideSource['list']>>) {
       bySite.clear()
       byDevice.clear()
       for (const o of list) put({ scope: o.scope, target: o.target, ruleId: o.ruleId, override: o })
-      for (const c of changes) put(c)
       invalidate()
       deps.log?.info({ overrides: list.length }, 'rule overrides loaded')
-    } finally {
-      buffered = null
-    }
-  }
-  // One load at a time, so an older snapshot never lands after a newer one.
-  const reload = () => {
-    const r = turn.then(load)
-    turn = r.catch(() => {})
-    return r
-  }
+    },
+    apply(c: OverrideChange) {
+      put(c)
+      invalidate()
+    },
+  })
 
   return {
-    async start() {
-      unsubscribe ??= deps.overrides.onChange?.(onChange) ?? null
-      await reload()
-    },
+    start: kept.start,
     rulesFor(d) {
       const base = deps.catalogue(d.type)
       const own = byDevice.get(d.id)
@@ -146,10 +128,9 @@ export function createRuleBook(deps: {
       else perSite.set(d.site, new Map([[d.type, cached]]))
       return rules
     },
-    reload,
+    reload: kept.reload,
     close() {
-      unsubscribe?.()
-      unsubscribe = null
+      kept.close()
       bySite.clear()
       byDevice.clear()
       invalidate()

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import { type CollectionSchedule, nextCollection } from '../devices/collections/index.ts'
+import { keepInStep } from '../store/kept-in-step.ts'
 import type { RoundChange, ScheduleSnapshot } from '../store/round-store.ts'
 
 /** What the book needs of the store (the round store has it). */
@@ -33,10 +34,6 @@ export function createScheduleBook(deps: { store: ScheduleSource; log?: Logger |
   // Per schedule object, the last answer: any t in [from, next) has the same next collection.
   // Bins of one round share the object, so one computation serves the round until its next collection.
   let nexts = new WeakMap<CollectionSchedule, { from: number; next: number }>()
-  // Changes committed while a load is in flight: its snapshot may predate them.
-  let buffered: RoundChange[] | null = null
-  let unsubscribe: (() => void) | null = null
-  let turn: Promise<void> = Promise.resolve()
 
   const apply = (c: RoundChange) => {
     if (c.kind === 'round') {
@@ -54,32 +51,18 @@ export function createScheduleBook(deps: { store: ScheduleSource; log?: Logger |
     }
   }
 
-  const onChange = (c: RoundChange) => {
-    buffered?.push(c)
-    apply(c)
-  }
-
-  const load = async () => {
-    const changes: RoundChange[] = []
-    buffered = changes
-    try {
-      const s = await deps.store.scheduleSnapshot()
+  const kept = keepInStep({
+    subscribe: deps.store.onChange?.bind(deps.store),
+    snapshot: () => deps.store.scheduleSnapshot(),
+    install(s: ScheduleSnapshot) {
       rounds = s.rounds
       members = s.members
       own = s.own
       nexts = new WeakMap()
-      for (const c of changes) apply(c)
       deps.log?.info({ rounds: rounds.size, bins: members.size, own: own.size }, 'collection schedules loaded')
-    } finally {
-      buffered = null
-    }
-  }
-  // One load at a time, so an older snapshot never lands after a newer one.
-  const reload = () => {
-    const r = turn.then(load)
-    turn = r.catch(() => {})
-    return r
-  }
+    },
+    apply,
+  })
 
   const scheduleOf = (deviceId: string): CollectionSchedule | null => {
     const mine = own.get(deviceId)
@@ -89,11 +72,8 @@ export function createScheduleBook(deps: { store: ScheduleSource; log?: Logger |
   }
 
   return {
-    async start() {
-      unsubscribe ??= deps.store.onChange?.(onChange) ?? null
-      await reload()
-    },
-    reload,
+    start: kept.start,
+    reload: kept.reload,
     scheduleOf,
     nextCollection(deviceId, t) {
       const schedule = scheduleOf(deviceId)
@@ -104,9 +84,6 @@ export function createScheduleBook(deps: { store: ScheduleSource; log?: Logger |
       nexts.set(schedule, { from: t, next })
       return next
     },
-    close() {
-      unsubscribe?.()
-      unsubscribe = null
-    },
+    close: kept.close,
   }
 }
