@@ -31,9 +31,6 @@ export function createScheduleBook(deps: { store: ScheduleSource; log?: Logger |
   let rounds = new Map<string, CollectionSchedule>()
   let members = new Map<string, string>()
   let own = new Map<string, CollectionSchedule>()
-  // Per schedule object, the last answer: any t in [from, next) has the same next collection.
-  // Bins of one round share the object, so one computation serves the round until its next collection.
-  let nexts = new WeakMap<CollectionSchedule, { from: number; next: number }>()
 
   const apply = (c: RoundChange) => {
     if (c.kind === 'round') {
@@ -58,7 +55,6 @@ export function createScheduleBook(deps: { store: ScheduleSource; log?: Logger |
       rounds = s.rounds
       members = s.members
       own = s.own
-      nexts = new WeakMap()
       deps.log?.info({ rounds: rounds.size, bins: members.size, own: own.size }, 'collection schedules loaded')
     },
     apply,
@@ -75,14 +71,10 @@ export function createScheduleBook(deps: { store: ScheduleSource; log?: Logger |
     start: kept.start,
     reload: kept.reload,
     scheduleOf,
+    // For people (the API); the alert engine's evaluation has its own per-schedule cache on the hot path.
     nextCollection(deviceId, t) {
       const schedule = scheduleOf(deviceId)
-      if (!schedule || !Number.isFinite(t)) return null
-      const hit = nexts.get(schedule)
-      if (hit && t >= hit.from && t < hit.next) return hit.next
-      const next = nextCollection(schedule, t)
-      nexts.set(schedule, { from: t, next })
-      return next
+      return schedule && Number.isFinite(t) ? nextCollection(schedule, t) : null
     },
     close: kept.close,
   }
