@@ -110,9 +110,11 @@ const SITE_VALUE_MAX_AGE_MS = 3 * 3_600_000
 /** Site context is kept beside device state, under a key no device id can take (ids are [a-z0-9-]). */
 const SITE_KEY = '@site:'
 
-interface SiteContext {
-  outsideTemp?: [number, number]
-}
+/** Values a site's devices supply to each other (a weather sensor's outside temperature): field → [reading time, value]. */
+type SiteContext = Record<string, [number, number]>
+type Stored = DeviceRuleState | SiteContext
+/** Device states and site values share the saved map; a device's has `lastTs`, which no reading field is called. */
+const isDevice = (v: Stored): v is DeviceRuleState => 'lastTs' in v && !Array.isArray(v.lastTs)
 
 /** The open alert of a rule restored with no saved state (stored before rule state was): it starts active so it can clear. */
 function activeState(rule: Rule): unknown {
@@ -149,8 +151,8 @@ export function createAlertEngine(deps: {
   const typeOf = deps.typeOf ?? deviceTypeOf
   // `states` is what the store holds; `pending` what batches changed since the last commit. Values are
   // parsed JSON until a device's first reading checks them against its rules (`checked`).
-  const states = new Map<string, DeviceRuleState | SiteContext>()
-  const pending = new Map<string, DeviceRuleState | SiteContext>()
+  const states = new Map<string, Stored>()
+  const pending = new Map<string, Stored>()
   const checked = new Set<string>()
   let committedAt: Position | null = null
   let lastCommit = 0
@@ -180,10 +182,10 @@ export function createAlertEngine(deps: {
     }
   }
 
-  type Working = Map<string, DeviceRuleState | SiteContext>
-  const copyOf = (v: DeviceRuleState | SiteContext | undefined): DeviceRuleState | SiteContext | undefined => {
+  type Working = Map<string, Stored>
+  const copyOf = (v: Stored | undefined): Stored | undefined => {
     if (!v) return v
-    if ('rules' in v) return { ...v, rules: { ...v.rules }, ...(v.derived && { derived: { ...v.derived } }) }
+    if (isDevice(v)) return { ...v, rules: { ...v.rules }, ...(v.derived && { derived: { ...v.derived } }) }
     return { ...v }
   }
 
@@ -232,18 +234,29 @@ export function createAlertEngine(deps: {
 
   const evaluateRecord = (r: ReadingRecord, working: Working, raise: RaiseInput[], clear: ClearInput[]) => {
     const def = typeOf(r.type)
-    if (r.type === 'weather' && typeof r.readings.outsideTemp === 'number') {
-      const site = siteOf(r.site, working)
-      if (!site.outsideTemp || site.outsideTemp[0] < r.ts) site.outsideTemp = [r.ts, r.readings.outsideTemp]
+    if (def?.toSite) {
+      let site: SiteContext | undefined
+      for (const f of def.toSite) {
+        const v = r.readings[f]
+        if (typeof v !== 'number') continue
+        site ??= siteOf(r.site, working)
+        const had = site[f]
+        if (!had || had[0] < r.ts) site[f] = [r.ts, v]
+      }
     }
     const d: EngineDevice = { id: r.deviceId, type: r.type, site: r.site }
     const rules = deps.rulesOf(d)
     if (rules.length === 0) return
     const s = deviceState(d, rules, working)
     let extra: Record<string, number> | undefined
-    if (def?.fromSite?.includes('outsideTemp')) {
-      const o = siteOf(r.site, working).outsideTemp
-      if (o && Math.abs(r.ts - o[0]) <= SITE_VALUE_MAX_AGE_MS) extra = { outsideTemp: o[1] }
+    if (def?.fromSite) {
+      const site = siteOf(r.site, working)
+      for (const f of def.fromSite) {
+        const o = site[f]
+        if (!o || Math.abs(r.ts - o[0]) > SITE_VALUE_MAX_AGE_MS) continue
+        extra ??= {}
+        extra[f] = o[1]
+      }
     }
     const schedule = def?.collections && deps.scheduleOf ? deps.scheduleOf(r.deviceId) : null
     const out = evaluateReading(rules, def, s, r.ts, r.readings, { extra, schedule })
@@ -271,7 +284,7 @@ export function createAlertEngine(deps: {
       checked.clear()
       offline.clear()
       committedAt = saved.checkpoint
-      for (const [id, json] of saved.states) states.set(id, JSON.parse(json) as DeviceRuleState | SiteContext)
+      for (const [id, json] of saved.states) states.set(id, JSON.parse(json) as Stored)
       siteIncident.clear()
       grouped.clear()
       escalations.clear()
@@ -463,8 +476,8 @@ export function createAlertEngine(deps: {
     outlook: (d: EngineDevice, ruleId: string): ForecastOutlook | null => {
       const rule = deps.rulesOf(d).find((r) => r.id === ruleId)
       const saved = pending.get(d.id) ?? states.get(d.id)
-      if (!rule || rule.kind !== 'forecast' || !saved || !('rules' in saved) || !saved.rules) return null
-      return forecastOutlook(rule, restoreRuleState(rule, saved.rules[ruleId]) as ForecastState)
+      if (rule?.kind !== 'forecast' || !saved || !isDevice(saved)) return null
+      return forecastOutlook(rule, restoreRuleState(rule, saved.rules?.[ruleId]) as ForecastState)
     },
     /**
      * A crew marked a bin collected: its missed-collection check counts it from the next reading on
@@ -474,7 +487,7 @@ export function createAlertEngine(deps: {
     noteCollection: (deviceId: string, at: number) =>
       exclusive(async () => {
         const saved = pending.get(deviceId) ?? states.get(deviceId)
-        if (!saved || !('rules' in saved) || !saved.collection) return
+        if (!saved || !isDevice(saved) || !saved.collection) return
         if (saved.collection.lastAt !== null && saved.collection.lastAt >= at) return
         const next = copyOf(saved) as DeviceRuleState
         next.collection = { ...saved.collection, lastAt: at }

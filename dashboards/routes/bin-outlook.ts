@@ -35,7 +35,7 @@ export const binOutlookRoutes =
       },
       async (req, reply) => {
         const device = await deps.registry.devices.get(req.params.deviceId)
-        if (!device || device.type !== 'bin') return sendError(reply, 404, 'NOT_FOUND', `no bin ${req.params.deviceId}`)
+        if (device?.type !== 'bin') return sendError(reply, 404, 'NOT_FOUND', `no bin ${req.params.deviceId}`)
         const o = deps.outlook(device) ?? { ratePerDay: null, level: null, at: null, reachesAt: null }
         const next = deps.nextCollection(device.id, Date.now())
         const full =

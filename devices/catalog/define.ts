@@ -23,6 +23,8 @@ export interface DeviceTypeDef<T extends string = string, S extends z.ZodObject 
   derive?: readonly DeriveSpec[]
   /** How the readings show a collection (bins): detected collections feed bin-not-collected and the forecast deadline. */
   collections?: CollectionTraits
+  /** Fields this type supplies to the other devices of its site (a weather sensor's outsideTemp). */
+  toSite?: readonly string[]
   /** Values the engine supplies from the device's site when the reading lacks them (e.g. outsideTemp from a weather sensor). */
   fromSite?: readonly string[]
 }

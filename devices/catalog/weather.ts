@@ -21,5 +21,6 @@ export const weather = defineDeviceType({
     humidity: { label: 'Outdoor humidity', unit: '%RH' },
   },
   defaultIntervalS: 600,
+  toSite: ['outsideTemp'],
   rules: [],
 })
