@@ -211,10 +211,10 @@ export function createAlertEngine(deps: {
     return s
   }
 
-  // Out-of-hours waste in kWh and £ (issue 9): the baseline's excess of kW demand over time is kWh.
+  // Energy wasted, in kWh and £ (issue 9), for baseline rules over kW demand (`priced`).
   const detailOf = (tr: RuleTransition) => {
     const detail = tr.detail
-    if (!(tr.rule.kind === 'baseline' && tr.rule.field === 'demandKw' && detail && typeof detail.excess === 'number')) return detail
+    if (!(tr.rule.kind === 'baseline' && tr.rule.priced && detail && typeof detail.excess === 'number')) return detail
     const kwh = Math.round(detail.excess * 10) / 10
     return {
       ...detail,

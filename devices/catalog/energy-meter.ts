@@ -54,6 +54,7 @@ export const energyMeter = defineDeviceType({
       margin: 1, // ours: 1 kW, so a building that is nearly off at night does not alert on noise
       forS: 3600, // ours: more than two half-hours
       maxGapS: 3600,
+      priced: true,
     },
     {
       // §5.4 "Baseline method": a day against the same weekday's median over the last 4 to 8 weeks.
@@ -70,6 +71,7 @@ export const energyMeter = defineDeviceType({
       marginRatio: 0.15, // ours
       compare: 'period',
       maxGapS: 3600,
+      priced: true,
     },
   ],
 })

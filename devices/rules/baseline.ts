@@ -45,6 +45,8 @@ export const BaselineRule = z
     forS: Duration.default(0),
     /** A reading stands for at most this long. */
     maxGapS: PositiveDuration.default(3600),
+    /** The value is power in kW, so the excess is energy in kWh: the alert carries the waste and its cost at the tariff. */
+    priced: z.boolean().default(false),
     /** A period joins the baseline only when readings cover this share of it. */
     minCoverage: z.number().min(0).max(1).default(0.5),
   })
