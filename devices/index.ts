@@ -1,3 +1,4 @@
+export * from './access/index.ts'
 export * from './alerts/alert.ts'
 export * from './alerts/evaluate.ts'
 export * from './alerts/incident.ts'

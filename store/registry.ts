@@ -1,13 +1,18 @@
-import { createHasher, loadOrCreateServerKey, newSecret } from '../registry/credentials.ts'
+import { createHasher, type Hasher, loadOrCreateServerKey, newSecret } from '../registry/credentials.ts'
 import { type AlertStore, createAlertStore } from './alert-store.ts'
+import { type AreaStore, createAreaStore } from './area-store.ts'
+import { type AuditStore, createAuditStore } from './audit-store.ts'
 import { type CaseStore, createCaseStore } from './case-store.ts'
 import { type Checkpoint, type CheckpointStore, createCheckpointStore, writeCheckpoint } from './checkpoint-store.ts'
 import { migrateToLatest, openStore, type Store } from './db.ts'
 import { createDeviceStore, type DeviceStore } from './device-store.ts'
 import { createIncidentStore, type IncidentStore } from './incident-store.ts'
 import { createOverrideStore, type OverrideStore } from './override-store.ts'
+import { createPeopleStore, type PeopleStore } from './people-store.ts'
 import { createQuarantineStore, type NewQuarantine, type QuarantineStore } from './quarantine-store.ts'
 import { createRoundStore, type RoundStore } from './round-store.ts'
+import { createSessionStore, type SessionStore } from './session-store.ts'
+import { createTokenStore, type TokenStore } from './token-store.ts'
 
 export interface AdminTokens {
   /** A freshly generated token to print once, or null when one already exists or automation supplied it. */
@@ -28,6 +33,13 @@ export interface Registry {
   /** Quarantine entries and a log reader's checkpoint, in one transaction. */
   keepQuarantine(entries: readonly NewQuarantine[], reader: string, checkpoint: Checkpoint): Promise<void>
   admin: AdminTokens
+  people: PeopleStore
+  sessions: SessionStore
+  tokens: TokenStore
+  areas: AreaStore
+  audit: AuditStore
+  /** The server's keyed hash, for session ids, API tokens and invitation links. */
+  hasher: Hasher
   close(): Promise<void>
 }
 
@@ -97,6 +109,12 @@ export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
       })
     },
     admin: { created, verify: (t) => stored !== null && hasher.verify(t, stored) },
+    people: createPeopleStore(db),
+    sessions: createSessionStore(db),
+    tokens: createTokenStore(db),
+    areas: createAreaStore(db),
+    audit: createAuditStore(db),
+    hasher,
     close: () => store.close(),
   }
 }

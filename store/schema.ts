@@ -1,8 +1,13 @@
 import type { ColumnType, Generated } from 'kysely'
 import type { Alert, AlertHistoryEntry, Device } from '#devices'
+import type { AreaTables } from './area-store.ts'
+import type { AuditLogTable } from './audit-store.ts'
 import type { CaseTables } from './case-store.ts'
 import type { OverrideTables } from './override-store.ts'
+import type { PeopleTables } from './people-store.ts'
 import type { RoundTables } from './round-store.ts'
+import type { SessionsTable } from './session-store.ts'
+import type { ApiTokensTable } from './token-store.ts'
 
 /**
  * ISO-8601 UTC text. SQLite keeps it as text; PostgreSQL as timestamptz, which the
@@ -119,7 +124,10 @@ export interface IncidentsTable {
   silent: number
 }
 
-export interface Database extends CaseTables, OverrideTables, RoundTables {
+export interface Database extends CaseTables, OverrideTables, RoundTables, AreaTables, PeopleTables {
+  sessions: SessionsTable
+  api_tokens: ApiTokensTable
+  audit_log: AuditLogTable
   incidents: IncidentsTable
   devices: DevicesTable
   alerts: AlertsTable

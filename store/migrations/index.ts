@@ -7,6 +7,7 @@ import { awaabCases } from './0004-awaab-cases.ts'
 import { ruleOverrides } from './0005-rule-overrides.ts'
 import { rounds } from './0006-rounds.ts'
 import { incidents } from './0007-incidents.ts'
+import { people } from './0008-people.ts'
 
 /**
  * Listed in code rather than read from the folder, so the list is the same under tsx,
@@ -21,6 +22,7 @@ export function migrationProvider(d: Dialect): MigrationProvider {
     '0005-rule-overrides': ruleOverrides(d),
     '0006-rounds': rounds(d),
     '0007-incidents': incidents(d),
+    '0008-people': people(d),
   }
   return { getMigrations: async () => migrations }
 }

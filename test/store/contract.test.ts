@@ -40,6 +40,7 @@ describe.each(STORE_ADAPTERS)('store contract on %s', (_dialect, open) => {
       '0005-rule-overrides',
       '0006-rounds',
       '0007-incidents',
+      '0008-people',
     ])
   })
   afterEach(async () => {
@@ -236,6 +237,7 @@ describe('store upgrade', () => {
       '0005-rule-overrides',
       '0006-rounds',
       '0007-incidents',
+      '0008-people',
     ])
     expect(await adopted.db.selectFrom('secrets').select('name').execute()).toEqual([{ name: 'admin_token' }])
     await adopted.close()

@@ -1,0 +1,4 @@
+export * from './people.ts'
+export * from './roles.ts'
+export * from './scope.ts'
+export * from './views.ts'
