@@ -106,9 +106,9 @@ export function createAuthGuard(deps: { metrics: Registry; log: Logger; now?: ()
       failures.inc({ transport })
       const key = addressKey(address)
       const a = byAddress.failed(key)
-      if (a.blockMs > 0) logBlock({ scope: 'address', address: key, failures: a.failures, blockMs: a.blockMs, transport })
+      if (a.blockMs > 0) logBlock({ scope: 'address', failures: a.failures, blockMs: a.blockMs, transport })
       const i = byIdentity.failed(identity)
-      if (i.blockMs > 0) logBlock({ scope: 'identity', identity, failures: i.failures, blockMs: i.blockMs, transport })
+      if (i.blockMs > 0) logBlock({ scope: 'identity', failures: i.failures, blockMs: i.blockMs, transport })
     },
   }
 }

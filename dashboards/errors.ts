@@ -9,6 +9,13 @@ import { ERROR_CODES, type ErrorCode, Issue } from '#devices'
 export const HTTP_ERROR_CODES = {
   AUTH_THROTTLED:
     'Too many failed authentications from this address (or for this identity). Wait Retry-After seconds, then check the token: each further wrong token blocks for twice as long as the last.',
+  FORBIDDEN: 'Your role does not allow this. Ask an administrator if you need it.',
+  CSRF_INVALID:
+    'Send the x-csrf-token header (from GET /api/me) with every change made with the session cookie; reload the page if it has expired.',
+  PASSWORD_CHANGE_REQUIRED: 'Choose a new password first (POST /api/auth/password); the one you have was issued to be used once.',
+  SIGN_IN_FAILED: 'The email or password is wrong, or the account cannot sign in. Check both, or ask an administrator.',
+  PASSWORD_REJECTED: 'Choose a longer password: at least 12 characters, not a common one, not your email. A few unrelated words work well.',
+  SSO_FAILED: 'Signing in through the council identity provider did not complete. Try again; the message says why.',
   RATE_LIMITED: 'Too many of these requests from this address. Wait Retry-After seconds; ask for fewer points or a narrower selection.',
 } as const
 export type HttpErrorCode = ErrorCode | keyof typeof HTTP_ERROR_CODES
@@ -27,7 +34,7 @@ export const ErrorBody = z.object({
 
 export function sendError(
   reply: FastifyReply,
-  status: 400 | 401 | 403 | 404 | 409 | 429 | 503,
+  status: 400 | 401 | 403 | 404 | 409 | 410 | 429 | 503,
   code: HttpErrorCode,
   message?: string,
   issues?: { path: string; message: string }[],

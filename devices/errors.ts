@@ -12,7 +12,7 @@ export const ERROR_CODES = {
   DEVICE_UNKNOWN: 'The device is not in the registry or has been revoked. Provision it first.',
   DEVICE_TYPE_MISMATCH: 'The topic names a device type that differs from the registered one.',
   TIMESTAMP_OUT_OF_WINDOW: 'The reading time is too far from server time. Check the device clock.',
-  UNAUTHENTICATED: 'Send Authorization: Bearer <token>. The first start printed an admin token.',
+  UNAUTHENTICATED: 'Sign in (POST /api/auth/sign-in), or send Authorization: Bearer <token> with an API token or ADMIN_TOKEN.',
   NOT_FOUND: 'No such resource.',
   CONFLICT: 'The resource already exists.',
   INVALID_TRANSITION: 'The resource is not in a state that allows this action now; the message says its state and what is possible.',

@@ -1,4 +1,4 @@
-import { type Alert, type AlertHistoryEntry, OPEN_STATUSES } from '#devices'
+import { type Alert, type AlertHistoryEntry, OPEN_STATUSES, type Visible } from '#devices'
 import type { AlertChange, AlertEngineStore, EngineBatch } from '../alerts/engine.ts'
 import {
   type ClearInput,
@@ -15,6 +15,7 @@ import {
   toEntry,
 } from './alert-transitions.ts'
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint-store.ts'
+import { usableSlices } from './device-store.ts'
 
 export { type ClearInput, type Command, type CommandResult, type RaiseInput, SYSTEM_ACTOR } from './alert-transitions.ts'
 
@@ -28,6 +29,8 @@ export interface AlertFilter {
   assignedTo?: string | undefined
   /** Whether snoozedUntil is in the future (at `now`). */
   snoozed?: boolean | undefined
+  /** Only alerts of devices a caller may see (scope.visible()); an empty list shows nothing. */
+  visible?: readonly Visible[] | undefined
   limit?: number | undefined
 }
 
@@ -105,6 +108,17 @@ export function createAlertStore(db: Db): AlertStore {
       if (f.assignedTo) q = q.where('assigned_to', '=', f.assignedTo)
       if (f.snoozed === true) q = q.where('snoozed_until', '>', now.toISOString())
       if (f.snoozed === false) q = q.where((eb) => eb.or([eb('snoozed_until', 'is', null), eb('snoozed_until', '<=', now.toISOString())]))
+      if (f.visible) {
+        const slices = usableSlices(f.visible)
+        if (slices.length === 0) return []
+        q = q.where((eb) =>
+          eb.or(
+            slices.map((s) =>
+              eb.and([eb('device_type', 'in', [...s.types]), ...(s.sites === null ? [] : [eb('site', 'in', [...s.sites])])]),
+            ),
+          ),
+        )
+      }
       const rows = await q
         .orderBy('raised_ts', 'desc')
         .limit(Math.min(f.limit ?? 100, 1000))

@@ -89,6 +89,11 @@ export interface CaseFilter {
   site?: string | undefined
   deviceId?: string | undefined
   alertId?: string | undefined
+  /**
+   * Only cases at one of these sites whose device, if it is still provisioned, is at one of them
+   * too: what a caller whose housing grants cover these sites may see. Empty matches nothing.
+   */
+  sites?: readonly string[] | undefined
   limit?: number | undefined
 }
 
@@ -268,6 +273,23 @@ export function createCaseStore(db: Db): CaseStore {
       if (f.site) q = q.where('site', '=', f.site)
       if (f.deviceId) q = q.where('device_id', '=', f.deviceId)
       if (f.alertId) q = q.where('alert_id', '=', f.alertId)
+      if (f.sites) {
+        const sites = f.sites
+        if (sites.length === 0) return []
+        q = q
+          .where('site', 'in', sites)
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('devices as d')
+                  .select('d.id')
+                  .whereRef('d.id', '=', 'cases.device_id')
+                  .where('d.revoked_at', 'is', null)
+                  .where('d.site', 'not in', sites),
+              ),
+            ),
+          )
+      }
       const rows = await q
         .orderBy('triaged_at', 'desc')
         .orderBy('created_at', 'desc')

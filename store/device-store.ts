@@ -1,8 +1,22 @@
 import type { Kysely, Selectable } from 'kysely'
-import { type Device, DeviceInput, deviceTypeOf } from '#devices'
+import { type Device, DeviceInput, deviceTypeOf, type Visible } from '#devices'
 import type { Hasher } from '../registry/credentials.ts'
 import { newSecret } from '../registry/credentials.ts'
 import type { Database, DevicesTable } from './schema.ts'
+
+export interface DeviceFilter {
+  type?: string | undefined
+  site?: string | undefined
+  /** Only what a caller may see (scope.visible()); an empty list shows nothing. */
+  visible?: readonly Visible[] | undefined
+  /** Ids after this one (the list is by id), for paging. */
+  after?: string | undefined
+  /** Unset: every device (the command line lists them all). */
+  limit?: number | undefined
+}
+
+/** The slices that can match something: SQL has no empty IN list. */
+export const usableSlices = (v: readonly Visible[]) => v.filter((s) => s.types.length > 0 && s.sites?.length !== 0)
 
 export type ProvisionResult = { ok: true; device: Device; secret: string } | { ok: false; code: 'CONFLICT' }
 
@@ -11,7 +25,7 @@ export interface DeviceStore {
   /** Checks a device's secret; null for unknown, revoked or wrong secret (callers cannot tell which). */
   authenticate(id: string, secret: string): Promise<Device | null>
   get(id: string): Promise<Device | null>
-  list(filter?: { type?: string; site?: string }): Promise<Device[]>
+  list(filter?: DeviceFilter): Promise<Device[]>
   revoke(id: string): Promise<boolean>
   setPresence(id: string, presence: Device['presence'], at: Date): Promise<void>
 }
@@ -74,6 +88,19 @@ export function createDeviceStore(db: Kysely<Database>, hasher: Hasher): DeviceS
       let q = live().orderBy('id')
       if (filter.type) q = q.where('type', '=', filter.type as Device['type'])
       if (filter.site) q = q.where('site', '=', filter.site)
+      if (filter.after !== undefined) q = q.where('id', '>', filter.after)
+      if (filter.visible) {
+        const slices = usableSlices(filter.visible)
+        if (slices.length === 0) return []
+        q = q.where((eb) =>
+          eb.or(
+            slices.map((s) =>
+              eb.and([eb('type', 'in', s.types as Device['type'][]), ...(s.sites === null ? [] : [eb('site', 'in', [...s.sites])])]),
+            ),
+          ),
+        )
+      }
+      if (filter.limit !== undefined) q = q.limit(filter.limit)
       return (await q.execute()).map(toDevice)
     },
     async revoke(id) {

@@ -18,7 +18,8 @@ const toIncident = (r: Selectable<IncidentsTable>): Incident => ({
 
 export interface IncidentStore extends IncidentPort {
   get(id: string): Promise<Incident | null>
-  list(filter?: { status?: Incident['status']; site?: string; limit?: number }): Promise<Incident[]>
+  /** `sites`: only incidents at these sites (a caller's scope); an empty list shows nothing. */
+  list(filter?: { status?: Incident['status']; site?: string; sites?: readonly string[] | undefined; limit?: number }): Promise<Incident[]>
 }
 
 export function createIncidentStore(db: Kysely<Database>): IncidentStore {
@@ -32,6 +33,10 @@ export function createIncidentStore(db: Kysely<Database>): IncidentStore {
       let q = db.selectFrom('incidents').selectAll()
       if (f.status) q = q.where('status', '=', f.status)
       if (f.site) q = q.where('site', '=', f.site)
+      if (f.sites) {
+        if (f.sites.length === 0) return []
+        q = q.where('site', 'in', [...f.sites])
+      }
       const rows = await q
         .orderBy('opened_at', 'desc')
         .limit(Math.min(f.limit ?? 100, 1000))

@@ -83,7 +83,15 @@ export interface NewCollection {
   actor: string
 }
 
-export interface CollectionFilter {
+/**
+ * What a caller whose waste grants cover these sites may see: rounds at one of them (a round
+ * with no site is not), and bins at one of them. Absent: everything. Empty: nothing.
+ */
+export interface SiteFilter {
+  sites?: readonly string[] | undefined
+}
+
+export interface CollectionFilter extends SiteFilter {
   deviceId?: string | undefined
   /** Bins on this round now. */
   roundId?: string | undefined
@@ -131,8 +139,10 @@ export const COLLECTION_DEDUPE_MS = 3_600_000
 export interface RoundStore {
   /** null when the id is taken. */
   createRound(fields: RoundFields & { id?: string | undefined }, actor: string, at?: Date): Promise<Round | null>
-  getRound(id: string): Promise<Round | null>
-  listRounds(): Promise<Round[]>
+  /** With `sites`, null for a round outside them, and only the round's bins at those sites. */
+  getRound(id: string, filter?: SiteFilter): Promise<Round | null>
+  /** With `sites`, the rounds at those sites, each with only its bins there. */
+  listRounds(filter?: SiteFilter): Promise<Round[]>
   updateRound(id: string, fields: RoundFields, actor: string, at?: Date): Promise<Round | null>
   /** Its bins leave the round (their own schedules stay); recorded collections stay. */
   deleteRound(id: string): Promise<boolean>
@@ -149,8 +159,11 @@ export interface RoundStore {
   addCollection(c: NewCollection, recordedAt?: Date): Promise<Collection | { existing: Collection }>
   /** Newest first. */
   listCollections(filter?: CollectionFilter): Promise<Collection[]>
-  /** Per round (as rounds are now), collections and wasted trips in [since, until); bins on no round under roundId null. */
-  collectionSummary(since: number, until: number): Promise<RoundCollectionSummary[]>
+  /**
+   * Per round (as rounds are now), collections and wasted trips in [since, until); bins on no round
+   * under roundId null. With `sites`, the rounds at those sites, counting only bins there.
+   */
+  collectionSummary(since: number, until: number, filter?: SiteFilter): Promise<RoundCollectionSummary[]>
   /** What the collection recorder resumes from: its checkpoint (null before the first commit) and each bin's detection state as JSON text. */
   loadDetection(reader: string): Promise<{ checkpoint: Checkpoint | null; states: Map<string, string> }>
   /**
@@ -208,13 +221,22 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
     }
   }
 
-  const roundsWithBins = async (q: Kysely<Database>, ids?: readonly string[]): Promise<Round[]> => {
+  /** The ids of bins at these sites, as a subquery. */
+  const binsAt = (q: Kysely<Database>, sites: readonly string[]) =>
+    q.selectFrom('devices').select('id').where('type', '=', 'bin').where('site', 'in', sites)
+
+  const roundsWithBins = async (q: Kysely<Database>, ids?: readonly string[], sites?: readonly string[]): Promise<Round[]> => {
     let rq = q.selectFrom('rounds').selectAll().orderBy('name').orderBy('id')
     let bq = q.selectFrom('round_bins').select(['round_id', 'device_id']).orderBy('device_id')
     if (ids) {
       if (ids.length === 0) return []
       rq = rq.where('id', 'in', ids)
       bq = bq.where('round_id', 'in', ids)
+    }
+    if (sites) {
+      if (sites.length === 0) return []
+      rq = rq.where('site', 'in', sites)
+      bq = bq.where('device_id', 'in', binsAt(q, sites))
     }
     const [rows, bins] = await Promise.all([rq.execute(), bq.execute()])
     const members = new Map<string, string[]>()
@@ -235,7 +257,7 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
       updatedBy: r.updated_by,
     }))
   }
-  const oneRound = async (q: Kysely<Database>, id: string) => (await roundsWithBins(q, [id]))[0] ?? null
+  const oneRound = async (q: Kysely<Database>, id: string, sites?: readonly string[]) => (await roundsWithBins(q, [id], sites))[0] ?? null
 
   const near = (q: Kysely<Database>, deviceId: string, at: number) =>
     q
@@ -287,8 +309,8 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
       changed({ kind: 'round', id: row.id, schedule: f.schedule })
       return oneRound(db, row.id)
     },
-    getRound: (id) => oneRound(db, id),
-    listRounds: () => roundsWithBins(db),
+    getRound: (id, f = {}) => oneRound(db, id, f.sites),
+    listRounds: (f = {}) => roundsWithBins(db, undefined, f.sites),
     async updateRound(id, f, actor, at = new Date()) {
       const r = await db
         .updateTable('rounds')
@@ -392,6 +414,10 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
     },
     async listCollections(f = {}) {
       let q = db.selectFrom('collections').selectAll()
+      if (f.sites) {
+        if (f.sites.length === 0) return []
+        q = q.where('device_id', 'in', binsAt(db, f.sites))
+      }
       if (f.deviceId) q = q.where('device_id', '=', f.deviceId)
       if (f.roundId) {
         const roundId = f.roundId
@@ -406,11 +432,18 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
         .execute()
       return rows.map(toCollection)
     },
-    async collectionSummary(since, until) {
+    async collectionSummary(since, until, f = {}) {
+      const { sites } = f
+      if (sites?.length === 0) return []
+      let rq = db.selectFrom('rounds').select(['id', 'name']).orderBy('name').orderBy('id')
+      let cq = db.selectFrom('collections as c')
+      if (sites) {
+        rq = rq.where('site', 'in', sites)
+        cq = cq.where('c.device_id', 'in', binsAt(db, sites))
+      }
       const [rounds, counts] = await Promise.all([
-        db.selectFrom('rounds').select(['id', 'name']).orderBy('name').orderBy('id').execute(),
-        db
-          .selectFrom('collections as c')
+        rq.execute(),
+        cq
           .leftJoin('round_bins as b', 'b.device_id', 'c.device_id')
           .select((eb) => [
             'b.round_id',

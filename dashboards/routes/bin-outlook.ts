@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { DeviceId, ForecastOutlook } from '#devices'
 import type { Registry } from '../../store/registry.ts'
+import { principalOf } from '../access/route-access.ts'
 import { ErrorBody, sendError } from '../errors.ts'
 
 /** A bin's fill outlook from the alert engine's state, and the collection it is judged against. */
@@ -25,6 +26,7 @@ export const binOutlookRoutes =
     app.get(
       '/api/bins/:deviceId/outlook',
       {
+        config: { access: { data: ['waste'] } },
         schema: {
           tags: ['rounds'],
           description:
@@ -35,7 +37,9 @@ export const binOutlookRoutes =
       },
       async (req, reply) => {
         const device = await deps.registry.devices.get(req.params.deviceId)
-        if (device?.type !== 'bin') return sendError(reply, 404, 'NOT_FOUND', `no bin ${req.params.deviceId}`)
+        // A bin outside the caller's scope answers as a missing one.
+        if (device?.type !== 'bin' || !principalOf(req).scope.device(device.type, device.site))
+          return sendError(reply, 404, 'NOT_FOUND', `no bin ${req.params.deviceId}`)
         const o = deps.outlook(device) ?? { ratePerDay: null, level: null, at: null, reachesAt: null }
         const next = deps.nextCollection(device.id, Date.now())
         const full =

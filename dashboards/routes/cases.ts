@@ -1,4 +1,4 @@
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import {
@@ -13,12 +13,15 @@ import {
   caseView,
   DeviceId,
   HazardCategory,
+  type Mode,
+  type Scope,
   SiteId,
   transition,
 } from '#devices'
 import type { UpdateCaseResult } from '../../store/case-store.ts'
 import type { Registry } from '../../store/registry.ts'
-import { actorOf } from '../auth.ts'
+import { audit } from '../access/audit.ts'
+import { actorOf, principalOf } from '../auth.ts'
 import { ErrorBody, sendError } from '../errors.ts'
 import { READINGS_LIMIT } from '../rate-limits.ts'
 
@@ -68,6 +71,8 @@ const NoteBody = z.strictObject({ note: Note, evidence: CaseEvidence.optional() 
 const badTime = (reply: FastifyReply, path: string, message: string) =>
   sendError(reply, 400, 'BAD_REQUEST', message, [{ path: `body.${path}`, message }])
 
+type CaseAction = 'open' | 'step' | 'state' | 'note'
+
 export const caseRoutes =
   ({ registry }: { registry: Registry }): FastifyPluginAsyncZod =>
   async (app) => {
@@ -76,25 +81,47 @@ export const caseRoutes =
       ...caseView(r, now),
       events: await cases.events(r.case.id),
     })
+    // One answer for a case that does not exist and one the caller may not see: ids reveal nothing.
+    const noCase = (reply: FastifyReply, id: string) => sendError(reply, 404, 'NOT_FOUND', `no case ${id}`)
     const answer = async (reply: FastifyReply, id: string, r: UpdateCaseResult, now: number) => {
       if (r.ok) return detail(r.record, now)
-      if (r.code === 'NOT_FOUND') return sendError(reply, 404, 'NOT_FOUND', `no case ${id}`)
+      if (r.code === 'NOT_FOUND') return noCase(reply, id)
       return sendError(reply, 409, 'INVALID_TRANSITION', r.reason)
     }
+    /**
+     * Whether the caller may see (or act on) the case: its site, and its device's if it has one,
+     * within their housing grants. A case with no site is only for those who hold every area.
+     */
+    const reaches = async (scope: Scope, r: CaseRecord, mode: Mode) => {
+      if (!scope.data('housing', r.site, mode)) return false
+      if (r.deviceId === null || scope.sites('housing', mode) === null) return true
+      // A device keeps its site for life and a case takes it, so this only guards rows made another way.
+      const d = await registry.devices.get(r.deviceId)
+      return d === null || scope.data('housing', d.site, mode)
+    }
+    const caseFor = async (req: FastifyRequest, id: string, mode: Mode) => {
+      const r = await cases.get(id)
+      return r && (await reaches(principalOf(req).scope, r, mode)) ? r : null
+    }
+    const audited = (req: FastifyRequest, id: string, action: CaseAction, detail: Record<string, string> = {}) =>
+      // The action only: notes may name residents or addresses, which never go to the audit log.
+      audit(registry.audit, req, 'case-action', `case:${id}`, { action, ...detail })
 
     app.post(
       '/api/cases',
       {
+        config: { access: { data: ['housing'], write: true } },
         schema: {
           tags: ['cases'],
           description:
             "Opens an Awaab's Law case from an alert (damp and mould, no heat, or any hazard), a device or a site. One open case per alert.",
           body: NewCaseBody,
-          response: { 201: CaseDetail, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+          response: { 201: CaseDetail, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
         },
       },
       async (req, reply) => {
         const b = req.body
+        const { scope } = principalOf(req)
         const now = Date.now()
         const triagedAt = b.triagedAt ? Date.parse(b.triagedAt) : now
         if (triagedAt > now) return badTime(reply, 'triagedAt', 'triagedAt is in the future; give the time the hazard was triaged')
@@ -107,19 +134,26 @@ export const caseRoutes =
           sendError(reply, 400, 'BAD_REQUEST', `${what} differs from the ${of}'s; leave it out and the case takes the ${of}'s`)
         if (b.alertId) {
           const alert = await registry.alerts.get(b.alertId)
-          if (!alert) return sendError(reply, 404, 'NOT_FOUND', `no alert ${b.alertId}`)
+          if (!alert || !scope.device(alert.deviceType, alert.site)) return sendError(reply, 404, 'NOT_FOUND', `no alert ${b.alertId}`)
           if (deviceId && deviceId !== alert.deviceId) return mismatch('deviceId', 'alert')
           if (site && site !== alert.site) return mismatch('site', 'alert')
           deviceId = alert.deviceId
           site = alert.site
         } else if (deviceId) {
           const device = await registry.devices.get(deviceId)
-          if (!device) return sendError(reply, 404, 'NOT_FOUND', `no device ${deviceId}`)
+          if (!device || !scope.device(device.type, device.site)) return sendError(reply, 404, 'NOT_FOUND', `no device ${deviceId}`)
           if (site && site !== device.site) return mismatch('site', 'device')
           site = device.site
         } else if (!site) {
           return sendError(reply, 400, 'BAD_REQUEST', 'say where the hazard is: give alertId, deviceId or site')
         }
+        if (!scope.data('housing', site, 'write'))
+          return sendError(
+            reply,
+            403,
+            'FORBIDDEN',
+            `your housing areas do not include site ${site}; cases there are opened by its officers`,
+          )
 
         const r = await cases.create({
           alertId: b.alertId ?? null,
@@ -140,6 +174,7 @@ export const caseRoutes =
             'CONFLICT',
             `alert ${b.alertId} already has an open case${r.openCaseId ? ` (${r.openCaseId})` : ''}; add to it, or close or cancel it first`,
           )
+        await audited(req, r.record.case.id, 'open')
         return reply.code(201).send(await detail(r.record, now))
       },
     )
@@ -148,7 +183,7 @@ export const caseRoutes =
       '/api/cases',
       {
         // Each case's deadlines are worked out at request time; a breached filter may do so for thousands.
-        config: { rateLimit: READINGS_LIMIT },
+        config: { access: { data: ['housing'] }, rateLimit: READINGS_LIMIT },
         schema: {
           tags: ['cases'],
           description: 'Cases, newest triage first, each with its deadlines, time left and breach judged now.',
@@ -166,7 +201,8 @@ export const caseRoutes =
       async (req) => {
         const { breached, limit = 100, ...filter } = req.query
         const now = Date.now()
-        const records = await cases.list({ ...filter, limit: breached === undefined ? limit : BREACH_SCAN })
+        const sites = principalOf(req).scope.sites('housing') ?? undefined
+        const records = await cases.list({ ...filter, sites, limit: breached === undefined ? limit : BREACH_SCAN })
         const views = records.map((r) => caseView(r, now))
         return breached === undefined ? views : views.filter((v) => v.breached === (breached === 'true')).slice(0, limit)
       },
@@ -175,6 +211,7 @@ export const caseRoutes =
     app.get(
       '/api/cases/:id',
       {
+        config: { access: { data: ['housing'] } },
         schema: {
           tags: ['cases'],
           description: 'One case with its deadlines and its evidence trail.',
@@ -183,8 +220,8 @@ export const caseRoutes =
         },
       },
       async (req, reply) => {
-        const r = await cases.get(req.params.id)
-        if (!r) return sendError(reply, 404, 'NOT_FOUND', `no case ${req.params.id}`)
+        const r = await caseFor(req, req.params.id, 'read')
+        if (!r) return noCase(reply, req.params.id)
         return detail(r, Date.now())
       },
     )
@@ -192,6 +229,7 @@ export const caseRoutes =
     app.post(
       '/api/cases/:id/steps',
       {
+        config: { access: { data: ['housing'], write: true } },
         schema: {
           tags: ['cases'],
           description:
@@ -205,15 +243,20 @@ export const caseRoutes =
         const now = Date.now()
         const at = req.body.at ? Date.parse(req.body.at) : now
         if (at > now) return badTime(reply, 'at', 'a step cannot be recorded as done in the future')
+        const { id } = req.params
+        if (!(await caseFor(req, id, 'write'))) return noCase(reply, id)
         const { step, note } = req.body
         const event = { at, recordedAt: now, actor: actorOf(req), kind: 'step-recorded' as const, step, note }
-        return answer(reply, req.params.id, await cases.update(req.params.id, (c) => applyStep(c, step, at), event), now)
+        const r = await cases.update(id, (c) => applyStep(c, step, at), event)
+        if (r.ok) await audited(req, id, 'step', { step })
+        return answer(reply, id, r, now)
       },
     )
 
     app.post(
       '/api/cases/:id/state',
       {
+        config: { access: { data: ['housing'], write: true } },
         schema: {
           tags: ['cases'],
           description:
@@ -227,15 +270,20 @@ export const caseRoutes =
         const now = Date.now()
         const at = req.body.at ? Date.parse(req.body.at) : now
         if (at > now) return badTime(reply, 'at', 'a state change cannot be recorded in the future')
+        const { id } = req.params
+        if (!(await caseFor(req, id, 'write'))) return noCase(reply, id)
         const { to, note } = req.body
         const event = { at, recordedAt: now, actor: actorOf(req), kind: 'state-changed' as const, note }
-        return answer(reply, req.params.id, await cases.update(req.params.id, (c) => transition(c, to, at), event), now)
+        const r = await cases.update(id, (c) => transition(c, to, at), event)
+        if (r.ok) await audited(req, id, 'state', { to })
+        return answer(reply, id, r, now)
       },
     )
 
     app.post(
       '/api/cases/:id/notes',
       {
+        config: { access: { data: ['housing'], write: true } },
         schema: {
           tags: ['cases'],
           description: 'Adds a note, or evidence (a reference to a photo, report or letter kept elsewhere; no upload), to the trail.',
@@ -246,11 +294,14 @@ export const caseRoutes =
       },
       async (req, reply) => {
         const now = Date.now()
+        const { id } = req.params
+        if (!(await caseFor(req, id, 'write'))) return noCase(reply, id)
         const { note, evidence } = req.body
         const kind = evidence ? ('evidence' as const) : ('note' as const)
-        const e = await cases.addEvent(req.params.id, { at: now, recordedAt: now, actor: actorOf(req), kind, note, evidence })
-        const r = e && (await cases.get(req.params.id))
-        if (!r) return sendError(reply, 404, 'NOT_FOUND', `no case ${req.params.id}`)
+        const e = await cases.addEvent(id, { at: now, recordedAt: now, actor: actorOf(req), kind, note, evidence })
+        const r = e && (await cases.get(id))
+        if (!r) return noCase(reply, id)
+        await audited(req, id, 'note', { kind })
         return reply.code(201).send(await detail(r, now))
       },
     )

@@ -6,12 +6,16 @@ import { explainFaultCode, FAULT_CODES, FaultCodeEntry, FaultExplanation } from 
 export const faultCodeRoutes = (): FastifyPluginAsyncZod => async (app) => {
   app.get(
     '/api/fault-codes',
-    { schema: { tags: ['boilers'], description: 'Every fault code the service can explain', response: { 200: z.array(FaultCodeEntry) } } },
+    {
+      config: { access: 'signed-in' },
+      schema: { tags: ['boilers'], description: 'Every fault code the service can explain', response: { 200: z.array(FaultCodeEntry) } },
+    },
     async () => [...FAULT_CODES],
   )
   app.get(
     '/api/fault-codes/:code',
     {
+      config: { access: 'signed-in' },
       schema: {
         tags: ['boilers'],
         description:

@@ -15,20 +15,28 @@ const Ready = z.object({
 export const healthRoutes =
   (deps: { ready(): Promise<ReadyCheck> }): FastifyPluginAsyncZod =>
   async (app) => {
-    app.get('/health', { schema: { tags: ['ops'], response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({
-      status: 'ok' as const,
-    }))
-    app.get('/ready', { schema: { tags: ['ops'], response: { 200: Ready, 503: Ready } } }, async (_req, reply) => {
-      const r = await deps.ready()
-      return reply.code(r.ok ? 200 : 503).send({ status: r.ok ? 'ready' : 'degraded', checks: r.checks })
-    })
+    app.get(
+      '/health',
+      { config: { access: 'public' }, schema: { tags: ['ops'], response: { 200: z.object({ status: z.literal('ok') }) } } },
+      async () => ({
+        status: 'ok' as const,
+      }),
+    )
+    app.get(
+      '/ready',
+      { config: { access: 'public' }, schema: { tags: ['ops'], response: { 200: Ready, 503: Ready } } },
+      async (_req, reply) => {
+        const r = await deps.ready()
+        return reply.code(r.ok ? 200 : 503).send({ status: r.ok ? 'ready' : 'degraded', checks: r.checks })
+      },
+    )
   }
 
 /** Prometheus text format; behind the token like the rest of the API (use bearer_token in the scrape config). */
 export const metricsRoute =
   (deps: { metrics: Registry }): FastifyPluginAsyncZod =>
   async (app) => {
-    app.get('/metrics', { schema: { tags: ['ops'], hide: true } }, async (_req, reply) => {
+    app.get('/metrics', { config: { access: 'admin' }, schema: { tags: ['ops'], hide: true } }, async (_req, reply) => {
       reply.type(deps.metrics.contentType)
       return deps.metrics.metrics()
     })

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { Alert, Incident } from '#devices'
+import { Alert, alertView, Incident } from '#devices'
 import type { Registry } from '../../store/registry.ts'
+import { principalOf } from '../access/route-access.ts'
 import { ErrorBody, sendError } from '../errors.ts'
 
 /** Incidents: many devices of one site silent together, and the offline alerts grouped under each. */
@@ -11,9 +12,10 @@ export const incidentRoutes =
     app.get(
       '/api/incidents',
       {
+        config: { access: { data: 'any' } },
         schema: {
           tags: ['alerts'],
-          description: 'Incidents, newest first: open ones until all their devices report again',
+          description: 'Incidents at the sites the caller may see, newest first: open ones until all their devices report again',
           querystring: z.object({
             status: z.enum(['open', 'cleared']).optional(),
             site: z.string().max(64).optional(),
@@ -22,11 +24,12 @@ export const incidentRoutes =
           response: { 200: z.array(Incident) },
         },
       },
-      async (req) => deps.registry.incidents.list(req.query),
+      async (req) => deps.registry.incidents.list({ ...req.query, sites: principalOf(req).scope.sites() ?? undefined }),
     )
     app.get(
       '/api/incidents/:id',
       {
+        config: { access: { data: 'any' } },
         schema: {
           tags: ['alerts'],
           description: 'An incident with the offline alerts of its devices',
@@ -35,9 +38,13 @@ export const incidentRoutes =
         },
       },
       async (req, reply) => {
+        const { scope } = principalOf(req)
         const incident = await deps.registry.incidents.get(req.params.id)
-        if (!incident) return sendError(reply, 404, 'NOT_FOUND', `no incident ${req.params.id}`)
-        return { ...incident, alerts: await deps.registry.alerts.list({ incidentId: incident.id, limit: 1000 }) }
+        // Outside the caller's sites it answers as a missing one: ids do not reveal what exists.
+        if (!incident || !scope.site(incident.site)) return sendError(reply, 404, 'NOT_FOUND', `no incident ${req.params.id}`)
+        // A site's incident groups every kind of device; the caller sees the alerts of the kinds they may.
+        const alerts = await deps.registry.alerts.list({ incidentId: incident.id, visible: scope.visible(), limit: 1000 })
+        return { ...incident, alerts: alerts.map((a) => alertView(a, scope)) }
       },
     )
   }

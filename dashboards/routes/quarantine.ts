@@ -16,6 +16,7 @@ export const quarantineRoutes =
     app.get(
       '/api/quarantine',
       {
+        config: { access: 'admin' },
         schema: {
           tags: ['quarantine'],
           description:
@@ -30,6 +31,7 @@ export const quarantineRoutes =
     app.get(
       '/api/quarantine/summary',
       {
+        config: { access: 'admin' },
         schema: { tags: ['quarantine'], description: 'Counts per device and reason code.', response: { 200: z.array(QuarantineSummary) } },
       },
       async () => deps.quarantine.summary(),
@@ -38,7 +40,7 @@ export const quarantineRoutes =
     app.post(
       '/api/quarantine/replay',
       {
-        config: { rateLimit: REPLAY_LIMIT },
+        config: { access: 'admin', rateLimit: REPLAY_LIMIT },
         schema: {
           tags: ['quarantine'],
           description:

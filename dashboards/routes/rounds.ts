@@ -1,6 +1,7 @@
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { DeviceId } from '#devices'
+import { DeviceId, type Mode } from '#devices'
 import {
   Collection,
   CollectionSchedule,
@@ -13,7 +14,7 @@ import {
   ScheduleSource,
 } from '../../devices/collections/index.ts'
 import type { Registry } from '../../store/registry.ts'
-import { actorOf } from '../auth.ts'
+import { actorOf, principalOf } from '../auth.ts'
 import { ErrorBody, sendError } from '../errors.ts'
 
 const RoundParams = z.object({ id: RoundId })
@@ -45,10 +46,13 @@ export const roundRoutes =
   (deps: { registry: Registry }): FastifyPluginAsyncZod =>
   async (app) => {
     const rounds = deps.registry.rounds
-    const binOf = async (id: string) => {
+    /** The bin, if it is one and the caller may see it (or act on it); else null, answered as no such bin. */
+    const binOf = async (req: FastifyRequest, id: string, mode: Mode = 'read') => {
       const d = await deps.registry.devices.get(id)
-      return d?.type === 'bin' ? d : null
+      return d?.type === 'bin' && principalOf(req).scope.device('bin', d.site, mode) ? d : null
     }
+    /** The sites of the rounds and bins a caller may see; undefined: every one. */
+    const wasteSites = (req: FastifyRequest) => principalOf(req).scope.sites('waste') ?? undefined
     const scheduleOf = async (deviceId: string) => {
       const s = await rounds.binSchedule(deviceId)
       return {
@@ -63,13 +67,17 @@ export const roundRoutes =
 
     app.get(
       '/api/rounds',
-      { schema: { tags: ['rounds'], description: 'Collection rounds with their schedules and bins.', response: { 200: z.array(Round) } } },
-      async () => rounds.listRounds(),
+      {
+        config: { access: { data: ['waste'] } },
+        schema: { tags: ['rounds'], description: 'Collection rounds with their schedules and bins.', response: { 200: z.array(Round) } },
+      },
+      async (req) => rounds.listRounds({ sites: wasteSites(req) }),
     )
 
     app.post(
       '/api/rounds',
       {
+        config: { access: 'admin' },
         schema: {
           tags: ['rounds'],
           description: 'Creates a round. Without an id one is made up. Weekdays are 1 = Monday … 7 = Sunday; time is Europe/London.',
@@ -86,13 +94,19 @@ export const roundRoutes =
 
     app.get(
       '/api/rounds/:id',
-      { schema: { tags: ['rounds'], params: RoundParams, response: { 200: Round, 404: ErrorBody } } },
-      async (req, reply) => (await rounds.getRound(req.params.id)) ?? sendError(reply, 404, 'NOT_FOUND', `no round ${req.params.id}`),
+      {
+        config: { access: { data: ['waste'] } },
+        schema: { tags: ['rounds'], params: RoundParams, response: { 200: Round, 404: ErrorBody } },
+      },
+      async (req, reply) =>
+        (await rounds.getRound(req.params.id, { sites: wasteSites(req) })) ??
+        sendError(reply, 404, 'NOT_FOUND', `no round ${req.params.id}`),
     )
 
     app.put(
       '/api/rounds/:id',
       {
+        config: { access: 'admin' },
         schema: {
           tags: ['rounds'],
           description: "Replaces the round's name, site and schedule (its bins stay).",
@@ -109,6 +123,7 @@ export const roundRoutes =
     app.delete(
       '/api/rounds/:id',
       {
+        config: { access: 'admin' },
         schema: {
           tags: ['rounds'],
           description: 'Deletes the round. Its bins are then on no round (their own schedules stay); recorded collections stay.',
@@ -125,6 +140,7 @@ export const roundRoutes =
     app.put(
       '/api/rounds/:id/bins',
       {
+        config: { access: 'admin' },
         schema: {
           tags: ['rounds'],
           description:
@@ -160,6 +176,7 @@ export const roundRoutes =
     app.get(
       '/api/bins/:deviceId/schedule',
       {
+        config: { access: { data: ['waste'] } },
         schema: {
           tags: ['rounds'],
           description: "The bin's collection schedule (its own, else its round's) and its next scheduled collection.",
@@ -168,7 +185,7 @@ export const roundRoutes =
         },
       },
       async (req, reply) => {
-        if (!(await binOf(req.params.deviceId))) return sendError(reply, 404, 'NOT_FOUND', `no bin ${req.params.deviceId}`)
+        if (!(await binOf(req, req.params.deviceId))) return sendError(reply, 404, 'NOT_FOUND', `no bin ${req.params.deviceId}`)
         return scheduleOf(req.params.deviceId)
       },
     )
@@ -176,6 +193,7 @@ export const roundRoutes =
     app.put(
       '/api/bins/:deviceId/schedule',
       {
+        config: { access: 'admin' },
         schema: {
           tags: ['rounds'],
           description: "Gives the bin a schedule of its own, which wins over its round's.",
@@ -185,7 +203,7 @@ export const roundRoutes =
         },
       },
       async (req, reply) => {
-        if (!(await binOf(req.params.deviceId))) return sendError(reply, 404, 'NOT_FOUND', `no bin ${req.params.deviceId}`)
+        if (!(await binOf(req, req.params.deviceId))) return sendError(reply, 404, 'NOT_FOUND', `no bin ${req.params.deviceId}`)
         await rounds.setBinSchedule(req.params.deviceId, req.body, actorOf(req))
         return scheduleOf(req.params.deviceId)
       },
@@ -194,6 +212,7 @@ export const roundRoutes =
     app.delete(
       '/api/bins/:deviceId/schedule',
       {
+        config: { access: 'admin' },
         schema: {
           tags: ['rounds'],
           description: "Removes the bin's own schedule: its round's applies again.",
@@ -211,6 +230,7 @@ export const roundRoutes =
     app.post(
       '/api/bins/:deviceId/collections',
       {
+        config: { access: { data: ['waste'], write: true } },
         schema: {
           tags: ['rounds'],
           description:
@@ -227,7 +247,7 @@ export const roundRoutes =
         },
       },
       async (req, reply) => {
-        if (!(await binOf(req.params.deviceId))) return sendError(reply, 404, 'NOT_FOUND', `no bin ${req.params.deviceId}`)
+        if (!(await binOf(req, req.params.deviceId, 'write'))) return sendError(reply, 404, 'NOT_FOUND', `no bin ${req.params.deviceId}`)
         const body = req.body ?? {}
         const now = Date.now()
         const at = body.at ? Date.parse(body.at) : now
@@ -258,6 +278,7 @@ export const roundRoutes =
     app.get(
       '/api/collections',
       {
+        config: { access: { data: ['waste'] } },
         schema: {
           tags: ['rounds'],
           description: 'Recorded collections, newest first. roundId: bins on that round now.',
@@ -268,12 +289,14 @@ export const roundRoutes =
             until: z.iso.datetime({ offset: true }).optional(),
             limit: z.coerce.number().int().min(1).max(1000).optional(),
           }),
-          response: { 200: z.array(Collection) },
+          response: { 200: z.array(Collection), 404: ErrorBody },
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const q = req.query
+        if (q.deviceId && !(await binOf(req, q.deviceId))) return sendError(reply, 404, 'NOT_FOUND', `no bin ${q.deviceId}`)
         return rounds.listCollections({
+          sites: wasteSites(req),
           deviceId: q.deviceId,
           roundId: q.roundId,
           since: q.since ? Date.parse(q.since) : undefined,
@@ -286,6 +309,7 @@ export const roundRoutes =
     app.get(
       '/api/collections/summary',
       {
+        config: { access: { data: ['waste'] } },
         schema: {
           tags: ['rounds'],
           description:
@@ -305,7 +329,7 @@ export const roundRoutes =
         const since = req.query.since ? Date.parse(req.query.since) : until - 7 * DAY_MS
         if (since >= until || until - since > MAX_RANGE_MS)
           return sendError(reply, 400, 'BAD_REQUEST', '`since` must be before `until` and the range at most 366 days')
-        return { since: iso(since), until: iso(until), rounds: await rounds.collectionSummary(since, until) }
+        return { since: iso(since), until: iso(until), rounds: await rounds.collectionSummary(since, until, { sites: wasteSites(req) }) }
       },
     )
   }

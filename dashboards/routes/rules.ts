@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { DEVICE_TYPE_NAMES, deviceTypeOf, Issue, Rule, RuleId, SEGMENT } from '#devices'
@@ -12,11 +13,12 @@ import {
   StoredRuleOverride,
 } from '../../devices/rules/overrides.ts'
 import type { Registry } from '../../store/registry.ts'
-import { actorOf } from '../auth.ts'
+import { audit } from '../access/audit.ts'
+import { actorOf, principalOf } from '../auth.ts'
 import { ErrorBody, sendError } from '../errors.ts'
 
 export interface RuleRoutesDeps {
-  registry: Pick<Registry, 'devices' | 'overrides'>
+  registry: Pick<Registry, 'devices' | 'overrides' | 'audit'>
   /** A device type's catalogue rules; defaults to the device catalogue (devices/catalog). */
   catalogue?: (type: string) => readonly Rule[]
 }
@@ -43,6 +45,9 @@ const Effective = z.object({
 
 const RejectedOverride = z.object({ scope: OverrideScope, ruleId: z.string(), issues: z.array(Issue) })
 
+/** A viewer sees what an override does, not who set it or what they wrote. */
+const withoutPeople = ({ note: _note, ...o }: StoredRuleOverride): StoredRuleOverride => ({ ...o, updatedBy: 'someone' })
+
 const prefixed = (prefix: string, issues: readonly Issue[]) =>
   issues.map((i) => ({ path: i.path ? `${prefix}.${i.path}` : prefix, message: i.message }))
 
@@ -61,28 +66,46 @@ export const ruleRoutes =
       ])
       return { site, device }
     }
+    const audited = (req: FastifyRequest<{ Params: z.infer<typeof KeyParams> }>, action: 'set' | 'removed') => {
+      const { scope, target, ruleId } = req.params
+      return audit(deps.registry.audit, req, 'rule-override', `${scope}/${target}/${ruleId}`, { action })
+    }
 
     app.get(
       '/api/rules',
       {
+        config: { access: 'signed-in' },
         schema: {
           tags: ['rules'],
           description: 'Every device type’s catalogue rules as data: id, kind, title, text for people, severity and parameters.',
           response: { 200: z.array(z.object({ type: z.string(), title: z.string(), rules: z.array(Rule) })) },
         },
       },
-      async () => DEVICE_TYPE_NAMES.map((type) => ({ type, title: deviceTypeOf(type)?.title ?? type, rules: [...catalogue(type)] })),
+      async (req) => {
+        // A crew has no business with boiler rules: only the types whose data the caller reads somewhere.
+        const readable = new Set(
+          principalOf(req)
+            .scope.visible()
+            .flatMap((v) => v.types),
+        )
+        return DEVICE_TYPE_NAMES.filter((type) => readable.has(type)).map((type) => ({
+          type,
+          title: deviceTypeOf(type)?.title ?? type,
+          rules: [...catalogue(type)],
+        }))
+      },
     )
 
     app.get(
       '/api/rules/overrides',
-      { schema: { tags: ['rules'], querystring: Filter, response: { 200: z.array(StoredRuleOverride) } } },
+      { config: { access: 'admin' }, schema: { tags: ['rules'], querystring: Filter, response: { 200: z.array(StoredRuleOverride) } } },
       async (req) => overrides.list(req.query),
     )
 
     app.get(
       '/api/rules/overrides/history',
       {
+        config: { access: 'admin' },
         schema: {
           tags: ['rules'],
           description: 'Who set or removed which override when, with the override before and after; newest first.',
@@ -96,6 +119,7 @@ export const ruleRoutes =
     app.put(
       '/api/rules/overrides/:scope/:target/:ruleId',
       {
+        config: { access: 'admin' },
         schema: {
           tags: ['rules'],
           description:
@@ -125,6 +149,7 @@ export const ruleRoutes =
           const bad = e.rejected.find((r) => r.scope === 'device')
           if (bad) return refuse(`the override does not fit rule ${ruleId}; see issues`, prefixed('body.params', bad.issues))
           const { override } = await overrides.set(next, actorOf(req))
+          await audited(req, 'set')
           return { override, effective: [{ type: device.type, rule: e.rule, disabled: e.disabled }] }
         }
 
@@ -139,6 +164,7 @@ export const ruleRoutes =
         }
         if (!effective.length) return notInCatalogue('any device type')
         const { override } = await overrides.set(next, actorOf(req))
+        await audited(req, 'set')
         return { override, effective }
       },
     )
@@ -146,6 +172,7 @@ export const ruleRoutes =
     app.delete(
       '/api/rules/overrides/:scope/:target/:ruleId',
       {
+        config: { access: 'admin' },
         schema: {
           tags: ['rules'],
           description: 'Removes an override: the rule goes back to the site’s or the catalogue’s parameters. Recorded in the history.',
@@ -160,6 +187,7 @@ export const ruleRoutes =
           const { scope, target, ruleId } = req.params
           return sendError(reply, 404, 'NOT_FOUND', `no ${scope} override of ${ruleId} for ${target}`)
         }
+        await audited(req, 'removed')
         return { removed }
       },
     )
@@ -167,6 +195,7 @@ export const ruleRoutes =
     app.get(
       '/api/rules/effective/:deviceId',
       {
+        config: { access: { data: 'any' } },
         schema: {
           tags: ['rules'],
           description:
@@ -185,8 +214,9 @@ export const ruleRoutes =
         },
       },
       async (req, reply) => {
+        const { scope } = principalOf(req)
         const d = await devices.get(req.params.deviceId)
-        if (!d) return sendError(reply, 404, 'NOT_FOUND', `no device ${req.params.deviceId}`)
+        if (!d || !scope.device(d.type, d.site)) return sendError(reply, 404, 'NOT_FOUND', `no device ${req.params.deviceId}`)
         const touch = await touching(d)
         const base = catalogue(d.type)
         const applied = applyOverrides(base, touch)
@@ -196,7 +226,9 @@ export const ruleRoutes =
           device: { id: d.id, type: d.type, site: d.site },
           rules: applied.rules,
           disabled: base.filter((r) => !on.has(r.id)).map((r) => r.id),
-          overrides: [...touch.site, ...touch.device].filter((o) => o.scope === 'device' || ids.has(o.ruleId)),
+          overrides: [...touch.site, ...touch.device]
+            .filter((o) => o.scope === 'device' || ids.has(o.ruleId))
+            .map((o) => (scope.seesPeople ? o : withoutPeople(o))),
           rejected: applied.rejected,
         }
       },

@@ -61,16 +61,16 @@ describe('alert lifecycle through the API and Socket.IO', () => {
 
     const steps: [string, unknown, string, string][] = [
       ['acknowledge', { comment: 'crew passing at noon' }, 'acknowledged', 'acknowledged'],
-      ['assign', { to: 'North crew', note: 'their round' }, 'assigned', 'acknowledged'],
+      ['assign', { to: 'team:crew@all', note: 'their round' }, 'assigned', 'acknowledged'],
       ['snooze', { until: new Date(Date.now() + 3_600_000).toISOString() }, 'snoozed', 'acknowledged'],
     ]
     for (const [path, body, action, status] of steps) {
       const r = await post(`${base}/${path}`, body)
       expect(r.status, path).toBe(200)
-      expect(r.body).toMatchObject({ action, alert: { id, status }, entry: { action, actor: 'admin', to: status } })
+      expect(r.body).toMatchObject({ action, alert: { id, status }, entry: { action, actor: 'admin-token', to: status } })
     }
     expect((await get<Alert[]>('/api/alerts?snoozed=true')).map((a) => a.id)).toEqual([id])
-    expect((await get<Alert[]>('/api/alerts?assignedTo=North%20crew&status=open')).map((a) => a.id)).toEqual([id])
+    expect((await get<Alert[]>('/api/alerts?assignedTo=team%3Acrew%40all&status=open')).map((a) => a.id)).toEqual([id])
     expect(await get<Alert[]>('/api/alerts?snoozed=false&status=open')).toEqual([])
 
     // A refused action answers 409 with what is possible, and 404 and 400 for a missing alert and a bad body.
@@ -89,7 +89,7 @@ describe('alert lifecycle through the API and Socket.IO', () => {
     const resolved = await post(`${base}/resolve`, { note: 'emptied on the noon round' })
     expect(resolved).toMatchObject({
       status: 200,
-      body: { alert: { status: 'resolved', resolvedBy: 'admin', resolvedNote: 'emptied on the noon round' } },
+      body: { alert: { status: 'resolved', resolvedBy: 'admin-token', resolvedNote: 'emptied on the noon round' } },
     })
     expect((await get<Alert[]>('/api/alerts?status=resolved')).map((a) => a.id)).toEqual([id])
     const reopened = await post(`${base}/reopen`, { note: 'still overflowing' })
@@ -101,13 +101,13 @@ describe('alert lifecycle through the API and Socket.IO', () => {
     const history = await get<AlertHistoryEntry[]>(`${base}/history`)
     expect(history.map((e) => [e.action, e.actor, e.from, e.to, e.note])).toEqual([
       ['raised', 'system', null, 'active', null],
-      ['acknowledged', 'admin', 'active', 'acknowledged', 'crew passing at noon'],
-      ['assigned', 'admin', 'acknowledged', 'acknowledged', 'their round'],
-      ['snoozed', 'admin', 'acknowledged', 'acknowledged', null],
-      ['resolved', 'admin', 'acknowledged', 'resolved', 'emptied on the noon round'],
-      ['reopened', 'admin', 'resolved', 'active', 'still overflowing'],
+      ['acknowledged', 'admin-token', 'active', 'acknowledged', 'crew passing at noon'],
+      ['assigned', 'admin-token', 'acknowledged', 'acknowledged', 'their round'],
+      ['snoozed', 'admin-token', 'acknowledged', 'acknowledged', null],
+      ['resolved', 'admin-token', 'acknowledged', 'resolved', 'emptied on the noon round'],
+      ['reopened', 'admin-token', 'resolved', 'active', 'still overflowing'],
     ])
-    expect(history[2]).toMatchObject({ assignedTo: 'North crew' })
+    expect(history[2]).toMatchObject({ assignedTo: 'team:crew@all' })
     for (const e of history.slice(1)) expect(Date.parse(e.at)).toBeGreaterThanOrEqual(started - 1000)
 
     // Every action reached the live client, with the same entry the history keeps.
@@ -121,7 +121,7 @@ describe('alert lifecycle through the API and Socket.IO', () => {
     ])
     expect(changes.map((c) => c.entry)).toEqual(history.slice(1))
     // Clients from before 'alert:changed' still hear of the acknowledgement.
-    expect(acknowledged.map((a) => [a.id, a.acknowledgedBy])).toEqual([[id, 'admin']])
+    expect(acknowledged.map((a) => [a.id, a.acknowledgedBy])).toEqual([[id, 'admin-token']])
   })
 
   it('reopens a resolved alert when its condition returns, and tells live clients it was raised', async () => {
@@ -142,8 +142,8 @@ describe('alert lifecycle through the API and Socket.IO', () => {
     expect(raised.at(-1)).toMatchObject({ id, status: 'active', value: 0.98, clearedAt: null })
     const history = await get<AlertHistoryEntry[]>(`/api/alerts/${id}/history`)
     expect(history.slice(-4).map((e) => [e.action, e.actor, e.from, e.to])).toEqual([
-      ['unsnoozed', 'admin', 'active', 'active'],
-      ['resolved', 'admin', 'active', 'resolved'],
+      ['unsnoozed', 'admin-token', 'active', 'active'],
+      ['resolved', 'admin-token', 'active', 'resolved'],
       ['cleared', 'system', 'resolved', 'resolved'],
       ['reopened', 'system', 'resolved', 'active'],
     ])

@@ -48,9 +48,9 @@ describe("Awaab's Law cases through the API (issue 9)", () => {
       category: 'significant',
       hazard: 'pests',
       state: 'open',
-      createdBy: 'admin',
+      createdBy: 'admin-token',
       breached: false,
-      events: [{ kind: 'opened', actor: 'admin', to: 'open', note: 'overflowing bin by the flats', evidence: null }],
+      events: [{ kind: 'opened', actor: 'admin-token', to: 'open', note: 'overflowing bin by the flats', evidence: null }],
     })
     const triagedAt = Date.parse(opened.triagedAt)
     expect(triagedAt).toBeGreaterThanOrEqual(before)
@@ -118,12 +118,12 @@ describe("Awaab's Law cases through the API (issue 9)", () => {
     const closed = await json<CaseDetail>(await post(`/api/cases/${id}/state`, { to: 'closed', note: 'bin emptied, round changed' }), 200)
     expect(closed).toMatchObject({ state: 'closed', transitions: [] })
     expect(closed.events.map((e) => [e.kind, e.step, e.from, e.to, e.actor])).toEqual([
-      ['opened', null, null, 'open', 'admin'],
-      ['step-recorded', 'investigated', 'open', 'investigated', 'admin'],
-      ['evidence', null, null, null, 'admin'],
-      ['step-recorded', 'summarySent', null, null, 'admin'],
-      ['step-recorded', 'madeSafe', 'investigated', 'made-safe', 'admin'],
-      ['state-changed', null, 'made-safe', 'closed', 'admin'],
+      ['opened', null, null, 'open', 'admin-token'],
+      ['step-recorded', 'investigated', 'open', 'investigated', 'admin-token'],
+      ['evidence', null, null, null, 'admin-token'],
+      ['step-recorded', 'summarySent', null, null, 'admin-token'],
+      ['step-recorded', 'madeSafe', 'investigated', 'made-safe', 'admin-token'],
+      ['state-changed', null, 'made-safe', 'closed', 'admin-token'],
     ])
     expect(closed.events[1]).toMatchObject({ at: investigatedAt, note: 'visited' })
     expect(closed.events[2]).toMatchObject({ evidence, note: 'photo taken at the visit' })

@@ -68,7 +68,7 @@ describe.each(['sqlite', 'postgres'] as const)('one reading from a device to the
     const ack = await svc.api(`/api/alerts/${raised.alert.id}/ack`, { method: 'POST' })
     expect(ack.status).toBe(200)
     const acked = await waitFor(() => events.find((e) => e.name === 'alert:acknowledged'), 2_000)
-    expect(acked.alert).toMatchObject({ id: raised.alert.id, status: 'acknowledged', acknowledgedBy: 'admin' })
+    expect(acked.alert).toMatchObject({ id: raised.alert.id, status: 'acknowledged', acknowledgedBy: 'admin-token' })
 
     // 0.8 sits inside the hysteresis band (clear below 0.7): nothing changes; two readings at 60 % clear it.
     await send(0.8, t0 + 2000)

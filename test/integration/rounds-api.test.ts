@@ -59,7 +59,7 @@ describe('collection rounds, schedules and collections over the API', () => {
       site: 'leeds',
       schedule: { weekdays: [1, 4], time: '07:00' },
       deviceIds: [],
-      createdBy: 'admin',
+      createdBy: 'admin-token',
     })
     const clash = await json<ErrorAnswer>(
       await send('POST', '/api/rounds', { id: 'north', name: 'Again', schedule: { weekdays: [2] } }),
@@ -164,7 +164,7 @@ describe('collection rounds, schedules and collections over the API', () => {
 
   it('marks a bin collected by hand once, lists collections and sums wasted trips per round', async () => {
     const now = await json<CollectionAnswer>(await send('POST', '/api/bins/bin-a/collections', {}), 201)
-    expect(now).toMatchObject({ deviceId: 'bin-a', source: 'manual', actor: 'admin', levelBefore: null, wasted: null })
+    expect(now).toMatchObject({ deviceId: 'bin-a', source: 'manual', actor: 'admin-token', levelBefore: null, wasted: null })
     expect(Math.abs(Date.parse(now.at) - Date.now())).toBeLessThan(60_000)
     // The same emptying marked twice counts once.
     const twice = await json<ErrorAnswer>(await send('POST', '/api/bins/bin-a/collections', {}), 409)

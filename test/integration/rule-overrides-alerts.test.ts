@@ -62,7 +62,7 @@ describe('a per-device override of bin-full, end to end', () => {
     expect(history).toEqual([
       expect.objectContaining({
         action: 'set',
-        actor: 'admin',
+        actor: 'admin-token',
         scope: 'device',
         before: null,
         after: { params: { raiseAt: 0.5, clearAt: 0.3 }, disabled: false },

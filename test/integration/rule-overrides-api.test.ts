@@ -61,7 +61,7 @@ describe('per-site and per-device rule overrides over the API', () => {
       params: { raiseAt: 0.5, clearAt: 0.3 },
       disabled: false,
       note: 'beside the school',
-      updatedBy: 'admin',
+      updatedBy: 'admin-token',
     })
     expect(Date.now() - Date.parse(body.override.updatedAt)).toBeLessThan(60_000)
     expect(body.effective).toEqual([{ type: 'bin', rule: { ...binFull, raiseAt: 0.5, clearAt: 0.3 }, disabled: false }])
@@ -147,9 +147,9 @@ describe('per-site and per-device rule overrides over the API', () => {
     expect(res.status).toBe(200)
     const history = (await res.json()) as RuleOverrideHistoryEntry[]
     expect(history.map((h) => [h.action, h.actor, h.before?.params ?? null, h.after?.params ?? null, h.note])).toEqual([
-      ['removed', 'admin', { raiseAt: 0.6, clearAt: 0.3 }, null, 'sensor moved'],
-      ['set', 'admin', { raiseAt: 0.5, clearAt: 0.3 }, { raiseAt: 0.6, clearAt: 0.3 }, null],
-      ['set', 'admin', null, { raiseAt: 0.5, clearAt: 0.3 }, 'beside the school'],
+      ['removed', 'admin-token', { raiseAt: 0.6, clearAt: 0.3 }, null, 'sensor moved'],
+      ['set', 'admin-token', { raiseAt: 0.5, clearAt: 0.3 }, { raiseAt: 0.6, clearAt: 0.3 }, null],
+      ['set', 'admin-token', null, { raiseAt: 0.5, clearAt: 0.3 }, 'beside the school'],
     ])
     for (const h of history) expect(Date.now() - Date.parse(h.at)).toBeLessThan(60_000)
     expect(Date.parse(history[0]!.at)).toBeGreaterThanOrEqual(Date.parse(history[2]!.at))
