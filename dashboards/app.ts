@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import fastifyCookie from '@fastify/cookie'
 import fastifyHelmet from '@fastify/helmet'
 import fastifyStatic from '@fastify/static'
 import fastifySwagger from '@fastify/swagger'
@@ -10,21 +11,31 @@ import type { Registry as MetricsRegistry } from 'prom-client'
 import type { Device, DeviceState, LiveBus } from '#devices'
 import type { InfluxQuery } from '../influx/query.ts'
 import type { Registry } from '../store/registry.ts'
-import { requireToken } from './auth.ts'
+import { installAccess } from './access/access-hook.ts'
+import { createAuthenticator } from './access/authenticate.ts'
+import type { OidcOptions } from './access/oidc.ts'
+import { collectRoutes } from './access/route-table.ts'
+import { createSessions } from './access/sessions.ts'
 import { createAuthGuard } from './auth-guard.ts'
 import { trustList } from './client-address.ts'
 import { sendError } from './errors.ts'
 import { registerRateLimits } from './rate-limits.ts'
 import { alertRoutes } from './routes/alerts.ts'
+import { areaRoutes } from './routes/areas.ts'
+import { auditRoutes } from './routes/audit.ts'
+import { authRoutes } from './routes/auth.ts'
 import { type BinOutlookDeps, binOutlookRoutes } from './routes/bin-outlook.ts'
 import { caseRoutes } from './routes/cases.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { faultCodeRoutes } from './routes/fault-codes.ts'
 import { healthRoutes, metricsRoute, type ReadyCheck } from './routes/health.ts'
 import { incidentRoutes } from './routes/incidents.ts'
+import { oidcRoutes } from './routes/oidc.ts'
+import { peopleRoutes } from './routes/people.ts'
 import { type QuarantineRoutesDeps, quarantineRoutes } from './routes/quarantine.ts'
 import { roundRoutes } from './routes/rounds.ts'
 import { ruleRoutes } from './routes/rules.ts'
+import { tokenRoutes } from './routes/tokens.ts'
 import { allowInlineStyle, helmetOptions } from './security-headers.ts'
 import { attachSocketIo } from './socket-io.ts'
 
@@ -33,6 +44,16 @@ export interface HttpOptions {
   trustedProxies: readonly string[]
   /** Leaflet tile URL template (MAP_TILE_URL); its origin is allowed in img-src. */
   mapTileUrl: string | null
+  /** Where people reach the dashboard (HTTP_PUBLIC_URL); https makes the session cookie Secure. Null: as each request came. */
+  publicUrl: string | null
+}
+
+export interface PeopleOptions {
+  sessionIdleMs: number
+  sessionMaxMs: number
+  invitationTtlMs: number
+  /** OpenID Connect single sign-on; null when OIDC_ISSUER is not set. */
+  oidc: OidcOptions | null
 }
 
 export interface AppDeps {
@@ -51,16 +72,26 @@ export interface AppDeps {
   /** Built web app (Vite output); null serves the API only. */
   webRoot: string | null
   http: HttpOptions
+  people: PeopleOptions
+}
+
+/** What a request log line says about the request. */
+export function requestForLog(req: { method: string; routeOptions?: { url?: string }; url?: string }) {
+  return { method: req.method, route: req.routeOptions?.url ?? 'unmatched' }
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const trustProxy = trustList(deps.http.trustedProxies)
   const app = Fastify({
-    loggerInstance: deps.log as FastifyBaseLogger,
+    // Requests are logged by method and route, never by client address, query or path values (an
+    // invitation link's token is in its path): those are personal data or secrets.
+    loggerInstance: deps.log.child({}, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     // Behind a proxy every client would share its address, and one guesser would block them all.
     trustProxy: deps.http.trustedProxies.length > 0 ? (address: string) => trustProxy(address) : false,
   })
+  // First, before any plugin adds routes: the authorisation matrix test walks every one of them.
+  collectRoutes(app)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler((err, req, reply) => {
@@ -103,15 +134,52 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', transformStaticCSP: allowInlineStyle })
 
   const guard = createAuthGuard({ metrics: deps.metrics, log: deps.log.child({ module: 'auth' }) })
-  attachSocketIo(app, { verify: deps.registry.admin.verify, guard, trustProxy, bus: deps.bus, ...deps.socketIo })
+  const { registry } = deps
+  const sessions = createSessions({
+    store: registry.sessions,
+    hasher: registry.hasher,
+    opts: { idleMs: deps.people.sessionIdleMs, maxMs: deps.people.sessionMaxMs },
+  })
+  const auth = createAuthenticator({
+    people: registry.people,
+    tokens: registry.tokens,
+    areas: registry.areas,
+    sessions,
+    hasher: registry.hasher,
+    guard,
+    verifyAdminToken: registry.admin.verify,
+  })
+  await app.register(fastifyCookie)
+  installAccess(app, auth)
+  attachSocketIo(app, { auth, trustProxy, bus: deps.bus, registry, ...deps.socketIo })
 
   await app.register(healthRoutes({ ready: deps.ready }))
+  const accounts = { registry, sessions, auth, guard, publicUrl: deps.http.publicUrl, log: deps.log.child({ module: 'people' }) }
+  await app.register(authRoutes({ ...accounts, invitationTtlMs: deps.people.invitationTtlMs }))
+  await app.register(oidcRoutes({ ...accounts, oidc: deps.people.oidc }))
+  await app.register(peopleRoutes({ ...accounts, invitationTtlMs: deps.people.invitationTtlMs }))
+  await app.register(areaRoutes({ registry }))
+  await app.register(tokenRoutes({ registry }))
+  await app.register(auditRoutes({ registry }))
   await app.register(async (api) => {
-    api.addHook('onRequest', requireToken(deps.registry.admin.verify, guard))
     await api.register(
-      deviceRoutes({ devices: deps.registry.devices, state: deps.state, disconnect: deps.disconnect, influx: deps.influx }),
+      deviceRoutes({
+        devices: deps.registry.devices,
+        state: deps.state,
+        disconnect: deps.disconnect,
+        influx: deps.influx,
+        audit: deps.registry.audit,
+      }),
     )
-    await api.register(alertRoutes({ alerts: deps.registry.alerts, bus: deps.bus }))
+    await api.register(
+      alertRoutes({
+        alerts: deps.registry.alerts,
+        bus: deps.bus,
+        audit: deps.registry.audit,
+        people: deps.registry.people,
+        scopeOf: auth.scopeOf,
+      }),
+    )
     await api.register(faultCodeRoutes())
     await api.register(caseRoutes({ registry: deps.registry }))
     await api.register(incidentRoutes({ registry: deps.registry }))

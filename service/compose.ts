@@ -212,7 +212,28 @@ export async function compose(
     metrics,
     log: log.child({ module: 'http' }),
     webRoot,
-    http: { trustedProxies: config.HTTP_TRUSTED_PROXIES, mapTileUrl: config.MAP_TILE_URL ?? null },
+    http: {
+      trustedProxies: config.HTTP_TRUSTED_PROXIES,
+      mapTileUrl: config.MAP_TILE_URL ?? null,
+      publicUrl: config.HTTP_PUBLIC_URL ?? null,
+    },
+    people: {
+      sessionIdleMs: config.SESSION_IDLE_MINUTES * 60_000,
+      sessionMaxMs: config.SESSION_MAX_HOURS * 3_600_000,
+      invitationTtlMs: config.INVITATION_TTL_HOURS * 3_600_000,
+      oidc:
+        config.OIDC_ISSUER && config.OIDC_CLIENT_ID && config.OIDC_CLIENT_SECRET
+          ? {
+              issuer: config.OIDC_ISSUER,
+              clientId: config.OIDC_CLIENT_ID,
+              clientSecret: config.OIDC_CLIENT_SECRET,
+              groupsClaim: config.OIDC_GROUPS_CLAIM,
+              groupMap: config.OIDC_GROUP_MAP,
+              // Plain http only for an issuer on this machine (the tests' provider); a real one is https.
+              allowInsecureIssuer: /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(config.OIDC_ISSUER),
+            }
+          : null,
+    },
     replay: ingest.replay,
     socketIo: { pingIntervalMs: config.SOCKETIO_PING_INTERVAL_MS, pingTimeoutMs: config.SOCKETIO_PING_TIMEOUT_MS },
     ready: () => readiness({ influx, influxUrl: config.INFLUX_URL, influxWriter, log: durable, readers }),

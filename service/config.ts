@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import { Grants } from '#devices'
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 const port = z.coerce.number().int().min(0).max(65535)
@@ -114,6 +115,45 @@ export const ServiceConfig = z
     ENERGY_TARIFF_GBP_PER_KWH: z.coerce.number().min(0).max(100).default(0.25),
     QUARANTINE_MAX_ENTRIES: z.coerce.number().int().min(100).default(100_000),
     QUARANTINE_MAX_AGE_DAYS: z.coerce.number().min(1).default(30),
+    // The address people reach the dashboard at (https://… behind a TLS proxy): invitation links and the SSO redirect use it,
+    // and an https address makes the session cookie Secure.
+    HTTP_PUBLIC_URL: optional(z.url({ protocol: /^https?$/ })),
+    // A session ends after this long without a request, and in any case this long after sign-in.
+    SESSION_IDLE_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .default(60),
+    SESSION_MAX_HOURS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 7)
+      .default(12),
+    INVITATION_TTL_HOURS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 14)
+      .default(72),
+    // Single sign-on through the council's OpenID Connect provider: all three, or none.
+    OIDC_ISSUER: optional(z.url({ protocol: /^https?$/ })),
+    OIDC_CLIENT_ID: optional(z.string().min(1)),
+    OIDC_CLIENT_SECRET: optional(z.string().min(1)),
+    // The claim that lists a person's groups, and a JSON map from group to grants, e.g. {"waste-north":[{"role":"crew","areas":["north"]}]}.
+    OIDC_GROUPS_CLAIM: z.string().min(1).default('groups'),
+    OIDC_GROUP_MAP: z.preprocess(
+      (v) => {
+        if (v === undefined || v === '') return {}
+        try {
+          return JSON.parse(String(v))
+        } catch {
+          return v
+        }
+      },
+      z.record(z.string().min(1), Grants, { error: 'OIDC_GROUP_MAP must be JSON: {"<group>": [{"role": "crew", "areas": ["<area>"]}]}' }),
+    ),
     ADMIN_TOKEN: optional(z.string().min(32, 'ADMIN_TOKEN must be at least 32 characters (use `openssl rand -base64 32`)')),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
@@ -128,6 +168,21 @@ export const ServiceConfig = z
     message: 'MQTT_AUTH=off needs MQTT_WS_PORT=off: the WebSocket listener is not bound to MQTT_HOST alone',
   })
   .superRefine((c, ctx) => {
+    const oidc = [c.OIDC_ISSUER, c.OIDC_CLIENT_ID, c.OIDC_CLIENT_SECRET]
+    if (oidc.some(Boolean) && !oidc.every(Boolean)) {
+      for (const [name, v] of [
+        ['OIDC_ISSUER', c.OIDC_ISSUER],
+        ['OIDC_CLIENT_ID', c.OIDC_CLIENT_ID],
+        ['OIDC_CLIENT_SECRET', c.OIDC_CLIENT_SECRET],
+      ] as const) {
+        if (!v)
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET; ${name} is not set`,
+          })
+      }
+    }
     if (!c.MQTT_TLS_CERT !== !c.MQTT_TLS_KEY) {
       const missing = c.MQTT_TLS_CERT ? 'MQTT_TLS_KEY' : 'MQTT_TLS_CERT'
       ctx.addIssue({

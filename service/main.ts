@@ -101,6 +101,12 @@ if (service.createdAdminToken) {
     '  admin token: the one printed at the first start (lost it? start with ADMIN_TOKEN=<a new one, 32+ characters> to replace it)\n',
   )
 }
+if ((await service.registry.people.count()) === 0) {
+  process.stdout.write(
+    '  sign in: nobody can sign in yet. Create the first administrator (prints a one-time password):\n' +
+      '           npm run people -- create-admin --email you@council.gov.uk --name "Your Name"\n',
+  )
+}
 process.stdout.write('\n')
 
 let closing = false

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Grant, Me } from '#devices'
+import { startService, type TestService } from '../helpers/service.ts'
+
+const CREW: Grant[] = [{ role: 'crew', areas: ['north-round'] }]
+const PASSWORD = 'lanterns along the towpath'
+
+describe('accepting an invitation', () => {
+  let svc: TestService
+  beforeAll(async () => {
+    svc = await startService()
+  })
+  afterAll(async () => {
+    await svc?.close()
+  })
+
+  /** What the admin route does when it invites someone: an invited person and a hashed one-time link token. */
+  const invite = async (opts: { expiresInMs?: number; status?: 'invited' | 'disabled' } = {}) => {
+    const { registry } = svc.service
+    const email = `new-${randomBytes(4).toString('hex')}@council.example`
+    const p = await registry.people.create({
+      email,
+      name: 'Robin Crew',
+      grants: CREW,
+      status: opts.status ?? 'invited',
+      passwordHash: null,
+      mustChangePassword: false,
+      createdBy: 'admin-token',
+    })
+    const token = randomBytes(32).toString('base64url')
+    await registry.people.addInvitation(
+      registry.hasher.hash(`invitation:${token}`),
+      p.id,
+      Date.now() + (opts.expiresInMs ?? 3_600_000),
+      'admin-token',
+    )
+    return { id: p.id, email, token }
+  }
+  const accept = (token: string, password = PASSWORD) =>
+    fetch(`${svc.url}/api/auth/invitations/accept`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, password }),
+    })
+  const signIn = (email: string, password: string) =>
+    fetch(`${svc.url}/api/auth/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    })
+  const gone = async (res: Response) => {
+    expect(res.status).toBe(410)
+    expect(await res.json()).toMatchObject({ error: { code: 'NOT_FOUND', message: expect.stringMatching(/used or has expired/) } })
+    expect(res.headers.getSetCookie()).toEqual([])
+  }
+
+  it('sets the password, activates the account and signs in; the link then works no more', async () => {
+    const inv = await invite()
+    expect((await signIn(inv.email, PASSWORD)).status).toBe(401)
+
+    const res = await accept(inv.token)
+    expect(res.status).toBe(200)
+    const me = (await res.json()) as Me
+    expect(me).toMatchObject({ kind: 'person', id: inv.id, email: inv.email, name: 'Robin Crew', grants: CREW, mustChangePassword: false })
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('sp_session='))!
+    expect(cookie).toMatch(/HttpOnly/i)
+    const session = cookie.split(';')[0]!
+    const mine = await fetch(`${svc.url}/api/me`, { headers: { cookie: session } })
+    expect(await mine.json()).toMatchObject({ id: inv.id, csrfToken: me.csrfToken })
+    expect((await svc.service.registry.people.get(inv.id))?.status).toBe('active')
+
+    await gone(await accept(inv.token, 'another passphrase entirely'))
+    expect((await signIn(inv.email, 'another passphrase entirely')).status).toBe(401)
+    expect((await signIn(inv.email, PASSWORD)).status).toBe(200)
+
+    const audit = await svc.service.registry.audit.list({ action: 'invitation-accepted' })
+    expect(audit.find((e) => e.target === `person:${inv.id}`)?.actor).toBe(`person:${inv.id}`)
+  })
+
+  it('works once when two tabs accept the same link at the same moment', async () => {
+    const inv = await invite()
+    const statuses = (await Promise.all([accept(inv.token), accept(inv.token, 'a different passphrase here')])).map((r) => r.status)
+    expect(statuses.sort()).toEqual([200, 410])
+  })
+
+  it('refuses a weak password without using up the link', async () => {
+    const inv = await invite()
+    for (const weak of ['too short', 'qwerty123456', 'aaaaaaaaaaaaaaaa']) {
+      const res = await accept(inv.token, weak)
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PASSWORD_REJECTED')
+    }
+    expect((await accept(inv.token)).status).toBe(200)
+  })
+
+  it('answers 410 for an expired link, an unknown one, and one whose person was disabled', async () => {
+    const expired = await invite({ expiresInMs: -1_000 })
+    await gone(await accept(expired.token))
+    expect((await svc.service.registry.people.get(expired.id))?.status).toBe('invited')
+
+    await gone(await accept(randomBytes(32).toString('base64url')))
+
+    const disabled = await invite({ status: 'disabled' })
+    await gone(await accept(disabled.token))
+    expect((await signIn(disabled.email, PASSWORD)).status).toBe(401)
+  })
+
+  it('greets the invitee by name without using the link, and judges the password against their email before using it', async () => {
+    const inv = await invite()
+    const peek = await fetch(`${svc.url}/api/auth/invitations/${inv.token}`)
+    expect(peek.status).toBe(200)
+    expect(await peek.json()).toEqual({ name: 'Robin Crew', email: inv.email })
+    const ownEmail = await accept(inv.token, inv.email)
+    expect(ownEmail.status).toBe(400)
+    expect(await ownEmail.json()).toMatchObject({ error: { code: 'PASSWORD_REJECTED' } })
+    // Neither the look nor the refused password used the link.
+    expect((await fetch(`${svc.url}/api/auth/invitations/${inv.token}`)).status).toBe(200)
+    expect((await accept(inv.token)).status).toBe(200)
+    await gone(await fetch(`${svc.url}/api/auth/invitations/${inv.token}`))
+    await gone(await fetch(`${svc.url}/api/auth/invitations/${randomBytes(32).toString('base64url')}`))
+  })
+})
