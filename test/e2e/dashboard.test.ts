@@ -1,85 +1,90 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type Algorithm, hash } from '@node-rs/argon2'
+import { pino } from 'pino'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { parseConfig } from '../../service/config.ts'
+import { createService, type Service } from '../../service/service.ts'
 import { launchChromium } from '../helpers/browser.ts'
+import { putArea } from '../helpers/people.ts'
 import { connectDevice, telemetryTopic } from '../helpers/service.ts'
 
+const WEB_ROOT = fileURLToPath(new URL('../../dashboards/web/dist', import.meta.url))
+// The library's enum is an ambient const enum, which isolated modules cannot read.
+const ARGON2ID = 2 as Algorithm.Argon2id
+
 describe('the dashboard in a real browser (acceptance 7)', () => {
-  let child: ChildProcess
+  let service: Service
   let browser: Browser
   let url = ''
   let mqttUrl = ''
-  let token = ''
+  const token = randomBytes(32).toString('base64url')
   const dataDir = mkdtempSync(join(tmpdir(), 'sp-e2e-'))
+  const crew = { email: 'sam.crew@council.example', password: 'bin lorry route sunrise' }
 
   beforeAll(async () => {
-    // The real entry point, as `npm start` runs it, with the web app built by scripts/test.sh.
-    child = spawn(process.execPath, ['--import', 'tsx', 'service/main.ts'], {
-      env: {
-        ...process.env,
-        DATA_DIR: dataDir,
-        HTTP_PORT: '0',
-        MQTT_PORT: '0',
-        MQTT_WS_PORT: 'off',
-        INFLUX_URL: inject('influxUrl'),
-        INFLUX_DB: `e2e_${randomBytes(4).toString('hex')}`,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    // The whole service in this process, serving the web app as built by `npm run build:web` (scripts/test.sh does it).
+    if (!existsSync(join(WEB_ROOT, 'index.html'))) throw new Error('the web app is not built: run `npm run build:web`')
+    const parsed = parseConfig({
+      DATA_DIR: dataDir,
+      HTTP_PORT: '0',
+      MQTT_PORT: '0',
+      MQTT_WS_PORT: 'off',
+      MQTT_HOST: '127.0.0.1',
+      INFLUX_URL: inject('influxUrl'),
+      INFLUX_DB: `e2e_${randomBytes(4).toString('hex')}`,
+      ADMIN_TOKEN: token,
     })
-    let out = ''
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`service did not start:\n${out}`)), 30_000)
-      child.stdout!.on('data', (b: Buffer) => {
-        out += b.toString()
-        const dash = /dashboard: (\S+)\//.exec(out)
-        const tok = /admin token \(shown once, keep it safe\): (\S+)/.exec(out)
-        const mqtt = /MQTT:\s+(\S+)/.exec(out)
-        if (dash && tok && mqtt) {
-          clearTimeout(timer)
-          ;[url, token, mqttUrl] = [dash[1]!, tok[1]!, mqtt[1]!]
-          resolve()
-        }
-      })
-      child.stderr!.on('data', (b: Buffer) => {
-        out += b.toString()
-      })
-      child.once('exit', (code) => reject(new Error(`service exited with ${code}:\n${out}`)))
+    if (!parsed.ok) throw new Error(parsed.errors.join('\n'))
+    service = createService({ ...parsed.config, INFLUX_URL: inject('influxUrl') }, pino({ level: 'silent' }), WEB_ROOT)
+    await service.start()
+    url = service.httpUrl
+    mqttUrl = `mqtt://127.0.0.1:${service.broker.port}`
+    // A waste crew member whose round covers the high street: they see its bins, live.
+    await putArea(service.registry, { id: 'high-street-round', name: 'High Street round', kind: 'round', sites: ['high-street'] })
+    await service.registry.people.create({
+      email: crew.email,
+      name: 'Sam Crew',
+      grants: [{ role: 'crew', areas: ['high-street-round'] }],
+      status: 'active',
+      passwordHash: await hash(crew.password, { algorithm: ARGON2ID }),
+      mustChangePassword: false,
+      createdBy: 'admin-token',
     })
     browser = await launchChromium()
   })
 
   afterAll(async () => {
     await browser?.close()
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGTERM')
-      await exited
-    }
+    await service?.close()
     rmSync(dataDir, { recursive: true, force: true })
   })
 
-  it('signs in with the token, lists a device and shows a live alert that can be acknowledged', async () => {
+  it('signs in with email and password, lists a device and shows a live alert that can be acknowledged', async () => {
     const page = await browser.newPage()
     await page.goto(`${url}/`)
-    await page.getByLabel('Access token').fill('wrong-token')
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await expect.poll(() => page.locator('#login-error').textContent()).toContain('not accepted')
+    await page.getByLabel('Email', { exact: true }).fill(crew.email)
+    await page.getByLabel('Password', { exact: true }).fill('not the password')
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+    await expect.poll(() => page.locator('#sign-in-message').textContent()).toMatch(/email or password/i)
 
+    // Provisioning is an admin's job, done here by automation with the admin token.
     const res = await fetch(`${url}/api/devices`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ id: 'bin-browser', type: 'bin', name: 'Browser bin', site: 'high-street' }),
     })
+    expect(res.status).toBe(201)
     const bin = (await res.json()) as { id: string; secret: string; site: string; type: string }
 
-    await page.getByLabel('Access token').fill(token)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByLabel('Password', { exact: true }).fill(crew.password)
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
     await page.locator('tr[data-device-id="bin-browser"]').waitFor({ timeout: 5_000 })
+    expect(await page.locator('#me-name').textContent()).toBe('Sam Crew')
     await expect.poll(() => page.locator('#conn').textContent()).toBe('live')
     await expect.poll(() => page.locator('#health').textContent()).toMatch(/^InfluxDB ok · 0 records \(0 bytes\) waiting/)
 
@@ -96,7 +101,13 @@ describe('the dashboard in a real browser (acceptance 7)', () => {
     expect(await alert.textContent()).toContain('bin-browser')
     await expect.poll(() => page.locator('tr[data-device-id="bin-browser"]').textContent()).toContain('fillingLevel 0.98')
 
-    await alert.getByRole('button', { name: 'Acknowledge' }).click()
+    // On a phone: no sideways scroll, and the row still says what each value is.
+    await page.setViewportSize({ width: 360, height: 740 })
+    expect(await page.evaluate('document.documentElement.scrollWidth > window.innerWidth')).toBe(false)
+    expect(await page.locator('tr[data-device-id="bin-browser"] td').first().getAttribute('data-label')).toBe('Device')
+
+    // The button says which alert it acknowledges; the cookie session sends its CSRF token with the POST.
+    await alert.getByRole('button', { name: 'Acknowledge Bin full on bin-browser' }).click()
     await expect.poll(() => alert.getAttribute('data-status')).toBe('acknowledged')
     await device.endAsync()
   })

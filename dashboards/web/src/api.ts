@@ -1,32 +1,68 @@
-import type { Alert, Device, DeviceState } from '#devices'
+import type { Alert, Device, DeviceState, Me } from '#devices'
 
 export type DeviceWithState = Device & { state: DeviceState }
 
-export class Unauthorised extends Error {}
+/**
+ * How this tab proves who it is: the httpOnly session cookie (the browser sends it; our
+ * script only adds the CSRF token it was given), or an automation token it holds itself.
+ */
+export type Credentials = { kind: 'session'; csrf: string } | { kind: 'bearer'; token: string }
 
-/** The server refused to check the token for a while (AUTH_THROTTLED) or limited a heavy call (RATE_LIMITED). */
-export class TooMany extends Error {
+/** A refusal from the API, with the stable code and hint it sent, and Retry-After on a 429. */
+export class ApiError extends Error {
+  readonly status: number
+  readonly code: string
+  readonly hint: string
   readonly retryAfterS: number
-  constructor(retryAfterS: number) {
-    super(`too many attempts; try again in ${retryAfterS} s`)
+  constructor(status: number, code: string, message: string, hint: string, retryAfterS: number) {
+    super(message)
+    this.status = status
+    this.code = code
+    this.hint = hint
     this.retryAfterS = retryAfterS
   }
 }
 
-export function createApi(token: string) {
-  const call = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
-    const res = await fetch(path, {
-      ...init,
-      headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
-    })
-    if (res.status === 401) throw new Unauthorised()
-    if (res.status === 429) throw new TooMany(Number(res.headers.get('retry-after')) || 1)
-    if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`)
-    return (await res.json()) as T
-  }
+const SAFE = new Set(['GET', 'HEAD'])
+
+/** One JSON call to our own origin; a non-2xx answer becomes an ApiError. */
+export async function request<T>(
+  path: string,
+  init: { method?: string; body?: unknown; credentials?: Credentials | null } = {},
+): Promise<T> {
+  const method = init.method ?? 'GET'
+  const headers: Record<string, string> = {}
+  if (init.body !== undefined) headers['content-type'] = 'application/json'
+  const c = init.credentials
+  if (c?.kind === 'bearer') headers.authorization = `Bearer ${c.token}`
+  // The cookie rides along with any request the browser makes; this header proves our own script sent it.
+  if (c?.kind === 'session' && !SAFE.has(method)) headers['x-csrf-token'] = c.csrf
+  const res = await fetch(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  })
+  if (res.ok) return (res.status === 204 ? undefined : await res.json()) as T
+  const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string; hint?: string } } | null
+  const e = body?.error
+  throw new ApiError(
+    res.status,
+    e?.code ?? `HTTP_${res.status}`,
+    e?.message ?? `${path}: HTTP ${res.status}`,
+    e?.hint ?? '',
+    Number(res.headers.get('retry-after')) || 1,
+  )
+}
+
+/** The calls the dashboard makes once someone is signed in. */
+export function createApi(credentials: Credentials) {
+  const call = <T>(path: string, method = 'GET', body?: unknown) => request<T>(path, { method, body, credentials })
   return {
+    me: () => call<Me>('/api/me'),
     devices: () => call<DeviceWithState[]>('/api/devices'),
     openAlerts: () => call<Alert[]>('/api/alerts?status=open'),
-    ack: (id: string) => call<Alert>(`/api/alerts/${id}/ack`, { method: 'POST', body: '{}' }),
+    ack: (id: string) => call<Alert>(`/api/alerts/${encodeURIComponent(id)}/ack`, 'POST', {}),
   }
 }
+export type Api = ReturnType<typeof createApi>

@@ -1,78 +1,285 @@
-import { io, type Socket } from 'socket.io-client'
-import type { Alert, ClientToServerEvents, DeviceState, ServerToClientEvents } from '#devices'
-import { createApi, TooMany, Unauthorised } from './api.ts'
-import { renderAlert, renderDeviceRow } from './render.ts'
+import type { Me } from '#devices'
+import { ApiError, type Credentials, createApi } from './api.ts'
+import { authApi } from './auth.ts'
+import { type Dashboard, type Ended, startDashboard } from './dashboard.ts'
+import { describeGrants, inWords } from './render.ts'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
-const KEY = 'smartplace.token'
-const tooManyMessage = (s: number) => `Too many failed sign-ins. Try again in ${s} seconds.`
+const input = (id: string) => $<HTMLInputElement>(id)
+const form = (id: string) => $<HTMLFormElement>(id)
 
-function showLogin(message = '') {
-  sessionStorage.removeItem(KEY)
-  $('app').hidden = true
-  $('login').hidden = false
-  $('login-error').textContent = message
+// Only the automation-token option keeps anything in storage, and only for this tab; the session cookie is out of our script's reach.
+const TOKEN_KEY = 'smartplace.token'
+const VIEWS = ['sign-in-view', 'change-password-view', 'invitation-view', 'app'] as const
+type View = (typeof VIEWS)[number]
+const MESSAGE_OF: Record<View, string> = {
+  'sign-in-view': 'sign-in-message',
+  'change-password-view': 'change-password-message',
+  'invitation-view': 'invitation-message',
+  app: 'app-message',
 }
 
-async function start(token: string) {
-  const api = createApi(token)
-  let devices: Awaited<ReturnType<typeof api.devices>>
-  let alerts: Alert[]
+const throttled = (s: number) => `Too many failed sign-ins. Try again in ${inWords(s)}.`
+const SESSION_ENDED = 'Your session has ended. Sign in again.'
+const UNREACHABLE = 'The service could not be reached. Check your connection and try again.'
+const NOT_THE_SAME = 'The two new passwords are not the same. Type the same password in both boxes.'
+const INVITATION_GONE = 'This invitation link has already been used or has expired. Ask an administrator to send you a new one.'
+
+/** The words to show for a failed call: the server's own message (it carries the why), or what went wrong on the way. */
+const messageOf = (e: unknown) => {
+  if (e instanceof ApiError) return e.status === 429 ? throttled(e.retryAfterS) : e.message
+  return UNREACHABLE
+}
+const is = (e: unknown, status: number, code?: string) => e instanceof ApiError && e.status === status && (!code || e.code === code)
+
+let visible: View | null = null
+function show(view: View) {
+  $('loading').hidden = true
+  for (const v of VIEWS) $(v).hidden = v !== view
+  if (visible !== view) $(view).querySelector('h2')?.focus()
+  visible = view
+}
+
+function say(id: string, message: string, kind: 'error' | 'notice' = 'error') {
+  const el = $(id)
+  el.textContent = message
+  el.className = message ? kind : ''
+}
+
+/** Keeps a form from being sent twice while its call is on the way. */
+async function busy<T>(f: HTMLFormElement, work: () => Promise<T>): Promise<T> {
+  const button = f.querySelector('button[type="submit"]') as HTMLButtonElement
+  button.disabled = true
+  f.setAttribute('aria-busy', 'true')
   try {
-    ;[devices, alerts] = await Promise.all([api.devices(), api.openAlerts()])
+    return await work()
+  } finally {
+    button.disabled = false
+    f.removeAttribute('aria-busy')
+  }
+}
+
+interface SignedIn {
+  me: Me
+  credentials: Credentials
+  dashboard: Dashboard | null
+}
+let current: SignedIn | null = null
+// The password just typed at sign-in, in memory only, so that a forced first change does not ask for it again.
+let justTyped: string | null = null
+
+function showHeader(me: Me | null) {
+  $('me').hidden = !me
+  $('me-name').textContent = me?.name ?? ''
+  $('me-roles').textContent = me ? describeGrants(me.grants) : ''
+}
+
+function showSignIn(message = '', kind: 'error' | 'notice' = 'error') {
+  current?.dashboard?.stop()
+  current = null
+  justTyped = null
+  sessionStorage.removeItem(TOKEN_KEY)
+  showHeader(null)
+  for (const f of document.querySelectorAll('form')) f.reset()
+  say('sign-in-message', message, kind)
+  show('sign-in-view')
+}
+
+const sessionOf = (me: Me): Credentials => ({ kind: 'session', csrf: me.csrfToken ?? '' })
+
+/** Someone is signed in: the forced password change first if they owe one, else the dashboard. */
+async function enter(me: Me, credentials: Credentials) {
+  current?.dashboard?.stop()
+  const signedIn: SignedIn = { me, credentials, dashboard: null }
+  current = signedIn
+  showHeader(me)
+  if (me.mustChangePassword) return askNewPassword()
+  justTyped = null
+  say('app-message', '')
+  try {
+    const dashboard = await startDashboard(createApi(credentials), credentials, ended)
+    // Signed out (or in as someone else) while the lists were loading.
+    if (current !== signedIn) return dashboard.stop()
+    signedIn.dashboard = dashboard
+    show('app')
   } catch (e) {
-    if (e instanceof TooMany) return showLogin(tooManyMessage(e.retryAfterS))
-    return showLogin(e instanceof Unauthorised ? 'That token was not accepted.' : String(e))
+    if (current !== signedIn) return
+    if (is(e, 401)) return showSignIn(credentials.kind === 'bearer' ? 'That token was not accepted.' : SESSION_ENDED)
+    if (is(e, 403, 'PASSWORD_CHANGE_REQUIRED')) return askNewPassword()
+    if (is(e, 429)) return showSignIn(messageOf(e))
+    say('app-message', `The dashboard could not load: ${messageOf(e)} Reload the page to try again.`)
+    show('app')
   }
-  sessionStorage.setItem(KEY, token)
-  $('login').hidden = true
-  $('app').hidden = false
+}
 
-  const rows = new Map<string, HTMLTableRowElement>()
-  const tbody = $('devices')
-  const upsertDevice = (s: DeviceState) => {
-    let row = rows.get(s.deviceId)
-    if (!row) {
-      row = document.createElement('tr')
-      row.dataset.deviceId = s.deviceId
-      rows.set(s.deviceId, row)
-      tbody.append(row)
+function ended(e: Ended) {
+  if (e.reason === 'password-change') return askNewPassword()
+  showSignIn(e.reason === 'throttled' ? throttled(e.retryAfterS) : SESSION_ENDED)
+}
+
+function askNewPassword() {
+  if (!current) return showSignIn()
+  current.dashboard?.stop()
+  current.dashboard = null
+  form('change-password').reset()
+  input('change-password-username').value = current.me.email ?? ''
+  $('current-password-field').hidden = justTyped !== null
+  input('current-password').required = justTyped === null
+  say('change-password-message', '')
+  show('change-password-view')
+}
+
+async function signInWithToken(token: string) {
+  const credentials: Credentials = { kind: 'bearer', token }
+  try {
+    const me = await authApi.me(credentials)
+    sessionStorage.setItem(TOKEN_KEY, token)
+    await enter(me, credentials)
+  } catch (e) {
+    showSignIn(is(e, 401) ? 'That token was not accepted.' : messageOf(e))
+    $<HTMLDetailsElement>('token-option').open = true
+  }
+}
+
+form('sign-in').addEventListener('submit', (ev) => {
+  ev.preventDefault()
+  const email = input('email').value
+  const password = input('password').value
+  say('sign-in-message', '')
+  void busy(form('sign-in'), async () => {
+    try {
+      const me = await authApi.signIn(email, password)
+      input('password').value = ''
+      justTyped = password
+      await enter(me, sessionOf(me))
+    } catch (e) {
+      say('sign-in-message', messageOf(e))
+      input('password').value = ''
+      input('password').focus()
     }
-    renderDeviceRow(row, s)
-  }
-  for (const d of devices) upsertDevice(d.state)
+  })
+})
 
-  const list = $('alerts')
-  const items = new Map<string, HTMLLIElement>()
-  const ack = (id: string) => void api.ack(id).catch((e) => console.error(e))
-  const upsertAlert = (a: Alert) => {
-    let li = items.get(a.id)
-    if (!li) {
-      li = document.createElement('li')
-      items.set(a.id, li)
-      list.prepend(li)
+form('token-sign-in').addEventListener('submit', (ev) => {
+  ev.preventDefault()
+  const token = input('token').value.trim()
+  void busy(form('token-sign-in'), () => signInWithToken(token))
+})
+
+form('change-password').addEventListener('submit', (ev) => {
+  ev.preventDefault()
+  const signedIn = current
+  if (signedIn?.credentials.kind !== 'session') return showSignIn()
+  const csrf = signedIn.credentials.csrf
+  const next = input('new-password').value
+  if (next !== input('new-password-again').value) {
+    say('change-password-message', NOT_THE_SAME)
+    return input('new-password-again').focus()
+  }
+  const currentPassword = justTyped ?? input('current-password').value
+  say('change-password-message', '')
+  void busy(form('change-password'), async () => {
+    try {
+      const me = await authApi.changePassword(csrf, currentPassword, next)
+      justTyped = null
+      form('change-password').reset()
+      await enter(me, sessionOf(me))
+    } catch (e) {
+      if (is(e, 401, 'UNAUTHENTICATED')) return showSignIn(SESSION_ENDED)
+      if (is(e, 401)) {
+        // The current password was not right after all (changed elsewhere since): ask for it.
+        justTyped = null
+        $('current-password-field').hidden = false
+        input('current-password').required = true
+      }
+      say('change-password-message', messageOf(e))
     }
-    renderAlert(li, a, ack)
-  }
-  for (const a of alerts.reverse()) upsertAlert(a)
+  })
+})
 
-  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io({ auth: { token } })
-  socket.on('connect', () => {
-    $('conn').textContent = 'live'
+/** The token from an invitation link, kept in memory once read from the address. */
+let invitation: string | null = null
+
+function forgetInvitationLink() {
+  const url = new URL(location.href)
+  url.searchParams.delete('invitation')
+  history.replaceState(history.state, '', `${url.pathname}${url.search}${url.hash}`)
+}
+
+async function openInvitation(token: string) {
+  invitation = token
+  try {
+    const info = await authApi.invitation(token)
+    if (info.name) {
+      $('invitation-welcome').textContent = `Welcome, ${info.name}.`
+      $('invitation-welcome').hidden = false
+    }
+    if (info.email) input('invitation-username').value = info.email
+  } catch (e) {
+    if (is(e, 410)) {
+      invitation = null
+      forgetInvitationLink()
+      return showSignIn(INVITATION_GONE)
+    }
+    // Otherwise the link's details are just not known here: the password form works without them.
+  }
+  show('invitation-view')
+}
+
+form('accept-invitation').addEventListener('submit', (ev) => {
+  ev.preventDefault()
+  const password = input('invitation-password').value
+  if (password !== input('invitation-password-again').value) {
+    say('invitation-message', NOT_THE_SAME)
+    return input('invitation-password-again').focus()
+  }
+  const token = invitation
+  if (!token) return showSignIn()
+  say('invitation-message', '')
+  void busy(form('accept-invitation'), async () => {
+    try {
+      const me = await authApi.acceptInvitation(token, password)
+      invitation = null
+      forgetInvitationLink()
+      await enter(me, sessionOf(me))
+    } catch (e) {
+      if (is(e, 410) || is(e, 404)) {
+        invitation = null
+        forgetInvitationLink()
+        return showSignIn(INVITATION_GONE)
+      }
+      say('invitation-message', messageOf(e))
+    }
   })
-  socket.on('disconnect', () => {
-    $('conn').textContent = 'reconnecting…'
-  })
-  socket.on('connect_error', (e) => {
-    if (e.message === 'UNAUTHENTICATED') showLogin('Your session is no longer valid.')
-    // The handshake is braked like the API; the message says when to come back rather than blaming the token.
-    if (e.message === 'AUTH_THROTTLED') showLogin(tooManyMessage(Number((e as { data?: { retryAfterS?: number } }).data?.retryAfterS) || 1))
-  })
-  socket.on('alert:raised', upsertAlert)
-  socket.on('alert:acknowledged', upsertAlert)
-  socket.on('alert:cleared', upsertAlert)
-  socket.on('alert:changed', (c) => upsertAlert(c.alert))
-  socket.on('device:state', upsertDevice)
+})
+
+$('sign-out').addEventListener('click', () => {
+  const signedIn = current
+  if (!signedIn) return showSignIn()
+  const c = signedIn.credentials
+  if (c.kind === 'bearer') return showSignIn('You have signed out. The token itself stays valid until it expires or is revoked.', 'notice')
+  void (async () => {
+    try {
+      await authApi.signOut(c.csrf)
+    } catch (e) {
+      if (!is(e, 401)) return say(MESSAGE_OF[visible ?? 'app'], `Signing out did not complete: ${messageOf(e)}`)
+    }
+    showSignIn('You have signed out.', 'notice')
+  })()
+})
+
+async function showProviders() {
+  try {
+    const p = await authApi.providers()
+    if (p.sso) {
+      const link = $<HTMLAnchorElement>('sso-link')
+      link.href = p.sso.start
+      link.textContent = `Sign in with ${p.sso.name}`
+      $('sso').hidden = false
+    }
+  } catch {
+    // Without the list, email and password still work.
+  }
 }
 
 /** InfluxDB and log state from /ready: readings wait in the log while InfluxDB is away and land after. */
@@ -88,14 +295,22 @@ async function showHealth() {
     $('health').textContent = 'service unreachable'
   }
 }
+
+/** Where a fresh page starts: an invitation link, this tab's token, the session cookie, or the sign-in form. */
+async function boot() {
+  void showProviders()
+  const link = new URLSearchParams(location.search).get('invitation')
+  if (link) return openInvitation(link)
+  const saved = sessionStorage.getItem(TOKEN_KEY)
+  if (saved) return signInWithToken(saved)
+  try {
+    const me = await authApi.me()
+    await enter(me, sessionOf(me))
+  } catch (e) {
+    showSignIn(is(e, 401) ? '' : messageOf(e))
+  }
+}
+
 void showHealth()
 setInterval(showHealth, 10_000)
-
-$('login').addEventListener('submit', (e) => {
-  e.preventDefault()
-  void start(($('token') as HTMLInputElement).value)
-})
-
-const saved = sessionStorage.getItem(KEY)
-if (saved) void start(saved)
-else showLogin()
+void boot()
