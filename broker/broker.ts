@@ -154,11 +154,10 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
         () => client.closed,
         (o) => {
           if (o.ok) return admitDevice(client, o.device, done)
-          if (o.why === 'wrong-secret')
-            return deny(Connack.badUserNameOrPassword, 'bad-credentials', 'unknown device or wrong secret', { address })
+          if (o.why === 'wrong-secret') return deny(Connack.badUserNameOrPassword, 'bad-credentials', 'unknown device or wrong secret')
           // Not "bad user name or password" when braked: the secret was not looked at, and the device should retry later.
           if (o.why === 'braked')
-            return deny(Connack.serverUnavailable, 'auth-braked', 'too many wrong secrets from this address; try later', { address })
+            return deny(Connack.serverUnavailable, 'auth-braked', 'too many wrong secrets from this address; try later')
           log.warn({ err: o.error.message }, 'cannot check device credentials')
           deny(Connack.serverUnavailable, 'store-unavailable', 'server unavailable')
         },
@@ -250,8 +249,8 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   const onError = (client: Client | null, err: Error) => {
     if (err instanceof ProtocolViolation) {
       const { reason, statement, connack, detail } = err.violation
-      const address = client ? (peerSocket(client)?.remoteAddress ?? (client.conn as Partial<GuardedStream>).remoteAddress) : undefined
-      refuse(reason, client?.id, { statement, connack, address, ...detail })
+      // No address: a client's address is personal data and stays out of the logs (the counters say how many).
+      refuse(reason, client?.id, { statement, connack, ...detail })
       return
     }
     const reason = refusalReason(err, client !== null && (client as ParsingClient)._parser?.error === err)

@@ -11,8 +11,16 @@ echo "== lint"; npx --no-install biome check . || failed_checks=$((failed_checks
 
 echo "== vitest"
 rm -f .test-results.json
+# Every service the tests start logs here at debug, and the secrets they make are noted beside it:
+# one check after the suite proves no secret, password, token, email or client address reached a log.
+SP_TEST_LOG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sp-test-logs.XXXXXX")
+export SP_TEST_LOG_DIR
 npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=.test-results.json "$@"
 status=$?
+
+echo "== logs"
+node --import tsx test/log-check/main.ts "$SP_TEST_LOG_DIR" || failed_checks=$((failed_checks + 1))
+rm -rf "$SP_TEST_LOG_DIR"
 
 node -e '
   const fs = require("node:fs")

@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { appendFileSync } from 'node:fs'
+import { childLogFile, noteSecret } from './log-capture.ts'
 
 export interface ChildService {
   child: ChildProcess
@@ -40,8 +42,11 @@ export async function spawnService(o: ChildOptions): Promise<ChildService> {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
+  noteSecret(o.token)
+  const logFile = childLogFile('service')
   child.stdout!.on('data', (b: Buffer) => {
     out = (out + b.toString()).slice(-20_000)
+    if (logFile) appendFileSync(logFile, b)
   })
   child.stderr!.on('data', (b: Buffer) => {
     out = (out + b.toString()).slice(-20_000)

@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
-import { pino } from 'pino'
 import { inject } from 'vitest'
 import type { DeviceInput } from '#devices'
 import { parseConfig } from '../../service/config.ts'
 import { createService, type Service } from '../../service/service.ts'
+import { noteSecret, testLogger } from './log-capture.ts'
 
 export interface TestService {
   service: Service
@@ -50,7 +50,8 @@ export async function startService(env: Record<string, string> = {}, opts: Start
     ...env,
   })
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'))
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+  noteSecret(token)
+  const log = testLogger()
   const service = await createService({ ...parsed.config, INFLUX_URL: influxUrl }, log, null)
   await service.start()
   const url = service.httpUrl
@@ -72,7 +73,9 @@ export async function startService(env: Record<string, string> = {}, opts: Start
       const body = { name: spec.id, site: 'test-site', ...spec }
       const res = await api('/api/devices', { method: 'POST', body: JSON.stringify(body) })
       if (res.status !== 201) throw new Error(`provision failed: ${res.status} ${await res.text()}`)
-      return (await res.json()) as { id: string; secret: string; site: string; type: string }
+      const d = (await res.json()) as { id: string; secret: string; site: string; type: string }
+      noteSecret(d.secret)
+      return d
     },
     async close() {
       await service.close()
