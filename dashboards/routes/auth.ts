@@ -7,6 +7,7 @@ import type { AccountDeps } from '../access/accounts.ts'
 import { audit } from '../access/audit.ts'
 import { checkPassword, hashPassword, verifyPassword } from '../access/passwords.ts'
 import { principalOf } from '../access/route-access.ts'
+import { sessionCookie } from '../access/session-cookie.ts'
 import { SESSION_COOKIE } from '../access/sessions.ts'
 import { createSignInBrake } from '../access/sign-in-brake.ts'
 import { throttledMessage } from '../auth.ts'
@@ -42,15 +43,10 @@ export const authRoutes =
   async (app) => {
     const { registry, sessions } = deps
     const brake = createSignInBrake({ guard: deps.guard })
-    const secure = (req: FastifyRequest) => req.protocol === 'https' || (deps.publicUrl?.startsWith('https:') ?? false)
-    const cookieOptions = (req: FastifyRequest) => ({ path: '/', httpOnly: true, sameSite: 'lax' as const, secure: secure(req) })
-    // Not signed: the value is 256 random bits already, and only its keyed hash is stored.
+    const cookie = sessionCookie(deps.publicUrl)
     const startSession = async (req: FastifyRequest, reply: FastifyReply, personId: string) => {
       const s = await sessions.start(personId)
-      reply.setCookie(SESSION_COOKIE, s.token, {
-        ...cookieOptions(req),
-        maxAge: Math.max(1, Math.round((s.expiresAt - Date.now()) / 1000)),
-      })
+      cookie.set(req, reply, s)
       return s
     }
     const throttled = (reply: FastifyReply, r: Refusal) =>
@@ -114,10 +110,10 @@ export const authRoutes =
       },
       async (req, reply) => {
         const p = principalOf(req)
-        const cookie = req.cookies[SESSION_COOKIE]
-        if (p.via === 'session' && cookie) {
-          await sessions.end(cookie)
-          reply.clearCookie(SESSION_COOKIE, cookieOptions(req))
+        const value = req.cookies[SESSION_COOKIE]
+        if (p.via === 'session' && value) {
+          await sessions.end(value)
+          cookie.clear(req, reply)
           await audit(registry.audit, req, 'sign-out', p.actor)
         }
         return reply.code(204).send(null)

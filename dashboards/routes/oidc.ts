@@ -7,7 +7,7 @@ import type { OidcOptions } from '../access/oidc.ts'
 import { createOidcClient, SsoError } from '../access/oidc-client.ts'
 import { createPendingSignIns } from '../access/oidc-pending.ts'
 import { ssoPerson } from '../access/oidc-sign-in.ts'
-import { SESSION_COOKIE } from '../access/sessions.ts'
+import { sessionCookie } from '../access/session-cookie.ts'
 import { ErrorBody, sendError } from '../errors.ts'
 
 export const OIDC_COOKIE = 'sp_oidc'
@@ -37,7 +37,7 @@ export const oidcRoutes =
 
     const rp = createOidcClient(oidc)
     const pending = createPendingSignIns({ ttlMs: PENDING_TTL_S * 1000, max: PENDING_MAX })
-    const secure = (req: FastifyRequest) => req.protocol === 'https' || (deps.publicUrl?.startsWith('https:') ?? false)
+    const { secure } = sessionCookie(deps.publicUrl)
     const origin = (req: FastifyRequest) => deps.publicUrl?.replace(/\/+$/, '') ?? `${req.protocol}://${req.host}`
     const clearPending = (req: FastifyRequest, reply: FastifyReply) =>
       reply.clearCookie(OIDC_COOKIE, { path: OIDC_PATH, httpOnly: true, sameSite: 'lax', secure: secure(req) })
@@ -125,13 +125,7 @@ export const oidcRoutes =
           )
         }
         const session = await deps.sessions.start(person.id)
-        reply.setCookie(SESSION_COOKIE, session.token, {
-          path: '/',
-          httpOnly: true,
-          sameSite: 'lax',
-          secure: secure(req),
-          maxAge: Math.max(1, Math.round((session.expiresAt - Date.now()) / 1000)),
-        })
+        sessionCookie(deps.publicUrl).set(req, reply, session)
         await deps.registry.people.signedIn(person.id, new Date())
         await audit(deps.registry.audit, req, 'sign-in', actor, { method: 'oidc', created: outcome.created, linked: outcome.linked }, actor)
         deps.log.info({ person: person.id, method: 'oidc' }, 'signed in')

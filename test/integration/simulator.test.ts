@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFleet } from '../../simulators/fleet.ts'
 import { apiProvisioner, fleetSpecs, provisionFleet } from '../../simulators/provision.ts'
+import { noteSecret } from '../helpers/log-capture.ts'
 import { countPoints, startService, type TestService } from '../helpers/service.ts'
 
 describe('simulated fleet (acceptance 6)', () => {
@@ -35,8 +36,16 @@ describe('simulated fleet (acceptance 6)', () => {
     expect(await svc.service.registry.quarantine.count()).toBe(0)
   })
 
-  it('sends SenML when asked, and it lands like native JSON', { timeout: 30_000 }, async () => {
-    const devices = await provisionFleet(fleetSpecs({ bin: 3, boiler: 3, meter: 3 }, 3, 'senml'), apiProvisioner(svc.url, svc.token), null)
+  it('sends SenML when asked, and it lands like native JSON; provisions with a named automation token', { timeout: 30_000 }, async () => {
+    const created = await svc.api('/api/tokens', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'simulator', grant: { role: 'admin', areas: null }, expiresInDays: 1 }),
+    })
+    const { token, apiToken } = (await created.json()) as { token: string; apiToken: { id: string } }
+    noteSecret(token)
+    const devices = await provisionFleet(fleetSpecs({ bin: 3, boiler: 3, meter: 3 }, 3, 'senml'), apiProvisioner(svc.url, token), null)
+    const audit = await svc.service.registry.audit.list({ action: 'device-provisioned' })
+    expect(audit.filter((e) => e.actor === `token:${apiToken.id}`)).toHaveLength(9)
     const fleet = createFleet({ url: svc.mqttUrl, devices, speed: 3600, seed: 3, format: 'senml' })
     await fleet.start()
     await new Promise((r) => setTimeout(r, 3_000))

@@ -36,6 +36,18 @@ describe('the log leak check (run over the whole suite by scripts/test.sh)', () 
     expect(findLeaks(ok, [])).toEqual([])
   })
 
+  it('passes a server the service could not reach and a certificate naming its own address, but not a client beside them', () => {
+    const reader = line({ err: 'InfluxDB write failed: connect ECONNREFUSED 127.0.0.1:8086', msg: 'log reader failed' })
+    const cert = line({ certificate: { subjectAltName: 'IP Address:127.0.0.1, DNS:localhost' } })
+    expect(findLeaks([reader, cert].join('\n'), [])).toEqual([])
+    expect(kinds(line({ err: 'connect ECONNREFUSED 127.0.0.1:8086', client: '192.0.2.7' }))).toEqual(['ip-address'])
+  })
+
+  it('reads only structured log lines, not the banner a start prints', () => {
+    expect(kinds('  create the first admin: npm run people -- create-admin --email you@council.gov.uk')).toEqual([])
+    expect(kinds(line({ msg: 'x', who: 'you@council.gov.uk' }))).toEqual(['email'])
+  })
+
   it('says which line leaked', () => {
     const text = [line({ msg: 'fine' }), line({ msg: 'fine' }), line({ email: 'bob@example.org' })].join('\n')
     expect(findLeaks(text, [])).toEqual([expect.objectContaining({ kind: 'email', line: 3 })])

@@ -20,14 +20,19 @@ const IPV4 = /(?<![/\d.[])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/
 const IPV6 = /"(?=[0-9a-f:]*(?:::|[a-f]))(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}"/i
 const CREDENTIAL_FIELD = /"(password|passwd|secret|token|authorization|cookie|csrf[a-z]*|set-cookie)"\s*:\s*"(?!\[Redacted\])[^"]+"/i
 
+// Addresses that are not about a person: a server the service failed to reach, a certificate's own name.
+const SERVER_CONTEXT = /\b(?:E[A-Z]+|connect \w+) (?:\d{1,3}\.){3}\d{1,3}:\d+|IP Address:[0-9a-f.:]+/gi
+
+/** Only structured log lines count: the banner a start prints (where it listens, how to begin) is not a log. */
 export function findLeaks(text: string, secrets: readonly string[]): Leak[] {
   const leaks: Leak[] = []
   const known = secrets.filter((s) => s.length >= 8)
   const lines = text.split('\n')
   for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!
-    if (l === '') continue
-    const add = (kind: Leak['kind']) => leaks.push({ kind, line: i + 1, excerpt: l.slice(0, 200) })
+    const line = lines[i]!
+    if (!line.startsWith('{')) continue
+    const l = line.replace(SERVER_CONTEXT, '')
+    const add = (kind: Leak['kind']) => leaks.push({ kind, line: i + 1, excerpt: line.slice(0, 200) })
     if (known.some((s) => l.includes(s))) add('known-secret')
     else if (API_TOKEN.test(l)) add('api-token')
     else if (RANDOM_SECRET.test(l)) add('random-secret')
