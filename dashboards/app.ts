@@ -65,7 +65,7 @@ export interface AppDeps {
   metrics: MetricsRegistry
   ready(): Promise<ReadyCheck>
   replay: QuarantineRoutesDeps['replay']
-  socketIo: { pingIntervalMs: number; pingTimeoutMs: number }
+  socketIo: { pingIntervalMs: number; pingTimeoutMs: number; recheckMs: number }
   log: Logger
   /** Bins' fill outlook from the alert engine, and their next collection. */
   bins: Omit<BinOutlookDeps, 'registry'>
@@ -151,7 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   await app.register(fastifyCookie)
   installAccess(app, auth)
-  attachSocketIo(app, { auth, trustProxy, bus: deps.bus, registry, ...deps.socketIo })
+  attachSocketIo(app, { auth, trustProxy, bus: deps.bus, registry, publicUrl: deps.http.publicUrl, ...deps.socketIo })
 
   await app.register(healthRoutes({ ready: deps.ready }))
   const accounts = { registry, sessions, auth, guard, publicUrl: deps.http.publicUrl, log: deps.log.child({ module: 'people' }) }

@@ -1,6 +1,7 @@
+import type { IncomingMessage } from 'node:http'
 import { fastifyCookie } from '@fastify/cookie'
 import type { FastifyInstance } from 'fastify'
-import { Server, type Socket } from 'socket.io'
+import { Server } from 'socket.io'
 import {
   type Alert,
   alertView,
@@ -13,7 +14,7 @@ import {
   type Scope,
   type ServerToClientEvents,
 } from '#devices'
-import type { Authenticator } from './access/authenticate.ts'
+import type { Authenticator, Credentials } from './access/authenticate.ts'
 import type { Principal } from './access/principal.ts'
 import { SESSION_COOKIE } from './access/sessions.ts'
 import { throttledMessage } from './auth.ts'
@@ -41,6 +42,40 @@ export function roomsOf(
   }
   return [...rooms]
 }
+const sameRooms = (a: readonly string[], b: readonly string[]) => {
+  if (a.length !== b.length) return false
+  const set = new Set(a)
+  return b.every((r) => set.has(r))
+}
+
+/** What a socket was let in with: checked again on every sweep, so access taken away ends the connection. */
+interface SocketData {
+  credentials: Omit<Credentials, 'transport'>
+  rooms: string[]
+}
+
+// Credentials checked at once during a sweep: enough to finish a few thousand sockets well inside the
+// interval, few enough that a sweep is never a burst on the database or the auth brake.
+const RECHECK_BATCH = 8
+
+/**
+ * Refuses cross-site WebSocket hijacking: a browser sends Origin on the handshake, and only a page of
+ * our own (HTTP_PUBLIC_URL, or the host the request was sent to) may open a socket with the person's
+ * cookie. Without Origin the caller is not a browser (automation with a bearer token) and has no
+ * ambient credential to abuse.
+ */
+export function originAllowed(origin: string | undefined, host: string | undefined, publicUrl: string | null): boolean {
+  if (origin === undefined) return true
+  let url: URL
+  try {
+    url = new URL(origin)
+  } catch {
+    return false // 'null' (sandboxed frames, file:) and garbage
+  }
+  if (publicUrl !== null && url.origin === new URL(publicUrl).origin) return true
+  return host !== undefined && url.host === host.toLowerCase()
+}
+
 const roomsFor = (prefix: 'p' | 'v', c: DataClass, site: string) => [`${prefix}:${c}:${site}`, `${prefix}:${c}:*`]
 
 /**
@@ -55,12 +90,21 @@ export function attachSocketIo(
     registry: { areas: { sitesByArea(): Promise<Map<string, string[]>> } }
     trustProxy: TrustProxy
     bus: LiveBus
+    /** HTTP_PUBLIC_URL: its origin may open sockets, besides pages served from the request's own host. */
+    publicUrl: string | null
     pingIntervalMs: number
     pingTimeoutMs: number
+    /** How often every connected socket's credential and rooms are checked again (SOCKETIO_RECHECK_MS). */
+    recheckMs: number
   },
 ) {
-  const io = new Server<ClientToServerEvents, ServerToClientEvents>(app.server, {
+  const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(app.server, {
     serveClient: false,
+    allowRequest: (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) => {
+      const origin = req.headers.origin
+      if (originAllowed(origin, req.headers.host, deps.publicUrl)) callback(null, true)
+      else callback('ORIGIN_FORBIDDEN', false)
+    },
     // A browser that stops reading misses its pongs and is dropped instead of growing our buffers.
     pingInterval: deps.pingIntervalMs,
     pingTimeout: deps.pingTimeoutMs,
@@ -71,13 +115,14 @@ export function attachSocketIo(
     for (const [name, value] of Object.entries(ENGINE_IO_HEADERS)) res.setHeader(name, value)
     next()
   })
-  io.use((socket: Socket, next) => {
+  io.use((socket, next) => {
     const token = socket.handshake.auth?.token
     const bearer = typeof token === 'string' && token !== '' ? token : null
     const cookie = bearer ? null : (fastifyCookie.parse(socket.handshake.headers.cookie ?? '')[SESSION_COOKIE] ?? null)
     const address = clientOfRequest(socket.request, deps.trustProxy)
+    const credentials = { bearer, session: cookie, address }
     deps.auth
-      .identify({ bearer, session: cookie, address, transport: 'socket.io' })
+      .identify({ ...credentials, transport: 'socket.io' })
       .then(async (r) => {
         if (!r.ok) {
           if (r.status === 401) return next(refusal('UNAUTHENTICATED', { code: 'UNAUTHENTICATED' }))
@@ -86,7 +131,9 @@ export function attachSocketIo(
         }
         if (r.principal.mustChangePassword) return next(refusal('PASSWORD_CHANGE_REQUIRED', { code: 'PASSWORD_CHANGE_REQUIRED' }))
         const sites = await deps.registry.areas.sitesByArea()
-        socket.join(roomsOf(r.principal, (a) => sites.get(a) ?? []))
+        const rooms = roomsOf(r.principal, (a) => sites.get(a) ?? [])
+        socket.data = { credentials, rooms }
+        socket.join(rooms)
         next()
       })
       .catch((e: Error) => next(e))
@@ -134,7 +181,59 @@ export function attachSocketIo(
     },
     OWNER,
   )
+  // Access is decided at the handshake and would otherwise last as long as the connection: every
+  // socket is identified again, and one whose credential no longer works or whose rooms are no longer
+  // its scope's is disconnected (the client reconnects into its new scope, or is refused).
+  let closed = false
+  const sweep = async () => {
+    const sockets = [...io.of('/').sockets.values()]
+    if (sockets.length === 0) return
+    const sites = await deps.registry.areas.sitesByArea()
+    // Several tabs share one cookie: one check per credential, so an ended session counts once against
+    // the brake however many sockets it had.
+    const verdicts = new Map<string, Promise<string[] | null>>()
+    const roomsNow = (c: SocketData['credentials']) => {
+      const key = JSON.stringify([c.bearer, c.session, c.address])
+      let v = verdicts.get(key)
+      if (!v) {
+        v = deps.auth.identify({ ...c, transport: 'socket.io', recheck: true }).then((r) => {
+          // Throttled is refused too: a blocked address must not keep a socket it could not open now.
+          if (!r.ok || r.principal.mustChangePassword) return null
+          return roomsOf(r.principal, (a) => sites.get(a) ?? [])
+        })
+        verdicts.set(key, v)
+      }
+      return v
+    }
+    for (let i = 0; i < sockets.length && !closed; i += RECHECK_BATCH) {
+      await Promise.all(
+        sockets.slice(i, i + RECHECK_BATCH).map(async (socket) => {
+          if (!socket.connected) return
+          const rooms = await roomsNow(socket.data.credentials)
+          if (rooms === null || !sameRooms(rooms, socket.data.rooms)) socket.disconnect(true)
+        }),
+      )
+    }
+  }
+  let sweeping = false
+  const recheck = setInterval(() => {
+    // A sweep slower than the interval is not overlapped by the next one.
+    if (sweeping) return
+    sweeping = true
+    sweep()
+      .catch((e: Error) => {
+        // Our own failure (the store unreachable) is not the caller's: sockets stay until a sweep can decide.
+        if (!closed) app.log.warn({ module: 'socket.io', err: e.message }, 'socket.io: access recheck failed; retrying next interval')
+      })
+      .finally(() => {
+        sweeping = false
+      })
+  }, deps.recheckMs)
+  recheck.unref()
+
   app.addHook('preClose', (done) => {
+    closed = true
+    clearInterval(recheck)
     deps.bus.removeOwner(OWNER)
     io.local.disconnectSockets(true)
     done()

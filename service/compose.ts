@@ -235,7 +235,11 @@ export async function compose(
           : null,
     },
     replay: ingest.replay,
-    socketIo: { pingIntervalMs: config.SOCKETIO_PING_INTERVAL_MS, pingTimeoutMs: config.SOCKETIO_PING_TIMEOUT_MS },
+    socketIo: {
+      pingIntervalMs: config.SOCKETIO_PING_INTERVAL_MS,
+      pingTimeoutMs: config.SOCKETIO_PING_TIMEOUT_MS,
+      recheckMs: config.SOCKETIO_RECHECK_MS,
+    },
     ready: () => readiness({ influx, influxUrl: config.INFLUX_URL, influxWriter, log: durable, readers }),
   })
 

@@ -105,6 +105,9 @@ export const ServiceConfig = z
     TIME_EARLY_S: z.coerce.number().int().min(0).max(86_400).default(300),
     SOCKETIO_PING_INTERVAL_MS: z.coerce.number().int().min(100).default(25_000),
     SOCKETIO_PING_TIMEOUT_MS: z.coerce.number().int().min(100).default(20_000),
+    // How often each live connection's session or token is checked again: sign-out, a disabled person, changed roles or
+    // areas, a revoked or expired token all end the connection within this long.
+    SOCKETIO_RECHECK_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
     OFFLINE_CHECK_MS: z.coerce.number().int().min(100).default(10_000),
     // Many devices of one site silent together are one incident: at least this many, or this share of the site's devices…
     INCIDENT_MIN_DEVICES: z.coerce.number().int().min(2).default(5),

@@ -17,6 +17,8 @@ export interface Credentials {
   session: string | null
   address: string
   transport: AuthTransport
+  /** The service checking an open connection again: a session is not kept from going idle by it. */
+  recheck?: boolean
 }
 
 export interface Authenticator {
@@ -81,8 +83,8 @@ export function createAuthenticator(deps: {
     }
   }
 
-  const bySession = async (cookie: string): Promise<Principal | null> => {
-    const s = await deps.sessions.resolve(cookie)
+  const bySession = async (cookie: string, touch: boolean): Promise<Principal | null> => {
+    const s = await deps.sessions.resolve(cookie, { touch })
     if (!s) return null
     const p = await deps.people.get(s.row.personId)
     if (p?.status !== 'active') {
@@ -112,7 +114,7 @@ export function createAuthenticator(deps: {
       // Checked before the credential: a blocked client must not learn whether its guess was right.
       const block = deps.guard.check(c.address, identity, c.transport)
       if (block) return { ok: false, status: 429, code: 'AUTH_THROTTLED', ...block }
-      const principal = c.bearer ? await byBearer(c.bearer) : await bySession(value)
+      const principal = c.bearer ? await byBearer(c.bearer) : await bySession(value, c.recheck !== true)
       if (principal) {
         deps.guard.succeeded(c.address)
         return { ok: true, principal }

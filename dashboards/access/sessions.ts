@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { Hasher } from '../../registry/credentials.ts'
 import type { SessionRow, SessionStore } from '../../store/session-store.ts'
 
@@ -14,12 +14,13 @@ export interface SessionOptions {
 export interface Sessions {
   /** A new session for a person: the cookie value (shown to the browser only) and its CSRF token. */
   start(personId: string): Promise<{ token: string; csrf: string; expiresAt: number }>
-  /** The live session of a cookie value, touched; undefined when unknown, idle too long or past its absolute end. */
-  resolve(token: string): Promise<{ row: SessionRow; idHash: Buffer; csrf: string } | undefined>
+  /**
+   * The live session of a cookie value; undefined when unknown, idle too long or past its absolute end.
+   * Touched (not idle) unless `touch` is false: the service checking an open connection again is not the person at work.
+   */
+  resolve(token: string, opts?: { touch?: boolean }): Promise<{ row: SessionRow; idHash: Buffer; csrf: string } | undefined>
   end(token: string): Promise<void>
   endAllFor(personId: string): Promise<void>
-  /** Constant-time comparison of a presented CSRF token with the session's. */
-  csrfMatches(expected: string, presented: string | undefined): boolean
 }
 
 export function createSessions(deps: { store: SessionStore; hasher: Hasher; opts: SessionOptions; now?: () => number }): Sessions {
@@ -35,7 +36,7 @@ export function createSessions(deps: { store: SessionStore; hasher: Hasher; opts
       await deps.store.create(idHash(token), personId, t, expiresAt)
       return { token, csrf: csrfOf(token), expiresAt }
     },
-    async resolve(token) {
+    async resolve(token, opts) {
       if (token.length > 100) return undefined
       const h = idHash(token)
       const row = await deps.store.get(h)
@@ -45,7 +46,7 @@ export function createSessions(deps: { store: SessionStore; hasher: Hasher; opts
         await deps.store.delete(h)
         return undefined
       }
-      if (t - row.lastSeenAt >= TOUCH_EVERY_MS) await deps.store.touch(h, t)
+      if (opts?.touch !== false && t - row.lastSeenAt >= TOUCH_EVERY_MS) await deps.store.touch(h, t)
       return { row, idHash: h, csrf: csrfOf(token) }
     },
     async end(token) {
@@ -53,12 +54,6 @@ export function createSessions(deps: { store: SessionStore; hasher: Hasher; opts
     },
     async endAllFor(personId) {
       await deps.store.deleteForPerson(personId)
-    },
-    csrfMatches(expected, presented) {
-      if (!presented) return false
-      const a = Buffer.from(expected)
-      const b = Buffer.from(presented)
-      return a.length === b.length && timingSafeEqual(a, b)
     },
   }
 }
