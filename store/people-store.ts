@@ -14,6 +14,7 @@ export interface PeopleTable {
   must_change_password: number
   /** `<issuer> <sub>` of the identity provider's account, once linked. */
   oidc_subject: string | null
+  grants_source: GrantsSource
   created_at: Iso
   created_by: string
   last_sign_in_at: Iso | null
@@ -29,10 +30,17 @@ export interface InvitationsTable {
 
 export type PeopleTables = { people: PeopleTable; invitations: InvitationsTable }
 
+/**
+ * Who decided a person's grants last: an administrator, or the identity provider's group map.
+ * Grants the group map gave go when the person leaves every mapped group; an administrator's stay.
+ */
+export type GrantsSource = 'admin' | 'sso'
+
 /** A person with what sign-in needs; never sent to a client as is. */
 export interface PersonRecord extends Person {
   passwordHash: string | null
   oidcSubject: string | null
+  grantsSource: GrantsSource
 }
 
 export interface NewPerson {
@@ -43,6 +51,8 @@ export interface NewPerson {
   passwordHash: string | null
   mustChangePassword: boolean
   oidcSubject?: string | null
+  /** 'admin' unless told otherwise. */
+  grantsSource?: GrantsSource
   createdBy: string
 }
 
@@ -59,7 +69,10 @@ export interface PeopleStore {
   /** People's display names by id, for histories. */
   names(ids: readonly string[]): Promise<Map<string, string>>
   setPassword(id: string, hash: string, mustChange: boolean): Promise<void>
-  setGrants(id: string, grants: Grant[]): Promise<PersonRecord | undefined>
+  /** No password any more: the person signs in only through the identity provider. */
+  clearPassword(id: string): Promise<void>
+  /** Grants set by an administrator unless `source` says the group map set them. */
+  setGrants(id: string, grants: Grant[], source?: GrantsSource): Promise<PersonRecord | undefined>
   setStatus(id: string, status: Person['status']): Promise<void>
   linkOidc(id: string, subject: string): Promise<void>
   signedIn(id: string, at: Date): Promise<void>
@@ -88,10 +101,11 @@ const toRecord = (r: Selectable<PeopleTable>): PersonRecord => ({
   lastSignInAt: r.last_sign_in_at,
   passwordHash: r.password_hash,
   oidcSubject: r.oidc_subject,
+  grantsSource: r.grants_source,
 })
 
 /** Strips what sign-in needs before a person goes out through the API. */
-export const publicPerson = ({ passwordHash: _h, oidcSubject: _s, ...p }: PersonRecord): Person => p
+export const publicPerson = ({ passwordHash: _h, oidcSubject: _s, grantsSource: _g, ...p }: PersonRecord): Person => p
 
 export function createPeopleStore(db: Kysely<Database>): PeopleStore {
   const get = async (id: string) => {
@@ -111,6 +125,7 @@ export function createPeopleStore(db: Kysely<Database>): PeopleStore {
         password_hash: p.passwordHash,
         must_change_password: p.mustChangePassword ? 1 : 0,
         oidc_subject: p.oidcSubject ?? null,
+        grants_source: p.grantsSource ?? 'admin',
         created_at: at.toISOString(),
         created_by: p.createdBy,
         last_sign_in_at: null,
@@ -164,10 +179,13 @@ export function createPeopleStore(db: Kysely<Database>): PeopleStore {
         .where('id', '=', id)
         .execute()
     },
-    async setGrants(id, grants) {
+    async clearPassword(id) {
+      await db.updateTable('people').set({ password_hash: null, must_change_password: 0 }).where('id', '=', id).execute()
+    },
+    async setGrants(id, grants, source = 'admin') {
       await db
         .updateTable('people')
-        .set({ grants: JSON.stringify(grants) })
+        .set({ grants: JSON.stringify(grants), grants_source: source })
         .where('id', '=', id)
         .execute()
       return get(id)

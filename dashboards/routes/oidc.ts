@@ -103,10 +103,11 @@ export const oidcRoutes =
           return failed(err.status, 'SSO_FAILED', err.message, { reason: err.reason })
         }
 
-        const outcome = await ssoPerson(deps.registry.people, oidc.groupMap, claims)
+        const outcome = await ssoPerson(deps.registry, oidc.groupMap, claims)
         if (!outcome.ok) {
           return failed(outcome.status, outcome.code, outcome.message, {
             reason: outcome.reason,
+            ...outcome.detail,
             sub: claims.sub,
             ...(outcome.personId ? { person: outcome.personId } : {}),
           })
@@ -123,6 +124,18 @@ export const oidcRoutes =
             { source: 'oidc-group-map', before: outcome.grantsBefore, after: person.grants },
             'system',
           )
+        }
+        if (outcome.grantsKept) {
+          // Nothing changed: recorded so that an administrator sees why the groups did not apply.
+          await audit(
+            deps.registry.audit,
+            req,
+            'person-grants-changed',
+            actor,
+            { source: 'oidc-group-map', reason: 'last-admin', kept: person.grants, mapped: outcome.grantsKept },
+            'system',
+          )
+          deps.log.warn({ person: person.id }, 'group map would leave no active administrator; grants kept')
         }
         const session = await deps.sessions.start(person.id)
         sessionCookie(deps.publicUrl).set(req, reply, session)

@@ -35,6 +35,8 @@ export function people(d: Dialect): Migration {
         .addColumn('password_hash', 'text')
         .addColumn('must_change_password', 'integer', (c) => c.notNull())
         .addColumn('oidc_subject', 'text', (c) => c.unique())
+        // 'admin' | 'sso': whether an administrator or the identity provider's group map set the grants.
+        .addColumn('grants_source', 'text', (c) => c.notNull().defaultTo('admin'))
         .addColumn('created_at', t.time, (c) => c.notNull())
         .addColumn('created_by', 'text', (c) => c.notNull())
         .addColumn('last_sign_in_at', t.time)

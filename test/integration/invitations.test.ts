@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Grant, Me } from '#devices'
+import { hashPassword } from '../../dashboards/access/passwords.ts'
 import { startService, type TestService } from '../helpers/service.ts'
 
 const CREW: Grant[] = [{ role: 'crew', areas: ['north-round'] }]
@@ -16,7 +17,7 @@ describe('accepting an invitation', () => {
   })
 
   /** What the admin route does when it invites someone: an invited person and a hashed one-time link token. */
-  const invite = async (opts: { expiresInMs?: number; status?: 'invited' | 'disabled' } = {}) => {
+  const invite = async (opts: { expiresInMs?: number; status?: 'invited' | 'active' | 'disabled' } = {}) => {
     const { registry } = svc.service
     const email = `new-${randomBytes(4).toString('hex')}@council.example`
     const p = await registry.people.create({
@@ -104,6 +105,20 @@ describe('accepting an invitation', () => {
     const disabled = await invite({ status: 'disabled' })
     await gone(await accept(disabled.token))
     expect((await signIn(disabled.email, PASSWORD)).status).toBe(401)
+  })
+
+  it('answers 410 to the still-unused link of a person who is already active, and leaves their password alone', async () => {
+    const inv = await invite()
+    const { registry } = svc.service
+    // Active by another way (single sign-on, or a second link) while this link lay unused in a mailbox.
+    await registry.people.setPassword(inv.id, await hashPassword(PASSWORD), false)
+    await registry.people.setStatus(inv.id, 'active')
+
+    await gone(await accept(inv.token, 'a passphrase of the finder'))
+    expect((await signIn(inv.email, 'a passphrase of the finder')).status).toBe(401)
+    expect((await signIn(inv.email, PASSWORD)).status).toBe(200)
+    expect((await registry.people.get(inv.id))?.status).toBe('active')
+    expect((await registry.audit.list({ action: 'invitation-accepted' })).some((e) => e.target === `person:${inv.id}`)).toBe(false)
   })
 
   it('greets the invitee by name without using the link, and judges the password against their email before using it', async () => {

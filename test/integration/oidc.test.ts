@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Grant } from '#devices'
 import { grantsFromGroups, groupsOf, sameGrants } from '../../dashboards/access/oidc-grants.ts'
+import { hashPassword } from '../../dashboards/access/passwords.ts'
+import { noteSecret } from '../helpers/log-capture.ts'
 import { type AccountClaims, createBrowser, listenProvider, signInThroughProvider, type TestProvider } from '../helpers/oidc-provider.ts'
 import { putArea } from '../helpers/people.ts'
 import { startService, type TestService } from '../helpers/service.ts'
@@ -18,7 +21,11 @@ interface MeAnswer {
 }
 
 const NO_GROUP = 'Your account is not in any group this service knows; ask an administrator to give you a role'
-const GROUP_MAP = { 'waste-north': [{ role: 'crew', areas: ['north'] }] }
+const NO_LONGER = 'You are no longer in any group this service knows; ask an administrator'
+const LINK_REFUSED = 'an account with this email already exists; ask an administrator'
+const GROUP_MAP = { 'waste-north': [{ role: 'crew', areas: ['north'] }], 'council-admins': [{ role: 'admin', areas: null }] }
+const ADMIN: Grant[] = [{ role: 'admin', areas: null }]
+const CREW_NORTH: Grant[] = [{ role: 'crew', areas: ['north'] }]
 
 const account = (email: string, name: string, groups: string[], verified = true): AccountClaims => ({
   email,
@@ -32,6 +39,16 @@ const ACCOUNTS: Record<string, AccountClaims> = {
   carol: account('carol@council.example', 'Carol Housing', []),
   eve: account('eve@council.example', 'Eve Unverified', ['waste-north'], false),
   frank: account('frank@council.example', 'Frank Tokens', ['waste-north', 'unknown-group']),
+  ivan: account('ivan@council.example', 'Ivan Leaver', ['waste-north']),
+  // Entra ID sends no email_verified at all (and lets people set their own address).
+  'hana-unchecked': { email: 'hana@council.example', name: 'Hana Elsewhere', groups: [] } as Omit<
+    AccountClaims,
+    'email_verified'
+  > as AccountClaims,
+  hana: account('hana@council.example', 'Hana Invited', []),
+  pat: account('pat@council.example', 'Pat Password', ['waste-north']),
+  val: account('val@council.example', 'Val Invited Admin', ['waste-north']),
+  jo: account('jo@council.example', 'Jo Admin', ['council-admins']),
 }
 
 /** Set-Cookie lines of an answer by cookie name. */
@@ -101,6 +118,22 @@ describe('single sign-on against a real OpenID provider', () => {
   const start = () => `${svc.url}/api/auth/oidc/start`
   const signIn = (login: string) => signInThroughProvider(createBrowser(), start(), idp.issuer, login)
   const me = (cookie: string) => fetch(`${svc.url}/api/me`, { headers: { cookie } })
+  const sessionOf = (res: Response) => setCookies(res).get('sp_session')!.split(';')[0]!
+  /** Serves the provider again with these accounts (say, after a person's groups changed there). */
+  const provide = (accounts: Record<string, AccountClaims>) => idp.configure({ redirectUri: `${svc.url}/api/auth/oidc/callback`, accounts })
+  const passwordSignIn = (email: string, password: string) =>
+    fetch(`${svc.url}/api/auth/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    })
+  const refusedLink = async (res: Response) => {
+    expect(res.status).toBe(403)
+    expect(((await res.json()) as ErrorAnswer).error).toMatchObject({ code: 'FORBIDDEN', message: LINK_REFUSED })
+    expect(setCookies(res).has('sp_session')).toBe(false)
+  }
+  const lastFailure = async (sub: string) =>
+    (await svc.service.registry.audit.list({ action: 'sign-in-failed' })).find((e) => e.detail?.sub === sub)
 
   beforeAll(async () => {
     // The provider listens first (its issuer URL goes into the service's config) and is
@@ -219,7 +252,16 @@ describe('single sign-on against a real OpenID provider', () => {
     const body = (await (await me(cookie)).json()) as MeAnswer
     expect(body.id).toBe(invited.id)
     expect(body.grants).toEqual([{ role: 'housing', areas: ['north'] }])
-    expect(await registry.people.get(invited.id)).toMatchObject({ status: 'active', sso: true, oidcSubject: `${idp.issuer} carol` })
+    expect(await registry.people.get(invited.id)).toMatchObject({
+      status: 'active',
+      sso: true,
+      oidcSubject: `${idp.issuer} carol`,
+      grantsSource: 'admin',
+    })
+    // Still no mapped group: the administrator's grants are not the group map's to take away.
+    const again = await signIn('carol')
+    expect(again.res.status).toBe(302)
+    expect(((await (await me(sessionOf(again.res))).json()) as MeAnswer).grants).toEqual([{ role: 'housing', areas: ['north'] }])
   })
 
   it('does not link an existing person by an email address the provider has not verified', async () => {
@@ -234,10 +276,168 @@ describe('single sign-on against a real OpenID provider', () => {
       createdBy: 'admin-token',
     })
     const { res } = await signIn('eve')
-    expect(res.status).toBe(403)
-    expect(((await res.json()) as ErrorAnswer).error.code).toBe('FORBIDDEN')
-    expect(setCookies(res).has('sp_session')).toBe(false)
+    await refusedLink(res)
     expect((await registry.people.get(existing.id))!.oidcSubject).toBeNull()
+  })
+
+  it('signs a person the group map let in out everywhere, and refuses them, once they leave every mapped group', async () => {
+    const { registry } = svc.service
+    const first = await signIn('ivan')
+    expect(first.res.status).toBe(302)
+    const earlier = sessionOf(first.res)
+    expect((await me(earlier)).status).toBe(200)
+    const ivan = (await registry.people.byEmail('ivan@council.example'))!
+    expect(ivan).toMatchObject({ grants: CREW_NORTH, grantsSource: 'sso', status: 'active' })
+
+    provide({ ...ACCOUNTS, ivan: { ...ACCOUNTS.ivan!, groups: ['unknown-group'] } })
+    try {
+      const { res } = await signIn('ivan')
+      expect(res.status).toBe(403)
+      expect(((await res.json()) as ErrorAnswer).error).toMatchObject({ code: 'FORBIDDEN', message: NO_LONGER })
+      expect(setCookies(res).has('sp_session')).toBe(false)
+      const gone = await me(earlier)
+      expect(gone.status).toBe(401)
+      expect(((await gone.json()) as ErrorAnswer).error.code).toBe('UNAUTHENTICATED')
+      expect(await lastFailure('ivan')).toMatchObject({
+        actor: 'anonymous',
+        target: `person:${ivan.id}`,
+        detail: { method: 'oidc', reason: 'no-mapped-group' },
+      })
+    } finally {
+      provide(ACCOUNTS)
+    }
+    // Back in the group at the provider: back in here.
+    const back = await signIn('ivan')
+    expect(back.res.status).toBe(302)
+    expect(((await (await me(sessionOf(back.res))).json()) as MeAnswer).grants).toEqual(CREW_NORTH)
+  })
+
+  it('links an invited person only on an address the provider verified, then drops their password and invitation links', async () => {
+    const { registry } = svc.service
+    const oldPassword = 'an old password from before sso'
+    const invited = await registry.people.create({
+      email: 'hana@council.example',
+      name: 'Hana',
+      grants: [{ role: 'energy', areas: ['north'] }],
+      status: 'invited',
+      passwordHash: await hashPassword(oldPassword),
+      mustChangePassword: false,
+      createdBy: 'admin-token',
+    })
+    const link = randomBytes(32).toString('base64url')
+    noteSecret(link)
+    const linkHash = registry.hasher.hash(`invitation:${link}`)
+    await registry.people.addInvitation(linkHash, invited.id, Date.now() + 3_600_000, 'admin-token')
+
+    // An account at the provider that only claims the address (no email_verified) links nothing.
+    await refusedLink((await signIn('hana-unchecked')).res)
+    expect(await registry.people.get(invited.id)).toMatchObject({ status: 'invited', oidcSubject: null })
+    expect(await lastFailure('hana-unchecked')).toMatchObject({
+      target: `person:${invited.id}`,
+      detail: { method: 'oidc', reason: 'link-refused', because: 'email-not-verified' },
+    })
+
+    const { res } = await signIn('hana')
+    expect(res.status).toBe(302)
+    expect(((await (await me(sessionOf(res))).json()) as MeAnswer).id).toBe(invited.id)
+    expect(await registry.people.get(invited.id)).toMatchObject({
+      status: 'active',
+      oidcSubject: `${idp.issuer} hana`,
+      passwordHash: null,
+      grantsSource: 'admin',
+    })
+    expect(await registry.people.peekInvitation(linkHash, Date.now())).toBeUndefined()
+    const accept = await fetch(`${svc.url}/api/auth/invitations/accept`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: link, password: 'a brand new passphrase' }),
+    })
+    expect(accept.status).toBe(410)
+    for (const password of [oldPassword, 'a brand new passphrase']) {
+      const signInRes = await passwordSignIn('hana@council.example', password)
+      expect(signInRes.status).toBe(401)
+      expect(((await signInRes.json()) as ErrorAnswer).error.code).toBe('SIGN_IN_FAILED')
+    }
+    const signIns = await registry.audit.list({ action: 'sign-in' })
+    expect(signIns.find((e) => e.actor === `person:${invited.id}`)?.detail).toMatchObject({ method: 'oidc', linked: true })
+  })
+
+  it('never links an active person with a password, nor an administrator, even on a verified address', async () => {
+    const { registry } = svc.service
+    const password = 'pat keeps this passphrase'
+    const pat = await registry.people.create({
+      email: 'pat@council.example',
+      name: 'Pat',
+      grants: [{ role: 'viewer', areas: null }],
+      status: 'active',
+      passwordHash: await hashPassword(password),
+      mustChangePassword: false,
+      createdBy: 'admin-token',
+    })
+    const val = await registry.people.create({
+      email: 'val@council.example',
+      name: 'Val',
+      grants: ADMIN,
+      status: 'invited',
+      passwordHash: null,
+      mustChangePassword: false,
+      createdBy: 'admin-token',
+    })
+    const count = await registry.people.count()
+
+    await refusedLink((await signIn('pat')).res)
+    expect(await lastFailure('pat')).toMatchObject({ detail: { reason: 'link-refused', because: 'account-active' } })
+    await refusedLink((await signIn('val')).res)
+    expect(await lastFailure('val')).toMatchObject({ detail: { reason: 'link-refused', because: 'admin' } })
+
+    expect(await registry.people.count()).toBe(count)
+    expect(await registry.people.get(pat.id)).toMatchObject({ oidcSubject: null, grants: [{ role: 'viewer', areas: null }] })
+    expect(await registry.people.get(val.id)).toMatchObject({ oidcSubject: null, status: 'invited', grants: ADMIN })
+    expect((await passwordSignIn('pat@council.example', password)).status).toBe(200)
+  })
+
+  it('keeps the admin role of the last active administrator when their groups stop giving it, and audits why', async () => {
+    const { registry } = svc.service
+    const first = await signIn('jo')
+    expect(first.res.status).toBe(302)
+    const jo = (await registry.people.byEmail('jo@council.example'))!
+    expect(jo).toMatchObject({ grants: ADMIN, grantsSource: 'sso' })
+    // Jo is made the only active administrator.
+    for (const p of await registry.people.list()) {
+      if (p.id !== jo.id && p.status === 'active' && p.grants.some((g) => g.role === 'admin'))
+        await registry.people.setStatus(p.id, 'disabled')
+    }
+
+    provide({ ...ACCOUNTS, jo: { ...ACCOUNTS.jo!, groups: ['waste-north'] } })
+    try {
+      const kept = await signIn('jo')
+      expect(kept.res.status).toBe(302)
+      expect(((await (await me(sessionOf(kept.res))).json()) as MeAnswer).grants).toEqual(ADMIN)
+      expect((await registry.people.get(jo.id))!.grants).toEqual(ADMIN)
+      const entries = await registry.audit.list({ action: 'person-grants-changed' })
+      expect(entries.find((e) => e.target === `person:${jo.id}`)).toMatchObject({
+        actor: 'system',
+        detail: { source: 'oidc-group-map', reason: 'last-admin', kept: ADMIN, mapped: CREW_NORTH },
+      })
+
+      // With another active administrator, the group map applies.
+      await registry.people.create({
+        email: 'second-admin@council.example',
+        name: 'Second Admin',
+        grants: ADMIN,
+        status: 'active',
+        passwordHash: null,
+        mustChangePassword: false,
+        createdBy: 'admin-token',
+      })
+      const changed = await signIn('jo')
+      expect(changed.res.status).toBe(302)
+      expect((await registry.people.get(jo.id))!.grants).toEqual(CREW_NORTH)
+      const latest = (await registry.audit.list({ action: 'person-grants-changed' })).find((e) => e.target === `person:${jo.id}`)
+      expect(latest?.detail).toEqual({ source: 'oidc-group-map', before: ADMIN, after: CREW_NORTH })
+    } finally {
+      provide(ACCOUNTS)
+    }
   })
 
   it('updates an SSO person’s grants from the group map and audits the change', async () => {
@@ -251,7 +451,7 @@ describe('single sign-on against a real OpenID provider', () => {
     await registry.people.setGrants(frank.id, [{ role: 'viewer', areas: null }])
     const again = await signIn('frank')
     expect(again.res.status).toBe(302)
-    expect((await registry.people.get(frank.id))!.grants).toEqual([{ role: 'crew', areas: ['north'] }])
+    expect(await registry.people.get(frank.id)).toMatchObject({ grants: [{ role: 'crew', areas: ['north'] }], grantsSource: 'sso' })
     const changed = await registry.audit.list({ action: 'person-grants-changed' })
     expect(changed.find((e) => e.target === `person:${frank.id}`)).toMatchObject({
       actor: 'system',
@@ -298,11 +498,14 @@ describe('single sign-on against a real OpenID provider', () => {
       address: expect.any(String),
     })
     const failures = await registry.audit.list({ action: 'sign-in-failed' })
-    expect(failures.find((e) => e.detail?.reason === 'no-mapped-group')).toMatchObject({
+    expect(failures.find((e) => e.detail?.sub === 'bob')).toMatchObject({
       actor: 'anonymous',
-      detail: { method: 'oidc', sub: 'bob' },
+      target: null,
+      detail: { method: 'oidc', reason: 'no-mapped-group' },
     })
-    expect(failures.find((e) => e.detail?.reason === 'email-not-verified')).toMatchObject({ detail: { method: 'oidc', sub: 'eve' } })
+    expect(failures.find((e) => e.detail?.sub === 'eve')).toMatchObject({
+      detail: { method: 'oidc', reason: 'link-refused', because: 'email-not-verified' },
+    })
   })
 
   it('reads the claims from the ID token when the provider puts them there, without calling userinfo', async () => {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
+import type { Insertable } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import type { Grant } from '#devices'
 import { createAreaStore } from '../../store/area-store.ts'
 import { createAuditStore } from '../../store/audit-store.ts'
-import { createPeopleStore, type NewPerson } from '../../store/people-store.ts'
+import { createPeopleStore, type NewPerson, type PeopleTable, publicPerson } from '../../store/people-store.ts'
 import { createTokenStore } from '../../store/token-store.ts'
 import { freshStore, STORE_ADAPTERS } from '../helpers/stores.ts'
 
@@ -39,6 +40,7 @@ describe.each(STORE_ADAPTERS)('people, tokens, areas and audit stores on %s', (_
       createdAt: iso(T0),
       lastSignInAt: null,
       passwordHash: null,
+      grantsSource: 'admin',
     })
     expect((await people.byEmail('ANN@council.EXAMPLE'))?.id).toBe(ann.id)
     expect(await people.byEmail('bob@council.example')).toBeUndefined()
@@ -67,6 +69,52 @@ describe.each(STORE_ADAPTERS)('people, tokens, areas and audit stores on %s', (_
     await people.setStatus(p.id, 'disabled')
     expect((await people.get(p.id))?.status).toBe('disabled')
     expect(await people.setGrants('00000000-0000-0000-0000-000000000000', [crewA])).toBeUndefined()
+  })
+
+  it('records whether an administrator or the group map set the grants, an administrator unless told', async () => {
+    const people = createPeopleStore(fresh.store.db)
+    const invited = await people.create(person('gil@council.example'))
+    expect(invited.grantsSource).toBe('admin')
+    const bySso = await people.create(person('hal@council.example', { status: 'active', grantsSource: 'sso' }))
+    expect(bySso.grantsSource).toBe('sso')
+
+    expect((await people.setGrants(invited.id, [crewA], 'sso'))?.grantsSource).toBe('sso')
+    expect((await people.get(invited.id))?.grantsSource).toBe('sso')
+    // Existing callers (the people routes) pass no source: an administrator's choice.
+    expect((await people.setGrants(invited.id, [{ role: 'viewer', areas: null }]))?.grantsSource).toBe('admin')
+    expect((await people.setGrants(bySso.id, [crewA], 'admin'))?.grantsSource).toBe('admin')
+    expect(publicPerson((await people.get(bySso.id))!)).not.toHaveProperty('grantsSource')
+
+    // A row written without the column (as before it existed) reads as an administrator's grants.
+    const withoutSource: Omit<Insertable<PeopleTable>, 'grants_source'> = {
+      id: '11111111-1111-1111-1111-111111111111',
+      email: 'kit@council.example',
+      name: 'Kit',
+      grants: JSON.stringify([crewA]),
+      status: 'active',
+      password_hash: null,
+      must_change_password: 0,
+      oidc_subject: null,
+      created_at: iso(T0),
+      created_by: 'admin-token',
+      last_sign_in_at: null,
+    }
+    await fresh.store.db
+      .insertInto('people')
+      .values(withoutSource as Insertable<PeopleTable>)
+      .execute()
+    expect((await people.byEmail('kit@council.example'))?.grantsSource).toBe('admin')
+  })
+
+  it('clears a password, and the one-time flag with it, for that person only', async () => {
+    const people = createPeopleStore(fresh.store.db)
+    const p = await people.create(
+      person('ida@council.example', { status: 'active', passwordHash: '$argon2id$p', mustChangePassword: true }),
+    )
+    const q = await people.create(person('jon@council.example', { status: 'active', passwordHash: '$argon2id$q' }))
+    await people.clearPassword(p.id)
+    expect(await people.get(p.id)).toMatchObject({ passwordHash: null, mustChangePassword: false, status: 'active' })
+    expect((await people.get(q.id))?.passwordHash).toBe('$argon2id$q')
   })
 
   it('lets exactly one of two concurrent uses of an invitation win, and never an expired one', async () => {
