@@ -11,6 +11,8 @@ import { Counter, type Registry } from 'prom-client'
  */
 export const READINGS_LIMIT = { max: 120, timeWindow: 60_000 }
 export const REPLAY_LIMIT = { max: 10, timeWindow: 60_000 }
+/** Sign-in attempts per address per minute: more than an office of people arriving at once, less than a CPU's worth of argon2. */
+export const SIGN_IN_LIMIT = { max: 60, timeWindow: 60_000 }
 
 /** Registers @fastify/rate-limit for the routes that opt in with `config: { rateLimit }`; others are not limited. */
 export async function registerRateLimits(app: FastifyInstance, metrics: Registry) {

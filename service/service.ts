@@ -75,8 +75,14 @@ export function createService(config: ServiceConfig & { INFLUX_URL: string }, lo
       for (const r of readers) r.start()
       p.legacySpool.start()
       const warn = (what: string) => (e: Error) => log.warn({ err: e.message }, what)
-      await registry.quarantine.prune()
-      pruneTimer = setInterval(() => registry.quarantine.prune().catch(warn('quarantine prune failed')), 3_600_000).unref()
+      // Ended sessions are refused on sight; this only keeps their rows from piling up.
+      const prune = () =>
+        Promise.all([
+          registry.quarantine.prune().catch(warn('quarantine prune failed')),
+          registry.sessions.deleteExpired(Date.now(), config.SESSION_IDLE_MINUTES * 60_000).catch(warn('session prune failed')),
+        ])
+      await prune()
+      pruneTimer = setInterval(prune, 3_600_000).unref()
       silenceTimer = setInterval(
         () =>
           registry.devices

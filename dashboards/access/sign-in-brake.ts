@@ -1,5 +1,6 @@
 import { type BrakeRule, createBrake } from '../auth-brake.ts'
 import type { AuthGuard, Refusal } from '../auth-guard.ts'
+import { addressKey } from '../client-address.ts'
 
 /**
  * 5 free wrong passwords per account, then blocks of 1 s, 2 s, 4 s … up to 15 minutes: a
@@ -13,14 +14,18 @@ export const ACCOUNT_RULE: BrakeRule = {
   maxKeys: 10_000,
 }
 
-// One identity for the address guard: what it brakes is guessing from an address, whichever accounts.
-const IDENTITY = 'sign-in'
+// The address guard's identity is the account too: a constant one would let a few addresses' failures
+// block sign-in for everyone arriving from a new address.
+const identity = (email: string) => `sign-in:${email}`
+// An address where this account signed in lately is not held back by others' guesses at it.
+const KNOWN_FOR_MS = 24 * 3_600_000
+const KNOWN_MAX = 10_000
 
 export interface SignInBrake {
   /** Checked before the password: a blocked attempt is refused unchecked, right or wrong. */
   check(address: string, email: string): Refusal | null
   failed(address: string, email: string): void
-  succeeded(address: string): void
+  succeeded(address: string, email: string): void
 }
 
 /**
@@ -30,20 +35,33 @@ export interface SignInBrake {
  */
 export function createSignInBrake(deps: { guard: AuthGuard; rule?: BrakeRule; now?: () => number }): SignInBrake {
   const accounts = createBrake(deps.rule ?? ACCOUNT_RULE, deps.now)
+  const now = deps.now ?? Date.now
   const key = (email: string) => email.trim().toLowerCase()
+  // Without this, anyone could keep a colleague locked out with a wrong password every few minutes.
+  const known = new Map<string, number>()
+  const pair = (address: string, email: string) => `${addressKey(address)} ${key(email)}`
+  const isKnown = (address: string, email: string) => {
+    const at = known.get(pair(address, email))
+    return at !== undefined && now() - at < KNOWN_FOR_MS
+  }
   return {
     check(address, email) {
-      const byAddress = deps.guard.check(address, IDENTITY, 'http')
+      const byAddress = deps.guard.check(address, identity(key(email)), 'http')
       if (byAddress) return byAddress
+      if (isKnown(address, email)) return null
       const ms = accounts.blockedFor(key(email))
       return ms > 0 ? { scope: 'identity', retryAfterS: Math.max(1, Math.ceil(ms / 1000)) } : null
     },
     failed(address, email) {
-      deps.guard.failed(address, IDENTITY, 'http')
-      accounts.failed(key(email))
+      deps.guard.failed(address, identity(key(email)), 'http')
+      if (!isKnown(address, email)) accounts.failed(key(email))
     },
-    succeeded(address) {
+    succeeded(address, email) {
       deps.guard.succeeded(address)
+      const k = pair(address, email)
+      known.delete(k)
+      known.set(k, now())
+      if (known.size > KNOWN_MAX) known.delete(known.keys().next().value!)
     },
   }
 }

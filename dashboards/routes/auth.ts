@@ -13,6 +13,7 @@ import { createSignInBrake } from '../access/sign-in-brake.ts'
 import { throttledMessage } from '../auth.ts'
 import type { Refusal } from '../auth-guard.ts'
 import { ErrorBody, sendError, sendTooMany } from '../errors.ts'
+import { SIGN_IN_LIMIT } from '../rate-limits.ts'
 
 // Loose on purpose: a password typed at sign-in is checked, not judged; the policy speaks when one is chosen.
 const typed = z
@@ -55,7 +56,8 @@ export const authRoutes =
     app.post(
       '/api/auth/sign-in',
       {
-        config: { access: 'public' },
+        // Each attempt costs an argon2 hash: bounded per address, so a burst cannot take the CPU from everyone else.
+        config: { access: 'public', rateLimit: SIGN_IN_LIMIT },
         schema: {
           tags: ['auth'],
           summary: 'Signs in with email and password; sets the session cookie',
@@ -88,7 +90,7 @@ export const authRoutes =
           deps.log.info({ reason }, 'sign-in refused')
           return sendError(reply, 401, 'SIGN_IN_FAILED')
         }
-        brake.succeeded(req.ip)
+        brake.succeeded(req.ip, email)
         const s = await startSession(req, reply, person.id)
         await registry.people.signedIn(person.id, new Date())
         const actor = `person:${person.id}`
@@ -171,7 +173,7 @@ export const authRoutes =
           await audit(registry.audit, req, 'sign-in-failed', p.actor, { method: 'password-change', reason: 'wrong-current-password' })
           return sendError(reply, 400, 'SIGN_IN_FAILED', 'the current password is wrong')
         }
-        brake.succeeded(req.ip)
+        brake.succeeded(req.ip, person.email)
         const verdict = checkPassword(next, person.email)
         if (!verdict.ok) return sendError(reply, 400, 'PASSWORD_REJECTED', verdict.message)
         if (next === current) return sendError(reply, 400, 'PASSWORD_REJECTED', 'choose a password different from the current one')
@@ -212,7 +214,7 @@ export const authRoutes =
     app.post(
       '/api/auth/invitations/accept',
       {
-        config: { access: 'public' },
+        config: { access: 'public', rateLimit: SIGN_IN_LIMIT },
         schema: {
           tags: ['auth'],
           summary: 'Accepts an invitation: chooses a password, activates the account and signs in',
@@ -236,7 +238,8 @@ export const authRoutes =
 
         const personId = await registry.people.useInvitation(tokenHash, Date.now())
         const person = personId ? await registry.people.get(personId) : undefined
-        if (!person || person.status === 'disabled') {
+        // Only someone who has not signed up yet: an active person's stray link must not reset their password, nor a disabled one's revive them.
+        if (person?.status !== 'invited') {
           deps.guard.failed(req.ip, INVITATION_IDENTITY, 'http')
           return sendError(reply, 410, 'NOT_FOUND', INVITATION_GONE)
         }

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { DeviceId, type Mode } from '#devices'
+import { collectionView, DeviceId, type Mode, roundView } from '#devices'
 import {
   Collection,
   CollectionSchedule,
@@ -71,7 +71,7 @@ export const roundRoutes =
         config: { access: { data: ['waste'] } },
         schema: { tags: ['rounds'], description: 'Collection rounds with their schedules and bins.', response: { 200: z.array(Round) } },
       },
-      async (req) => rounds.listRounds({ sites: wasteSites(req) }),
+      async (req) => (await rounds.listRounds({ sites: wasteSites(req) })).map((r) => roundView(r, principalOf(req).scope)),
     )
 
     app.post(
@@ -98,9 +98,10 @@ export const roundRoutes =
         config: { access: { data: ['waste'] } },
         schema: { tags: ['rounds'], params: RoundParams, response: { 200: Round, 404: ErrorBody } },
       },
-      async (req, reply) =>
-        (await rounds.getRound(req.params.id, { sites: wasteSites(req) })) ??
-        sendError(reply, 404, 'NOT_FOUND', `no round ${req.params.id}`),
+      async (req, reply) => {
+        const round = await rounds.getRound(req.params.id, { sites: wasteSites(req) })
+        return round ? roundView(round, principalOf(req).scope) : sendError(reply, 404, 'NOT_FOUND', `no round ${req.params.id}`)
+      },
     )
 
     app.put(
@@ -295,7 +296,7 @@ export const roundRoutes =
       async (req, reply) => {
         const q = req.query
         if (q.deviceId && !(await binOf(req, q.deviceId))) return sendError(reply, 404, 'NOT_FOUND', `no bin ${q.deviceId}`)
-        return rounds.listCollections({
+        const list = await rounds.listCollections({
           sites: wasteSites(req),
           deviceId: q.deviceId,
           roundId: q.roundId,
@@ -303,6 +304,7 @@ export const roundRoutes =
           until: q.until ? Date.parse(q.until) : undefined,
           limit: q.limit,
         })
+        return list.map((c) => collectionView(c, principalOf(req).scope))
       },
     )
 

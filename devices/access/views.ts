@@ -1,4 +1,5 @@
 import type { Alert, AlertHistoryEntry } from '../alerts/alert.ts'
+import type { Collection, Round } from '../collections/round.ts'
 import type { Scope } from './scope.ts'
 
 /**
@@ -13,4 +14,14 @@ export function alertView(a: Alert, scope: Pick<Scope, 'seesPeople'>): Alert {
 export function historyView(e: AlertHistoryEntry, scope: Pick<Scope, 'seesPeople'>): AlertHistoryEntry {
   if (scope.seesPeople) return e
   return { ...e, actor: e.actor === 'system' ? 'system' : 'someone', note: null, assignedTo: null }
+}
+
+/** A round as a caller may see it: who set it up is a person, hidden from those who see no people. */
+export function roundView(r: Round, scope: Pick<Scope, 'seesPeople'>): Round {
+  return scope.seesPeople ? r : { ...r, createdBy: 'someone', updatedBy: 'someone' }
+}
+
+/** A collection as a caller may see it: a crew member's mark names them; a detected one names the system. */
+export function collectionView(c: Collection, scope: Pick<Scope, 'seesPeople'>): Collection {
+  return scope.seesPeople || c.actor.startsWith('system') ? c : { ...c, actor: 'someone' }
 }

@@ -108,4 +108,33 @@ describe('the sign-in brake', () => {
     const guard = { ...openGuard(), check: () => ({ scope: 'address' as const, retryAfterS: 7 }) }
     expect(createSignInBrake({ guard }).check('192.0.2.1', 'a@council.example')).toEqual({ scope: 'address', retryAfterS: 7 })
   })
+
+  it('does not let guesses from elsewhere lock a person out at the address where they signed in lately', () => {
+    let t = 0
+    const brake = createSignInBrake({ guard: openGuard(), now: () => t })
+    brake.succeeded('192.0.2.1', 'a@council.example')
+    for (let i = 0; i < 12; i++) brake.failed('198.51.100.7', 'a@council.example')
+    expect(brake.check('198.51.100.7', 'a@council.example')).toMatchObject({ scope: 'identity' })
+    expect(brake.check('192.0.2.1', 'A@council.example')).toBeNull()
+    // A day later the address is a stranger again.
+    t += 24 * 3_600_000
+    for (let i = 0; i <= ACCOUNT_RULE.freeFailures; i++) brake.failed('198.51.100.7', 'a@council.example')
+    expect(brake.check('192.0.2.1', 'a@council.example')).toMatchObject({ scope: 'identity' })
+  })
+
+  it('names the account to the address guard, so guesses at one account do not block sign-in for everyone', () => {
+    const seen: string[] = []
+    const guard = {
+      check: (_a: string, id: string) => {
+        seen.push(id)
+        return null
+      },
+      succeeded: () => {},
+      failed: () => {},
+    }
+    const brake = createSignInBrake({ guard })
+    brake.check('192.0.2.1', 'A@Council.Example')
+    brake.check('192.0.2.1', 'b@council.example')
+    expect(seen).toEqual(['sign-in:a@council.example', 'sign-in:b@council.example'])
+  })
 })

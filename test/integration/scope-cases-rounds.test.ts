@@ -226,6 +226,12 @@ describe.each(['sqlite', 'postgres'] as const)('object-level access to cases, ro
 
       const listed = await ok<CollectionAnswer[]>(await call(crewA, 'GET', '/api/collections'))
       expect(listed.map((c) => c.deviceId)).toEqual(['bin-a1'])
+      // A viewer sees that a bin was marked, not by whom; nor who set up its round.
+      const seen = await ok<CollectionAnswer[]>(await call(viewer, 'GET', '/api/collections?deviceId=bin-a1'))
+      expect(seen.map((c) => [c.source, c.actor])).toEqual([['manual', 'someone']])
+      const round = await ok<{ createdBy: string; updatedBy: string }>(await call(viewer, 'GET', '/api/rounds/round-a'))
+      expect([round.createdBy, round.updatedBy]).toEqual(['someone', 'someone'])
+      expect(await ok<{ createdBy: string }>(await call(crewA, 'GET', '/api/rounds/round-a'))).toMatchObject({ createdBy: 'admin-token' })
       expect((await call(crewA, 'GET', '/api/collections?deviceId=bin-b1')).status).toBe(404)
       expect((await call(crewA, 'GET', '/api/collections?roundId=round-b')).status).toBe(200)
       expect(await ok(await call(crewA, 'GET', '/api/collections?roundId=round-b'))).toEqual([])

@@ -346,3 +346,30 @@ describe.each(STORE_ADAPTERS)('session expiry (%s)', (_name, open) => {
     expect(await sessions.resolve(started.token)).toBeUndefined()
   })
 })
+
+describe('bounding sign-in work per address', () => {
+  let svc: TestService
+  beforeAll(async () => {
+    svc = await startService()
+  })
+  afterAll(async () => {
+    await svc?.close()
+  })
+
+  it('answers 429 RATE_LIMITED past 60 attempts a minute from one address, right passwords included, without an argon2 hash each', async () => {
+    const p = await person(svc.service.registry)
+    const statuses: number[] = []
+    for (let i = 0; i < 61; i++) {
+      const res = await signIn(svc, p.email, PASSWORD)
+      statuses.push(res.status)
+      await res.arrayBuffer()
+    }
+    expect(statuses.slice(0, 60)).toEqual(Array(60).fill(200))
+    expect(statuses[60]).toBe(429)
+    const res = await signIn(svc, p.email, PASSWORD)
+    expect(res.status).toBe(429)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED')
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect(res.headers.getSetCookie()).toEqual([])
+  })
+})
