@@ -40,7 +40,6 @@ export type GrantsSource = 'admin' | 'sso'
 export interface PersonRecord extends Person {
   passwordHash: string | null
   oidcSubject: string | null
-  grantsSource: GrantsSource
 }
 
 export interface NewPerson {
@@ -105,7 +104,7 @@ const toRecord = (r: Selectable<PeopleTable>): PersonRecord => ({
 })
 
 /** Strips what sign-in needs before a person goes out through the API. */
-export const publicPerson = ({ passwordHash: _h, oidcSubject: _s, grantsSource: _g, ...p }: PersonRecord): Person => p
+export const publicPerson = ({ passwordHash: _h, oidcSubject: _s, ...p }: PersonRecord): Person => p
 
 export function createPeopleStore(db: Kysely<Database>): PeopleStore {
   const get = async (id: string) => {

@@ -130,7 +130,7 @@ export const oidcRoutes =
           await audit(
             deps.registry.audit,
             req,
-            'person-grants-changed',
+            'person-grants-kept',
             actor,
             { source: 'oidc-group-map', reason: 'last-admin', kept: person.grants, mapped: outcome.grantsKept },
             'system',

@@ -20,6 +20,9 @@ export const Person = z.object({
   status: PersonStatus,
   mustChangePassword: z.boolean(),
   sso: z.boolean().describe('signs in through the council identity provider'),
+  grantsSource: z
+    .enum(['admin', 'sso'])
+    .describe("who set the grants: an administrator, or the identity provider's groups at the last sign-in"),
   createdAt: z.string(),
   lastSignInAt: z.string().nullable(),
 })
@@ -90,6 +93,7 @@ export const AuditAction = z.enum([
   'invitation-created',
   'invitation-accepted',
   'person-grants-changed',
+  'person-grants-kept',
   'person-disabled',
   'token-created',
   'token-revoked',

@@ -414,7 +414,7 @@ describe('single sign-on against a real OpenID provider', () => {
       expect(kept.res.status).toBe(302)
       expect(((await (await me(sessionOf(kept.res))).json()) as MeAnswer).grants).toEqual(ADMIN)
       expect((await registry.people.get(jo.id))!.grants).toEqual(ADMIN)
-      const entries = await registry.audit.list({ action: 'person-grants-changed' })
+      const entries = await registry.audit.list({ action: 'person-grants-kept' })
       expect(entries.find((e) => e.target === `person:${jo.id}`)).toMatchObject({
         actor: 'system',
         detail: { source: 'oidc-group-map', reason: 'last-admin', kept: ADMIN, mapped: CREW_NORTH },

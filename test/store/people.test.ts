@@ -83,7 +83,8 @@ describe.each(STORE_ADAPTERS)('people, tokens, areas and audit stores on %s', (_
     // Existing callers (the people routes) pass no source: an administrator's choice.
     expect((await people.setGrants(invited.id, [{ role: 'viewer', areas: null }]))?.grantsSource).toBe('admin')
     expect((await people.setGrants(bySso.id, [crewA], 'admin'))?.grantsSource).toBe('admin')
-    expect(publicPerson((await people.get(bySso.id))!)).not.toHaveProperty('grantsSource')
+    // Admins see it: it says whether the next sign-in may change them.
+    expect(publicPerson((await people.get(bySso.id))!)).toMatchObject({ grantsSource: 'admin' })
 
     // A row written without the column (as before it existed) reads as an administrator's grants.
     const withoutSource: Omit<Insertable<PeopleTable>, 'grants_source'> = {
