@@ -3,8 +3,9 @@ import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { loadTls, TlsConfigError } from '../broker/tls.ts'
 import { startInfluxd } from '../scripts/influxd.ts'
+import { startFirstLook } from '../simulators/first-look.ts'
 import { createFleet } from '../simulators/fleet.ts'
-import { fleetSpecs, provisionFleet } from '../simulators/provision.ts'
+import { fleetSpecs, type Provisioner, provisionFleet } from '../simulators/provision.ts'
 import { parseConfig } from './config.ts'
 import { createService } from './service.ts'
 
@@ -15,6 +16,8 @@ const { values: args } = parseArgs({
     boilers: { type: 'string', default: '20' },
     meters: { type: 'string', default: '10' },
     speed: { type: 'string', default: '60' },
+    // The named demo devices that give every view an open alert on a fresh start (simulators/first-look.ts).
+    'no-first-look': { type: 'boolean', default: false },
   },
 })
 
@@ -71,18 +74,29 @@ closers.unshift((deadline) => service.close(deadline))
 
 if (args.sim) {
   const specs = fleetSpecs({ bin: Number(args.bins), boiler: Number(args.boilers), meter: Number(args.meters) }, 1)
-  const devices = await provisionFleet(
-    specs,
-    async (spec) => {
-      const r = await service.registry.devices.provision(spec)
-      return r.ok ? { secret: r.secret } : 'exists'
-    },
-    join(dataDir, 'sim-credentials.json'),
-  )
-  const fleet = createFleet({ url: `mqtt://127.0.0.1:${service.broker.port}`, devices, speed: Number(args.speed), seed: 1 })
+  const provision: Provisioner = async (spec) => {
+    const r = await service.registry.devices.provision(spec)
+    return r.ok ? { secret: r.secret } : 'exists'
+  }
+  const mqttUrl = `mqtt://127.0.0.1:${service.broker.port}`
+  const devices = await provisionFleet(specs, provision, join(dataDir, 'sim-credentials.json'))
+  const fleet = createFleet({ url: mqttUrl, devices, speed: Number(args.speed), seed: 1 })
   await fleet.start()
   closers.unshift(() => fleet.close())
   log.info({ devices: devices.length, speed: Number(args.speed) }, 'simulated fleet running')
+  if (!args['no-first-look']) {
+    const firstLook = await startFirstLook({
+      url: mqttUrl,
+      provision,
+      devices: service.registry.devices,
+      areas: service.registry.areas,
+      rounds: service.registry.rounds,
+      file: join(dataDir, 'first-look.json'),
+      maxAgeMs: config.TIME_LATE_S * 1000,
+      log: log.child({ module: 'first-look' }),
+    })
+    closers.unshift(() => firstLook.close())
+  }
 }
 
 const { broker } = service
