@@ -26,6 +26,7 @@ import { auditRoutes } from './routes/audit.ts'
 import { authRoutes } from './routes/auth.ts'
 import { type BinOutlookDeps, binOutlookRoutes } from './routes/bin-outlook.ts'
 import { caseRoutes } from './routes/cases.ts'
+import { crewRoutes } from './routes/crew.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { faultCodeRoutes } from './routes/fault-codes.ts'
 import { healthRoutes, metricsRoute, type ReadyCheck } from './routes/health.ts'
@@ -186,6 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(ruleRoutes({ registry: deps.registry }))
     await api.register(roundRoutes({ registry: deps.registry }))
     await api.register(binOutlookRoutes({ registry: deps.registry, ...deps.bins }))
+    await api.register(crewRoutes({ registry: deps.registry, state: deps.state, mapTileUrl: deps.http.mapTileUrl, ...deps.bins }))
     await api.register(quarantineRoutes({ quarantine: deps.registry.quarantine, replay: deps.replay }))
     await api.register(metricsRoute({ metrics: deps.metrics }))
   })

@@ -66,7 +66,7 @@ describe('the dashboard in a real browser (acceptance 7)', () => {
 
   it('signs in with email and password, lists a device and shows a live alert that can be acknowledged', async () => {
     const page = await browser.newPage()
-    await page.goto(`${url}/`)
+    await page.goto(`${url}/#all`)
     await page.getByLabel('Email', { exact: true }).fill(crew.email)
     await page.getByLabel('Password', { exact: true }).fill('not the password')
     await page.getByRole('button', { name: 'Sign in', exact: true }).click()

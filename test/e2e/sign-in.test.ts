@@ -98,7 +98,7 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
 
   it('signs in with email and password: the header names the person and roles, the alerts load, and the cookie is beyond the script', async () => {
     const ada = await person('Ada Lovelace', 'analytical engine punch cards', [{ role: 'crew', areas: ['north-ward'] }])
-    const { context, page } = await open()
+    const { context, page } = await open('/#all')
     await page.getByRole('heading', { name: 'Sign in' }).waitFor()
 
     const alertsLoaded = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/alerts')
@@ -280,7 +280,7 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
       }
       await Promise.all([page.waitForNavigation(), page.locator('button[type="submit"]').click()])
     }
-    await page.getByRole('heading', { name: 'Live alerts' }).waitFor({ timeout: 10_000 })
+    await page.getByRole('heading', { name: "Today's round" }).waitFor({ timeout: 10_000 })
     expect(new URL(page.url()).origin).toBe(url)
     expect(await page.locator('#me-name').textContent()).toBe('Gail Porter')
     expect(await page.locator('#me-roles').textContent()).toBe('crew in north-ward')

@@ -326,6 +326,8 @@ const MATRIX: Record<string, Case | readonly Case[]> = {
   },
   'GET /api/collections': { target: () => ({ path: '/api/collections' }), expect: listing(['crew', 'viewer']) },
   'GET /api/collections/summary': { target: () => ({ path: '/api/collections/summary' }), expect: listing(['crew', 'viewer']) },
+  // The crew's list of today's bins: filtered to the caller's areas.
+  'GET /api/crew/today': { target: () => ({ path: '/api/crew/today' }), expect: listing(['crew', 'viewer']) },
 
   // Awaab's Law cases: housing data.
   'POST /api/cases': {

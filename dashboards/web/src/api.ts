@@ -1,4 +1,4 @@
-import type { Alert, Device, DeviceState, Me } from '#devices'
+import type { Alert, Collection, CrewToday, Device, DeviceState, Me } from '#devices'
 
 export type DeviceWithState = Device & { state: DeviceState }
 
@@ -63,6 +63,9 @@ export function createApi(credentials: Credentials) {
     devices: () => call<DeviceWithState[]>('/api/devices'),
     openAlerts: () => call<Alert[]>('/api/alerts?status=open'),
     ack: (id: string) => call<Alert>(`/api/alerts/${encodeURIComponent(id)}/ack`, 'POST', {}),
+    crewToday: () => call<CrewToday>('/api/crew/today'),
+    /** Marks a bin emptied now. */
+    collected: (deviceId: string) => call<Collection>(`/api/bins/${encodeURIComponent(deviceId)}/collections`, 'POST', {}),
   }
 }
 export type Api = ReturnType<typeof createApi>

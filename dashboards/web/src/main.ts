@@ -10,13 +10,14 @@ const form = (id: string) => $<HTMLFormElement>(id)
 
 // Only the automation-token option keeps anything in storage, and only for this tab; the session cookie is out of our script's reach.
 const TOKEN_KEY = 'smartplace.token'
-const VIEWS = ['sign-in-view', 'change-password-view', 'invitation-view', 'app'] as const
+const VIEWS = ['sign-in-view', 'change-password-view', 'invitation-view', 'app', 'crew-view'] as const
 type View = (typeof VIEWS)[number]
 const MESSAGE_OF: Record<View, string> = {
   'sign-in-view': 'sign-in-message',
   'change-password-view': 'change-password-message',
   'invitation-view': 'invitation-message',
   app: 'app-message',
+  'crew-view': 'crew-message',
 }
 
 const throttled = (s: number) => `Too many failed sign-ins. Try again in ${inWords(s)}.`
@@ -87,6 +88,10 @@ function showSignIn(message = '', kind: 'error' | 'notice' = 'error') {
 
 const sessionOf = (me: Me): Credentials => ({ kind: 'session', csrf: me.csrfToken ?? '' })
 
+/** A crew member (not also an admin) opens on today's round; #all shows them every alert and device instead. */
+const isCrew = (me: Me) => me.grants.some((g) => g.role === 'crew') && !me.grants.some((g) => g.role === 'admin')
+const ALL = '#all'
+
 /** Someone is signed in: the forced password change first if they owe one, else the dashboard. */
 async function enter(me: Me, credentials: Credentials) {
   current?.dashboard?.stop()
@@ -95,20 +100,27 @@ async function enter(me: Me, credentials: Credentials) {
   showHeader(me)
   if (me.mustChangePassword) return askNewPassword()
   justTyped = null
-  say('app-message', '')
+  const crew = isCrew(me) && location.hash !== ALL
+  const view: View = crew ? 'crew-view' : 'app'
+  $('to-crew').hidden = !isCrew(me) || crew
+  say(MESSAGE_OF[view], '')
   try {
-    const dashboard = await startDashboard(createApi(credentials), credentials, ended)
+    const api = createApi(credentials)
+    // The map and its library load only for the crew's view.
+    const dashboard = crew
+      ? await (await import('./crew.ts')).startCrew(api, credentials, ended)
+      : await startDashboard(api, credentials, ended)
     // Signed out (or in as someone else) while the lists were loading.
     if (current !== signedIn) return dashboard.stop()
     signedIn.dashboard = dashboard
-    show('app')
+    show(view)
   } catch (e) {
     if (current !== signedIn) return
     if (is(e, 401)) return showSignIn(credentials.kind === 'bearer' ? 'That token was not accepted.' : SESSION_ENDED)
     if (is(e, 403, 'PASSWORD_CHANGE_REQUIRED')) return askNewPassword()
     if (is(e, 429)) return showSignIn(messageOf(e))
-    say('app-message', `The dashboard could not load: ${messageOf(e)} Reload the page to try again.`)
-    show('app')
+    say(MESSAGE_OF[view], `The dashboard could not load: ${messageOf(e)} Reload the page to try again.`)
+    show(view)
   }
 }
 
@@ -310,6 +322,12 @@ async function boot() {
     showSignIn(is(e, 401) ? '' : messageOf(e))
   }
 }
+
+// A crew member switching between today's round and every alert and device.
+window.addEventListener('hashchange', () => {
+  const signedIn = current
+  if (signedIn && isCrew(signedIn.me) && (visible === 'app' || visible === 'crew-view')) void enter(signedIn.me, signedIn.credentials)
+})
 
 void showHealth()
 setInterval(showHealth, 10_000)

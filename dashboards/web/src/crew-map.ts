@@ -1,0 +1,110 @@
+import 'leaflet/dist/leaflet.css'
+import L from 'leaflet'
+import type { CrewBin } from '#devices'
+import { bandOf, fillText, isUrgent } from './crew-words.ts'
+
+export interface CrewMap {
+  /** Draws these bins (one marker each), dropping markers of bins no longer listed. */
+  show(bins: readonly CrewBin[]): void
+  /** Restyles one bin's marker (a live reading). */
+  update(bin: CrewBin): void
+  remove(): void
+}
+
+// Great Britain, for a round whose bins have no positions yet.
+const GB: L.LatLngExpression = [54.0, -2.5]
+
+/**
+ * Size, edge and colour together: a fuller bin is a bigger circle, a dashed edge will overflow
+ * before its collection, a thick black edge is on fire or knocked over. Colour is never the only cue.
+ */
+function styleOf(b: CrewBin): L.CircleMarkerOptions {
+  const band = bandOf(b.fill)
+  const urgent = isUrgent(b)
+  const overflow = !urgent && b.fullBeforeCollection === true
+  return {
+    radius: band.radius,
+    fillColor: band.colour,
+    fillOpacity: b.fill === null ? 0.15 : 0.85,
+    color: urgent ? '#000' : '#1b1b1b',
+    weight: urgent ? 5 : overflow ? 3 : 1.5,
+    dashArray: overflow ? '5 4' : '',
+  }
+}
+
+const labelOf = (b: CrewBin) =>
+  [b.name, `${fillText(b)} (${bandOf(b.fill).word.toLowerCase()})`, ...b.alerts.map((a) => a.title)].join(' · ')
+
+/**
+ * Circle markers only: Leaflet's default icon images break under Vite (ecosystem §5.7), and
+ * circles need no images at all. Without a tile URL the markers show on a blank map.
+ */
+export function createCrewMap(container: HTMLElement, tileUrl: string | null, onPick: (deviceId: string) => void): CrewMap {
+  const map = L.map(container, { attributionControl: tileUrl !== null, zoomSnap: 0.5 }).setView(GB, 5)
+  if (tileUrl) L.tileLayer(tileUrl, { maxZoom: 19, attribution: `Map tiles: ${new URL(tileUrl.replace('{s}', 'a')).host}` }).addTo(map)
+  const markers = new Map<string, L.CircleMarker>()
+  let fitted = false
+  let bounds: L.LatLngBounds | null = null
+
+  const fitOnce = () => {
+    if (fitted || !bounds || container.clientWidth === 0) return
+    map.invalidateSize()
+    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 17 })
+    fitted = true
+  }
+  // The view is still hidden when the map is made; it is sized and fitted once it shows.
+  const resized = new ResizeObserver(() => {
+    map.invalidateSize()
+    fitOnce()
+  })
+  resized.observe(container)
+
+  const place = (b: CrewBin & { latitude: number; longitude: number }) => {
+    let m = markers.get(b.id)
+    if (!m) {
+      m = L.circleMarker([b.latitude, b.longitude], styleOf(b)).addTo(map)
+      const id = b.id
+      m.on('click', () => onPick(id))
+      markers.set(b.id, m)
+    } else {
+      m.setLatLng([b.latitude, b.longitude]).setStyle(styleOf(b)).setRadius(bandOf(b.fill).radius)
+    }
+    if (m.getTooltip()) m.setTooltipContent(labelOf(b))
+    else m.bindTooltip(labelOf(b))
+    const path = m.getElement()
+    if (path instanceof SVGElement) {
+      path.dataset.deviceId = b.id
+      path.dataset.band = bandOf(b.fill).id
+      path.classList.add('bin-marker')
+    }
+  }
+  const placed = (b: CrewBin): b is CrewBin & { latitude: number; longitude: number } => b.latitude !== null && b.longitude !== null
+
+  return {
+    show(bins) {
+      const seen = new Set<string>()
+      const points: L.LatLngTuple[] = []
+      for (const b of bins) {
+        if (!placed(b)) continue
+        seen.add(b.id)
+        points.push([b.latitude, b.longitude])
+        place(b)
+      }
+      for (const [id, m] of markers)
+        if (!seen.has(id)) {
+          m.remove()
+          markers.delete(id)
+        }
+      bounds = points.length > 0 ? L.latLngBounds(points) : null
+      fitOnce()
+    },
+    update(b) {
+      if (placed(b) && markers.has(b.id)) place(b)
+    },
+    remove() {
+      resized.disconnect()
+      map.remove()
+      markers.clear()
+    },
+  }
+}

@@ -1,0 +1,68 @@
+import type { CrewBin } from '#devices'
+
+/** The crew works to the council's clock whatever the phone is set to. */
+const ZONE = 'Europe/London'
+const timeOnly = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, hour: '2-digit', minute: '2-digit' })
+const withWeekday = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, weekday: 'short', hour: '2-digit', minute: '2-digit' })
+const withDate = new Intl.DateTimeFormat('en-GB', {
+  timeZone: ZONE,
+  weekday: 'short',
+  day: 'numeric',
+  month: 'short',
+  hour: '2-digit',
+  minute: '2-digit',
+})
+const dayKey = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' })
+
+const WEEK_MS = 6 * 86_400_000
+
+/** "14:30" today, "Tue 14:30" within the week, "Tue 9 Jun 14:30" further off (all London time). */
+export function when(iso: string, now = Date.now()): string {
+  const t = Date.parse(iso)
+  if (dayKey.format(t) === dayKey.format(now)) return timeOnly.format(t)
+  return Math.abs(t - now) < WEEK_MS ? withWeekday.format(t) : withDate.format(t)
+}
+
+/** Fill in four bands; each has its own colour, size and word, so colour is never the only cue. */
+export interface FillBand {
+  id: 'unknown' | 'low' | 'filling' | 'nearly-full' | 'full'
+  word: string
+  colour: string
+  radius: number
+}
+
+const BANDS: readonly FillBand[] = [
+  { id: 'full', word: 'Full', colour: '#b00020', radius: 13 },
+  { id: 'nearly-full', word: 'Nearly full', colour: '#c44900', radius: 11 },
+  { id: 'filling', word: 'Filling', colour: '#8a6d00', radius: 9 },
+  { id: 'low', word: 'Under half full', colour: '#1b7f3b', radius: 7 },
+]
+const FROM = { full: 0.95, 'nearly-full': 0.8, filling: 0.5, low: 0 } as const
+const UNKNOWN: FillBand = { id: 'unknown', word: 'No reading yet', colour: '#555', radius: 7 }
+
+export function bandOf(fill: number | null): FillBand {
+  if (fill === null) return UNKNOWN
+  return BANDS.find((b) => fill >= FROM[b.id as keyof typeof FROM]) ?? UNKNOWN
+}
+
+export const percent = (fill: number) => `${Math.round(fill * 100)}%`
+
+export const fillText = (b: Pick<CrewBin, 'fill'>) => (b.fill === null ? 'No reading yet' : `${percent(b.fill)} full`)
+
+/** When it will be full, against its next collection, in words. */
+export function forecastText(b: CrewBin, now = Date.now()): string {
+  const next = b.nextCollection === null ? null : when(b.nextCollection, now)
+  if (b.fullAt !== null && Date.parse(b.fullAt) <= now) return 'Full now'
+  if (b.fullBeforeCollection === true && b.fullAt !== null) return `Full by ${when(b.fullAt, now)}, before its collection (${next})`
+  if (b.fullBeforeCollection === false) return `Full: not before next collection (${next})`
+  if (b.fullAt !== null) return `Full by ${when(b.fullAt, now)}; no collection scheduled`
+  return next === null ? 'No forecast yet; no collection scheduled' : `No forecast yet; next collection ${next}`
+}
+
+/** Fire or knocked over: the bin needs someone now, not at its collection. */
+export const isUrgent = (b: Pick<CrewBin, 'alerts'>) => b.alerts.some((a) => a.ruleId === 'bin-fire' || a.ruleId === 'bin-knocked-over')
+
+/** A collection counts once within an hour (the server answers 409 to a second mark). */
+export const RECENT_MS = 3_600_000
+export const collectedRecently = (b: Pick<CrewBin, 'collectedAt'>, now = Date.now()) =>
+  b.collectedAt !== null && now - Date.parse(b.collectedAt) < RECENT_MS

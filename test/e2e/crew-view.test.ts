@@ -1,0 +1,376 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type Algorithm, hash } from '@node-rs/argon2'
+import type { MqttClient } from 'mqtt'
+import { pino } from 'pino'
+import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import type { CrewToday } from '#devices'
+import { parseConfig } from '../../service/config.ts'
+import { createService, type Service } from '../../service/service.ts'
+import { launchChromium } from '../helpers/browser.ts'
+import { putArea } from '../helpers/people.ts'
+import { connectDevice, telemetryTopic, waitFor } from '../helpers/service.ts'
+
+const WEB_ROOT = fileURLToPath(new URL('../../dashboards/web/dist', import.meta.url))
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))
+// The library's enum is an ambient const enum, which isolated modules cannot read.
+const ARGON2ID = 2 as Algorithm.Argon2id
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core'), 'utf8')
+const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']
+const H = 3_600_000
+const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']
+
+// Recorded in the page before any of its own scripts run: the crew view must keep to the CSP too.
+const RECORD_VIOLATIONS = `
+  window.__csp = []
+  document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI))
+`
+
+/** Riverside's bins: name, position and hourly fills (oldest first, the newest now; empty: no reading). */
+const RIVERSIDE = [
+  { id: 'r-fire', name: 'Quay Steps', at: [53.7961, -1.5412], fills: [0.3] },
+  // 5 % an hour: full in 11 hours, days before the round comes.
+  { id: 'r-soon', name: 'Boat House', at: [53.7957, -1.5398], fills: [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45] },
+  { id: 'r-full', name: 'Mill Yard', at: [53.7966, -1.5421], fills: [0.97] },
+  { id: 'r-half', name: 'Lock Gate', at: [53.7949, -1.5405], fills: Array(8).fill(0.55) },
+  { id: 'r-low', name: 'Canal Wharf', at: [53.7971, -1.5389], fills: [0.1] },
+  { id: 'r-quiet', name: 'Tow Path', at: [53.7944, -1.5431], fills: [] },
+] as const
+const ORDER = ['r-fire', 'r-soon', 'r-full', 'r-half', 'r-low', 'r-quiet']
+
+describe("the crew's phone view in Chromium (issue 11, crew)", () => {
+  let service: Service
+  let browser: Browser
+  let url = ''
+  let mqttUrl = ''
+  const token = randomBytes(32).toString('base64url')
+  const dataDir = mkdtempSync(join(tmpdir(), 'sp-crew-'))
+  const crew = { email: 'rowan.crew@council.example', password: 'towpath heron barge morning' }
+  const secrets = new Map<string, string>()
+  let crewId = ''
+
+  const admin = (path: string, init: { method?: string; body?: unknown } = {}) =>
+    fetch(`${url}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    })
+  const publish = async (id: string, site: string, readings: { ts: number; fill: number; tilted?: boolean }[]) => {
+    const client: MqttClient = await connectDevice(mqttUrl, id, secrets.get(id))
+    for (const r of readings)
+      await client.publishAsync(
+        telemetryTopic({ id, site, type: 'bin' }),
+        JSON.stringify({ ts: r.ts, readings: { fillingLevel: r.fill, temperature: 9, batteryPct: 80, tilted: r.tilted ?? false } }),
+        { qos: 1 },
+      )
+    await client.endAsync()
+  }
+  const provision = async (id: string, name: string, site: string, at: readonly [number, number]) => {
+    const res = await admin('/api/devices', { method: 'POST', body: { id, type: 'bin', name, site, latitude: at[0], longitude: at[1] } })
+    expect(res.status).toBe(201)
+    secrets.set(id, ((await res.json()) as { secret: string }).secret)
+  }
+
+  beforeAll(async () => {
+    if (!existsSync(join(WEB_ROOT, 'index.html'))) throw new Error('the web app is not built: run `npm run build:web`')
+    mkdirSync(ARTIFACTS, { recursive: true })
+    const parsed = parseConfig({
+      DATA_DIR: dataDir,
+      HTTP_PORT: '0',
+      MQTT_PORT: '0',
+      MQTT_WS_PORT: 'off',
+      MQTT_HOST: '127.0.0.1',
+      MQTT_DEVICE_RATE: '0',
+      INFLUX_URL: inject('influxUrl'),
+      INFLUX_DB: `crew_${randomBytes(4).toString('hex')}`,
+      ADMIN_TOKEN: token,
+    })
+    if (!parsed.ok) throw new Error(parsed.errors.join('\n'))
+    service = createService({ ...parsed.config, INFLUX_URL: inject('influxUrl') }, pino({ level: 'silent' }), WEB_ROOT)
+    await service.start()
+    url = service.httpUrl
+    mqttUrl = `mqtt://127.0.0.1:${service.broker.port}`
+    const registry = service.registry
+
+    await putArea(registry, { id: 'riverside', name: 'Riverside round', kind: 'round', sites: ['riverside'] })
+    await putArea(registry, { id: 'hillside', name: 'Hillside round', kind: 'round', sites: ['hillside'] })
+    // Yesterday's weekday: the round next comes in about six days.
+    const today = WEEKDAYS.indexOf(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', weekday: 'short' }).format(Date.now())) + 1
+    const round = { id: 'riverside-round', name: 'Riverside', site: 'riverside', schedule: { weekdays: [today === 1 ? 7 : today - 1] } }
+    expect((await admin('/api/rounds', { method: 'POST', body: round })).status).toBe(201)
+
+    const now = Date.now()
+    for (const b of RIVERSIDE) {
+      await provision(b.id, b.name, 'riverside', b.at)
+      if (b.fills.length > 0)
+        await publish(
+          b.id,
+          'riverside',
+          b.fills.map((fill, i) => ({ ts: now - (b.fills.length - 1 - i) * H, fill })),
+        )
+    }
+    expect((await admin('/api/rounds/riverside-round/bins', { method: 'PUT', body: { deviceIds: ORDER } })).status).toBe(200)
+    // Another round's bin, fuller than any: never on this crew's map or list.
+    await provision('h-full', 'Hill Top', 'hillside', [53.81, -1.56])
+    await publish('h-full', 'hillside', [{ ts: now, fill: 0.99 }])
+    await registry.alerts.raise({
+      deviceId: 'r-fire',
+      deviceType: 'bin',
+      site: 'riverside',
+      rule: { id: 'bin-fire', title: 'Possible bin fire', severity: 'critical' },
+      value: 72,
+      ts: now,
+    })
+
+    const person = await registry.people.create({
+      email: crew.email,
+      name: 'Rowan Reed',
+      grants: [{ role: 'crew', areas: ['riverside'] }],
+      status: 'active',
+      passwordHash: await hash(crew.password, { algorithm: ARGON2ID }),
+      mustChangePassword: false,
+      createdBy: 'admin-token',
+    })
+    crewId = person.id
+    // Every reading taken: the fills shown and the forecast made.
+    await waitFor(async () => {
+      const t = (await (await admin('/api/crew/today')).json()) as CrewToday
+      const bin = (id: string) => t.bins.find((b) => b.id === id)
+      return bin('r-soon')?.fullBeforeCollection === true && bin('r-half')?.fullBeforeCollection === false && bin('h-full')?.fill === 0.99
+    }, 15_000)
+    browser = await launchChromium()
+  }, 120_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await service?.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  /** A phone: touch, 360 × 640, recording CSP violations, failed responses and script errors. */
+  const phone = async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 640 }, hasTouch: true, isMobile: true })
+    const page = await context.newPage()
+    const problems: string[] = []
+    // Before signing in, /api/me answers 401: that is how the page learns it must ask.
+    const expected = (path: string, status: number) => path === '/api/me' && status === 401
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !(m.text().includes('401') && new URL(m.location().url).pathname === '/api/me'))
+        problems.push(`console: ${m.text()}`)
+    })
+    page.on('pageerror', (e) => problems.push(`page: ${e.message}`))
+    page.on('response', (r) => {
+      const path = new URL(r.url()).pathname
+      if (r.status() >= 400 && !expected(path, r.status())) problems.push(`${r.status()} ${path}`)
+    })
+    await page.addInitScript({ content: RECORD_VIOLATIONS })
+    const violations = async () => [...((await page.evaluate('window.__csp')) as string[]), ...problems]
+    return { context, page, violations }
+  }
+
+  const signIn = async (page: Page) => {
+    await page.goto(`${url}/`)
+    await page.getByLabel('Email', { exact: true }).fill(crew.email)
+    await page.getByLabel('Password', { exact: true }).fill(crew.password)
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+    await page.getByRole('heading', { name: "Today's round" }).waitFor({ timeout: 10_000 })
+  }
+  // Strings, evaluated in the page: this project's TypeScript has no DOM types outside the web app.
+  const idsOf = (page: Page, selector: string) =>
+    page.evaluate(`[...document.querySelectorAll('${selector}')].map((e) => e.dataset.deviceId)`) as Promise<string[]>
+  const listOrder = (page: Page) => idsOf(page, '#crew-list > li')
+  const row = (page: Page, id: string) => page.locator(`#crew-list > li[data-device-id="${id}"]`)
+  const scrollsSideways = (page: Page) => page.evaluate('document.documentElement.scrollWidth > window.innerWidth')
+  /** axe-core's WCAG 2.0–2.2 A and AA rules; evaluated over CDP, which the page's CSP does not govern. */
+  const axe = async (page: Page) => {
+    await page.evaluate(AXE_SOURCE)
+    const r = (await page.evaluate(`axe.run(document, { runOnly: ${JSON.stringify(WCAG)} })`)) as {
+      violations: { id: string; nodes: { target: string[] }[] }[]
+    }
+    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+  }
+  const shoot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `crew-${name}.png`), fullPage: true })
+
+  it('signs a crew member in to their round: a marker per bin on the map, the list most urgent first, nothing of other rounds', async () => {
+    const { context, page, violations } = await phone()
+    await signIn(page)
+    expect(await page.locator('#me-roles').textContent()).toBe('crew in riverside')
+    await expect.poll(() => page.locator('#conn').textContent()).toBe('live')
+
+    const markers = page.locator('#crew-map path.bin-marker')
+    await expect.poll(() => markers.count()).toBe(RIVERSIDE.length)
+    expect((await idsOf(page, '#crew-map path.bin-marker')).sort()).toEqual([...ORDER].sort())
+    // Size says the fill as well as colour does.
+    const radius = async (id: string) => (await page.locator(`#crew-map path[data-device-id="${id}"]`).boundingBox())!.width
+    expect(await radius('r-full')).toBeGreaterThan(await radius('r-low'))
+    expect(await page.locator('#crew-map').isVisible()).toBe(true)
+
+    expect(await listOrder(page)).toEqual(ORDER)
+    expect(await row(page, 'r-fire').textContent()).toContain('Alert: Possible bin fire')
+    expect(await row(page, 'r-full').locator('.bin-fill').textContent()).toBe('97% full')
+    // London times; the round's next visit is at 07:00 about six days on.
+    const next = String.raw`\(\w{3}( \d{1,2} \w{3})? 07:00\)`
+    expect(await row(page, 'r-soon').locator('.bin-forecast').textContent()).toMatch(
+      new RegExp(String.raw`^Full by (\w{3} )?\d\d:\d\d, before its collection ${next}$`),
+    )
+    expect(await row(page, 'r-half').locator('.bin-forecast').textContent()).toMatch(
+      new RegExp(`^Full: not before next collection ${next}$`),
+    )
+    expect(await row(page, 'r-quiet').locator('.bin-fill').textContent()).toBe('No reading yet')
+    expect(await page.locator('#crew-summary').textContent()).toBe('6 bins. Most urgent first.')
+    expect(await page.getByText('Hill Top').count()).toBe(0)
+    // Every button says which bin it marks, and is big enough for a thumb.
+    for (const b of RIVERSIDE) {
+      const box = await page.getByRole('button', { name: `Collected: ${b.name}`, exact: true }).boundingBox()
+      expect(box!.height).toBeGreaterThanOrEqual(44)
+    }
+    expect(await scrollsSideways(page)).toBe(false)
+    await shoot(page, '360x640')
+
+    // Every alert and device is one link away, and today's round one link back.
+    await page.getByRole('link', { name: 'All alerts and devices' }).click()
+    await page.getByRole('heading', { name: 'Live alerts' }).waitFor()
+    expect(await page.locator('#crew-view').isHidden()).toBe(true)
+    await page.getByRole('link', { name: "Back to today's round" }).click()
+    await page.getByRole('heading', { name: "Today's round" }).waitFor()
+    await expect.poll(() => listOrder(page)).toEqual(ORDER)
+    expect(await violations()).toEqual([])
+    await context.close()
+  })
+
+  it('marks a bin collected with one tap; the row says so at once and an admin finds the collection', async () => {
+    const { context, page, violations } = await phone()
+    await signIn(page)
+    const button = page.getByRole('button', { name: 'Collected: Mill Yard', exact: true })
+    const posted = page.waitForResponse((r) => r.url().endsWith('/api/bins/r-full/collections') && r.request().method() === 'POST')
+    await button.tap()
+    expect((await posted).status()).toBe(201)
+    const status = row(page, 'r-full').locator('.bin-status')
+    await expect.poll(() => status.textContent()).toMatch(/^Collected at \d\d:\d\d$/)
+    // Focus moves to what the button did, and within the hour there is nothing more to tap.
+    expect(await page.evaluate(`[document.activeElement.className, document.activeElement.closest('li').dataset.deviceId]`)).toEqual([
+      'bin-status',
+      'r-full',
+    ])
+    expect(await button.count()).toBe(0)
+    expect(await row(page, 'r-full').getAttribute('data-collected')).toBe('true')
+    await shoot(page, 'collected')
+
+    // Another browser, as an administrator with the token: the collection is there, by this crew member.
+    const office = await browser.newContext()
+    const res = await office.request.get(`${url}/api/collections?deviceId=r-full`, { headers: { authorization: `Bearer ${token}` } })
+    expect(res.status()).toBe(200)
+    const collections = (await res.json()) as { deviceId: string; source: string; actor: string }[]
+    expect(collections).toEqual([expect.objectContaining({ deviceId: 'r-full', source: 'manual', actor: `person:${crewId}` })])
+    await office.close()
+
+    // A reload keeps it: the list comes from the server.
+    await page.reload()
+    await page.getByRole('heading', { name: "Today's round" }).waitFor()
+    await expect.poll(() => row(page, 'r-full').locator('.bin-status').textContent()).toMatch(/^Collected at \d\d:\d\d$/)
+    expect(await violations()).toEqual([])
+    await context.close()
+  })
+
+  it('updates live: a reading moves the fill, a new alert brings its bin up the list', async () => {
+    const { context, page, violations } = await phone()
+    await signIn(page)
+    await expect.poll(() => page.locator('#conn').textContent()).toBe('live')
+    await publish('r-low', 'riverside', [{ ts: Date.now(), fill: 0.62 }])
+    await expect.poll(() => row(page, 'r-low').locator('.bin-fill').textContent()).toBe('62% full')
+    await expect.poll(() => page.locator('#crew-map path[data-device-id="r-low"]').getAttribute('data-band')).toBe('filling')
+
+    // Knocked over (two tilted readings): straight after the fire.
+    await publish('r-half', 'riverside', [
+      { ts: Date.now() - 1000, fill: 0.55, tilted: true },
+      { ts: Date.now(), fill: 0.55, tilted: true },
+    ])
+    await expect.poll(() => listOrder(page), { timeout: 10_000 }).toEqual(['r-fire', 'r-half', 'r-soon', 'r-full', 'r-low', 'r-quiet'])
+    expect(await row(page, 'r-half').textContent()).toContain('Alert: Bin knocked over')
+    expect(await violations()).toEqual([])
+    await context.close()
+  })
+
+  it('keeps the last data when the connection drops, says how old it is, and catches up when it is back', async () => {
+    const { context, page } = await phone()
+    let offline = false
+    const sockets: WebSocketRoute[] = []
+    // Between the page and the server: closes the live connection on demand and refuses new ones while "offline".
+    await page.routeWebSocket(/\/socket\.io\//, (ws) => {
+      if (offline) return ws.close()
+      ws.connectToServer()
+      sockets.push(ws)
+    })
+    // Socket.IO starts on long-polling and then moves to the WebSocket ("5" ends the upgrade): cut it once it has.
+    let upgraded = false
+    page.on('websocket', (w) =>
+      w.on('framesent', (f) => {
+        if (f.payload === '5') upgraded = true
+      }),
+    )
+    await signIn(page)
+    await expect.poll(() => page.locator('#conn').textContent()).toBe('live')
+    await expect.poll(() => upgraded).toBe(true)
+    const banner = page.locator('#crew-offline')
+    expect(await banner.isHidden()).toBe(true)
+
+    offline = true
+    await page.route('**/socket.io/**', (r) => r.abort())
+    for (const ws of sockets) await ws.close()
+    await banner.waitFor({ state: 'visible', timeout: 10_000 })
+    expect(await banner.textContent()).toMatch(/^Showing data from \d\d:\d\d; reconnecting$/)
+    expect(await banner.getAttribute('role')).toBe('status')
+    expect(await listOrder(page)).toHaveLength(RIVERSIDE.length)
+    // Meanwhile a bin fills: the screen cannot know yet.
+    await publish('r-quiet', 'riverside', [{ ts: Date.now(), fill: 0.4 }])
+    await shoot(page, 'offline')
+
+    offline = false
+    await page.unroute('**/socket.io/**')
+    await banner.waitFor({ state: 'hidden', timeout: 15_000 })
+    await expect.poll(() => row(page, 'r-quiet').locator('.bin-fill').textContent()).toBe('40% full')
+    expect(await page.locator('#conn').textContent()).toBe('live')
+    await context.close()
+  })
+
+  it('fits a 320 px screen without sideways scrolling and has no axe-core WCAG 2.2 A/AA violations, on a phone and a desktop', async () => {
+    const { context, page, violations } = await phone()
+    await signIn(page)
+    await expect.poll(() => page.locator('#crew-map path.bin-marker').count()).toBe(RIVERSIDE.length)
+    expect(await axe(page)).toEqual([])
+
+    await page.setViewportSize({ width: 320, height: 640 })
+    expect(await scrollsSideways(page)).toBe(false)
+    await shoot(page, '320x640')
+
+    // The whole list can be worked from the keyboard: tabbing reaches every bin's button in list order.
+    const buttons = await page.locator('#crew-list button.collect').allTextContents()
+    expect(buttons.length).toBeGreaterThanOrEqual(RIVERSIDE.length - 1)
+    const reached: string[] = []
+    await page.locator('#crew-h').focus()
+    for (let i = 0; i < 40 && reached.length < buttons.length; i++) {
+      await page.keyboard.press('Tab')
+      const name = (await page.evaluate(
+        `document.activeElement && document.activeElement.matches('button.collect') ? document.activeElement.textContent : null`,
+      )) as string | null
+      if (name) reached.push(name)
+    }
+    expect(reached).toEqual(buttons)
+    expect(await violations()).toEqual([])
+    await context.close()
+
+    const desk: BrowserContext = await browser.newContext({ viewport: { width: 1366, height: 900 } })
+    const wide = await desk.newPage()
+    await signIn(wide)
+    await expect.poll(() => wide.locator('#crew-map path.bin-marker').count()).toBe(RIVERSIDE.length)
+    expect(await axe(wide)).toEqual([])
+    expect(await scrollsSideways(wide)).toBe(false)
+    await shoot(wide, '1366x900')
+    await desk.close()
+  })
+})
