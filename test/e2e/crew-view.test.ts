@@ -1,20 +1,17 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Algorithm, hash } from '@node-rs/argon2'
 import type { MqttClient } from 'mqtt'
-import { pino } from 'pino'
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CrewToday } from '#devices'
-import { parseConfig } from '../../service/config.ts'
-import { createService, type Service } from '../../service/service.ts'
+import type { Service } from '../../service/service.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import { putArea } from '../helpers/people.ts'
-import { connectDevice, telemetryTopic, waitFor } from '../helpers/service.ts'
+import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 
 const WEB_ROOT = fileURLToPath(new URL('../../dashboards/web/dist', import.meta.url))
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))
@@ -44,12 +41,12 @@ const RIVERSIDE = [
 const ORDER = ['r-fire', 'r-soon', 'r-full', 'r-half', 'r-low', 'r-quiet']
 
 describe("the crew's phone view in Chromium (issue 11, crew)", () => {
+  let svc: TestService
   let service: Service
   let browser: Browser
   let url = ''
   let mqttUrl = ''
   const token = randomBytes(32).toString('base64url')
-  const dataDir = mkdtempSync(join(tmpdir(), 'sp-crew-'))
   const crew = { email: 'rowan.crew@council.example', password: 'towpath heron barge morning' }
   const secrets = new Map<string, string>()
   let crewId = ''
@@ -79,20 +76,8 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
   beforeAll(async () => {
     if (!existsSync(join(WEB_ROOT, 'index.html'))) throw new Error('the web app is not built: run `npm run build:web`')
     mkdirSync(ARTIFACTS, { recursive: true })
-    const parsed = parseConfig({
-      DATA_DIR: dataDir,
-      HTTP_PORT: '0',
-      MQTT_PORT: '0',
-      MQTT_WS_PORT: 'off',
-      MQTT_HOST: '127.0.0.1',
-      MQTT_DEVICE_RATE: '0',
-      INFLUX_URL: inject('influxUrl'),
-      INFLUX_DB: `crew_${randomBytes(4).toString('hex')}`,
-      ADMIN_TOKEN: token,
-    })
-    if (!parsed.ok) throw new Error(parsed.errors.join('\n'))
-    service = createService({ ...parsed.config, INFLUX_URL: inject('influxUrl') }, pino({ level: 'silent' }), WEB_ROOT)
-    await service.start()
+    svc = await startService({ MQTT_DEVICE_RATE: '0' }, { webRoot: WEB_ROOT, token })
+    service = svc.service
     url = service.httpUrl
     mqttUrl = `mqtt://127.0.0.1:${service.broker.port}`
     const registry = service.registry
@@ -148,8 +133,7 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
 
   afterAll(async () => {
     await browser?.close()
-    await service?.close()
-    rmSync(dataDir, { recursive: true, force: true })
+    await svc?.close()
   })
 
   /** A phone: touch, 360 × 640, recording CSP violations, failed responses and script errors. */

@@ -1,47 +1,33 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Algorithm, hash } from '@node-rs/argon2'
-import { pino } from 'pino'
 import type { Browser } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { parseConfig } from '../../service/config.ts'
-import { createService, type Service } from '../../service/service.ts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Service } from '../../service/service.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import { putArea } from '../helpers/people.ts'
-import { connectDevice, telemetryTopic } from '../helpers/service.ts'
+import { connectDevice, startService, type TestService, telemetryTopic } from '../helpers/service.ts'
 
 const WEB_ROOT = fileURLToPath(new URL('../../dashboards/web/dist', import.meta.url))
 // The library's enum is an ambient const enum, which isolated modules cannot read.
 const ARGON2ID = 2 as Algorithm.Argon2id
 
 describe('the dashboard in a real browser (acceptance 7)', () => {
+  let svc: TestService
   let service: Service
   let browser: Browser
   let url = ''
   let mqttUrl = ''
   const token = randomBytes(32).toString('base64url')
-  const dataDir = mkdtempSync(join(tmpdir(), 'sp-e2e-'))
   const crew = { email: 'sam.crew@council.example', password: 'bin lorry route sunrise' }
 
   beforeAll(async () => {
     // The whole service in this process, serving the web app as built by `npm run build:web` (scripts/test.sh does it).
     if (!existsSync(join(WEB_ROOT, 'index.html'))) throw new Error('the web app is not built: run `npm run build:web`')
-    const parsed = parseConfig({
-      DATA_DIR: dataDir,
-      HTTP_PORT: '0',
-      MQTT_PORT: '0',
-      MQTT_WS_PORT: 'off',
-      MQTT_HOST: '127.0.0.1',
-      INFLUX_URL: inject('influxUrl'),
-      INFLUX_DB: `e2e_${randomBytes(4).toString('hex')}`,
-      ADMIN_TOKEN: token,
-    })
-    if (!parsed.ok) throw new Error(parsed.errors.join('\n'))
-    service = createService({ ...parsed.config, INFLUX_URL: inject('influxUrl') }, pino({ level: 'silent' }), WEB_ROOT)
-    await service.start()
+    svc = await startService({}, { webRoot: WEB_ROOT, token })
+    service = svc.service
     url = service.httpUrl
     mqttUrl = `mqtt://127.0.0.1:${service.broker.port}`
     // A waste crew member whose round covers the high street: they see its bins, live.
@@ -60,8 +46,7 @@ describe('the dashboard in a real browser (acceptance 7)', () => {
 
   afterAll(async () => {
     await browser?.close()
-    await service?.close()
-    rmSync(dataDir, { recursive: true, force: true })
+    await svc?.close()
   })
 
   it('signs in with email and password, lists a device and shows a live alert that can be acknowledged', async () => {

@@ -1,17 +1,15 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Algorithm, hash } from '@node-rs/argon2'
-import { pino } from 'pino'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Grant } from '#devices'
-import { parseConfig } from '../../service/config.ts'
-import { createService, type Service } from '../../service/service.ts'
+import type { Service } from '../../service/service.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import { listenProvider, type TestProvider } from '../helpers/oidc-provider.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 const WEB_ROOT = fileURLToPath(new URL('../../dashboards/web/dist', import.meta.url))
 // The library's enum is an ambient const enum, which isolated modules cannot read.
@@ -19,12 +17,12 @@ const ARGON2ID = 2 as Algorithm.Argon2id
 const NEW_PASSWORD = 'copper kettle lighthouse marmalade'
 
 describe('signing in from the web app (issue 10, sign-in)', () => {
+  let svc: TestService
   let service: Service
   let browser: Browser
   let provider: TestProvider
   let url = ''
   const token = randomBytes(32).toString('base64url')
-  const dataDir = mkdtempSync(join(tmpdir(), 'sp-sign-in-'))
 
   /** A person who signs in with this password, made straight in the store (not through the routes under test). */
   const person = async (name: string, password: string, grants: Grant[], mustChangePassword = false) => {
@@ -45,23 +43,16 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
     if (!existsSync(join(WEB_ROOT, 'index.html'))) throw new Error('the web app is not built: run `npm run build:web`')
     // A real OpenID provider, so that the page offers single sign-on beside the password.
     provider = await listenProvider()
-    const parsed = parseConfig({
-      OIDC_ISSUER: provider.issuer,
-      OIDC_CLIENT_ID: provider.clientId,
-      OIDC_CLIENT_SECRET: provider.clientSecret,
-      OIDC_GROUP_MAP: JSON.stringify({ 'waste-north': [{ role: 'crew', areas: ['north-ward'] }] }),
-      DATA_DIR: dataDir,
-      HTTP_PORT: '0',
-      MQTT_PORT: '0',
-      MQTT_WS_PORT: 'off',
-      MQTT_HOST: '127.0.0.1',
-      INFLUX_URL: inject('influxUrl'),
-      INFLUX_DB: `signin_${randomBytes(4).toString('hex')}`,
-      ADMIN_TOKEN: token,
-    })
-    if (!parsed.ok) throw new Error(parsed.errors.join('\n'))
-    service = createService({ ...parsed.config, INFLUX_URL: inject('influxUrl') }, pino({ level: 'silent' }), WEB_ROOT)
-    await service.start()
+    svc = await startService(
+      {
+        OIDC_ISSUER: provider.issuer,
+        OIDC_CLIENT_ID: provider.clientId,
+        OIDC_CLIENT_SECRET: provider.clientSecret,
+        OIDC_GROUP_MAP: JSON.stringify({ 'waste-north': [{ role: 'crew', areas: ['north-ward'] }] }),
+      },
+      { webRoot: WEB_ROOT, token },
+    )
+    service = svc.service
     url = service.httpUrl
     provider.configure({
       redirectUri: `${url}/api/auth/oidc/callback`,
@@ -72,9 +63,8 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
 
   afterAll(async () => {
     await browser?.close()
-    await service?.close()
+    await svc?.close()
     await provider?.close()
-    rmSync(dataDir, { recursive: true, force: true })
   })
 
   /** A fresh browser profile (no cookies) on the sign-in page. */

@@ -31,6 +31,8 @@ export interface StartOptions {
   db?: string
   influxUrl?: string
   token?: string
+  /** The built web app to serve (e2e tests); none by default. */
+  webRoot?: string
 }
 
 export async function startService(env: Record<string, string> = {}, opts: StartOptions = {}): Promise<TestService> {
@@ -52,7 +54,7 @@ export async function startService(env: Record<string, string> = {}, opts: Start
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'))
   noteSecret(token)
   const log = testLogger()
-  const service = await createService({ ...parsed.config, INFLUX_URL: influxUrl }, log, null)
+  const service = await createService({ ...parsed.config, INFLUX_URL: influxUrl }, log, opts.webRoot ?? null)
   await service.start()
   const url = service.httpUrl
   const api = (path: string, init: RequestInit = {}) =>
