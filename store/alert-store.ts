@@ -15,7 +15,7 @@ import {
   toEntry,
 } from './alert-transitions.ts'
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint-store.ts'
-import { usableSlices } from './device-store.ts'
+import { visibleWhere } from './visible.ts'
 
 export { type ClearInput, type Command, type CommandResult, type RaiseInput, SYSTEM_ACTOR } from './alert-transitions.ts'
 
@@ -109,15 +109,9 @@ export function createAlertStore(db: Db): AlertStore {
       if (f.snoozed === true) q = q.where('snoozed_until', '>', now.toISOString())
       if (f.snoozed === false) q = q.where((eb) => eb.or([eb('snoozed_until', 'is', null), eb('snoozed_until', '<=', now.toISOString())]))
       if (f.visible) {
-        const slices = usableSlices(f.visible)
-        if (slices.length === 0) return []
-        q = q.where((eb) =>
-          eb.or(
-            slices.map((s) =>
-              eb.and([eb('device_type', 'in', [...s.types]), ...(s.sites === null ? [] : [eb('site', 'in', [...s.sites])])]),
-            ),
-          ),
-        )
+        const visible = visibleWhere(f.visible, 'device_type')
+        if (!visible) return []
+        q = q.where(visible)
       }
       const rows = await q
         .orderBy('raised_ts', 'desc')

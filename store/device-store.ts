@@ -3,6 +3,7 @@ import { type Device, DeviceInput, deviceTypeOf, type Visible } from '#devices'
 import type { Hasher } from '../registry/credentials.ts'
 import { newSecret } from '../registry/credentials.ts'
 import type { Database, DevicesTable } from './schema.ts'
+import { visibleWhere } from './visible.ts'
 
 export interface DeviceFilter {
   type?: string | undefined
@@ -14,9 +15,6 @@ export interface DeviceFilter {
   /** Unset: every device (the command line lists them all). */
   limit?: number | undefined
 }
-
-/** The slices that can match something: SQL has no empty IN list. */
-export const usableSlices = (v: readonly Visible[]) => v.filter((s) => s.types.length > 0 && s.sites?.length !== 0)
 
 export type ProvisionResult = { ok: true; device: Device; secret: string } | { ok: false; code: 'CONFLICT' }
 
@@ -90,15 +88,9 @@ export function createDeviceStore(db: Kysely<Database>, hasher: Hasher): DeviceS
       if (filter.site) q = q.where('site', '=', filter.site)
       if (filter.after !== undefined) q = q.where('id', '>', filter.after)
       if (filter.visible) {
-        const slices = usableSlices(filter.visible)
-        if (slices.length === 0) return []
-        q = q.where((eb) =>
-          eb.or(
-            slices.map((s) =>
-              eb.and([eb('type', 'in', s.types as Device['type'][]), ...(s.sites === null ? [] : [eb('site', 'in', [...s.sites])])]),
-            ),
-          ),
-        )
+        const visible = visibleWhere(filter.visible, 'type')
+        if (!visible) return []
+        q = q.where(visible)
       }
       if (filter.limit !== undefined) q = q.limit(filter.limit)
       return (await q.execute()).map(toDevice)
