@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import { Counter, type Registry } from 'prom-client'
 import { type BrakeRule, createBrake } from './auth-brake.ts'
 import { addressKey } from './client-address.ts'
+import { recentlySeen } from './recently-seen.ts'
 
 export type AuthTransport = 'http' | 'socket.io'
 
@@ -53,7 +54,7 @@ export function createAuthGuard(deps: { metrics: Registry; log: Logger; now?: ()
   const now = deps.now ?? Date.now
   const byAddress = createBrake(ADDRESS_RULE, now)
   const byIdentity = createBrake(IDENTITY_RULE, now)
-  const known = new Map<string, number>()
+  const known = recentlySeen(KNOWN_FOR_MS, KNOWN_MAX, now)
   const failures = new Counter({
     name: 'sp_http_auth_failures_total',
     help: 'Wrong API or Socket.IO credentials that were checked',
@@ -80,16 +81,11 @@ export function createAuthGuard(deps: { metrics: Registry; log: Logger; now?: ()
     unlogged = 0
   }
 
-  const isKnown = (key: string) => {
-    const at = known.get(key)
-    return at !== undefined && now() - at < KNOWN_FOR_MS
-  }
-
   return {
     check(address, identity, transport) {
       const key = addressKey(address)
       const byAddr = byAddress.blockedFor(key)
-      const byId = byAddr > 0 || isKnown(key) ? 0 : byIdentity.blockedFor(identity)
+      const byId = byAddr > 0 || known.has(key) ? 0 : byIdentity.blockedFor(identity)
       const ms = byAddr || byId
       if (ms === 0) return null
       const scope = byAddr > 0 ? 'address' : 'identity'
@@ -97,10 +93,7 @@ export function createAuthGuard(deps: { metrics: Registry; log: Logger; now?: ()
       return { scope, retryAfterS: Math.max(1, Math.ceil(ms / 1000)) }
     },
     succeeded(address) {
-      const key = addressKey(address)
-      known.delete(key)
-      known.set(key, now())
-      if (known.size > KNOWN_MAX) known.delete(known.keys().next().value!)
+      known.add(addressKey(address))
     },
     failed(address, identity, transport) {
       failures.inc({ transport })

@@ -1,6 +1,7 @@
 import { type BrakeRule, createBrake } from '../auth-brake.ts'
 import type { AuthGuard, Refusal } from '../auth-guard.ts'
 import { addressKey } from '../client-address.ts'
+import { recentlySeen } from '../recently-seen.ts'
 
 /**
  * 5 free wrong passwords per account, then blocks of 1 s, 2 s, 4 s … up to 15 minutes: a
@@ -38,12 +39,9 @@ export function createSignInBrake(deps: { guard: AuthGuard; rule?: BrakeRule; no
   const now = deps.now ?? Date.now
   const key = (email: string) => email.trim().toLowerCase()
   // Without this, anyone could keep a colleague locked out with a wrong password every few minutes.
-  const known = new Map<string, number>()
+  const known = recentlySeen(KNOWN_FOR_MS, KNOWN_MAX, now)
   const pair = (address: string, email: string) => `${addressKey(address)} ${key(email)}`
-  const isKnown = (address: string, email: string) => {
-    const at = known.get(pair(address, email))
-    return at !== undefined && now() - at < KNOWN_FOR_MS
-  }
+  const isKnown = (address: string, email: string) => known.has(pair(address, email))
   return {
     check(address, email) {
       const byAddress = deps.guard.check(address, identity(key(email)), 'http')
@@ -58,10 +56,7 @@ export function createSignInBrake(deps: { guard: AuthGuard; rule?: BrakeRule; no
     },
     succeeded(address, email) {
       deps.guard.succeeded(address)
-      const k = pair(address, email)
-      known.delete(k)
-      known.set(k, now())
-      if (known.size > KNOWN_MAX) known.delete(known.keys().next().value!)
+      known.add(pair(address, email))
     },
   }
 }
