@@ -1,5 +1,2 @@
-export { bearerToken } from './access/access-hook.ts'
-export { actorOf, principalOf } from './access/route-access.ts'
-
 export const throttledMessage = (scope: 'address' | 'identity', s: number) =>
   `too many failed authentications ${scope === 'address' ? 'from this address' : 'for this identity'}; try again in ${s} s`

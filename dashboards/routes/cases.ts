@@ -21,7 +21,7 @@ import {
 import type { UpdateCaseResult } from '../../store/case-store.ts'
 import type { Registry } from '../../store/registry.ts'
 import { audit } from '../access/audit.ts'
-import { actorOf, principalOf } from '../auth.ts'
+import { actorOf, principalOf } from '../access/route-access.ts'
 import { ErrorBody, sendError } from '../errors.ts'
 import { READINGS_LIMIT } from '../rate-limits.ts'
 

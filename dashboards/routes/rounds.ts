@@ -14,7 +14,7 @@ import {
   ScheduleSource,
 } from '../../devices/collections/index.ts'
 import type { Registry } from '../../store/registry.ts'
-import { actorOf, principalOf } from '../auth.ts'
+import { actorOf, principalOf } from '../access/route-access.ts'
 import { ErrorBody, sendError } from '../errors.ts'
 
 const RoundParams = z.object({ id: RoundId })

@@ -14,7 +14,7 @@ import {
 } from '../../devices/rules/overrides.ts'
 import type { Registry } from '../../store/registry.ts'
 import { audit } from '../access/audit.ts'
-import { actorOf, principalOf } from '../auth.ts'
+import { actorOf, principalOf } from '../access/route-access.ts'
 import { ErrorBody, sendError } from '../errors.ts'
 
 export interface RuleRoutesDeps {
