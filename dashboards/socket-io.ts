@@ -77,6 +77,21 @@ export function originAllowed(origin: string | undefined, host: string | undefin
 }
 
 const roomsFor = (prefix: 'p' | 'v', c: DataClass, site: string) => [`${prefix}:${c}:${site}`, `${prefix}:${c}:*`]
+// Every reading's live state goes to the same few rooms of its class and site: worked out once per pair, not per reading.
+const stateRoomCache = new Map<DataClass, Map<string, string[]>>()
+const stateRooms = (c: DataClass, site: string) => {
+  let bySite = stateRoomCache.get(c)
+  if (!bySite) {
+    bySite = new Map()
+    stateRoomCache.set(c, bySite)
+  }
+  let rooms = bySite.get(site)
+  if (!rooms) {
+    rooms = [...roomsFor('p', c, site), ...roomsFor('v', c, site)]
+    bySite.set(site, rooms)
+  }
+  return rooms
+}
 
 /**
  * Socket.IO on Fastify's own server (fastify-socket.io is unmaintained). The caller is
@@ -177,7 +192,7 @@ export function attachSocketIo(
       if (io.engine.clientsCount === 0) return
       const c = dataClassOf(s.type)
       if (!c) return
-      io.to([...roomsFor('p', c, s.site), ...roomsFor('v', c, s.site)]).volatile.emit('device:state', s)
+      io.to(stateRooms(c, s.site)).volatile.emit('device:state', s)
     },
     OWNER,
   )
