@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
-import { type AddressInfo, createServer, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
+import { freePort } from './free-port.ts'
 
 /** A private influxd (Debian's `influxdb` 1.x) on loopback, for `npm start` without INFLUX_URL, tests and the benchmark. */
 export interface PrivateInfluxd {
@@ -16,17 +17,6 @@ export interface PrivateInfluxd {
 }
 
 export const INFLUXD_BIN = ['/usr/bin/influxd', '/usr/local/bin/influxd'].find(existsSync) ?? 'influxd'
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 export interface StartInfluxdOptions {
   dir?: string

@@ -4,7 +4,7 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os'
 import { delimiter, join, resolve } from 'node:path'
 import pg from 'pg'
-import { freePort } from './influxd.ts'
+import { freePort } from './free-port.ts'
 
 /** A private PostgreSQL on loopback (Debian's `postgresql`), for tests and for `npm start` without DATABASE_URL. */
 export interface PrivatePostgres {

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from '../../scripts/influxd.ts'
+import { freePort } from '../../scripts/free-port.ts'
 import { onCleanup } from './cleanup.ts'
 
 export interface ServiceProcess {

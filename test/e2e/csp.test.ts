@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Response, WebSocket } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { freePort } from '../../scripts/influxd.ts'
+import { freePort } from '../../scripts/free-port.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import { type ChildService, spawnService } from '../helpers/child-service.ts'
 

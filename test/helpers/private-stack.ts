@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, type PrivateInfluxd, startInfluxd } from '../../scripts/influxd.ts'
+import { freePort } from '../../scripts/free-port.ts'
+import { type PrivateInfluxd, startInfluxd } from '../../scripts/influxd.ts'
 import { type ChildService, spawnService } from './child-service.ts'
 
 /**

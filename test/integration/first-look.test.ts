@@ -15,7 +15,7 @@ import {
   newDeviceRuleState,
   type Round,
 } from '#devices'
-import { freePort } from '../../scripts/influxd.ts'
+import { freePort } from '../../scripts/free-port.ts'
 import { DEMO_AREAS, DEMO_ROUND, DEMO_SITES, demoCollectionDay } from '../../simulators/first-look-devices.ts'
 import { demoSet, demoStream } from '../../simulators/first-look-stream.ts'
 import { childLogFile, noteSecret } from '../helpers/log-capture.ts'
