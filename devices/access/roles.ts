@@ -1,44 +1,21 @@
 import { z } from 'zod'
 import { DEVICE_TYPE_NAMES, type DeviceType } from '../catalog/index.ts'
 import { SEGMENT } from '../ids.ts'
+import { CLASS_OF, DATA_CLASSES, dataClassOf, ROLE_NAMES, ROLE_RIGHTS } from './rights.ts'
 
-/** What a person does for the council; each role reads (and some write) one kind of data. */
-export const Role = z.enum(['admin', 'crew', 'housing', 'energy', 'viewer'])
+/** What a person does for the council; each role reads (and some write) one kind of data (rights.ts). */
+export const Role = z.enum(ROLE_NAMES)
 export type Role = z.infer<typeof Role>
 export const ROLES = Role.options
 
-/**
- * The kind of data a device produces. Housing data (boilers, rooms, their cases, homes'
- * UPRNs) is personal data under UK GDPR: only housing roles and admins ever see it.
- */
-export const DataClass = z.enum(['waste', 'housing', 'energy', 'environment'])
+/** The kind of data a device produces (rights.ts says who sees which). */
+export const DataClass = z.enum(DATA_CLASSES)
 export type DataClass = z.infer<typeof DataClass>
 
-const CLASS_OF: Record<DeviceType, DataClass> = {
-  bin: 'waste',
-  boiler: 'housing',
-  room: 'housing',
-  meter: 'energy',
-  weather: 'environment',
-}
-export const dataClassOf = (type: string): DataClass | undefined => CLASS_OF[type as DeviceType]
-export const typesOfClass = (c: DataClass): DeviceType[] => DEVICE_TYPE_NAMES.filter((t) => CLASS_OF[t] === c)
-
-interface RoleRights {
-  read: readonly DataClass[]
-  write: readonly DataClass[]
-  /** Sees people's names and notes in alert and case histories (a viewer sees what happened, not who). */
-  seesPeople: boolean
-}
-
-/** The whole policy in one table: what each role may read and act on, within its areas. */
-export const ROLE_RIGHTS: Record<Role, RoleRights> = {
-  admin: { read: DataClass.options, write: DataClass.options, seesPeople: true },
-  crew: { read: ['waste', 'environment'], write: ['waste'], seesPeople: true },
-  housing: { read: ['housing', 'environment'], write: ['housing'], seesPeople: true },
-  energy: { read: ['energy', 'environment'], write: ['energy'], seesPeople: true },
-  viewer: { read: ['waste', 'energy', 'environment'], write: [], seesPeople: false },
-}
+// Every device type in the catalogue has a class: a new type without one fails to compile here.
+const CLASSES: Record<DeviceType, DataClass> = CLASS_OF
+export const typesOfClass = (c: DataClass): DeviceType[] => DEVICE_TYPE_NAMES.filter((t) => CLASSES[t] === c)
+export { dataClassOf, ROLE_RIGHTS }
 
 /** Areas group sites (a ward, an estate, a round's streets). An id is a short slug. */
 export const AreaId = z.string().regex(SEGMENT, 'lower-case letters, digits and hyphens, 1-64 characters')
