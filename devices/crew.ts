@@ -31,6 +31,10 @@ export const CrewBin = z.object({
   nextCollection: z.string().nullable().describe('next scheduled collection, ISO 8601 (null: none scheduled)'),
   fullBeforeCollection: z.boolean().nullable().describe('will it be full before that collection (null: not known)'),
   collectedAt: z.string().nullable().describe('latest collection recorded today (Europe/London), ISO 8601'),
+  stop: z
+    .object({ round: z.string(), number: z.number().int().min(1), of: z.number().int().min(1) })
+    .nullable()
+    .describe('its place along its round, in the order the round is driven (null: on no round)'),
   alerts: z.array(CrewAlert).describe('open alerts, fire and knocked over first'),
 })
 export type CrewBin = z.infer<typeof CrewBin>

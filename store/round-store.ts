@@ -26,6 +26,8 @@ export interface RoundBinsTable {
   /** Primary key: a bin is on at most one round. */
   device_id: string
   round_id: string
+  /** Its place along the round, from 0: the order the round's bins were given in. */
+  stop: Generated<number>
 }
 
 export interface BinSchedulesTable {
@@ -227,7 +229,7 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
 
   const roundsWithBins = async (q: Kysely<Database>, ids?: readonly string[], sites?: readonly string[]): Promise<Round[]> => {
     let rq = q.selectFrom('rounds').selectAll().orderBy('name').orderBy('id')
-    let bq = q.selectFrom('round_bins').select(['round_id', 'device_id']).orderBy('device_id')
+    let bq = q.selectFrom('round_bins').select(['round_id', 'device_id']).orderBy('stop').orderBy('device_id')
     if (ids) {
       if (ids.length === 0) return []
       rq = rq.where('id', 'in', ids)
@@ -346,7 +348,7 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
           await trx.deleteFrom('round_bins').where('device_id', 'in', part).execute()
           await trx
             .insertInto('round_bins')
-            .values(part.map((device_id) => ({ device_id, round_id: id })))
+            .values(part.map((device_id, j) => ({ device_id, round_id: id, stop: i + j })))
             .execute()
         }
         return oneRound(trx, id)

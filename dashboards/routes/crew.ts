@@ -79,6 +79,16 @@ export const crewRoutes =
       return latest
     }
 
+    /** Each bin's place along its round (stop n of m), counting only the stops the caller sees. */
+    const stopsOf = async (scope: Scope) => {
+      const sites = scope.sites('waste') ?? undefined
+      const stops = new Map<string, NonNullable<CrewBin['stop']>>()
+      for (const r of await registry.rounds.listRounds({ sites })) {
+        r.deviceIds.forEach((id, i) => stops.set(id, { round: r.name, number: i + 1, of: r.deviceIds.length }))
+      }
+      return stops
+    }
+
     app.get(
       '/api/crew/today',
       {
@@ -95,7 +105,7 @@ export const crewRoutes =
         const { scope } = principalOf(req)
         const now = Date.now()
         const devices = (await registry.devices.list({ type: 'bin', visible: scope.visible() })).filter((d) => scope.device('bin', d.site))
-        const [alerts, collected] = await Promise.all([openAlerts(scope), collectedToday(scope, now)])
+        const [alerts, collected, stops] = await Promise.all([openAlerts(scope), collectedToday(scope, now), stopsOf(scope)])
         const bins = devices.map((d): CrewBin => {
           const fill = deps.state(d).latest
           const level = fill?.readings.fillingLevel
@@ -113,6 +123,7 @@ export const crewRoutes =
             nextCollection: iso(next),
             fullBeforeCollection: fullBefore(o, next),
             collectedAt: collected.get(d.id) ?? null,
+            stop: stops.get(d.id) ?? null,
             alerts: [...(alerts.get(d.id)?.values() ?? [])].sort(compareCrewAlerts),
           }
         })

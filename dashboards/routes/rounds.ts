@@ -145,7 +145,7 @@ export const roundRoutes =
         schema: {
           tags: ['rounds'],
           description:
-            "Sets the round's bins to exactly this list. A bin is on at most one round: one listed here leaves any other round it was on. Each must be a provisioned bin.",
+            "Sets the round's bins to exactly this list, in the order the crew drives them (the first is stop 1). A bin is on at most one round: one listed here leaves any other round it was on. Each must be a provisioned bin.",
           params: RoundParams,
           body: z.strictObject({ deviceIds: z.array(DeviceId).max(MAX_BINS) }),
           response: { 200: Round, 400: ErrorBody, 404: ErrorBody },

@@ -8,6 +8,7 @@ import { ruleOverrides } from './0005-rule-overrides.ts'
 import { rounds } from './0006-rounds.ts'
 import { incidents } from './0007-incidents.ts'
 import { people } from './0008-people.ts'
+import { roundStops } from './0009-round-stops.ts'
 
 /**
  * Listed in code rather than read from the folder, so the list is the same under tsx,
@@ -23,6 +24,7 @@ export function migrationProvider(d: Dialect): MigrationProvider {
     '0006-rounds': rounds(d),
     '0007-incidents': incidents(d),
     '0008-people': people(d),
+    '0009-round-stops': roundStops(d),
   }
   return { getMigrations: async () => migrations }
 }

@@ -197,6 +197,8 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
     expect(await listOrder(page)).toEqual(ORDER)
     expect(await row(page, 'r-fire').textContent()).toContain('Alert: Possible bin fire')
     expect(await row(page, 'r-full').locator('.bin-fill').textContent()).toBe('97% full')
+    // Where each bin comes along the round, as the round's bins were given (ORDER).
+    expect(await row(page, 'r-full').locator('.bin-stop').textContent()).toBe('Stop 3 of 6 on Riverside')
     // London times; the round's next visit is at 07:00 about six days on.
     const next = String.raw`\(\w{3}( \d{1,2} \w{3})? 07:00\)`
     expect(await row(page, 'r-soon').locator('.bin-forecast').textContent()).toMatch(

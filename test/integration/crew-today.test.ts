@@ -99,8 +99,9 @@ describe('GET /api/crew/today: the crew’s bins for the day, most urgent first 
       else await svc.provision({ id, type: 'bin', name: `Bin ${id}`, site: 'north-st' })
     }
     await publishAll('s-fire', 'south-st', { fills: [0.99, 0.99], temperature: 80 })
+    // Driven in the opposite order to the list's urgency: the stop numbers must follow the round, not the list.
     for (const [side, ids] of [
-      ['north', NORTH_ORDER],
+      ['north', [...NORTH_ORDER].reverse()],
       ['south', ['s-fire']],
     ] as const)
       expect((await svc.api(`/api/rounds/${side}-weekly/bins`, { method: 'PUT', body: JSON.stringify({ deviceIds: ids }) })).status).toBe(
@@ -164,6 +165,9 @@ describe('GET /api/crew/today: the crew’s bins for the day, most urgent first 
     expect(bin('n-low')).toMatchObject({ fill: 0.3, fullAt: null, fullBeforeCollection: null })
     expect(bin('n-quiet')).toMatchObject({ fill: null, fillAt: null, fullAt: null, fullBeforeCollection: null, alerts: [] })
     for (const b of t.bins) expect(b.collectedAt).toBeNull()
+    expect(t.bins.map((b) => b.stop)).toEqual(
+      NORTH_ORDER.map((_, i) => ({ round: 'north weekly', number: NORTH_ORDER.length - i, of: NORTH_ORDER.length })),
+    )
 
     // The same list for the same crew's automation token.
     expect((await today(crewNorthToken)).bins.map((b) => b.id)).toEqual(NORTH_ORDER)

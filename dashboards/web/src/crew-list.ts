@@ -59,6 +59,7 @@ export function renderRow(row: CrewRow, bin: CrewBin, now = Date.now()) {
     parts.push(alerts)
   }
   parts.push(el('p', forecastText(bin, now), 'bin-forecast'))
+  if (bin.stop) parts.push(el('p', `Stop ${bin.stop.number} of ${bin.stop.of} on ${bin.stop.round}`, 'bin-stop'))
 
   row.button.textContent = `Collected: ${bin.name}`
   row.button.disabled = row.sending
