@@ -5,6 +5,7 @@ import { Server } from 'socket.io'
 import {
   type Alert,
   alertView,
+  collectionView,
   type ClientToServerEvents,
   type DataClass,
   dataClassOf,
@@ -184,6 +185,14 @@ export function attachSocketIo(
   deps.bus.on('incident:raised', (i) => io.to(toSite(i.site)).emit('incident:raised', i), OWNER)
   deps.bus.on('incident:updated', (i) => io.to(toSite(i.site)).emit('incident:updated', i), OWNER)
   deps.bus.on('incident:cleared', (i) => io.to(toSite(i.site)).emit('incident:cleared', i), OWNER)
+  deps.bus.on(
+    'collection:recorded',
+    ({ site, collection }) => {
+      io.to(roomsFor('p', 'waste', site)).emit('collection:recorded', { site, collection })
+      io.to(roomsFor('v', 'waste', site)).emit('collection:recorded', { site, collection: collectionView(collection, { seesPeople: false }) })
+    },
+    OWNER,
+  )
   // Live state is high-volume and disposable: volatile, so a slow browser skips updates rather than
   // queueing them, and not even encoded when nobody is watching.
   deps.bus.on(

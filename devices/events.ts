@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { Alert, AlertHistoryEntry, PersonAction } from './alerts/alert.ts'
 import type { Incident } from './alerts/incident.ts'
+import type { Collection } from './collections/round.ts'
 
 export const Presence = z.enum(['online', 'offline', 'unknown'])
 export type Presence = z.infer<typeof Presence>
@@ -41,6 +42,8 @@ export interface ServerToClientEvents {
   'incident:updated': (incident: Incident) => void
   /** All its devices are reporting again. */
   'incident:cleared': (incident: Incident) => void
+  /** A bin emptied: marked by a crew, or seen in its readings. A viewer's copy names nobody. */
+  'collection:recorded': (recorded: { site: string; collection: Collection }) => void
 }
 
 // biome-ignore lint/complexity/noBannedTypes: the browser sends nothing yet; acknowledgements go through REST.

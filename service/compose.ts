@@ -133,6 +133,14 @@ export async function compose(
   registry.rounds.onChange((c) => {
     if (c.kind === 'collection')
       alertEngine.noteCollection(c.deviceId, c.at).catch((e: Error) => log.warn({ err: e.message }, 'collection note failed'))
+    // Every crew phone on the round sees the bin done, whoever marked it.
+    if (c.kind === 'collection' || c.kind === 'detected') {
+      const { collection } = c
+      registry.devices
+        .get(collection.deviceId)
+        .then((d) => d && bus.emit('collection:recorded', { site: d.site, collection }))
+        .catch((e: Error) => log.warn({ err: e.message }, 'collection event failed'))
+    }
   })
   const readers = [
     reader('influxdb', influxWriter, ['reading'], config.INFLUX_BATCH_LINES, config.INFLUX_FLUSH_MS),

@@ -113,7 +113,9 @@ export type RoundChange =
   /** A bin's own schedule set, or removed (null). */
   | { kind: 'bin-schedule'; deviceId: string; schedule: CollectionSchedule | null }
   /** A crew marked a bin collected (epoch ms): the alert engine's missed-collection check hears of it. */
-  | { kind: 'collection'; deviceId: string; at: number }
+  | { kind: 'collection'; deviceId: string; at: number; collection: Collection }
+  /** The readings showed a bin emptied (the collection recorder): for live views only. */
+  | { kind: 'detected'; collection: Collection }
 
 export interface ScheduleSnapshot {
   /** Round id → its schedule. */
@@ -411,7 +413,7 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
         if (!row) return { existing: toCollection((await near(trx, c.deviceId, c.at))!) }
         return toCollection(row)
       })
-      if (!('existing' in out)) changed({ kind: 'collection', deviceId: c.deviceId, at: c.at })
+      if (!('existing' in out)) changed({ kind: 'collection', deviceId: c.deviceId, at: c.at, collection: out })
       return out
     },
     async listCollections(f = {}) {
@@ -495,6 +497,7 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
         await writeCheckpoint(trx, reader, checkpoint)
         return out
       })
+      for (const collection of recorded) changed({ kind: 'detected', collection })
       return recorded
     },
     onChange(listener) {

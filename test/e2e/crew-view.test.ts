@@ -218,18 +218,27 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
     expect(await scrollsSideways(page)).toBe(false)
     await shoot(page, '360x640')
 
-    // Every alert and device is one link away, and today's round one link back.
-    await page.getByRole('link', { name: 'All alerts and devices' }).click()
-    await page.getByRole('heading', { name: 'Live alerts' }).waitFor()
+    // Every alert in their areas is one link away, and today's round one menu item back.
+    await page.getByRole('link', { name: 'All alerts in your areas' }).click()
+    await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor()
     expect(await page.locator('#crew-view').isHidden()).toBe(true)
-    await page.getByRole('link', { name: "Back to today's round" }).click()
+    const menu = page.getByRole('navigation', { name: 'Views' })
+    expect(await menu.getByRole('link').allTextContents()).toEqual(["Today's round", 'Alerts', 'All devices'])
+    expect(await menu.getByRole('link', { name: 'Alerts' }).getAttribute('aria-current')).toBe('page')
+    await menu.getByRole('link', { name: "Today's round" }).click()
     await page.getByRole('heading', { name: "Today's round" }).waitFor()
     await expect.poll(() => listOrder(page)).toEqual(ORDER)
     expect(await violations()).toEqual([])
     await context.close()
   })
 
-  it('marks a bin collected with one tap; the row says so at once and an admin finds the collection', async () => {
+  it('marks a bin collected with one tap; the row says so at once, a colleague sees it live and an admin finds the collection', async () => {
+    // A colleague on the same round, their phone already open on the list.
+    const colleague = await phone()
+    await signIn(colleague.page)
+    await expect.poll(() => colleague.page.locator('#conn').textContent()).toBe('live')
+    expect(await row(colleague.page, 'r-full').getAttribute('data-collected')).toBe('false')
+
     const { context, page, violations } = await phone()
     await signIn(page)
     const button = page.getByRole('button', { name: 'Collected: Mill Yard', exact: true })
@@ -246,6 +255,12 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
     expect(await button.count()).toBe(0)
     expect(await row(page, 'r-full').getAttribute('data-collected')).toBe('true')
     await shoot(page, 'collected')
+    // Live on the colleague's phone, without a reload: the row says done and offers no button.
+    await expect.poll(() => row(colleague.page, 'r-full').getAttribute('data-collected')).toBe('true')
+    expect(await row(colleague.page, 'r-full').locator('.bin-status').textContent()).toMatch(/^Collected at \d\d:\d\d$/)
+    expect(await colleague.page.getByRole('button', { name: 'Collected: Mill Yard', exact: true }).count()).toBe(0)
+    expect(await colleague.violations()).toEqual([])
+    await colleague.context.close()
 
     // Another browser, as an administrator with the token: the collection is there, by this crew member.
     const office = await browser.newContext()

@@ -14,8 +14,18 @@ export class ApiError extends Error {
   readonly code: string
   readonly hint: string
   readonly retryAfterS: number
-  constructor(status: number, code: string, message: string, hint: string, retryAfterS: number) {
+  /** Which fields of a 400 were wrong and why, as the server listed them. */
+  readonly issues: { path: string; message: string }[]
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    hint: string,
+    retryAfterS: number,
+    issues: { path: string; message: string }[] = [],
+  ) {
     super(message)
+    this.issues = issues
     this.status = status
     this.code = code
     this.hint = hint
@@ -44,7 +54,9 @@ export async function request<T>(
     ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
   })
   if (res.ok) return (res.status === 204 ? undefined : await res.json()) as T
-  const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string; hint?: string } } | null
+  const body = (await res.json().catch(() => null)) as {
+    error?: { code?: string; message?: string; hint?: string; issues?: { path: string; message: string }[] }
+  } | null
   const e = body?.error
   throw new ApiError(
     res.status,
@@ -52,6 +64,7 @@ export async function request<T>(
     e?.message ?? `${path}: HTTP ${res.status}`,
     e?.hint ?? '',
     Number(res.headers.get('retry-after')) || 1,
+    Array.isArray(e?.issues) ? e.issues : [],
   )
 }
 

@@ -16,6 +16,9 @@ const dayKey = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, year: 'numeric
 
 const WEEK_MS = 6 * 86_400_000
 
+/** Whether a time falls on today's date in London. */
+export const londonToday = (iso: string, now = Date.now()) => dayKey.format(Date.parse(iso)) === dayKey.format(now)
+
 /** "14:30" today, "Tue 14:30" within the week, "Tue 9 Jun 14:30" further off (all London time). */
 export function when(iso: string, now = Date.now()): string {
   const t = Date.parse(iso)

@@ -2,11 +2,29 @@ import { io, type Socket } from 'socket.io-client'
 import type { Alert, ClientToServerEvents, CrewToday, DeviceState, ServerToClientEvents } from '#devices'
 import { type Api, ApiError, type Credentials } from './api.ts'
 import { type CrewRow, createRow, renderFill, renderRow } from './crew-list.ts'
-import { createCrewMap } from './crew-map.ts'
-import { when } from './crew-words.ts'
+import type { CrewMap } from './crew-map.ts'
+import { londonToday, when } from './crew-words.ts'
 import type { Dashboard, Ended } from './dashboard.ts'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
+
+/**
+ * Rows drawn at first; more on request. A crew works down the top of the list, and a phone lays out
+ * 2,000 rows in seconds: the map still shows every bin, and tapping one draws the rows down to it.
+ */
+const LIST_PAGE = 50
+
+/** The first list: the one fetched early (if it came back fine), else asked for now, which reports why not. */
+async function firstList(api: Api, early: Promise<CrewToday> | null): Promise<CrewToday> {
+  if (early) {
+    try {
+      return await early
+    } catch {
+      // Signed in with a token, or the cookie had expired: ask the usual way.
+    }
+  }
+  return api.crewToday()
+}
 
 /** Alert events come in bursts (a round of readings); one fetch answers a burst. */
 const REFETCH_AFTER_MS = 400
@@ -18,8 +36,13 @@ const UNREACHABLE = 'no connection to the service'
  * tap to mark a bin collected. Live over Socket.IO: readings move the fill, alerts fetch the
  * list again. When the connection drops, the last data stays on screen and says how old it is.
  */
-export async function startCrew(api: Api, credentials: Credentials, onEnded: (e: Ended) => void): Promise<Dashboard> {
-  const first = await api.crewToday()
+export async function startCrew(
+  api: Api,
+  credentials: Credentials,
+  onEnded: (e: Ended) => void,
+  early: Promise<CrewToday> | null = null,
+): Promise<Dashboard> {
+  const first = await firstList(api, early)
 
   const list = $('crew-list')
   const banner = $('crew-offline')
@@ -35,20 +58,44 @@ export async function startCrew(api: Api, credentials: Credentials, onEnded: (e:
     m.className = message ? 'error' : ''
   }
 
+  /** How many of the list's bins have rows; the map shows them all. */
+  let length = LIST_PAGE
+  let latest = first
+  const more = document.createElement('button')
+  more.type = 'button'
+  more.className = 'crew-more'
+  more.addEventListener('click', () => {
+    length += LIST_PAGE
+    show(latest)
+    rows.get(latest.bins[length - LIST_PAGE]?.id ?? '')?.button.focus()
+  })
+
   const pick = (deviceId: string) => {
+    const at = latest.bins.findIndex((b) => b.id === deviceId)
+    if (at >= length) {
+      length = (Math.floor(at / LIST_PAGE) + 1) * LIST_PAGE
+      show(latest)
+    }
     const row = rows.get(deviceId)
     if (!row) return
     row.li.scrollIntoView({ block: 'center' })
     ;(row.li.contains(row.button) ? row.button : row.status).focus()
   }
-  const map = createCrewMap($('crew-map'), first.mapTileUrl, pick)
+  // The map and its library come after the list: a crew can start on the list while it loads.
+  let map: CrewMap | null = null
+  void import('./crew-map.ts').then(({ createCrewMap }) => {
+    if (stopped) return
+    map = createCrewMap($('crew-map'), first.mapTileUrl, pick, first.bins.length)
+    map.show(latest.bins)
+  })
 
   const show = (today: CrewToday) => {
     dataAt = Date.now()
+    latest = today
     const focused = list.contains(document.activeElement) ? (document.activeElement as HTMLElement) : null
     const order: HTMLLIElement[] = []
     const listed = new Set<string>()
-    for (const b of today.bins) {
+    for (const b of today.bins.slice(0, length)) {
       listed.add(b.id)
       let row = rows.get(b.id)
       if (row) renderRow(row, b)
@@ -60,6 +107,10 @@ export async function startCrew(api: Api, credentials: Credentials, onEnded: (e:
     }
     for (const id of rows.keys()) if (!listed.has(id)) rows.delete(id)
     list.replaceChildren(...order)
+    const left = today.bins.length - order.length
+    more.textContent = `Show ${Math.min(left, LIST_PAGE)} more bins (${left} not shown)`
+    if (left > 0) list.after(more)
+    else more.remove()
     // Reordering moves rows out and back, which drops focus; a crew mid-tap keeps their place.
     if (focused && list.contains(focused)) focused.focus()
     const shown = today.bins.length
@@ -67,7 +118,7 @@ export async function startCrew(api: Api, credentials: Credentials, onEnded: (e:
       shown === 0
         ? 'No bins in your areas.'
         : `${shown} ${shown === 1 ? 'bin' : 'bins'}${today.total > shown ? `, the most urgent of ${today.total}` : ''}. Most urgent first.`
-    map.show(today.bins)
+    map?.show(today.bins)
   }
 
   const end = (e: Ended) => {
@@ -157,9 +208,10 @@ export async function startCrew(api: Api, credentials: Credentials, onEnded: (e:
     stopped = true
     if (timer) clearTimeout(timer)
     socket.disconnect()
-    map.remove()
+    map?.remove()
     rows.clear()
     list.replaceChildren()
+    more.remove()
     banner.hidden = true
     say('')
     $('conn').textContent = ''
@@ -185,7 +237,16 @@ export async function startCrew(api: Api, credentials: Credentials, onEnded: (e:
     if (!row || typeof fill !== 'number' || !s.latest) return
     dataAt = Date.now()
     renderFill(row, Math.min(1, Math.max(0, fill)), s.latest.ts)
-    map.update(row.bin)
+    map?.update(row.bin)
+  })
+  // A bin marked by a colleague (or seen emptied by its sensor) shows as done here too, at once.
+  socket.on('collection:recorded', ({ collection }) => {
+    const row = rows.get(collection.deviceId)
+    if (!row || row.sending || !londonToday(collection.at)) return
+    const shown = row.bin.collectedAt
+    if (shown !== null && Date.parse(shown) >= Date.parse(collection.at)) return
+    dataAt = Date.now()
+    renderRow(row, { ...row.bin, collectedAt: collection.at })
   })
   const onAlert = (a: Alert) => {
     if (a.deviceType === 'bin') refetchSoon()

@@ -1,8 +1,11 @@
-import type { Me } from '#devices'
-import { ApiError, type Credentials, createApi } from './api.ts'
+// First: before any module that makes a zod schema.
+import './zod-config.ts'
+import type { CrewToday, Me } from '#devices'
+import { ApiError, type Credentials, createApi, request } from './api.ts'
 import { authApi } from './auth.ts'
 import { type Dashboard, type Ended, startDashboard } from './dashboard.ts'
 import { describeGrants, inWords } from './render.ts'
+import { isAdmin, readsClass, type StartView } from './view.ts'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const input = (id: string) => $<HTMLInputElement>(id)
@@ -10,14 +13,132 @@ const form = (id: string) => $<HTMLFormElement>(id)
 
 // Only the automation-token option keeps anything in storage, and only for this tab; the session cookie is out of our script's reach.
 const TOKEN_KEY = 'smartplace.token'
-const VIEWS = ['sign-in-view', 'change-password-view', 'invitation-view', 'app', 'crew-view'] as const
+const VIEWS = [
+  'sign-in-view',
+  'change-password-view',
+  'invitation-view',
+  'app',
+  'crew-view',
+  'view-alerts',
+  'view-homes',
+  'view-buildings',
+  'view-admin',
+] as const
 type View = (typeof VIEWS)[number]
-const MESSAGE_OF: Record<View, string> = {
+const MESSAGE_OF: Partial<Record<View, string>> = {
   'sign-in-view': 'sign-in-message',
   'change-password-view': 'change-password-message',
   'invitation-view': 'invitation-message',
   app: 'app-message',
   'crew-view': 'crew-message',
+}
+
+/**
+ * The views a signed-in person moves between, by the first part of the address (#homes/…).
+ * `offer` only decides what the menu shows: the server scopes every call whatever is asked for.
+ * The modules load on first use, so the crew's phone fetches no charts and no admin pages.
+ */
+interface Route {
+  label: string
+  section: View
+  offer(me: Me): boolean
+  start(): Promise<StartView>
+}
+const isCrew = (me: Me) => me.grants.some((g) => g.role === 'crew')
+/**
+ * Today's list and the crew view's code, asked for at once when this browser last landed on the
+ * round, in parallel with asking who is signed in: on a slow phone connection that saves a second.
+ * The list is used only if it came back fine within 10 s; otherwise the view asks again.
+ */
+let earlyCrew: { at: number; list: Promise<CrewToday> } | null = null
+function prefetchRound() {
+  const list = request<CrewToday>('/api/crew/today')
+  list.catch(() => {})
+  earlyCrew = { at: Date.now(), list }
+  void import('./crew.ts')
+  void import('./crew-map.ts')
+}
+function takeEarlyCrew() {
+  const e = earlyCrew
+  earlyCrew = null
+  return e && Date.now() - e.at < 10_000 ? e.list : null
+}
+const ROUTES: Record<string, Route> = {
+  round: {
+    label: "Today's round",
+    section: 'crew-view',
+    offer: (me) => isCrew(me) || isAdmin(me),
+    start: async () => {
+      const { startCrew } = await import('./crew.ts')
+      return (ctx) => startCrew(ctx.api, ctx.credentials, ctx.onEnded, takeEarlyCrew())
+    },
+  },
+  homes: {
+    label: 'Homes',
+    section: 'view-homes',
+    offer: (me) => readsClass(me, 'housing'),
+    start: async () => (await import('./housing.ts')).start,
+  },
+  buildings: {
+    label: 'Buildings',
+    section: 'view-buildings',
+    offer: (me) => readsClass(me, 'energy'),
+    start: async () => (await import('./energy.ts')).start,
+  },
+  alerts: { label: 'Alerts', section: 'view-alerts', offer: () => true, start: async () => (await import('./inbox.ts')).start },
+  all: {
+    label: 'All devices',
+    section: 'app',
+    offer: () => true,
+    start: async () => (ctx) => startDashboard(ctx.api, ctx.credentials, ctx.onEnded),
+  },
+  admin: { label: 'Admin', section: 'view-admin', offer: isAdmin, start: async () => (await import('./admin.ts')).start },
+}
+
+// Which view this browser last landed on (no personal data): a crew's phone starts fetching its list
+// before the page has even asked who is signed in.
+const LANDING_KEY = 'smartplace.landing'
+
+/** Where a person lands: their own work first; an admin or a viewer on the alerts. */
+function homeOf(me: Me): string {
+  if (isAdmin(me) || me.grants.every((g) => g.role === 'viewer')) return 'alerts'
+  if (isCrew(me)) return 'round'
+  if (readsClass(me, 'housing')) return 'homes'
+  if (readsClass(me, 'energy')) return 'buildings'
+  return 'alerts'
+}
+
+/** #homes/riverside/100 → ['homes', 'riverside', '100'], each part decoded. */
+function parseHash(): string[] {
+  return location.hash
+    .replace(/^#\/?/, '')
+    .split('/')
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return decodeURIComponent(p)
+      } catch {
+        return p
+      }
+    })
+}
+
+function showNav(me: Me | null, active: string | null) {
+  const nav = $('nav')
+  nav.hidden = !me
+  const list = $('nav-list')
+  list.replaceChildren()
+  if (!me) return
+  for (const [name, r] of Object.entries(ROUTES)) {
+    if (!r.offer(me)) continue
+    const a = document.createElement('a')
+    a.href = `#${name}`
+    a.textContent = r.label
+    if (name === active) a.setAttribute('aria-current', 'page')
+    const li = document.createElement('li')
+    li.append(a)
+    list.append(li)
+  }
 }
 
 const throttled = (s: number) => `Too many failed sign-ins. Try again in ${inWords(s)}.`
@@ -70,6 +191,8 @@ let current: SignedIn | null = null
 let justTyped: string | null = null
 
 function showHeader(me: Me | null) {
+  if (!me) showNav(null, null)
+  say('shell-message', '')
   $('me').hidden = !me
   $('me-name').textContent = me?.name ?? ''
   $('me-roles').textContent = me ? describeGrants(me.grants) : ''
@@ -80,6 +203,7 @@ function showSignIn(message = '', kind: 'error' | 'notice' = 'error') {
   current = null
   justTyped = null
   sessionStorage.removeItem(TOKEN_KEY)
+  localStorage.removeItem(LANDING_KEY)
   showHeader(null)
   for (const f of document.querySelectorAll('form')) f.reset()
   say('sign-in-message', message, kind)
@@ -88,11 +212,7 @@ function showSignIn(message = '', kind: 'error' | 'notice' = 'error') {
 
 const sessionOf = (me: Me): Credentials => ({ kind: 'session', csrf: me.csrfToken ?? '' })
 
-/** A crew member (not also an admin) opens on today's round; #all shows them every alert and device instead. */
-const isCrew = (me: Me) => me.grants.some((g) => g.role === 'crew') && !me.grants.some((g) => g.role === 'admin')
-const ALL = '#all'
-
-/** Someone is signed in: the forced password change first if they owe one, else the dashboard. */
+/** Someone is signed in: the forced password change first if they owe one, else the view the address names, or theirs. */
 async function enter(me: Me, credentials: Credentials) {
   current?.dashboard?.stop()
   const signedIn: SignedIn = { me, credentials, dashboard: null }
@@ -100,17 +220,21 @@ async function enter(me: Me, credentials: Credentials) {
   showHeader(me)
   if (me.mustChangePassword) return askNewPassword()
   justTyped = null
-  const crew = isCrew(me) && location.hash !== ALL
-  const view: View = crew ? 'crew-view' : 'app'
-  $('to-crew').hidden = !isCrew(me) || crew
-  say(MESSAGE_OF[view], '')
+  const [asked, ...path] = parseHash()
+  const name = asked && ROUTES[asked]?.offer(me) ? asked : homeOf(me)
+  if (!asked) localStorage.setItem(LANDING_KEY, name)
+  const route = ROUTES[name]!
+  const view = route.section
+  showNav(me, name)
+  const root = $(view)
+  const message = MESSAGE_OF[view]
+  if (message) say(message, '')
+  // Views built by their module start from an empty section each time.
+  else root.replaceChildren()
   try {
-    const api = createApi(credentials)
-    // The map and its library load only for the crew's view.
-    const dashboard = crew
-      ? await (await import('./crew.ts')).startCrew(api, credentials, ended)
-      : await startDashboard(api, credentials, ended)
-    // Signed out (or in as someone else) while the lists were loading.
+    const start = await route.start()
+    const dashboard = await start({ api: createApi(credentials), credentials, me, root, path, onEnded: ended })
+    // Signed out (or in as someone else, or moved on) while the view was loading.
     if (current !== signedIn) return dashboard.stop()
     signedIn.dashboard = dashboard
     show(view)
@@ -119,7 +243,15 @@ async function enter(me: Me, credentials: Credentials) {
     if (is(e, 401)) return showSignIn(credentials.kind === 'bearer' ? 'That token was not accepted.' : SESSION_ENDED)
     if (is(e, 403, 'PASSWORD_CHANGE_REQUIRED')) return askNewPassword()
     if (is(e, 429)) return showSignIn(messageOf(e))
-    say(MESSAGE_OF[view], `The dashboard could not load: ${messageOf(e)} Reload the page to try again.`)
+    const text = `This view could not load: ${messageOf(e)} Reload the page to try again.`
+    if (message) say(message, text)
+    else {
+      const p = document.createElement('p')
+      p.className = 'error'
+      p.setAttribute('role', 'alert')
+      p.textContent = text
+      root.replaceChildren(p)
+    }
     show(view)
   }
 }
@@ -274,7 +406,7 @@ $('sign-out').addEventListener('click', () => {
     try {
       await authApi.signOut(c.csrf)
     } catch (e) {
-      if (!is(e, 401)) return say(MESSAGE_OF[visible ?? 'app'], `Signing out did not complete: ${messageOf(e)}`)
+      if (!is(e, 401)) return say('shell-message', `Signing out did not complete: ${messageOf(e)}`)
     }
     showSignIn('You have signed out.', 'notice')
   })()
@@ -315,6 +447,7 @@ async function boot() {
   if (link) return openInvitation(link)
   const saved = sessionStorage.getItem(TOKEN_KEY)
   if (saved) return signInWithToken(saved)
+  if (localStorage.getItem(LANDING_KEY) === 'round' && ['', '#round'].includes(location.hash)) prefetchRound()
   try {
     const me = await authApi.me()
     await enter(me, sessionOf(me))
@@ -323,10 +456,11 @@ async function boot() {
   }
 }
 
-// A crew member switching between today's round and every alert and device.
+// Moving between views (the menu, a link inside a view, back and forward) opens the one the address names.
 window.addEventListener('hashchange', () => {
   const signedIn = current
-  if (signedIn && isCrew(signedIn.me) && (visible === 'app' || visible === 'crew-view')) void enter(signedIn.me, signedIn.credentials)
+  if (signedIn && visible && !['sign-in-view', 'change-password-view', 'invitation-view'].includes(visible))
+    void enter(signedIn.me, signedIn.credentials)
 })
 
 void showHealth()
