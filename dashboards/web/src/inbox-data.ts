@@ -1,0 +1,55 @@
+import type { Alert, AlertChanged, AlertHistoryEntry, Area } from '#devices'
+import { type DeviceWithState, request } from './api.ts'
+import { type Names, seesPeople } from './inbox-words.ts'
+import type { ViewContext } from './view.ts'
+
+/** The filters the inbox offers; each is one server query (status=…), so scope and order stay the server's. */
+export const FILTERS = [
+  { id: 'open', label: 'Open', status: 'open' },
+  { id: 'acknowledged', label: 'Acknowledged', status: 'acknowledged' },
+  { id: 'resolved', label: 'Resolved', status: 'resolved' },
+  { id: 'cleared', label: 'Cleared', status: 'cleared' },
+  { id: 'all', label: 'All', status: null },
+] as const
+export type Filter = (typeof FILTERS)[number]
+
+/** Enough for a day's work; older alerts are one filter away. */
+export const LIST_LIMIT = 300
+
+export const matches = (f: Filter, a: Alert) =>
+  f.status === null || a.status === f.status || (f.status === 'open' && (a.status === 'active' || a.status === 'acknowledged'))
+
+/** Newest first, as the server sends them. */
+export const newestFirst = (x: Alert, y: Alert) => Date.parse(y.raisedAt) - Date.parse(x.raisedAt) || y.id.localeCompare(x.id)
+
+export function inboxApi(ctx: ViewContext) {
+  const credentials = ctx.credentials
+  const get = <T>(path: string) => request<T>(path, { credentials })
+  const post = <T>(path: string, body: unknown) => request<T>(path, { method: 'POST', body, credentials })
+  const alertPath = (id: string, rest = '') => `/api/alerts/${encodeURIComponent(id)}${rest}`
+  return {
+    /** Device, area and people names, fetched once per view. A viewer is not asked for people (the server refuses). */
+    async names(): Promise<Names> {
+      const people = seesPeople(ctx.me)
+      const [devices, areas, directory] = await Promise.all([
+        get<DeviceWithState[]>('/api/devices'),
+        get<Area[]>('/api/areas'),
+        people ? get<{ id: string; name: string }[]>('/api/people/directory') : Promise.resolve([]),
+      ])
+      return {
+        me: ctx.me,
+        devices: new Map(devices.map((d) => [d.id, d.name])),
+        areas,
+        people: new Map(directory.map((p) => [p.id, p.name])),
+        seesPeople: people,
+      }
+    },
+    list: (f: Filter) => get<Alert[]>(`/api/alerts?${f.status ? `status=${f.status}&` : ''}limit=${LIST_LIMIT}`),
+    alert: (id: string) => get<Alert>(alertPath(id)),
+    history: (id: string) => get<AlertHistoryEntry[]>(alertPath(id, '/history')),
+    command: (id: string, command: string, body: unknown) => post<AlertChanged>(alertPath(id, `/${command}`), body),
+    openCase: (body: { alertId: string; category: 'emergency' | 'significant'; hazard: string; note?: string }) =>
+      post<{ id: string; state: string }>('/api/cases', body),
+  }
+}
+export type InboxApi = ReturnType<typeof inboxApi>
