@@ -1,7 +1,6 @@
-import { type StartView, viewHeader } from './view.ts'
+import './housing.css'
+import { startHousing } from './housing-view.ts'
+import type { StartView } from './view.ts'
 
-/** Placeholder until the view is built (issue 11). */
-export const start: StartView = async (ctx) => {
-  viewHeader(ctx.root, 'Coming soon')
-  return { stop() {} }
-}
+/** The housing officer's view: estates, an estate's homes, a home's page (see housing-view.ts). */
+export const start: StartView = (ctx) => startHousing(ctx)
