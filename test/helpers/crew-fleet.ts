@@ -1,0 +1,177 @@
+import type { Browser } from 'playwright-core'
+import { binReading, type LoadDevice, steadyLoad } from './load.ts'
+import { putArea } from './people.ts'
+import type { TestService } from './service.ts'
+import { connectDevice, telemetryTopic, waitFor } from './service.ts'
+import { createPerson, openPage, PHONE, signIn } from './web.ts'
+
+/**
+ * A city-sized fleet for the crew view's speed (issue 11, acceptance 3): 2,000 bins, 500 boilers and
+ * 100 meters, every bin with a fill, and a crew member whose area covers them all. Shared by the
+ * browser test (what must hold) and `npm run bench:web` (how fast, over rounds).
+ */
+export interface CrewFleet {
+  crew: { email: string; password: string }
+  /** The top of the crew's list (most urgent first): their rows are drawn at once. */
+  top: LoadDevice[]
+  mqttUrl: string
+}
+
+export async function setupCrewFleet(svc: TestService, size = { bins: 2000, boilers: 500, meters: 100 }, topN = 200): Promise<CrewFleet> {
+  const registry = svc.service.registry
+  const mqttUrl = `mqtt://127.0.0.1:${svc.service.broker.port}`
+  await putArea(registry, { id: 'borough', name: 'The borough', kind: 'ward', sites: ['streets', 'estates', 'civic'] })
+  const bins: LoadDevice[] = []
+  // Straight into the registry: 2,600 HTTP calls would only measure the set-up.
+  const provision = async (n: number, type: 'bin' | 'boiler' | 'meter', site: string, extra: (i: number) => object) => {
+    for (let i = 0; i < n; i += 100)
+      await Promise.all(
+        Array.from({ length: Math.min(100, n - i) }, async (_, k) => {
+          const j = i + k
+          const r = await registry.devices.provision({ id: `${type}-${j}`, type, name: `${type} ${j}`, site, ...extra(j) })
+          if (!r.ok) throw new Error(`provision ${type}-${j}: ${r.code}`)
+          if (type === 'bin') bins.push({ id: `${type}-${j}`, secret: r.secret, site, type })
+        }),
+      )
+  }
+  await provision(size.bins, 'bin', 'streets', (i) => ({
+    name: `${i} High Street`,
+    latitude: 51.4 + (i % 50) * 0.001,
+    longitude: -0.3 + Math.floor(i / 50) * 0.001,
+  }))
+  await provision(size.boilers, 'boiler', 'estates', (i) => ({ uprn: String(100_000_000 + i) }))
+  await provision(size.meters, 'meter', 'civic', () => ({}))
+  // Every bin has a fill, older than any live reading to come (steadyLoad starts ten minutes back).
+  const at = Date.now() - 20 * 60_000
+  for (let i = 0; i < bins.length; i += 100)
+    await Promise.all(
+      bins.slice(i, i + 100).map(async (b, k) => {
+        const c = await connectDevice(mqttUrl, b.id, b.secret)
+        await c.publishAsync(telemetryTopic(b), binReading(at, ((i + k) % 100) / 100), { qos: 1 })
+        await c.endAsync()
+      }),
+    )
+  const crew = { email: 'speedy.crew@council.example', password: 'gravel lorry dawn kestrel' }
+  await createPerson(registry, { ...crew, name: 'Speedy Crew', grants: [{ role: 'crew', areas: ['borough'] }] })
+  let order: string[] = []
+  await waitFor(async () => {
+    const res = await svc.api('/api/crew/today')
+    const t = (await res.json()) as { bins: { id: string; fill: number | null }[] }
+    order = t.bins.map((b) => b.id)
+    return t.bins.length === size.bins && t.bins.every((b) => b.fill !== null)
+  }, 60_000)
+  const byId = new Map(bins.map((b) => [b.id, b]))
+  return { crew, top: order.slice(0, topN).map((id) => byId.get(id)!), mqttUrl }
+}
+
+// Chromium's long-task entries since the page started (buffered), for reading back.
+const WATCH_LONG_TASKS = `
+  window.__long = []
+  new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push({ start: e.startTime, end: e.startTime + e.duration }) })
+    .observe({ type: 'longtask', buffered: true })
+`
+type Task = { start: number; end: number }
+
+export interface LoadFigures {
+  /** From navigation to the first "Collected" button on screen. */
+  shownMs: number
+  /** Shown, and then no long task starting within the next 500 ms (its end, if one did). */
+  interactiveMs: number
+  jsFiles: number
+  /** Compressed bytes of JavaScript on the wire, and decoded. */
+  jsBytes: number
+  jsDecodedBytes: number
+  problems: string[]
+  rows: number
+}
+
+/**
+ * A crew's phone coming back to the view (its cookie and storage from an earlier sign-in, nothing
+ * cached) on a slow connection: CDP network 1.6 Mbit/s down, 750 kbit/s up, 150 ms latency; CPU 4× slower.
+ */
+export async function measureCrewLoad(browser: Browser, url: string, crew: CrewFleet['crew']): Promise<LoadFigures> {
+  const first = await openPage(browser, PHONE)
+  await signIn(first.page, url, crew, "Today's round")
+  const state = await first.context.storageState()
+  await first.context.close()
+
+  const { context, page, problems } = await openPage(browser, PHONE, state)
+  try {
+    await page.addInitScript({ content: WATCH_LONG_TASKS })
+    const cdp = await context.newCDPSession(page)
+    await cdp.send('Network.enable')
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 150,
+      downloadThroughput: 200_000,
+      uploadThroughput: 93_750,
+    })
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 })
+    await page.goto(`${url}/`, { waitUntil: 'commit' })
+    await page.locator('#crew-list > li button.collect').first().waitFor({ state: 'visible', timeout: 30_000 })
+    const shownMs = (await page.evaluate(`performance.now() - (performance.getEntriesByType('navigation')[0]?.startTime ?? 0)`)) as number
+    await page.waitForTimeout(1_500)
+    const long = (await page.evaluate('window.__long')) as Task[]
+    const busyUntil = long.filter((t) => t.start < shownMs + 500).reduce((m, t) => Math.max(m, t.end), 0)
+    const js = (await page.evaluate(`performance.getEntriesByType('resource')
+      .filter((e) => e.name.endsWith('.js')).map((e) => [e.encodedBodySize, e.decodedBodySize])`)) as [number, number][]
+    return {
+      shownMs,
+      interactiveMs: Math.max(shownMs, busyUntil),
+      jsFiles: js.length,
+      jsBytes: js.reduce((s, e) => s + e[0], 0),
+      jsDecodedBytes: js.reduce((s, e) => s + e[1], 0),
+      problems: await problems(),
+      rows: await page.locator('#crew-list > li').count(),
+    }
+  } finally {
+    await context.close()
+  }
+}
+
+export interface LiveFigures {
+  sent: number
+  acked: number
+  longTasks: number[]
+  /** The first live bin's fill before and after, as its row showed it. */
+  before: string | null
+  after: string | null
+  problems: string[]
+}
+
+/** A signed-in crew phone while `rate` readings a second arrive for the top of its list, for `seconds`. */
+export async function measureCrewLive(
+  browser: Browser,
+  url: string,
+  fleet: CrewFleet,
+  rate: number,
+  seconds: number,
+): Promise<LiveFigures> {
+  const { context, page, problems } = await openPage(browser, PHONE)
+  try {
+    await page.addInitScript({ content: WATCH_LONG_TASKS })
+    await signIn(page, url, fleet.crew, "Today's round")
+    await waitFor(async () => (await page.locator('#conn').textContent()) === 'live', 10_000)
+    // The first render's work done, count only what the live updates cause.
+    await page.waitForTimeout(1_000)
+    await page.evaluate('window.__long = []')
+    const fillOf = () => page.locator(`#crew-list > li[data-device-id="${fleet.top[0]!.id}"]`).getAttribute('data-fill')
+    const before = await fillOf()
+    const load = await steadyLoad(fleet.mqttUrl, fleet.top, rate)
+    await new Promise((r) => setTimeout(r, seconds * 1000))
+    await load.stop()
+    await load.close()
+    await waitFor(async () => (await fillOf()) !== before, 5_000).catch(() => {})
+    const long = (await page.evaluate('window.__long')) as Task[]
+    return {
+      sent: load.stats.sent,
+      acked: load.stats.acked,
+      longTasks: long.map((t) => Math.round(t.end - t.start)),
+      before,
+      after: await fillOf(),
+      problems: await problems(),
+    }
+  } finally {
+    await context.close()
+  }
+}
