@@ -30,6 +30,7 @@ import { type BinOutlookDeps, binOutlookRoutes } from './routes/bin-outlook.ts'
 import { caseRoutes } from './routes/cases.ts'
 import { crewRoutes } from './routes/crew.ts'
 import { deviceRoutes } from './routes/devices.ts'
+import { energyRoutes } from './routes/energy.ts'
 import { faultCodeRoutes } from './routes/fault-codes.ts'
 import { healthRoutes, metricsRoute, type ReadyCheck } from './routes/health.ts'
 import { incidentRoutes } from './routes/incidents.ts'
@@ -76,7 +77,12 @@ export interface AppDeps {
   webRoot: string | null
   http: HttpOptions
   people: PeopleOptions
+  /** The energy manager's figures: £ per kWh wasted (ENERGY_TARIFF_GBP_PER_KWH). */
+  energy?: { tariffGbpPerKwh: number }
 }
+
+/** ENERGY_TARIFF_GBP_PER_KWH's default (service/config.ts), for callers that do not pass `energy`. */
+const DEFAULT_TARIFF_GBP_PER_KWH = 0.25
 
 /** What a request log line says about the request. */
 export function requestForLog(req: { method: string; routeOptions?: { url?: string }; url?: string }) {
@@ -193,6 +199,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(roundRoutes({ registry: deps.registry }))
     await api.register(binOutlookRoutes({ registry: deps.registry, ...deps.bins }))
     await api.register(crewRoutes({ registry: deps.registry, state: deps.state, mapTileUrl: deps.http.mapTileUrl, ...deps.bins }))
+    await api.register(
+      energyRoutes({
+        devices: deps.registry.devices,
+        overrides: deps.registry.overrides,
+        influx: deps.influx,
+        tariffGbpPerKwh: deps.energy?.tariffGbpPerKwh ?? DEFAULT_TARIFF_GBP_PER_KWH,
+      }),
+    )
     await api.register(quarantineRoutes({ quarantine: deps.registry.quarantine, replay: deps.replay }))
     await api.register(metricsRoute({ metrics: deps.metrics }))
   })

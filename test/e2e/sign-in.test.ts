@@ -138,7 +138,7 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
     const cal = await person('Cal Jones', 'river otter pebble lantern', [{ role: 'energy', areas: null }])
     const { context, page } = await open()
     await signIn(page, cal.email, cal.password)
-    await page.getByRole('heading', { name: 'Live alerts' }).waitFor({ timeout: 5_000 })
+    await page.getByRole('heading', { name: 'Buildings', exact: true }).waitFor({ timeout: 5_000 })
     const before = await sessionCookie(context)
     expect(before).toBeDefined()
 
@@ -154,6 +154,7 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
     await context.close()
   })
 
+  // Each signs in to their role's own view: energy to the buildings, housing to the estates, an admin to the alerts.
   it('a one-time password leads to the change-password form (new password twice), then to the dashboard', async () => {
     const dan = await person('Dan Okafor', 'issued once only 4821', [{ role: 'admin', areas: null }], true)
     const { context, page } = await open('/', { width: 360, height: 740 })
@@ -174,7 +175,7 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
 
     await view.getByLabel('New password again').fill(NEW_PASSWORD)
     await page.getByRole('button', { name: 'Change password' }).click()
-    await page.getByRole('heading', { name: 'Live alerts' }).waitFor({ timeout: 5_000 })
+    await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor({ timeout: 5_000 })
     expect(await page.locator('#me-name').textContent()).toBe('Dan Okafor')
     expect((await service.registry.people.get(dan.id))?.mustChangePassword).toBe(false)
     // The new session's CSRF token works: signing out (a POST with it) ends the session.
@@ -183,7 +184,7 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
     expect(await page.locator('#sign-in-message').textContent()).toBe('You have signed out.')
 
     await signIn(page, dan.email, NEW_PASSWORD)
-    await page.getByRole('heading', { name: 'Live alerts' }).waitFor({ timeout: 5_000 })
+    await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor({ timeout: 5_000 })
     await context.close()
   })
 
@@ -211,7 +212,7 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
     await view.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD)
     await view.getByLabel('New password again').fill(NEW_PASSWORD)
     await page.getByRole('button', { name: 'Set password and sign in' }).click()
-    await page.getByRole('heading', { name: 'Live alerts' }).waitFor({ timeout: 5_000 })
+    await page.getByRole('heading', { name: 'Estates', exact: true }).waitFor({ timeout: 5_000 })
     expect(await page.locator('#me-name').textContent()).toBe('Eve Adeyemi')
     expect(new URL(page.url()).search).toBe('')
 
@@ -237,7 +238,7 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
     expect(await scrollsSideways(page)).toBe(false)
     await page.getByLabel('Access token').fill(token)
     await page.getByRole('button', { name: 'Sign in with the token' }).click()
-    await page.getByRole('heading', { name: 'Live alerts' }).waitFor({ timeout: 5_000 })
+    await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor({ timeout: 5_000 })
     expect(await page.locator('#me-roles').textContent()).toBe('admin')
     await expect.poll(() => page.locator('#conn').textContent()).toBe('live')
     expect(await page.evaluate(`sessionStorage.getItem('smartplace.token')`)).toBe(token)

@@ -327,6 +327,12 @@ const MATRIX: Record<string, Case | readonly Case[]> = {
   'GET /api/collections': { target: () => ({ path: '/api/collections' }), expect: listing(['crew', 'viewer']) },
   'GET /api/collections/summary': { target: () => ({ path: '/api/collections/summary' }), expect: listing(['crew', 'viewer']) },
   // The crew's list of today's bins: filtered to the caller's areas.
+  // The energy manager's buildings: energy data (viewers read it too).
+  'GET /api/energy/buildings': { target: () => ({ path: '/api/energy/buildings' }), expect: listing(['energy', 'viewer']) },
+  'GET /api/energy/buildings/:deviceId': {
+    target: (side, f) => ({ path: `/api/energy/buildings/${f.devices[side].meter}` }),
+    expect: objectFor(['energy', 'viewer']),
+  },
   'GET /api/crew/today': { target: () => ({ path: '/api/crew/today' }), expect: listing(['crew', 'viewer']) },
 
   // Awaab's Law cases: housing data.

@@ -1,7 +1,10 @@
-import { type StartView, viewHeader } from './view.ts'
+import './energy.css'
+import { startBuilding } from './energy-building.ts'
+import { startBuildings } from './energy-list.ts'
+import type { StartView } from './view.ts'
 
-/** Placeholder until the view is built (issue 11). */
+/** The energy manager's view: #buildings ranks the buildings by out-of-hours waste, #buildings/<meter> shows one. */
 export const start: StartView = async (ctx) => {
-  viewHeader(ctx.root, 'Coming soon')
-  return { stop() {} }
+  const [deviceId] = ctx.path
+  return deviceId ? startBuilding(ctx, deviceId) : startBuildings(ctx)
 }
