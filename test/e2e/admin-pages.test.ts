@@ -157,6 +157,13 @@ describe('the admin pages in Chromium (issue 11, admin)', () => {
       await other.page.getByRole('cell', { name: /^Bin, 14 Hawthorn House/ }).waitFor({ timeout: 10_000 })
       await other.page.getByText('2 devices.').waitFor()
 
+      // Leaving the page drops it, not just hides it: nothing of it stays in the document.
+      await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Alerts', exact: true }).click()
+      await heading(page, 'Alerts').waitFor()
+      expect(await page.content()).not.toContain(secret)
+      await page.goBack()
+      await heading(page, 'Devices').waitFor()
+
       // Shown once: after a reload it is nowhere on the page.
       await page.reload()
       await heading(page, 'Devices').waitFor()
@@ -220,6 +227,10 @@ describe('the admin pages in Chromium (issue 11, admin)', () => {
         '409 /api/people',
         'console: Failed to load resource: the server responded with a status of 409 (Conflict)',
       ])
+      // Signing out leaves no link (a credential) behind in the page for the next person at this computer.
+      await page.getByRole('button', { name: 'Sign out' }).click()
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+      expect(await page.content()).not.toContain(link.split('invitation=')[1]!)
     } finally {
       await context.close()
     }

@@ -198,7 +198,7 @@ describe("the housing officer's view in Chromium (issue 11, housing)", () => {
     expect(await h14.locator('.home-alerts').textContent()).toMatch(/^3 open alerts: /)
     for (const t of ['Boiler locked out (critical)', 'Boiler pressure low', 'Damp and mould risk'])
       expect(await h14.locator('.home-alerts').textContent()).toContain(t)
-    expect(await h14.locator('[data-now="pressure"] dd').textContent()).toBe('0.6 bar')
+    expect(await h14.locator('[data-now="pressure"] dd').textContent()).toBe('0.60 bar')
     expect(await h14.locator('[data-now="humidity"] dd').textContent()).toBe('55 %')
     expect(await page.locator(`#homes > li[data-uprn="${HOME_15}"] .home-alerts`).textContent()).toBe('No open alerts')
     await checkPage(page, 'estate')
@@ -306,7 +306,9 @@ describe("the housing officer's view in Chromium (issue 11, housing)", () => {
     await page.locator('#view-homes h2').focus()
     expect(await tabTo(page, /^Acknowledge: Boiler pressure low, 14 Hawthorn House$/)).toBe(true)
     await page.keyboard.press('Shift+Tab')
-    expect(await page.evaluate('document.activeElement.labels[0].textContent')).toBe('Comment for Boiler pressure low (optional)')
+    expect(await page.evaluate('document.activeElement.labels[0].textContent')).toBe(
+      'Comment for Boiler pressure low, 14 Hawthorn House (optional)',
+    )
     await page.keyboard.type('Resident says the gauge reads low; topping up today.')
     await page.keyboard.press('Tab')
     const acked = page.waitForResponse((r) => r.url().endsWith(`/api/alerts/${low.id}/acknowledge`))

@@ -110,6 +110,8 @@ export async function measureCrewLoad(browser: Browser, url: string, crew: CrewF
     await page.goto(`${url}/`, { waitUntil: 'commit' })
     await page.locator('#crew-list > li button.collect').first().waitFor({ state: 'visible', timeout: 30_000 })
     const shownMs = (await page.evaluate(`performance.now() - (performance.getEntriesByType('navigation')[0]?.startTime ?? 0)`)) as number
+    // The map's code arrives after the list: counted only once it is in, so no chunk is missed.
+    await page.locator('#crew-map.leaflet-container').waitFor({ timeout: 30_000 })
     await page.waitForTimeout(1_500)
     const long = (await page.evaluate('window.__long')) as Task[]
     const busyUntil = long.filter((t) => t.start < shownMs + 500).reduce((m, t) => Math.max(m, t.end), 0)

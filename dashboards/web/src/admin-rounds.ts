@@ -37,21 +37,34 @@ function roundFields(form: HTMLFormElement, r: Round | null) {
   })
 }
 
-/** The bins on a round as tick boxes: those at its site, and any already on it. */
+/** Bins not on the round offered to add; its own bins are always all listed. */
+const OTHERS_SHOWN = 300
+
+/**
+ * The bins on a round as tick boxes: its own first, in driving order (stop 1 first), every one of
+ * them; then others at its site to add, which join the end of the round in the order listed. Saving
+ * sends the whole list in that order, so the stops the crew sees keep their numbers.
+ */
 function binsForm(ctx: ViewContext, r: Round, bins: DeviceWithState[], done: () => Promise<void>) {
   const { form, message, submit } = adminForm(ctx, `Save bins: ${r.name}`, async () => {
     const deviceIds = ticks.filter((t) => t.checked).map((t) => t.value)
     await call<Round>(ctx, `/api/rounds/${encodeURIComponent(r.id)}/bins`, 'PUT', { deviceIds })
     await done()
   })
-  const near = bins.filter((b) => r.deviceIds.includes(b.id) || r.site === null || b.site === r.site).slice(0, 300)
-  const set = el('fieldset', { className: 'admin-bins' }, el('legend', { text: `Bins on ${r.name}` }))
-  const ticks = near.map((b) => {
-    const t = checkbox(set, `${b.name} (${b.id}, ${b.site})`, b.id)
-    t.checked = r.deviceIds.includes(b.id)
-    return t
-  })
-  if (!near.length) set.append(el('p', { text: 'No bins at this site yet: provision them on the Devices page.' }))
+  const byId = new Map(bins.map((b) => [b.id, b]))
+  const onIt = new Set(r.deviceIds)
+  const others = bins.filter((b) => !onIt.has(b.id) && (r.site === null || b.site === r.site)).slice(0, OTHERS_SHOWN)
+  const set = el('fieldset', { className: 'admin-bins' }, el('legend', { text: `Bins on ${r.name}, in driving order` }))
+  const ticks = [
+    ...r.deviceIds.map((id, i) => {
+      const b = byId.get(id)
+      const t = checkbox(set, `Stop ${i + 1}: ${b ? `${b.name} (${id}, ${b.site})` : id}`, id)
+      t.checked = true
+      return t
+    }),
+    ...others.map((b) => checkbox(set, `Add: ${b.name} (${b.id}, ${b.site})`, b.id)),
+  ]
+  if (!ticks.length) set.append(el('p', { text: 'No bins at this site yet: provision them on the Devices page.' }))
   form.append(set, submit, message)
   return form
 }

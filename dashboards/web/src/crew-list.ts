@@ -74,8 +74,3 @@ export function renderRow(row: CrewRow, bin: CrewBin, now = Date.now()) {
   if (focused && row.li.contains(focused)) focused.focus()
   row.li.dataset.collected = bin.collectedAt === null ? 'false' : 'true'
 }
-
-/** Just the fill, from a live reading, without moving the row: the order changes only when the list is fetched. */
-export function renderFill(row: CrewRow, fill: number, at: string) {
-  renderRow(row, { ...row.bin, fill, fillAt: at })
-}

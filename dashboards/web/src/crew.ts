@@ -1,10 +1,10 @@
-import { io, type Socket } from 'socket.io-client'
-import type { Alert, ClientToServerEvents, CrewToday, DeviceState, ServerToClientEvents } from '#devices'
+import type { Alert, CrewBin, CrewToday, DeviceState } from '#devices'
 import { type Api, ApiError, type Credentials } from './api.ts'
-import { type CrewRow, createRow, renderFill, renderRow } from './crew-list.ts'
+import { type CrewRow, createRow, renderRow } from './crew-list.ts'
 import type { CrewMap } from './crew-map.ts'
 import { londonToday, when } from './crew-words.ts'
 import type { Dashboard, Ended } from './dashboard.ts'
+import { connectLive } from './live.ts'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 
@@ -50,7 +50,6 @@ export async function startCrew(
   /** When what is on screen was last known to be current. */
   let dataAt = Date.now()
   let stopped = false
-  let offline = false
 
   const say = (message: string) => {
     const m = $('crew-message')
@@ -89,8 +88,10 @@ export async function startCrew(
     map.show(latest.bins)
   })
 
+  /** Where each bin is in `latest.bins`, for live changes. */
+  let indexOf = new Map<string, number>()
   const show = (today: CrewToday) => {
-    dataAt = Date.now()
+    if (today !== latest || indexOf.size === 0) indexOf = new Map(today.bins.map((b, i) => [b.id, i]))
     latest = today
     const focused = list.contains(document.activeElement) ? (document.activeElement as HTMLElement) : null
     const order: HTMLLIElement[] = []
@@ -145,7 +146,9 @@ export async function startCrew(
     fetching = (async () => {
       try {
         const today = await api.crewToday()
-        if (!stopped) show(today)
+        if (stopped) return
+        dataAt = Date.now()
+        show(today)
       } catch (e) {
         // Not reachable: the last list stays, and the offline banner says so once the socket notices.
         ended(e)
@@ -177,7 +180,7 @@ export async function startCrew(
       const c = await api.collected(bin.id)
       row.sending = false
       if (stopped) return
-      renderRow(row, { ...row.bin, collectedAt: c.at })
+      patch({ ...row.bin, collectedAt: c.at })
       row.status.focus()
     } catch (e) {
       row.sending = false
@@ -194,59 +197,56 @@ export async function startCrew(
 
   const showOffline = () => {
     if (stopped) return
-    offline = true
     banner.textContent = `Showing data from ${when(new Date(dataAt).toISOString())}; reconnecting`
     banner.hidden = false
-    $('conn').textContent = 'reconnecting…'
   }
 
   show(first)
 
-  const socket: Socket<ServerToClientEvents, ClientToServerEvents> =
-    credentials.kind === 'bearer' ? io({ auth: { token: credentials.token } }) : io()
+  const live = connectLive(credentials, {
+    onEnded: (e) => end(e),
+    onAway: showOffline,
+    onBack: () => {
+      banner.hidden = true
+      // Whatever happened while away was missed: fetch it.
+      void refetch()
+    },
+  })
+  const { socket } = live
   const stop = () => {
     stopped = true
     if (timer) clearTimeout(timer)
-    socket.disconnect()
+    live.stop()
     map?.remove()
     rows.clear()
     list.replaceChildren()
     more.remove()
     banner.hidden = true
     say('')
-    $('conn').textContent = ''
   }
-  socket.on('connect', () => {
-    $('conn').textContent = 'live'
-    if (!offline) return
-    offline = false
-    banner.hidden = true
-    // Whatever happened while away was missed: fetch it.
-    void refetch()
-  })
-  socket.on('disconnect', showOffline)
-  socket.on('connect_error', (e) => {
-    if (e.message === 'UNAUTHENTICATED') return end({ reason: 'signed-out' })
-    if (e.message === 'AUTH_THROTTLED')
-      return end({ reason: 'throttled', retryAfterS: Number((e as { data?: { retryAfterS?: number } }).data?.retryAfterS) || 1 })
-    showOffline()
-  })
-  socket.on('device:state', (s: DeviceState) => {
-    const row = rows.get(s.deviceId)
-    const fill = s.latest?.readings.fillingLevel
-    if (!row || typeof fill !== 'number' || !s.latest) return
+  /** A live change to one bin: kept in the list as fetched too, so drawing more rows or the map does not bring back the old. */
+  const patch = (bin: CrewBin) => {
+    const i = indexOf.get(bin.id)
+    if (i === undefined) return
+    latest.bins[i] = bin
     dataAt = Date.now()
-    renderFill(row, Math.min(1, Math.max(0, fill)), s.latest.ts)
-    map?.update(row.bin)
+    const row = rows.get(bin.id)
+    if (row && !row.sending) renderRow(row, bin)
+    map?.update(bin)
+  }
+  socket.on('device:state', (s: DeviceState) => {
+    const i = indexOf.get(s.deviceId)
+    const fill = s.latest?.readings.fillingLevel
+    if (i === undefined || typeof fill !== 'number' || !s.latest) return
+    patch({ ...latest.bins[i]!, fill: Math.min(1, Math.max(0, fill)), fillAt: s.latest.ts })
   })
   // A bin marked by a colleague (or seen emptied by its sensor) shows as done here too, at once.
   socket.on('collection:recorded', ({ collection }) => {
-    const row = rows.get(collection.deviceId)
-    if (!row || row.sending || !londonToday(collection.at)) return
-    const shown = row.bin.collectedAt
-    if (shown !== null && Date.parse(shown) >= Date.parse(collection.at)) return
-    dataAt = Date.now()
-    renderRow(row, { ...row.bin, collectedAt: collection.at })
+    const i = indexOf.get(collection.deviceId)
+    if (i === undefined || !londonToday(collection.at)) return
+    const bin = latest.bins[i]!
+    if (bin.collectedAt !== null && Date.parse(bin.collectedAt) >= Date.parse(collection.at)) return
+    patch({ ...bin, collectedAt: collection.at })
   })
   const onAlert = (a: Alert) => {
     if (a.deviceType === 'bin') refetchSoon()

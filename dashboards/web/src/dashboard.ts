@@ -1,6 +1,6 @@
-import { io, type Socket } from 'socket.io-client'
-import type { Alert, ClientToServerEvents, DeviceState, ServerToClientEvents } from '#devices'
+import type { Alert, DeviceState } from '#devices'
 import { type Api, ApiError, type Credentials } from './api.ts'
+import { connectLive } from './live.ts'
 import { renderAlert, renderDeviceRow } from './render.ts'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
@@ -56,33 +56,20 @@ export async function startDashboard(api: Api, credentials: Credentials, onEnded
   }
   for (const a of alerts.reverse()) upsertAlert(a)
 
-  const socket: Socket<ServerToClientEvents, ClientToServerEvents> =
-    credentials.kind === 'bearer' ? io({ auth: { token: credentials.token } }) : io()
   let stopped = false
-  const stop = () => {
-    stopped = true
-    socket.disconnect()
-    $('conn').textContent = ''
-    tbody.replaceChildren()
-    list.replaceChildren()
-  }
   const end = (e: Ended) => {
     if (stopped) return
     stop()
     onEnded(e)
   }
-  socket.on('connect', () => {
-    $('conn').textContent = 'live'
-  })
-  socket.on('disconnect', () => {
-    if (!stopped) $('conn').textContent = 'reconnecting…'
-  })
-  socket.on('connect_error', (e) => {
-    if (e.message === 'UNAUTHENTICATED') end({ reason: 'signed-out' })
-    // The handshake is braked like the API; the message says when to come back rather than blaming the credentials.
-    if (e.message === 'AUTH_THROTTLED')
-      end({ reason: 'throttled', retryAfterS: Number((e as { data?: { retryAfterS?: number } }).data?.retryAfterS) || 1 })
-  })
+  const live = connectLive(credentials, { onEnded: end })
+  const { socket } = live
+  const stop = () => {
+    stopped = true
+    live.stop()
+    tbody.replaceChildren()
+    list.replaceChildren()
+  }
   socket.on('alert:raised', upsertAlert)
   socket.on('alert:acknowledged', upsertAlert)
   socket.on('alert:cleared', upsertAlert)

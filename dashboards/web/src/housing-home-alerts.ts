@@ -33,6 +33,9 @@ export function createAlerts(deps: AlertsDeps) {
   list.id = 'alert-history'
   el.append(list)
   const deviceName = (id: string) => deps.devices.find((d) => d.id === id)?.name ?? id
+  // Two room sensors can raise the same alert in one home: the action then names the room, so no two buttons read alike.
+  const where = (a: { deviceId: string; deviceType: string }) =>
+    deps.devices.filter((d) => d.type === a.deviceType).length > 1 ? deviceName(a.deviceId) : deps.homeName
   /** After an action the list is drawn again; focus goes to the alert acted on. */
   let focusAfter: string | null = null
 
@@ -57,14 +60,14 @@ export function createAlerts(deps: AlertsDeps) {
     const id = `ack-${a.id}`
     const label = document.createElement('label')
     label.htmlFor = id
-    label.textContent = `Comment for ${a.title} (optional)`
+    label.textContent = `Comment for ${a.title}, ${where(a)} (optional)`
     const text = document.createElement('textarea')
     text.id = id
     text.rows = 2
     text.maxLength = 1000
     const button = document.createElement('button')
     button.type = 'submit'
-    button.textContent = `Acknowledge: ${a.title}, ${deps.homeName}`
+    button.textContent = `Acknowledge: ${a.title}, ${where(a)}`
     form.append(label, text, button)
     form.addEventListener('submit', (ev) => {
       ev.preventDefault()
@@ -100,7 +103,7 @@ export function createAlerts(deps: AlertsDeps) {
     }
     const button = document.createElement('button')
     button.type = 'submit'
-    button.textContent = `Open a case: ${a.title}, ${deps.homeName}`
+    button.textContent = `Open a case: ${a.title}, ${where(a)}`
     form.append(label, select, button)
     form.addEventListener('submit', (ev) => {
       ev.preventDefault()

@@ -88,7 +88,7 @@ export async function startEstate(ctx: ViewContext, api: HousingApi, site: strin
     it.alerts.textContent = openAlertsInWords(open)
     it.li.classList.toggle('has-alerts', open.length > 0)
     const p = h.devices.filter((d) => d.type === 'boiler').map((d) => latestOf(d, 'pressureBar'))[0]
-    it.pressure.textContent = p ? `${p.value.toFixed(1)} bar` : 'No reading yet'
+    it.pressure.textContent = p ? `${p.value.toFixed(2)} bar` : 'No reading yet'
     const rh = h.devices
       .filter((d) => d.type === 'room')
       .map((d) => latestOf(d, 'humidity'))

@@ -1,6 +1,6 @@
 import type { Alert } from '#devices'
 import { when } from './crew-words.ts'
-import { FILTERS, type Filter, type InboxApi, matches, newestFirst } from './inbox-data.ts'
+import { FILTERS, type Filter, type InboxApi, LIST_LIMIT, matches, newestFirst } from './inbox-data.ts'
 import { alertLabel, type Names, placeOf, SEVERITY_WORD, stateLine } from './inbox-words.ts'
 import { connectLive } from './live.ts'
 import { endedBy, failure, type StartedView, say, type ViewContext, viewHeader } from './view.ts'
@@ -80,8 +80,10 @@ export async function startList(ctx: ViewContext, api: InboxApi, n: Names): Prom
     }
     const kind = filter.id === 'all' ? '' : `${filter.label.toLowerCase()} `
     const of = (k: number) => `${k} ${kind}${k === 1 ? 'alert' : 'alerts'}`
+    // At the limit there may be older ones the server did not send: say so rather than give a total.
+    const capped = alerts.size >= LIST_LIMIT ? ` These are the newest ${LIST_LIMIT}; older ones are not listed here.` : ''
     if (alerts.size === 0) count.textContent = `No ${kind}alerts.`
-    else count.textContent = words.length ? `Showing ${shown} of ${of(alerts.size)}.` : `${of(alerts.size)}, newest first.`
+    else count.textContent = (words.length ? `Showing ${shown} of ${of(alerts.size)}.` : `${of(alerts.size)}, newest first.`) + capped
   }
 
   /** Puts an alert where it belongs in the list, or takes it out when it no longer fits the filter. */
@@ -107,7 +109,8 @@ export async function startList(ctx: ViewContext, api: InboxApi, n: Names): Prom
     const mine = ++asked
     for (const b of buttons) b.setAttribute('aria-pressed', String(b.dataset.filter === filter.id))
     // Keeps the choice in the address for a reload or a bookmark, without restarting the view.
-    history.replaceState(history.state, '', filter.id === 'open' ? '#alerts' : `#alerts/${filter.id}`)
+    // Not once the person has moved on: a late load must not rewrite another view's address.
+    if (ctx.root.isConnected) history.replaceState(history.state, '', filter.id === 'open' ? '#alerts' : `#alerts/${filter.id}`)
     try {
       const got = await api.list(filter)
       if (mine !== asked) return

@@ -108,6 +108,11 @@ function homeOf(me: Me): string {
   return 'alerts'
 }
 
+/** Empties the sections that views build themselves; the static ones are emptied by their own stop(). */
+function clearBuiltViews() {
+  for (const r of Object.values(ROUTES)) if (!MESSAGE_OF[r.section]) $(r.section).replaceChildren()
+}
+
 /** #homes/riverside/100 → ['homes', 'riverside', '100'], each part decoded. */
 function parseHash(): string[] {
   return location.hash
@@ -204,6 +209,7 @@ function showSignIn(message = '', kind: 'error' | 'notice' = 'error') {
   justTyped = null
   sessionStorage.removeItem(TOKEN_KEY)
   localStorage.removeItem(LANDING_KEY)
+  clearBuiltViews()
   showHeader(null)
   for (const f of document.querySelectorAll('form')) f.reset()
   say('sign-in-message', message, kind)
@@ -226,11 +232,19 @@ async function enter(me: Me, credentials: Credentials) {
   const route = ROUTES[name]!
   const view = route.section
   showNav(me, name)
-  const root = $(view)
+  const section = $(view)
   const message = MESSAGE_OF[view]
   if (message) say(message, '')
-  // Views built by their module start from an empty section each time.
-  else root.replaceChildren()
+  // What another page showed (a device's secret, a home's cases) does not stay behind, even hidden.
+  clearBuiltViews()
+  // Each start draws into its own box: one still loading when the person moved on draws into a box
+  // no longer in the page, instead of beside the view that replaced it.
+  let root = section
+  if (!message) {
+    root = document.createElement('div')
+    root.id = `${view}-page`
+    section.replaceChildren(root)
+  }
   try {
     const start = await route.start()
     const dashboard = await start({ api: createApi(credentials), credentials, me, root, path, onEnded: ended })
@@ -250,7 +264,7 @@ async function enter(me: Me, credentials: Credentials) {
       p.className = 'error'
       p.setAttribute('role', 'alert')
       p.textContent = text
-      root.replaceChildren(p)
+      section.replaceChildren(p)
     }
     show(view)
   }

@@ -50,7 +50,8 @@ export function viewHeader(root: HTMLElement, title: string): { heading: HTMLHea
   heading.tabIndex = -1
   heading.textContent = title
   heading.id = `${root.id}-h`
-  root.setAttribute('aria-labelledby', heading.id)
+  // The section names itself after the page's heading (root is the page's box inside the section).
+  ;(root.closest('section.view') ?? root).setAttribute('aria-labelledby', heading.id)
   const message = document.createElement('p')
   message.setAttribute('role', 'alert')
   message.setAttribute('aria-live', 'assertive')
