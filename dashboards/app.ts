@@ -193,7 +193,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }),
     )
     await api.register(faultCodeRoutes())
-    await api.register(caseRoutes({ registry: deps.registry }))
+    await api.register(caseRoutes({ registry: deps.registry, bus: deps.bus }))
     await api.register(incidentRoutes({ registry: deps.registry }))
     await api.register(ruleRoutes({ registry: deps.registry }))
     await api.register(roundRoutes({ registry: deps.registry }))

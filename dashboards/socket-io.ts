@@ -5,8 +5,8 @@ import { Server } from 'socket.io'
 import {
   type Alert,
   alertView,
-  collectionView,
   type ClientToServerEvents,
+  collectionView,
   type DataClass,
   dataClassOf,
   historyView,
@@ -185,11 +185,20 @@ export function attachSocketIo(
   deps.bus.on('incident:raised', (i) => io.to(toSite(i.site)).emit('incident:raised', i), OWNER)
   deps.bus.on('incident:updated', (i) => io.to(toSite(i.site)).emit('incident:updated', i), OWNER)
   deps.bus.on('incident:cleared', (i) => io.to(toSite(i.site)).emit('incident:cleared', i), OWNER)
+  // Housing data: only the housing rooms of the case's site (or of every site when it has none); viewers have none.
+  deps.bus.on(
+    'case:changed',
+    (c) => io.to(c.site === null ? ['p:housing:*'] : roomsFor('p', 'housing', c.site)).emit('case:changed', c),
+    OWNER,
+  )
   deps.bus.on(
     'collection:recorded',
     ({ site, collection }) => {
       io.to(roomsFor('p', 'waste', site)).emit('collection:recorded', { site, collection })
-      io.to(roomsFor('v', 'waste', site)).emit('collection:recorded', { site, collection: collectionView(collection, { seesPeople: false }) })
+      io.to(roomsFor('v', 'waste', site)).emit('collection:recorded', {
+        site,
+        collection: collectionView(collection, { seesPeople: false }),
+      })
     },
     OWNER,
   )

@@ -42,6 +42,11 @@ export interface ServerToClientEvents {
   'incident:updated': (incident: Incident) => void
   /** All its devices are reporting again. */
   'incident:cleared': (incident: Incident) => void
+  /**
+   * An Awaab's Law case opened or changed. Only which case and where: the page asks the API for the
+   * case itself, so what each person sees of it is decided in one place. Housing roles only.
+   */
+  'case:changed': (change: { caseId: string; site: string | null; deviceId: string | null }) => void
   /** A bin emptied: marked by a crew, or seen in its readings. A viewer's copy names nobody. */
   'collection:recorded': (recorded: { site: string; collection: Collection }) => void
 }

@@ -13,6 +13,7 @@ import {
   caseView,
   DeviceId,
   HazardCategory,
+  type LiveBus,
   type Mode,
   type Scope,
   SiteId,
@@ -74,9 +75,11 @@ const badTime = (reply: FastifyReply, path: string, message: string) =>
 type CaseAction = 'open' | 'step' | 'state' | 'note'
 
 export const caseRoutes =
-  ({ registry }: { registry: Registry }): FastifyPluginAsyncZod =>
+  ({ registry, bus }: { registry: Registry; bus?: LiveBus }): FastifyPluginAsyncZod =>
   async (app) => {
     const cases = registry.cases
+    /** Open housing pages fetch the case again: opened, a step, a state, a note. */
+    const changed = (r: CaseRecord) => bus?.emit('case:changed', { caseId: r.case.id, site: r.site, deviceId: r.deviceId })
     const detail = async (r: CaseRecord, now: number): Promise<CaseDetail> => ({
       ...caseView(r, now),
       events: await cases.events(r.case.id),
@@ -84,7 +87,10 @@ export const caseRoutes =
     // One answer for a case that does not exist and one the caller may not see: ids reveal nothing.
     const noCase = (reply: FastifyReply, id: string) => sendError(reply, 404, 'NOT_FOUND', `no case ${id}`)
     const answer = async (reply: FastifyReply, id: string, r: UpdateCaseResult, now: number) => {
-      if (r.ok) return detail(r.record, now)
+      if (r.ok) {
+        changed(r.record)
+        return detail(r.record, now)
+      }
       if (r.code === 'NOT_FOUND') return noCase(reply, id)
       return sendError(reply, 409, 'INVALID_TRANSITION', r.reason)
     }
@@ -175,6 +181,7 @@ export const caseRoutes =
             `alert ${b.alertId} already has an open case${r.openCaseId ? ` (${r.openCaseId})` : ''}; add to it, or close or cancel it first`,
           )
         await audited(req, r.record.case.id, 'open')
+        changed(r.record)
         return reply.code(201).send(await detail(r.record, now))
       },
     )
@@ -302,6 +309,7 @@ export const caseRoutes =
         const r = e && (await cases.get(id))
         if (!r) return noCase(reply, id)
         await audited(req, id, 'note', { kind })
+        changed(r)
         return reply.code(201).send(await detail(r, now))
       },
     )

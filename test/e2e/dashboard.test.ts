@@ -9,6 +9,7 @@ import type { Service } from '../../service/service.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import { putArea } from '../helpers/people.ts'
 import { connectDevice, startService, type TestService, telemetryTopic } from '../helpers/service.ts'
+import { axeViolations, DESKTOP, PHONE, scrollsSideways } from '../helpers/web.ts'
 
 const WEB_ROOT = fileURLToPath(new URL('../../dashboards/web/dist', import.meta.url))
 // The library's enum is an ambient const enum, which isolated modules cannot read.
@@ -94,6 +95,27 @@ describe('the dashboard in a real browser (acceptance 7)', () => {
     // The button says which alert it acknowledges; the cookie session sends its CSRF token with the POST.
     await alert.getByRole('button', { name: 'Acknowledge Bin full on bin-browser' }).click()
     await expect.poll(() => alert.getAttribute('data-status')).toBe('acknowledged')
+
+    // Like every other view (issue 11, acceptance 2): no axe-core WCAG 2.2 A/AA violation on a phone or a desktop, nothing sideways at 320 px.
+    for (const size of [PHONE, DESKTOP]) {
+      await page.setViewportSize(size)
+      expect(await axeViolations(page), `${size.width}×${size.height}`).toEqual([])
+    }
+    await page.setViewportSize({ width: 320, height: 640 })
+    expect(await scrollsSideways(page)).toBe(false)
     await device.endAsync()
+  })
+
+  it('has no axe-core violations on the sign-in page, on a phone and a desktop, and fits 320 px', async () => {
+    const page = await browser.newPage()
+    await page.goto(`${url}/`)
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+    for (const size of [PHONE, DESKTOP]) {
+      await page.setViewportSize(size)
+      expect(await axeViolations(page), `${size.width}×${size.height}`).toEqual([])
+    }
+    await page.setViewportSize({ width: 320, height: 640 })
+    expect(await scrollsSideways(page)).toBe(false)
+    await page.close()
   })
 })

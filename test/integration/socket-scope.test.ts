@@ -40,6 +40,8 @@ function aboutOf(h: Heard): { site: string; type: string | null } {
   if (h.event === 'alert:changed') return { site: p.alert!.site, type: p.alert!.deviceType }
   if (h.event.startsWith('alert:')) return { site: p.site!, type: p.deviceType! }
   if (h.event.startsWith('incident:')) return { site: p.site!, type: null }
+  if (h.event === 'case:changed') return { site: (h.payload as { site: string }).site, type: 'case' }
+  if (h.event === 'collection:recorded') return { site: (h.payload as { site: string }).site, type: 'collection' }
   throw new Error(`unexpected event ${h.event}`)
 }
 
@@ -64,6 +66,7 @@ describe('Socket.IO: each socket hears only its areas and its kinds of data', ()
   const listeners = new Map<string, Listener>()
   const alertIds = {} as Record<'binA' | 'binB' | 'boilerA', string>
   let sentinel: Incident
+  let caseA = ''
 
   const listen = async (name: string, caller: Caller) => {
     const socket = await connect(f.svc.url, caller.via === 'session' ? { cookie: caller.cookie! } : { token: caller.token! })
@@ -160,6 +163,18 @@ describe('Socket.IO: each socket hears only its areas and its kinds of data', ()
     await act(alertIds.binA, 'acknowledge', { comment: 'crew passing at noon' })
     await act(alertIds.binA, 'assign', { to: `team:crew@${AREA.a}`, note: 'north round' })
     await act(alertIds.boilerA, 'assign', { to: `team:housing@${AREA.a}`, note: 'patch 4' })
+    // A case opened on area A's boiler, one changed at area B, and a bin of area A emptied.
+    const opened = await call(f.svc, admin, 'POST', '/api/cases', {
+      alertId: alertIds.boilerA,
+      category: 'significant',
+      hazard: 'excess-cold',
+    })
+    expect(opened.status).toBe(201)
+    caseA = ((await opened.json()) as { id: string }).id
+    f.svc.service.bus.emit('case:changed', { caseId: 'case-at-site-b', site: SITE.b, deviceId: null })
+    const emptied = await call(f.svc, admin, 'POST', `/api/bins/${LIVE.binA.id}/collections`, {})
+    expect(emptied.status).toBe(201)
+    await emptied.arrayBuffer()
 
     // Live state is pushed at most once a second per device: let the last pushes go out first.
     await new Promise((r) => setTimeout(r, 1_300))
@@ -189,11 +204,19 @@ describe('Socket.IO: each socket hears only its areas and its kinds of data', ()
   it('tells a crew of area A about its bins and nothing of area B, nor of boilers, rooms or cases', () => {
     for (const name of ['crew session', 'crew token']) {
       const got = beforeSentinel(name)
-      expect([...kinds(name)].sort(), name).toEqual(['bin@site-a'])
+      expect([...kinds(name)].sort(), name).toEqual(['bin@site-a', 'collection@site-a'])
       expect(
         got.some((h) => h.event.startsWith('case')),
         name,
       ).toBe(false)
+      // The bin emptied, with who marked it (crews see people).
+      const emptied = got
+        .filter((h) => h.event === 'collection:recorded')
+        .map((h) => h.payload as { collection: { deviceId: string; actor: string } })
+      expect(
+        emptied.map((e) => [e.collection.deviceId, e.collection.actor]),
+        name,
+      ).toEqual([[LIVE.binA.id, f.caller('admin', 'session').actor]])
       const text = JSON.stringify(got)
       for (const leak of [SITE.b, LIVE.binB.id, LIVE.boilerA.id, LIVE.roomA.id, alertIds.binB, alertIds.boilerA, 'Flat 3']) {
         expect(text, `${name} heard of ${leak}`).not.toContain(leak)
@@ -224,7 +247,11 @@ describe('Socket.IO: each socket hears only its areas and its kinds of data', ()
   it('tells housing of area A about its boilers and rooms, and nothing of bins, meters or area B', () => {
     for (const name of ['housing session', 'housing token']) {
       const got = beforeSentinel(name)
-      expect([...kinds(name)].sort(), name).toEqual(['boiler@site-a', 'room@site-a'])
+      expect([...kinds(name)].sort(), name).toEqual(['boiler@site-a', 'case@site-a', 'room@site-a'])
+      // The case by id and place only: the page fetches it through the API.
+      expect(got.filter((h) => h.event === 'case:changed').map((h) => h.payload)).toEqual([
+        { caseId: caseA, site: SITE.a, deviceId: LIVE.boilerA.id },
+      ])
       const text = JSON.stringify(got)
       for (const leak of [SITE.b, LIVE.binA.id, LIVE.binB.id, LIVE.meterA.id, alertIds.binA, alertIds.binB]) {
         expect(text, `${name} heard of ${leak}`).not.toContain(leak)
@@ -254,7 +281,13 @@ describe('Socket.IO: each socket hears only its areas and its kinds of data', ()
   it('tells a viewer what happened to an alert but not who did it or what they wrote', () => {
     for (const name of ['viewer session', 'viewer token']) {
       const got = beforeSentinel(name)
-      expect([...kinds(name)].sort(), name).toEqual(['bin@site-a', 'meter@site-a'])
+      expect([...kinds(name)].sort(), name).toEqual(['bin@site-a', 'collection@site-a', 'meter@site-a'])
+      // That a bin was emptied, not by whom.
+      const emptied = got.filter((h) => h.event === 'collection:recorded').map((h) => h.payload as { collection: { actor: string } })
+      expect(
+        emptied.map((e) => e.collection.actor),
+        name,
+      ).toEqual(['someone'])
       const changes = got.filter((h) => h.event === 'alert:changed').map((h) => h.payload as AlertChanged)
       expect(
         changes.map((c) => [c.action, c.alert.id]),
@@ -290,6 +323,9 @@ describe('Socket.IO: each socket hears only its areas and its kinds of data', ()
       'bin@site-a',
       'bin@site-b',
       'boiler@site-a',
+      'case@site-a',
+      'case@site-b',
+      'collection@site-a',
       'incident@site-b',
       'meter@site-a',
       'room@site-a',

@@ -6,8 +6,6 @@ import { endedBy, failure, type StartedView, say, type ViewContext, viewHeader }
 
 /** Alert events come in bursts; one fetch answers a burst. */
 const SETTLE_MS = 400
-/** Cases raise no live event, so their counts are fetched again this often. */
-const CASES_EVERY_MS = 30_000
 
 /** #homes: the estates the officer looks after, each with its homes, open alerts, damp risk and open cases. */
 export async function startEstates(ctx: ViewContext, api: HousingApi): Promise<StartedView> {
@@ -72,11 +70,10 @@ export async function startEstates(ctx: ViewContext, api: HousingApi): Promise<S
   live.socket.on('alert:changed', (c) => onAlert(c.alert))
   // Moving within the view (a link to a home) keeps the section, so the shell does not move focus: the page's heading takes it.
   heading.focus()
-  const poll = setInterval(() => void refresh(fetchCases), CASES_EVERY_MS)
+  live.socket.on('case:changed', () => void refresh(fetchCases))
   return {
     stop() {
       clearTimeout(timer)
-      clearInterval(poll)
       live.stop()
     },
   }

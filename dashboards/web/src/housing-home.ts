@@ -9,8 +9,6 @@ import { connectLive } from './live.ts'
 import { endedBy, failure, type StartedView, say, type ViewContext, viewHeader, writesClass } from './view.ts'
 
 const SETTLE_MS = 300
-/** Opening a case sends no live event yet, so the home's cases are fetched again this often. */
-const CASES_EVERY_MS = 5_000
 
 /** #homes/<site>/<uprn>: one home — now, fault, Awaab's Law cases, alert history with actions, and charts. */
 export async function startHome(ctx: ViewContext, api: HousingApi, site: string, uprn: string): Promise<StartedView> {
@@ -93,13 +91,13 @@ export async function startHome(ctx: ViewContext, api: HousingApi, site: string,
   live.socket.on('device:state', (s) => {
     if (applyState(home.devices, s)) now.render()
   })
-  const poll = setInterval(() => {
-    if (document.visibilityState === 'visible') void refresh('cases').then(() => undefined)
-  }, CASES_EVERY_MS)
+  // A case opened or changed, by anyone: this home's (by its devices, or its estate's with no device) is fetched again.
+  live.socket.on('case:changed', (c) => {
+    if ((c.deviceId !== null && ids.has(c.deviceId)) || (c.deviceId === null && c.site === site)) void refresh('cases')
+  })
   return {
     stop() {
       clearTimeout(timer)
-      clearInterval(poll)
       charts.stop()
       live.stop()
     },
