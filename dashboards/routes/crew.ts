@@ -84,7 +84,7 @@ export const crewRoutes =
       const sites = scope.sites('waste') ?? undefined
       const stops = new Map<string, NonNullable<CrewBin['stop']>>()
       for (const r of await registry.rounds.listRounds({ sites })) {
-        r.deviceIds.forEach((id, i) => stops.set(id, { round: r.name, number: i + 1, of: r.deviceIds.length }))
+        for (const [i, id] of r.deviceIds.entries()) stops.set(id, { round: r.name, number: i + 1, of: r.deviceIds.length })
       }
       return stops
     }

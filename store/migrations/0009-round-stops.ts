@@ -14,7 +14,12 @@ export function roundStops(_d: Dialect): Migration {
         .alterTable('round_bins')
         .addColumn('stop', 'integer', (c) => c.notNull().defaultTo(0))
         .execute()
-      const rows = (await db.selectFrom('round_bins').select(['round_id', 'device_id']).orderBy('round_id').orderBy('device_id').execute()) as {
+      const rows = (await db
+        .selectFrom('round_bins')
+        .select(['round_id', 'device_id'])
+        .orderBy('round_id')
+        .orderBy('device_id')
+        .execute()) as {
         round_id: string
         device_id: string
       }[]
