@@ -117,8 +117,9 @@ describe('collection rounds, schedules and collections over the API', () => {
     expect(refused.error.issues!.map((i) => i.path)).toEqual(['body.deviceIds.1', 'body.deviceIds.2'])
     expect((await json<RoundAnswer>(await svc.api('/api/rounds/east'), 200)).deviceIds).toEqual([])
 
+    // In the order given: the order the crew drives them.
     expect((await json<RoundAnswer>(await send('PUT', '/api/rounds/east/bins', { deviceIds: ['bin-b', 'bin-a'] }), 200)).deviceIds).toEqual(
-      ['bin-a', 'bin-b'],
+      ['bin-b', 'bin-a'],
     )
     // bin-b moves to west and leaves east.
     expect((await json<RoundAnswer>(await send('PUT', '/api/rounds/west/bins', { deviceIds: ['bin-b'] }), 200)).deviceIds).toEqual([

@@ -41,6 +41,7 @@ describe.each(STORE_ADAPTERS)('store contract on %s', (_dialect, open) => {
       '0006-rounds',
       '0007-incidents',
       '0008-people',
+      '0009-round-stops',
     ])
   })
   afterEach(async () => {
@@ -238,6 +239,7 @@ describe('store upgrade', () => {
       '0006-rounds',
       '0007-incidents',
       '0008-people',
+      '0009-round-stops',
     ])
     expect(await adopted.db.selectFrom('secrets').select('name').execute()).toEqual([{ name: 'admin_token' }])
     await adopted.close()
