@@ -362,6 +362,14 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
       if (name) reached.push(name)
     }
     expect(reached).toEqual(buttons)
+    // The last one has focus, visibly, and Enter marks its bin as a tap does.
+    const focus = (await page.evaluate(`(() => {
+      const el = document.activeElement, s = getComputedStyle(el)
+      return { id: el.closest('li').dataset.deviceId, ring: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2 }
+    })()`)) as { id: string; ring: boolean }
+    expect(focus.ring).toBe(true)
+    await page.keyboard.press('Enter')
+    await expect.poll(() => row(page, focus.id).getAttribute('data-collected')).toBe('true')
     expect(await violations()).toEqual([])
     await context.close()
 
