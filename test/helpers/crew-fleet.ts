@@ -12,8 +12,8 @@ import { createPerson, openPage, PHONE, signIn } from './web.ts'
  */
 export interface CrewFleet {
   crew: { email: string; password: string }
-  /** The top of the crew's list (most urgent first): their rows are drawn at once. */
-  top: LoadDevice[]
+  /** The top of the crew's list now (most urgent first): their rows are drawn at once. Live loads move bins down it. */
+  top(): Promise<LoadDevice[]>
   mqttUrl: string
 }
 
@@ -53,15 +53,17 @@ export async function setupCrewFleet(svc: TestService, size = { bins: 2000, boil
     )
   const crew = { email: 'speedy.crew@council.example', password: 'gravel lorry dawn kestrel' }
   await createPerson(registry, { ...crew, name: 'Speedy Crew', grants: [{ role: 'crew', areas: ['borough'] }] })
-  let order: string[] = []
   await waitFor(async () => {
     const res = await svc.api('/api/crew/today')
     const t = (await res.json()) as { bins: { id: string; fill: number | null }[] }
-    order = t.bins.map((b) => b.id)
     return t.bins.length === size.bins && t.bins.every((b) => b.fill !== null)
   }, 60_000)
   const byId = new Map(bins.map((b) => [b.id, b]))
-  return { crew, top: order.slice(0, topN).map((id) => byId.get(id)!), mqttUrl }
+  const top = async () => {
+    const t = (await (await svc.api('/api/crew/today')).json()) as { bins: { id: string }[] }
+    return t.bins.slice(0, topN).map((b) => byId.get(b.id)!)
+  }
+  return { crew, top, mqttUrl }
 }
 
 // Chromium's long-task entries since the page started (buffered), for reading back.
@@ -157,9 +159,10 @@ export async function measureCrewLive(
     // The first render's work done, count only what the live updates cause.
     await page.waitForTimeout(1_000)
     await page.evaluate('window.__long = []')
-    const fillOf = () => page.locator(`#crew-list > li[data-device-id="${fleet.top[0]!.id}"]`).getAttribute('data-fill')
+    const top = await fleet.top()
+    const fillOf = () => page.locator(`#crew-list > li[data-device-id="${top[0]!.id}"]`).getAttribute('data-fill')
     const before = await fillOf()
-    const load = await steadyLoad(fleet.mqttUrl, fleet.top, rate)
+    const load = await steadyLoad(fleet.mqttUrl, top, rate)
     await new Promise((r) => setTimeout(r, seconds * 1000))
     await load.stop()
     await load.close()

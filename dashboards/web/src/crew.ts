@@ -82,11 +82,15 @@ export async function startCrew(
   }
   // The map and its library come after the list: a crew can start on the list while it loads.
   let map: CrewMap | null = null
-  void import('./crew-map.ts').then(({ createCrewMap }) => {
-    if (stopped) return
-    map = createCrewMap($('crew-map'), first.mapTileUrl, pick, first.bins.length)
-    map.show(latest.bins)
-  })
+  void import('./crew-map.ts')
+    .then(({ createCrewMap }) => {
+      if (stopped) return
+      map = createCrewMap($('crew-map'), first.mapTileUrl, pick, first.bins.length)
+      map.show(latest.bins)
+    })
+    .catch(() => {
+      if (!stopped) say('The map could not load; the list below works without it. Reload the page to try the map again.')
+    })
 
   /** Where each bin is in `latest.bins`, for live changes. */
   let indexOf = new Map<string, number>()

@@ -55,8 +55,9 @@ function prefetchRound() {
   const list = request<CrewToday>('/api/crew/today')
   list.catch(() => {})
   earlyCrew = { at: Date.now(), list }
-  void import('./crew.ts')
-  void import('./crew-map.ts')
+  // Only a head start: the view loads them again itself and says so if that fails.
+  import('./crew.ts').catch(() => {})
+  import('./crew-map.ts').catch(() => {})
 }
 function takeEarlyCrew() {
   const e = earlyCrew
