@@ -246,6 +246,8 @@ describe('the admin pages in Chromium (issue 11, admin)', () => {
       await expect(entry.getByText(/fillingLevel/).count()).resolves.toBeGreaterThan(0)
       await entry.getByRole('button', { name: new RegExp(`^Replay: message from ${noisy.id} at `) }).click()
       await page.getByText(/Replay of the message from bin-noisy: Replayed 1: 0 accepted and ingested, 1 refused again/).waitFor()
+      // The replayed message's button went with the reload: focus is on the list's heading, not lost.
+      await expect.poll(() => page.evaluate('document.activeElement?.textContent')).toBe('Newest messages')
 
       await page.locator('.admin-pages').getByRole('link', { name: 'Service health' }).click()
       await heading(page, 'Service health').waitFor()
@@ -277,6 +279,7 @@ describe('the admin pages in Chromium (issue 11, admin)', () => {
       await riverside.getByLabel('Thursday', { exact: true }).uncheck()
       await riverside.getByRole('button', { name: 'Save schedule: Riverside' }).click()
       await view.getByRole('listitem').filter({ hasText: 'riverside-round' }).getByText('Mondays at 06:30 (London time)').waitFor()
+      await expect.poll(() => page.evaluate('document.activeElement?.textContent')).toBe('Rounds')
       const saved = (await (await svc.api('/api/rounds/riverside-round')).json()) as { schedule: { weekdays: number[] } }
       expect(saved.schedule.weekdays).toEqual([1])
 

@@ -58,7 +58,9 @@ export const startHealth: AdminPage = async (ctx, message) => {
       return
     }
     say(message, '')
-    summary.textContent = r.status === 'ready' ? '✓ Everything is working.' : '✗ Something needs attention: see below.'
+    const said = r.status === 'ready' ? '✓ Everything is working.' : '✗ Something needs attention: see below.'
+    // A status region: read out when the state changes, not every 10 seconds.
+    if (summary.textContent !== said) summary.textContent = said
     summary.className = `admin-health-summary ${r.status === 'ready' ? 'notice' : 'error'}`
     list.replaceChildren(
       ...Object.entries(r.checks).map(([key, c]) => {

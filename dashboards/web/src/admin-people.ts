@@ -96,6 +96,8 @@ export const startPeople: AdminPage = async (ctx, message) => {
           await call<Person>(ctx, `/api/people/${encodeURIComponent(p.id)}/grants`, 'PUT', { grants })
           say(message, `${p.name}'s roles are saved; they are signed out everywhere so the change applies at once.`, 'notice')
           await load()
+          // The form that had focus is gone with the reload: the list's heading takes it.
+          listH.focus()
         })
         form.append(editor.element, submit, m)
         editSpot.replaceChildren(form)

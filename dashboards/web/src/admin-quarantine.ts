@@ -43,6 +43,8 @@ export const startQuarantine: AdminPage = async (ctx, message) => {
       const r = await call<Replayed>(ctx, '/api/quarantine/replay', 'POST', body)
       say(result, `${what}: ${replayWords(r)}`, 'notice')
       await load()
+      // The button that had focus may be gone with the reload: the list's heading takes it.
+      listH.focus()
     } catch (e) {
       if (!endedBy(e, ctx.onEnded)) say(result, `${what} did not run: ${failure(e)}`)
     }

@@ -89,6 +89,7 @@ export const startRounds: AdminPage = async (ctx, message) => {
       create.open = false
       say(message, `Round ${r.name} is created: ${scheduleWords(r.schedule)}. Add its bins below.`, 'notice')
       await load()
+      listH.focus()
     })
     const id = field(
       form,
@@ -124,6 +125,8 @@ export const startRounds: AdminPage = async (ctx, message) => {
             await call<Round>(ctx, `/api/rounds/${encodeURIComponent(r.id)}`, 'PUT', values())
             say(message, `${r.name} is saved.`, 'notice')
             await load()
+            // The form that had focus is gone with the reload: the list's heading takes it.
+            listH.focus()
           })
           const values = roundFields(form, r)
           form.append(submit, m)
@@ -138,6 +141,8 @@ export const startRounds: AdminPage = async (ctx, message) => {
           binsForm(ctx, r, bins, async () => {
             say(message, `The bins on ${r.name} are saved.`, 'notice')
             await load()
+            // The form that had focus is gone with the reload: the list's heading takes it.
+            listH.focus()
           }),
         ),
       'secondary',

@@ -65,7 +65,7 @@ export const startRules: AdminPage = async (ctx, message) => {
       rule.append(group)
     }
     form.append(el('div', { className: 'admin-field' }, el('label', { text: 'Rule', attrs: { for: rule.id } }), rule))
-    const current = el('pre', { className: 'admin-payload', attrs: { 'aria-live': 'polite' } })
+    const current = el('pre', { className: 'admin-payload' })
     form.append(el('p', { className: 'admin-label', text: 'The rule as the catalogue has it:' }), current)
     const off = checkbox(form, 'Switch this rule off here')
     const paramsId = nextId('f')

@@ -33,7 +33,6 @@ export function createCharts(o: {
   group.className = 'periods'
   const figures = document.createElement('div')
   figures.className = 'hcharts'
-  figures.setAttribute('aria-live', 'polite')
   figures.setAttribute('aria-busy', 'true')
   el.append(group, figures)
 
@@ -119,6 +118,7 @@ export function createCharts(o: {
       for (const c of charts) c.chart.show(byId.get(c.deviceId)?.points ?? [], asked)
       figures.setAttribute('aria-busy', 'false')
     } catch (e) {
+      if (mine === asking) figures.setAttribute('aria-busy', 'false')
       if (!endedBy(e, o.onEnded)) say(o.message, `The charts could not load: ${failure(e)}`)
     }
   }

@@ -67,13 +67,19 @@ export async function startHome(ctx: ViewContext, api: HousingApi, site: string,
   }
   render()
 
+  let refreshFailed = false
   const refresh = async (what: 'all' | 'cases' = 'all') => {
     try {
       if (what === 'all') await fetchAlerts()
       await fetchCases()
       render()
+      // Fine again: the failure's words go (and only those: a notice of an action stays).
+      if (refreshFailed) say(message, '')
+      refreshFailed = false
     } catch (e) {
-      if (!endedBy(e, ctx.onEnded)) say(message, `Could not refresh this home: ${failure(e)}`)
+      if (endedBy(e, ctx.onEnded)) return
+      refreshFailed = true
+      say(message, `Could not refresh this home: ${failure(e)}`)
     }
   }
   let timer: ReturnType<typeof setTimeout> | undefined

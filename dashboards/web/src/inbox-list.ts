@@ -82,8 +82,12 @@ export async function startList(ctx: ViewContext, api: InboxApi, n: Names): Prom
     const of = (k: number) => `${k} ${kind}${k === 1 ? 'alert' : 'alerts'}`
     // At the limit there may be older ones the server did not send: say so rather than give a total.
     const capped = alerts.size >= LIST_LIMIT ? ` These are the newest ${LIST_LIMIT}; older ones are not listed here.` : ''
-    if (alerts.size === 0) count.textContent = `No ${kind}alerts.`
-    else count.textContent = (words.length ? `Showing ${shown} of ${of(alerts.size)}.` : `${of(alerts.size)}, newest first.`) + capped
+    const next =
+      alerts.size === 0
+        ? `No ${kind}alerts.`
+        : (words.length ? `Showing ${shown} of ${of(alerts.size)}.` : `${of(alerts.size)}, newest first.`) + capped
+    // A status region is read out on every write: only when the count says something new.
+    if (count.textContent !== next) count.textContent = next
   }
 
   /** Puts an alert where it belongs in the list, or takes it out when it no longer fits the filter. */
@@ -147,5 +151,7 @@ export async function startList(ctx: ViewContext, api: InboxApi, n: Names): Prom
   live.socket.on('alert:changed', (c) => changed(c.alert))
 
   await load()
+  // Back from an alert's page (the same section, so the shell does not move focus): the list's heading takes it.
+  heading.focus()
   return { stop: () => live.stop() }
 }
