@@ -1,9 +1,8 @@
 import type { Alert, EnergyDay } from '#devices'
 import { request } from './api.ts'
 import { createDayChart } from './energy-chart.ts'
-import { refetchOnEvents } from './energy-live.ts'
+import { liveFigures } from './energy-live.ts'
 import { againstUsual, gbp, kwh, weekAgainstUsual, weekSpan } from './energy-words.ts'
-import { connectLive } from './live.ts'
 import { endedBy, failure, type StartedView, say, type ViewContext, viewHeader } from './view.ts'
 
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, className: string, id?: string) => {
@@ -77,25 +76,15 @@ export async function startBuilding(ctx: ViewContext, deviceId: string): Promise
     return { stop: chart.destroy }
   }
 
-  const refresh = async () => {
-    try {
-      await load()
-      say(message, '')
-    } catch (e) {
-      if (!endedBy(e, ctx.onEnded)) say(message, `Could not refresh: ${failure(e)}`)
-    }
-  }
-  const events = refetchOnEvents(refresh)
-  const soon = events.soon
-  const live = connectLive(ctx.credentials, { onEnded: ctx.onEnded, onBack: soon })
   const ours = (a: Alert) => a.deviceId === deviceId
-  live.socket.on('device:state', (s) => s.deviceId === deviceId && soon())
-  live.socket.on('alert:raised', (x) => ours(x) && soon())
-  live.socket.on('alert:cleared', (x) => ours(x) && soon())
+  const live = liveFigures(ctx, message, load, (socket, soon) => {
+    socket.on('device:state', (s) => s.deviceId === deviceId && soon())
+    socket.on('alert:raised', (x) => ours(x) && soon())
+    socket.on('alert:cleared', (x) => ours(x) && soon())
+  })
   heading.focus()
   return {
     stop() {
-      events.stop()
       live.stop()
       chart.destroy()
     },

@@ -1,8 +1,7 @@
 import type { EnergyBuilding, EnergyBuildings } from '#devices'
 import { request } from './api.ts'
-import { refetchOnEvents } from './energy-live.ts'
+import { liveFigures } from './energy-live.ts'
 import { rankWords, wasteWords, weekAgainstUsual } from './energy-words.ts'
-import { connectLive } from './live.ts'
 import { endedBy, failure, type StartedView, say, type ViewContext, viewHeader } from './view.ts'
 
 /** #buildings: the buildings in the manager's areas, most out-of-hours waste this week first. */
@@ -52,23 +51,13 @@ export async function startBuildings(ctx: ViewContext): Promise<StartedView> {
     say(message, `Could not load the buildings: ${failure(e)}`)
   }
 
-  const refresh = async () => {
-    try {
-      await load()
-      say(message, '')
-    } catch (e) {
-      if (!endedBy(e, ctx.onEnded)) say(message, `Could not refresh: ${failure(e)}`)
-    }
-  }
-  const events = refetchOnEvents(refresh)
-  const soon = events.soon
-  const live = connectLive(ctx.credentials, { onEnded: ctx.onEnded, onBack: soon })
-  live.socket.on('device:state', (s) => meters.has(s.deviceId) && soon())
-  live.socket.on('alert:raised', (a) => meters.has(a.deviceId) && soon())
+  const live = liveFigures(ctx, message, load, (socket, soon) => {
+    socket.on('device:state', (s) => meters.has(s.deviceId) && soon())
+    socket.on('alert:raised', (a) => meters.has(a.deviceId) && soon())
+  })
   heading.focus()
   return {
     stop() {
-      events.stop()
       live.stop()
     },
   }

@@ -1,3 +1,6 @@
+import { connectLive, type LiveSocket } from './live.ts'
+import { endedBy, failure, say, type ViewContext } from './view.ts'
+
 /** Readings come in bursts: one fetch this long after the first event of a burst answers all of it. */
 const SETTLE_MS = 1000
 /** A reading reaches InfluxDB a little after its live event (the writer batches): ask once more when things go quiet. */
@@ -22,6 +25,36 @@ export function refetchOnEvents(refresh: () => Promise<void>) {
     stop() {
       clearTimeout(first)
       clearTimeout(again)
+    },
+  }
+}
+
+/**
+ * A page's figures kept current: `load` again when `watch` (given the socket) hears something about
+ * them, paced by refetchOnEvents, and after a reconnect. A failed refresh says so in `message` and
+ * clears once one works. `stop` ends the connection and the timers.
+ */
+export function liveFigures(
+  ctx: ViewContext,
+  message: HTMLElement,
+  load: () => Promise<void>,
+  watch: (socket: LiveSocket, soon: () => void) => void,
+): { stop(): void } {
+  const refresh = async () => {
+    try {
+      await load()
+      say(message, '')
+    } catch (e) {
+      if (!endedBy(e, ctx.onEnded)) say(message, `Could not refresh: ${failure(e)}`)
+    }
+  }
+  const events = refetchOnEvents(refresh)
+  const live = connectLive(ctx.credentials, { onEnded: ctx.onEnded, onBack: events.soon })
+  watch(live.socket, events.soon)
+  return {
+    stop() {
+      events.stop()
+      live.stop()
     },
   }
 }
