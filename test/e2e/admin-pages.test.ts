@@ -335,10 +335,8 @@ describe('the admin pages in Chromium (issue 11, admin)', () => {
         for (const name of PAGES) {
           await page.goto(`${url}/#admin/${name}`)
           await heading(page, TITLES[name]).waitFor()
-          await page
-            .locator('#view-admin[aria-busy]')
-            .waitFor({ state: 'detached' })
-            .catch(() => {})
+          // Each page is busy until its data is in.
+          await page.locator('#view-admin[aria-busy]').waitFor({ state: 'detached' })
           // Forms open too, so they are checked as well.
           await page.evaluate("for (const d of document.querySelectorAll('#view-admin details')) d.open = true")
           if (name === 'rounds') await page.getByRole('button', { name: 'Edit bins: Riverside' }).click()

@@ -61,7 +61,15 @@ export const start: StartView = async (ctx) => {
   }
   const { heading, message } = viewHeader(ctx.root, section.title)
   ctx.root.insertBefore(pagesNav(name), message)
-  const started = await section.start(ctx, message)
+  // Busy until its data is in: assistive tools wait, and so can a test.
+  const box = ctx.root.closest('section.view') ?? ctx.root
+  box.setAttribute('aria-busy', 'true')
+  let started: StartedView
+  try {
+    started = await section.start(ctx, message)
+  } finally {
+    box.removeAttribute('aria-busy')
+  }
   // Moving between admin pages keeps the same section, so the shell does not move focus: the new page's heading takes it.
   if (!ctx.root.hidden) heading.focus()
   return started
