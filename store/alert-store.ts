@@ -32,6 +32,8 @@ export interface AlertFilter {
   /** Only alerts of devices a caller may see (scope.visible()); an empty list shows nothing. */
   visible?: readonly Visible[] | undefined
   limit?: number | undefined
+  /** Only those after this one in the listing's order (newest first): the last alert of the page before. */
+  before?: { raisedTs: number; id: string } | undefined
 }
 
 export type { AlertChange, EngineBatch }
@@ -113,8 +115,15 @@ export function createAlertStore(db: Db): AlertStore {
         if (!visible) return []
         q = q.where(visible)
       }
+      const before = f.before
+      if (before)
+        q = q.where((eb) =>
+          eb.or([eb('raised_ts', '<', before.raisedTs), eb.and([eb('raised_ts', '=', before.raisedTs), eb('id', '<', before.id)])]),
+        )
+      // The id breaks ties, so a page boundary inside one reading time neither skips nor repeats an alert.
       const rows = await q
         .orderBy('raised_ts', 'desc')
+        .orderBy('id', 'desc')
         .limit(Math.min(f.limit ?? 100, 1000))
         .execute()
       return rows.map(toAlert)

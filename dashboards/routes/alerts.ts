@@ -126,7 +126,9 @@ export const alertRoutes =
         config: { access: { data: 'any' } },
         schema: {
           tags: ['alerts'],
-          description: 'Newest first. Cleared and resolved alerts stay listed: ask for status=cleared or status=resolved.',
+          description:
+            'Newest first (by reading time, then id). Cleared and resolved alerts stay listed: ask for status=cleared or status=resolved. ' +
+            'For the next page, pass `before=<raisedAt in epoch ms>_<id>` of the last alert of this one.',
           querystring: z.object({
             status: z
               .union([AlertStatus, z.literal('open')])
@@ -142,6 +144,10 @@ export const alertRoutes =
               .optional()
               .describe('true: snoozed until a time in the future; false: not snoozed'),
             limit: z.coerce.number().int().min(1).max(1000).optional(),
+            before: z
+              .string()
+              .regex(/^\d{1,15}_[0-9a-f-]{36}$/, 'the last alert of the page before, as <raisedAt in epoch ms>_<id>')
+              .optional(),
           }),
           response: { 200: z.array(Alert), 403: ErrorBody },
         },
@@ -151,7 +157,9 @@ export const alertRoutes =
         // Filtering by assignee would tell a role that does not see people who holds what.
         if (req.query.assignedTo && !scope.seesPeople)
           return sendError(reply, 403, 'FORBIDDEN', 'your role does not see who alerts are assigned to')
-        return (await deps.alerts.list({ ...req.query, visible: scope.visible() })).map((a) => alertView(a, scope))
+        const { before, ...filter } = req.query
+        const cursor = before ? { raisedTs: Number(before.slice(0, before.indexOf('_'))), id: before.slice(before.indexOf('_') + 1) } : undefined
+        return (await deps.alerts.list({ ...filter, before: cursor, visible: scope.visible() })).map((a) => alertView(a, scope))
       },
     )
 

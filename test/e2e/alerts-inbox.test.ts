@@ -300,4 +300,31 @@ describe('the alerts inbox in Chromium (issue 11, item 4)', () => {
     ])
     await a.context.close()
   })
+
+  it('keeps a cleared alert findable however many cleared after it: older ones a page at a time', async () => {
+    // 320 fires raised and cleared at Hill Top after the Market Street one: it is no longer on the first page.
+    const base = Date.now() - 20 * MIN
+    for (let i = 0; i < 320; i++) {
+      await raise('bin-b', 'bin', 'hill', { id: 'bin-fire', title: 'Possible bin fire' }, base + i * 1000)
+      await service.registry.alerts.clear({ deviceId: 'bin-b', ruleId: 'bin-fire', at: base + i * 1000 + 10, value: 20 })
+    }
+    const a = await openPage(browser, DESKTOP)
+    await signIn(a.page, url, admin, 'Alerts', '#alerts/cleared')
+    await expect.poll(() => a.page.locator('.inbox-row').count()).toBe(300)
+    expect(await row(a.page, fireA.id).count()).toBe(0)
+    expect(await a.page.locator('.inbox-count').textContent()).toContain('Older ones follow with "Show older alerts".')
+    const more = a.page.getByRole('button', { name: 'Show older alerts', exact: true })
+    await more.click()
+    // The rest in one more page, the oldest last, none twice; no further page.
+    await expect.poll(() => a.page.locator('.inbox-row').count()).toBe(321)
+    expect(await more.isHidden()).toBe(true)
+    expect(await a.page.locator('.inbox-row').last().getAttribute('data-alert-id')).toBe(fireA.id)
+    await a.page.getByLabel(/^Find an alert/).fill('fire market')
+    await expect
+      .poll(() => a.page.locator('.inbox-row:not([hidden]) .inbox-title').allTextContents())
+      .toEqual(['Possible bin fire, Market Street'])
+    expect(await a.page.locator('.inbox-count').textContent()).toMatch(/^Showing 1 of 321 cleared alerts\./)
+    expect(await a.problems()).toEqual([])
+    await a.context.close()
+  })
 })

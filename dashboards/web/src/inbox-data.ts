@@ -44,7 +44,11 @@ export function inboxApi(ctx: ViewContext) {
         seesPeople: people,
       }
     },
-    list: (f: Filter) => get<Alert[]>(`/api/alerts?${f.status ? `status=${f.status}&` : ''}limit=${LIST_LIMIT}`),
+    /** A page of the filter's alerts, newest first; `before`: the last alert of the page before. */
+    list: (f: Filter, before?: Alert) =>
+      get<Alert[]>(
+        `/api/alerts?${f.status ? `status=${f.status}&` : ''}limit=${LIST_LIMIT}${before ? `&before=${Date.parse(before.raisedAt)}_${before.id}` : ''}`,
+      ),
     alert: (id: string) => get<Alert>(alertPath(id)),
     history: (id: string) => get<AlertHistoryEntry[]>(alertPath(id, '/history')),
     command: (id: string, command: string, body: unknown) => post<AlertChanged>(alertPath(id, `/${command}`), body),

@@ -67,7 +67,12 @@ export async function startList(ctx: ViewContext, api: InboxApi, n: Names): Prom
   count.setAttribute('role', 'status')
   const list = el('ul', '', 'inbox-list')
   list.setAttribute('aria-labelledby', heading.id)
-  ctx.root.append(group, find, count, list)
+  // The server sends a page at a time; the last alert of a full page is where the next one starts.
+  let oldest: Alert | null = null
+  const more = el('button', 'Show older alerts', 'inbox-more')
+  more.type = 'button'
+  more.hidden = true
+  ctx.root.append(group, find, count, list, more)
 
   const rowOf = (id: string) => list.querySelector<HTMLLIElement>(`li[data-alert-id="${CSS.escape(id)}"]`)
   const applySearch = () => {
@@ -81,7 +86,7 @@ export async function startList(ctx: ViewContext, api: InboxApi, n: Names): Prom
     const kind = filter.id === 'all' ? '' : `${filter.label.toLowerCase()} `
     const of = (k: number) => `${k} ${kind}${k === 1 ? 'alert' : 'alerts'}`
     // At the limit there may be older ones the server did not send: say so rather than give a total.
-    const capped = alerts.size >= LIST_LIMIT ? ` These are the newest ${LIST_LIMIT}; older ones are not listed here.` : ''
+    const capped = oldest ? ' Older ones follow with "Show older alerts".' : ''
     const next =
       alerts.size === 0
         ? `No ${kind}alerts.`
@@ -118,6 +123,8 @@ export async function startList(ctx: ViewContext, api: InboxApi, n: Names): Prom
     try {
       const got = await api.list(filter)
       if (mine !== asked) return
+      oldest = got.length >= LIST_LIMIT ? got[got.length - 1]! : null
+      more.hidden = oldest === null
       alerts = new Map(got.map((a) => [a.id, a]))
       list.replaceChildren(
         ...got.sort(newestFirst).map((a) => {
@@ -133,6 +140,36 @@ export async function startList(ctx: ViewContext, api: InboxApi, n: Names): Prom
       if (!endedBy(e, ctx.onEnded)) say(message, `The alerts could not be loaded: ${failure(e)}`)
     }
   }
+  more.addEventListener('click', () => {
+    const from = oldest
+    if (!from) return
+    const mine = asked
+    more.disabled = true
+    void api
+      .list(filter, from)
+      .then((got) => {
+        // The filter changed meanwhile: this page belongs to the old one.
+        if (mine !== asked) return
+        oldest = got.length >= LIST_LIMIT ? got[got.length - 1]! : null
+        more.hidden = oldest === null
+        for (const a of got) {
+          if (alerts.has(a.id)) continue
+          alerts.set(a.id, a)
+          const li = el('li')
+          renderRow(li, n, a)
+          list.append(li)
+        }
+        applySearch()
+        // The button may be gone (no more pages): the first of the new rows takes focus instead.
+        if (more.hidden) list.querySelector<HTMLElement>(`li[data-alert-id="${CSS.escape(got[0]?.id ?? '')}"] a`)?.focus()
+      })
+      .catch((e: unknown) => {
+        if (!endedBy(e, ctx.onEnded)) say(message, `Older alerts could not be loaded: ${failure(e)}`)
+      })
+      .finally(() => {
+        more.disabled = false
+      })
+  })
   const choose = async (f: Filter) => {
     filter = f
     await load()
