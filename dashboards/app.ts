@@ -35,6 +35,8 @@ import { faultCodeRoutes } from './routes/fault-codes.ts'
 import { healthRoutes, metricsRoute, type ReadyCheck } from './routes/health.ts'
 import { incidentRoutes } from './routes/incidents.ts'
 import { oidcRoutes } from './routes/oidc.ts'
+import { openDataAdminRoutes } from './routes/open-data.ts'
+import { openDataPublicRoutes } from './routes/open-data-public.ts'
 import { peopleRoutes } from './routes/people.ts'
 import { type QuarantineRoutesDeps, quarantineRoutes } from './routes/quarantine.ts'
 import { roundRoutes } from './routes/rounds.ts'
@@ -79,6 +81,8 @@ export interface AppDeps {
   people: PeopleOptions
   /** The energy manager's figures: £ per kWh wasted (ENERGY_TARIFF_GBP_PER_KWH). */
   energy?: { tariffGbpPerKwh: number }
+  /** Open data (issue 13): who the catalogue names as publisher; 'the council' when unset. */
+  openData?: { publisher?: string }
 }
 
 /** ENERGY_TARIFF_GBP_PER_KWH's default (service/config.ts), for callers that do not pass `energy`. */
@@ -173,6 +177,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(areaRoutes({ registry }))
   await app.register(tokenRoutes({ registry }))
   await app.register(auditRoutes({ registry }))
+  await app.register(openDataAdminRoutes({ registry }))
+  await app.register(
+    openDataPublicRoutes({ registry, state: deps.state, publicUrl: deps.http.publicUrl, publisher: deps.openData?.publisher }),
+  )
   await app.register(async (api) => {
     await api.register(
       deviceRoutes({

@@ -16,6 +16,8 @@ export const HTTP_ERROR_CODES = {
   SIGN_IN_FAILED: 'The email or password is wrong, or the account cannot sign in. Check both, or ask an administrator.',
   PASSWORD_REJECTED: 'Choose a longer password: at least 12 characters, not a common one, not your email. A few unrelated words work well.',
   SSO_FAILED: 'Signing in through the council identity provider did not complete. Try again; the message says why.',
+  DATASET_NOT_PUBLISHED:
+    'This dataset is not published. See GET /open for the datasets that are; an administrator of the council decides which.',
   RATE_LIMITED: 'Too many of these requests from this address. Wait Retry-After seconds; ask for fewer points or a narrower selection.',
 } as const
 export type HttpErrorCode = ErrorCode | keyof typeof HTTP_ERROR_CODES

@@ -11,6 +11,8 @@ import { Counter, type Registry } from 'prom-client'
  */
 export const READINGS_LIMIT = { max: 120, timeWindow: 60_000 }
 export const REPLAY_LIMIT = { max: 10, timeWindow: 60_000 }
+/** Open data per address per minute: enough for a harvester or a map refreshing each minute; a CDN serves the rest. */
+export const OPEN_DATA_LIMIT = { max: 60, timeWindow: 60_000 }
 /** Sign-in attempts per address per minute: more than an office of people arriving at once, less than a CPU's worth of argon2. */
 export const SIGN_IN_LIMIT = { max: 60, timeWindow: 60_000 }
 

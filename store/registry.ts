@@ -7,6 +7,7 @@ import { type Checkpoint, type CheckpointStore, createCheckpointStore, writeChec
 import { migrateToLatest, openStore, type Store } from './db.ts'
 import { createDeviceStore, type DeviceStore } from './device-store.ts'
 import { createIncidentStore, type IncidentStore } from './incident-store.ts'
+import { createOpenDataStore, type OpenDataStore } from './open-data-store.ts'
 import { createOverrideStore, type OverrideStore } from './override-store.ts'
 import { createPeopleStore, type PeopleStore } from './people-store.ts'
 import { createQuarantineStore, type NewQuarantine, type QuarantineStore } from './quarantine-store.ts'
@@ -38,6 +39,8 @@ export interface Registry {
   tokens: TokenStore
   areas: AreaStore
   audit: AuditStore
+  /** Which open datasets are published (issue 13). */
+  openData: OpenDataStore
   /** The server's keyed hash, for session ids, API tokens and invitation links. */
   hasher: Hasher
   close(): Promise<void>
@@ -114,6 +117,7 @@ export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
     tokens: createTokenStore(db),
     areas: createAreaStore(db),
     audit: createAuditStore(db),
+    openData: createOpenDataStore(db),
     hasher,
     close: () => store.close(),
   }

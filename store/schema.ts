@@ -3,6 +3,7 @@ import type { Alert, AlertHistoryEntry, Device } from '#devices'
 import type { AreaTables } from './area-store.ts'
 import type { AuditLogTable } from './audit-store.ts'
 import type { CaseTables } from './case-store.ts'
+import type { OpenDataTables } from './open-data-store.ts'
 import type { OverrideTables } from './override-store.ts'
 import type { PeopleTables } from './people-store.ts'
 import type { RoundTables } from './round-store.ts'
@@ -124,7 +125,7 @@ export interface IncidentsTable {
   silent: number
 }
 
-export interface Database extends CaseTables, OverrideTables, RoundTables, AreaTables, PeopleTables {
+export interface Database extends CaseTables, OpenDataTables, OverrideTables, RoundTables, AreaTables, PeopleTables {
   sessions: SessionsTable
   api_tokens: ApiTokensTable
   audit_log: AuditLogTable

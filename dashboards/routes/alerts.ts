@@ -158,7 +158,9 @@ export const alertRoutes =
         if (req.query.assignedTo && !scope.seesPeople)
           return sendError(reply, 403, 'FORBIDDEN', 'your role does not see who alerts are assigned to')
         const { before, ...filter } = req.query
-        const cursor = before ? { raisedTs: Number(before.slice(0, before.indexOf('_'))), id: before.slice(before.indexOf('_') + 1) } : undefined
+        const cursor = before
+          ? { raisedTs: Number(before.slice(0, before.indexOf('_'))), id: before.slice(before.indexOf('_') + 1) }
+          : undefined
         return (await deps.alerts.list({ ...filter, before: cursor, visible: scope.visible() })).map((a) => alertView(a, scope))
       },
     )

@@ -104,6 +104,8 @@ export const AuditAction = z.enum([
   'case-action',
   'rule-override',
   'export',
+  'dataset-published',
+  'dataset-withdrawn',
 ])
 export type AuditAction = z.infer<typeof AuditAction>
 

@@ -9,6 +9,7 @@ import { rounds } from './0006-rounds.ts'
 import { incidents } from './0007-incidents.ts'
 import { people } from './0008-people.ts'
 import { roundStops } from './0009-round-stops.ts'
+import { openData } from './0010-open-data.ts'
 
 /**
  * Listed in code rather than read from the folder, so the list is the same under tsx,
@@ -25,6 +26,7 @@ export function migrationProvider(d: Dialect): MigrationProvider {
     '0007-incidents': incidents(d),
     '0008-people': people(d),
     '0009-round-stops': roundStops(d),
+    '0010-open-data': openData(d),
   }
   return { getMigrations: async () => migrations }
 }

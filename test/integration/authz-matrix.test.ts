@@ -205,6 +205,17 @@ const MATRIX: Record<string, Case | readonly Case[]> = {
     expect: adminOnly(200),
   },
   'GET /api/audit': { target: () => ({ path: '/api/audit' }), expect: adminOnly(200, 1) },
+  // Open data (issue 13): the switch is the administrator's; the matrix withdraws, so the public formats stay 404 throughout.
+  'GET /api/open-data/datasets': { target: () => ({ path: '/api/open-data/datasets' }), expect: adminOnly(200, 1) },
+  'PUT /api/open-data/datasets/:id': {
+    target: () => ({ path: '/api/open-data/datasets/bin-fill-latest', body: { published: false } }),
+    expect: adminOnly(200, 1),
+  },
+  'GET /open': { target: () => ({ path: '/open' }), expect: PUBLIC(200) },
+  'GET /open/bin-fill-latest.csv': { target: () => ({ path: '/open/bin-fill-latest.csv' }), expect: PUBLIC(404) },
+  'GET /open/bin-fill-latest.geojson': { target: () => ({ path: '/open/bin-fill-latest.geojson' }), expect: PUBLIC(404) },
+  'GET /open/bin-fill-latest.jsonld': { target: () => ({ path: '/open/bin-fill-latest.jsonld' }), expect: PUBLIC(404) },
+  'GET /open/service-health.csv': { target: () => ({ path: '/open/service-health.csv' }), expect: PUBLIC(404) },
 
   // Devices.
   'GET /api/devices': { target: () => ({ path: '/api/devices' }), expect: everyone(200) },

@@ -42,6 +42,7 @@ describe.each(STORE_ADAPTERS)('store contract on %s', (_dialect, open) => {
       '0007-incidents',
       '0008-people',
       '0009-round-stops',
+      '0010-open-data',
     ])
   })
   afterEach(async () => {
@@ -240,6 +241,7 @@ describe('store upgrade', () => {
       '0007-incidents',
       '0008-people',
       '0009-round-stops',
+      '0010-open-data',
     ])
     expect(await adopted.db.selectFrom('secrets').select('name').execute()).toEqual([{ name: 'admin_token' }])
     await adopted.close()

@@ -1,0 +1,117 @@
+import { z } from 'zod'
+
+/** Open Government Licence v3.0: the default for every dataset (a council may configure another). */
+export const OGL_V3 = 'https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/'
+
+/**
+ * Where a dataset's rows come from. A closed union with no housing type in it: a dataset over
+ * boilers or rooms cannot be written down, so no setting, role or query can publish one (D14).
+ */
+export type DatasetSource = 'bin' | 'meter' | 'health'
+
+/** Fails to compile if a housing device type is ever added to DatasetSource. */
+type NoHousing = Extract<DatasetSource, 'boiler' | 'room'> extends never ? true : false
+export const DATASET_SOURCES_EXCLUDE_HOUSING: NoHousing = true
+
+export const OpenFormat = z.enum(['csv', 'geojson', 'jsonld'])
+export type OpenFormat = z.infer<typeof OpenFormat>
+
+export const OPEN_MEDIA_TYPES: Record<OpenFormat, string> = {
+  csv: 'text/csv',
+  geojson: 'application/geo+json',
+  jsonld: 'application/ld+json',
+}
+
+/** EU frequency vocabulary (http://publications.europa.eu/resource/authority/frequency/…). */
+export type Frequency = 'CONT' | 'DAILY'
+
+const isoTime = z.iso.datetime({ offset: true })
+
+/** A street bin's latest state; bins are public street furniture, so their place may be shown. */
+export const BinFillRow = z.object({
+  id: z.string(),
+  name: z.string(),
+  site: z.string(),
+  latitude: z.number().min(-90).max(90).nullable(),
+  longitude: z.number().min(-180).max(180).nullable(),
+  fillingLevel: z.number().min(0).max(1).nullable(),
+  observedAt: isoTime.nullable(),
+  dateLastEmptying: isoTime.nullable(),
+})
+export type BinFillRow = z.infer<typeof BinFillRow>
+
+/** One public building's consumption on one day; buildings are named by the council, no occupant data. */
+export const EnergyDailyRow = z.object({
+  buildingId: z.string(),
+  buildingName: z.string(),
+  site: z.string(),
+  date: z.iso.date(),
+  kWh: z.number().min(0),
+})
+export type EnergyDailyRow = z.infer<typeof EnergyDailyRow>
+
+/** How many devices of a (non-housing) type are online in an area. */
+export const ServiceHealthRow = z.object({
+  type: z.enum(['bin', 'meter']),
+  area: z.string(),
+  online: z.number().int().min(0),
+  total: z.number().int().min(0),
+})
+export type ServiceHealthRow = z.infer<typeof ServiceHealthRow>
+
+export interface DatasetDefinition<Row extends z.ZodObject = z.ZodObject> {
+  id: string
+  title: string
+  /** Plain English: a reader outside the council must understand it without us. */
+  description: string
+  keywords: readonly string[]
+  frequency: Frequency
+  licence: string
+  source: DatasetSource
+  /** The allow-list: rows are parsed with it (unknown keys stripped) before any format sees them. */
+  fields: Row
+  /** The formats served so far; the catalogue offers exactly these. */
+  formats: readonly OpenFormat[]
+}
+
+export const DATASETS = [
+  {
+    id: 'bin-fill-latest',
+    title: 'Street bin fill levels (latest)',
+    description:
+      'How full each council street litter bin is right now, from its sensor, with where it stands and when it was last emptied. Fill is a fraction from 0 (empty) to 1 (full).',
+    keywords: ['waste', 'bins', 'litter', 'street furniture', 'fill level'],
+    frequency: 'CONT',
+    licence: OGL_V3,
+    source: 'bin',
+    fields: BinFillRow,
+    formats: ['csv', 'geojson', 'jsonld'],
+  },
+  {
+    id: 'energy-daily',
+    title: 'Public building energy use (daily)',
+    description: 'Electricity used by each public building the council runs, in kWh per day. Homes are never included.',
+    keywords: ['energy', 'electricity', 'public buildings', 'kWh'],
+    frequency: 'DAILY',
+    licence: OGL_V3,
+    source: 'meter',
+    fields: EnergyDailyRow,
+    formats: [],
+  },
+  {
+    id: 'service-health',
+    title: 'Sensor network health',
+    description: 'How many of the council’s street bin and building energy sensors are online, per type and area.',
+    keywords: ['sensors', 'internet of things', 'service health'],
+    frequency: 'CONT',
+    licence: OGL_V3,
+    source: 'health',
+    fields: ServiceHealthRow,
+    formats: ['csv'],
+  },
+] as const satisfies readonly DatasetDefinition[]
+
+export type DatasetId = (typeof DATASETS)[number]['id']
+export const DATASET_IDS = DATASETS.map((d) => d.id) as DatasetId[]
+
+export const datasetById = (id: string): DatasetDefinition | undefined => DATASETS.find((d) => d.id === id)
