@@ -309,6 +309,32 @@ describe('the admin pages in Chromium (issue 11, admin)', () => {
     }
   }, 30_000)
 
+  it('opens the view tapped in the menu even before the first view has loaded', async () => {
+    const { context, page, problems } = await openPage(browser, DESKTOP)
+    try {
+      // The alerts (where an admin lands) are slow to come; the menu is already there.
+      let release: () => void = () => {}
+      const held = new Promise<void>((r) => {
+        release = r
+      })
+      await page.route(/\/api\/alerts\?/, async (route) => {
+        await held
+        await route.continue()
+      })
+      await signInAs(page, admin)
+      await page.locator('#nav-list').getByRole('link', { name: 'Admin', exact: true }).click()
+      await heading(page, 'Admin').waitFor()
+      release()
+      // The slow view, when it does load, does not take the page back.
+      await page.waitForTimeout(500)
+      expect(await heading(page, 'Admin').isVisible()).toBe(true)
+      expect(await page.locator('#view-alerts').isHidden()).toBe(true)
+      expect(await problems()).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
   it('keeps a crew member out: no Admin in their menu, and #admin opens their own round', async () => {
     const { context, page, problems } = await openPage(browser, PHONE)
     try {

@@ -472,9 +472,11 @@ async function boot() {
 }
 
 // Moving between views (the menu, a link inside a view, back and forward) opens the one the address names.
+// Whoever is signed in (the menu shows as soon as they are, before their first view has loaded, so a
+// tap on it may come first), unless a password change is owed or an invitation is being accepted.
 window.addEventListener('hashchange', () => {
   const signedIn = current
-  if (signedIn && visible && !['sign-in-view', 'change-password-view', 'invitation-view'].includes(visible))
+  if (signedIn && !signedIn.me.mustChangePassword && visible !== 'change-password-view' && visible !== 'invitation-view')
     void enter(signedIn.me, signedIn.credentials)
 })
 
