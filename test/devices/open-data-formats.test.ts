@@ -1,0 +1,266 @@
+import { readFileSync } from 'node:fs'
+import { Ajv, type ValidateFunction } from 'ajv'
+import addFormats from 'ajv-formats'
+import jsonld from 'jsonld'
+import { describe, expect, it } from 'vitest'
+import {
+  BinFillRow,
+  binsToGeoJson,
+  binsToNgsiLd,
+  DATASETS,
+  type DatasetDefinition,
+  dcatCatalogue,
+  NGSI_LD_CORE_CONTEXT,
+  OPEN_MEDIA_TYPES,
+  WASTE_CONTEXT,
+} from '#devices'
+
+/**
+ * Issue 13, acceptance 3: the open-data formats hold up against the standards others read them with.
+ * Every schema and context is a shipped fixture (test/fixtures/open-data, README there says where
+ * each came from): nothing is fetched, and the JSON-LD document loader refuses the network.
+ */
+
+const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/open-data/${name}`, import.meta.url), 'utf8'))
+
+const row = (over: Partial<BinFillRow> = {}): BinFillRow => ({
+  id: 'b1',
+  name: 'Bin 1, Market Square',
+  site: 'town',
+  latitude: 51.4123,
+  longitude: -0.3005,
+  fillingLevel: 0.5,
+  observedAt: '2026-11-30T10:00:00.000Z',
+  dateLastEmptying: '2026-11-29T06:30:00.000Z',
+  ...over,
+})
+
+/** Several bins: full, empty, one never emptied, one with no reading yet, one with no position. */
+const ROWS: BinFillRow[] = BinFillRow.array().parse([
+  row(),
+  row({ id: 'b2', name: 'Bin 2', latitude: 51.39, longitude: 0.01, fillingLevel: 1, dateLastEmptying: null }),
+  row({ id: 'b3', name: 'Bin 3', latitude: -89.5, longitude: 179.9, fillingLevel: 0 }),
+  row({ id: 'b4', name: 'Bin 4 (no reading yet)', fillingLevel: null, observedAt: null, dateLastEmptying: null }),
+  row({ id: 'b5', name: 'Bin 5 (not yet placed)', latitude: null, longitude: null }),
+])
+const PLACED = ROWS.filter((r) => r.latitude !== null && r.longitude !== null)
+
+const errorsOf = (validate: ValidateFunction, data: unknown) => (validate(data) ? [] : (validate.errors ?? []))
+
+describe('GeoJSON validates against RFC 7946 (issue 13, acceptance 3)', () => {
+  const ajv = new Ajv({ allErrors: true, strictTuples: false })
+  const validate = ajv.compile(fixture('geojson-featurecollection.schema.json') as object)
+
+  it('writes a FeatureCollection the RFC 7946 schema accepts, a Point [lon, lat] per placed bin', () => {
+    const geo = JSON.parse(JSON.stringify(binsToGeoJson(ROWS)))
+    expect(errorsOf(validate, geo)).toEqual([])
+    expect(geo.features.map((f: { id: string }) => f.id)).toEqual(PLACED.map((r) => r.id))
+    for (const [f, r] of geo.features.map((f: unknown, i: number) => [f, PLACED[i]!] as const)) {
+      expect(f.geometry).toEqual({ type: 'Point', coordinates: [r.longitude, r.latitude] })
+    }
+    // The bin with no reading keeps its feature, with null fill (properties are free-form in RFC 7946).
+    expect(geo.features.find((f: { id: string }) => f.id === 'b4').properties.fillingLevel).toBeNull()
+    expect('crs' in geo).toBe(false)
+  })
+
+  it('has a schema with teeth: latitude-first positions, a crs member or a missing geometry are refused', () => {
+    const good = JSON.parse(JSON.stringify(binsToGeoJson([row({ latitude: 51.4, longitude: 120 })])))
+    expect(errorsOf(validate, good)).toEqual([])
+    // [lat, lon] swapped: 120 is no latitude.
+    const swapped = structuredClone(good)
+    swapped.features[0].geometry.coordinates.reverse()
+    expect(validate(swapped)).toBe(false)
+    expect(validate({ ...good, crs: { type: 'name', properties: { name: 'EPSG:27700' } } })).toBe(false)
+    const noGeometry = structuredClone(good)
+    delete noGeometry.features[0].geometry
+    expect(validate(noGeometry)).toBe(false)
+    expect(validate({ ...good, type: 'Feature' })).toBe(false)
+  })
+})
+
+type NgsiAttribute = { type: 'Property' | 'GeoProperty' | 'Relationship'; value?: unknown; object?: unknown }
+
+/**
+ * NGSI-LD normalised → key-values, the form the Smart Data Models JSON Schemas describe: each
+ * Property by its value (a typed DateTime `{'@type','@value'}` by its string), a GeoProperty by its
+ * GeoJSON, a Relationship by its object; sub-attributes (observedAt) and `@context` are dropped.
+ */
+function toKeyValues(entity: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, v] of Object.entries(entity)) {
+    if (key === '@context') continue
+    if (key === 'id' || key === 'type') {
+      out[key] = v
+      continue
+    }
+    const attr = v as NgsiAttribute
+    if (attr.type === 'Relationship') out[key] = attr.object
+    else if (attr.type === 'Property' || attr.type === 'GeoProperty') {
+      const value = attr.value as { '@value'?: unknown } | null
+      out[key] = value !== null && typeof value === 'object' && '@value' in value ? value['@value'] : value
+    } else throw new Error(`${key} is not an NGSI-LD attribute: ${JSON.stringify(v)}`)
+  }
+  return out
+}
+
+describe('NGSI-LD entities validate against the Smart Data Models WasteContainer schema (issue 13, acceptance 3)', () => {
+  // The Smart Data Models schemas carry their own keywords ($schemaVersion, modelTags) and name
+  // meta-schemas Ajv does not bundle, so they are compiled as they are, without strict mode.
+  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false })
+  addFormats.default(ajv)
+  ajv.addSchema(fixture('common-schema.excerpt.json') as object)
+  const validate = ajv.compile(fixture('waste-container.schema.json') as object)
+  const entities = JSON.parse(JSON.stringify(binsToNgsiLd(ROWS))) as Record<string, unknown>[]
+
+  it('writes one NGSI-LD entity per placed bin, with its urn, type, @context and attribute shapes', () => {
+    expect(entities.map((e) => e.id)).toEqual(PLACED.map((r) => `urn:ngsi-ld:WasteContainer:${r.id}`))
+    for (const [e, r] of entities.map((e, i) => [e, PLACED[i]!] as const)) {
+      expect(e.type).toBe('WasteContainer')
+      expect(e['@context']).toEqual([WASTE_CONTEXT, NGSI_LD_CORE_CONTEXT])
+      expect(e.name).toEqual({ type: 'Property', value: r.name })
+      expect(e.location).toEqual({ type: 'GeoProperty', value: { type: 'Point', coordinates: [r.longitude, r.latitude] } })
+      if (r.fillingLevel === null) expect(e).not.toHaveProperty('fillingLevel')
+      else expect(e.fillingLevel).toEqual({ type: 'Property', value: r.fillingLevel, observedAt: r.observedAt })
+      if (r.dateLastEmptying === null) expect(e).not.toHaveProperty('dateLastEmptying')
+      else expect(e.dateLastEmptying).toEqual({ type: 'Property', value: { '@type': 'DateTime', '@value': r.dateLastEmptying } })
+      // Nothing beyond the model's attributes: no site, no raw latitude/longitude.
+      expect(Object.keys(e).sort()).toEqual(
+        ['@context', 'id', 'type', 'name', 'location', 'fillingLevel', 'dateLastEmptying'].filter((k) => k in e).sort(),
+      )
+    }
+  })
+
+  it('validates every entity, in key-values form, against the shipped WasteContainer schema', () => {
+    expect(entities.length).toBe(4)
+    for (const e of entities) {
+      const kv = toKeyValues(e)
+      expect({ id: kv.id, errors: errorsOf(validate, kv) }).toEqual({ id: kv.id, errors: [] })
+    }
+    expect(toKeyValues(entities[0]!)).toEqual({
+      id: 'urn:ngsi-ld:WasteContainer:b1',
+      type: 'WasteContainer',
+      name: 'Bin 1, Market Square',
+      fillingLevel: 0.5,
+      dateLastEmptying: '2026-11-29T06:30:00.000Z',
+      location: { type: 'Point', coordinates: [-0.3005, 51.4123] },
+    })
+  })
+
+  it('has a schema with teeth: a fill over 1, a date that is not a date-time, no location or another type are refused', () => {
+    const kv = toKeyValues(entities[0]!)
+    expect(validate(kv)).toBe(true)
+    expect(validate({ ...kv, fillingLevel: 50 })).toBe(false)
+    expect(validate({ ...kv, dateLastEmptying: '29/11/2026' })).toBe(false)
+    expect(validate({ ...kv, location: undefined })).toBe(false)
+    expect(validate({ ...kv, location: { type: 'Point', coordinates: [-0.3] } })).toBe(false)
+    expect(validate({ ...kv, type: 'Bin' })).toBe(false)
+    expect(() => toKeyValues({ ...entities[0]!, fillingLevel: 0.5 })).toThrow(/not an NGSI-LD attribute/)
+  })
+})
+
+const DCAT = 'http://www.w3.org/ns/dcat#'
+const DCT = 'http://purl.org/dc/terms/'
+const FOAF = 'http://xmlns.com/foaf/0.1/'
+/** Where the test serves the DCAT context fixture; the only document the loader will hand out. */
+const CONTEXT_URL = 'https://data.example.gov.uk/open/context.jsonld'
+const dcatContext = fixture('dcat-context.jsonld') as { '@context': Record<string, unknown> }
+
+const requested: string[] = []
+const documentLoader = async (url: string) => {
+  requested.push(url)
+  if (url !== CONTEXT_URL) throw new Error(`the test loads no remote document (${url})`)
+  return { contextUrl: undefined, documentUrl: url, document: dcatContext }
+}
+
+type Node = Record<string, unknown[]> & { '@id'?: string; '@type'?: string[] }
+const expand = async (doc: object) =>
+  // safe mode: a term that does not map to an IRI is an error, not silently dropped.
+  (await jsonld.expand(doc as jsonld.JsonLdDocument, { documentLoader, safe: true } as jsonld.Options.Expand)) as unknown as Node[]
+
+/** Every IRI used as a property or a type anywhere in an expanded document. */
+function vocabularyOf(nodes: readonly unknown[], into = new Set<string>()): Set<string> {
+  for (const n of nodes) {
+    if (n === null || typeof n !== 'object') continue
+    for (const [k, v] of Object.entries(n)) {
+      if (k === '@type' && Array.isArray(v)) for (const t of v) into.add(t as string)
+      else if (!k.startsWith('@')) into.add(k)
+      if (Array.isArray(v)) vocabularyOf(v, into)
+    }
+  }
+  return into
+}
+
+const BASE = 'https://data.example.gov.uk'
+const catalogue = () => dcatCatalogue(DATASETS as readonly DatasetDefinition[], { baseUrl: BASE, publisher: 'Example Council' })
+const value = (n: Node, p: string) => (n[p] as { '@value'?: unknown; '@id'?: string }[] | undefined)?.map((x) => x['@value'] ?? x['@id'])
+
+describe('the DCAT catalogue parses as JSON-LD with the DCAT context (issue 13, acceptance 3)', () => {
+  it('expands, with no remote document, to a dcat:Catalog of dcat:Datasets with titled distributions and URLs', async () => {
+    requested.length = 0
+    const expanded = await expand(catalogue())
+    expect(requested).toEqual([])
+    const [cat, ...more] = expanded
+    expect(more).toEqual([])
+    expect(cat!['@type']).toEqual([`${DCAT}Catalog`])
+    expect(cat!['@id']).toBe(`${BASE}/open`)
+    expect(value(cat!, `${DCT}title`)).toEqual(['Open data from Example Council'])
+    const publisher = cat![`${DCT}publisher`]![0] as Node
+    expect(publisher['@type']).toEqual([`${FOAF}Agent`])
+    expect(value(publisher, `${FOAF}name`)).toEqual(['Example Council'])
+
+    const datasets = cat![`${DCAT}dataset`] as Node[]
+    expect(datasets.map((d) => d['@id'])).toEqual(DATASETS.map((d) => `${BASE}/open#${d.id}`))
+    for (const [ds, def] of datasets.map((d, i) => [d, DATASETS[i]!] as const)) {
+      expect(ds['@type']).toEqual([`${DCAT}Dataset`])
+      expect(value(ds, `${DCT}title`)).toEqual([def.title])
+      expect(value(ds, `${DCT}description`)).toEqual([def.description])
+      expect(value(ds, `${DCT}license`)).toEqual([def.licence])
+      expect(value(ds, `${DCT}accrualPeriodicity`)).toEqual([`http://publications.europa.eu/resource/authority/frequency/${def.frequency}`])
+      const distributions = (ds[`${DCAT}distribution`] ?? []) as Node[]
+      // A distribution per format served; a dataset not served yet (energy) is listed with none.
+      expect(distributions).toHaveLength(def.formats.length)
+      for (const [dist, format] of distributions.map((d, i) => [d, def.formats[i]!] as const)) {
+        expect(dist['@type']).toEqual([`${DCAT}Distribution`])
+        expect(value(dist, `${DCT}title`)?.[0]).toMatch(def.title)
+        const url = `${BASE}/open/${def.id}.${format}`
+        expect(value(dist, `${DCAT}downloadURL`) ?? value(dist, `${DCAT}accessURL`)).toEqual([url])
+        expect(value(dist, `${DCAT}accessURL`)).toEqual([url])
+        expect(value(dist, `${DCAT}mediaType`)).toEqual([`https://www.iana.org/assignments/media-types/${OPEN_MEDIA_TYPES[format]}`])
+      }
+    }
+    expect(datasets.filter((d) => ((d[`${DCAT}distribution`] ?? []) as unknown[]).length > 0).length).toBeGreaterThan(0)
+  })
+
+  it('uses only DCAT, DCTERMS and FOAF terms the shipped context defines, and reads the same through that context', async () => {
+    const ctx = dcatContext['@context']
+    // The catalogue's own prefixes are the context fixture's.
+    for (const [prefix, iri] of Object.entries(catalogue()['@context'])) expect(ctx[prefix]).toBe(iri)
+    const terms = new Set(
+      Object.entries(ctx).flatMap(([k, v]) => {
+        if (k.startsWith('@')) return []
+        const id = typeof v === 'string' ? v : (v as { '@id': string })['@id']
+        const [prefix, local] = id.split(':')
+        return prefix !== undefined && local !== undefined && typeof ctx[prefix] === 'string' && !id.endsWith('#') && !id.endsWith('/')
+          ? [`${ctx[prefix]}${local}`]
+          : []
+      }),
+    )
+    const inline = await expand(catalogue())
+    expect([...vocabularyOf(inline)].filter((iri) => !terms.has(iri))).toEqual([])
+
+    // The same catalogue with the context fixture served from a URL in place of the inline one.
+    requested.length = 0
+    const viaUrl = await expand({ ...catalogue(), '@context': CONTEXT_URL })
+    expect(requested).toEqual([CONTEXT_URL])
+    expect(viaUrl).toEqual(inline)
+  })
+
+  it('refuses, in safe mode, a catalogue term that maps to no IRI (so a typo cannot pass as parsed)', async () => {
+    await expect(expand({ ...catalogue(), datasetz: [] })).rejects.toThrow(/safe mode/i)
+    await expect(expand({ ...catalogue(), 'dcat:dataset': [{ '@type': 'dcat:Dataset', title: 'x' }] })).rejects.toThrow(/safe mode/i)
+    // Nor is any other remote context fetched: the loader hands out the fixture and nothing else.
+    requested.length = 0
+    await expect(expand({ ...catalogue(), '@context': 'https://www.w3.org/ns/dcat.jsonld' })).rejects.toThrow(/dcat\.jsonld/)
+    expect(requested).toEqual(['https://www.w3.org/ns/dcat.jsonld'])
+  })
+})
