@@ -10,7 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Logger } from 'pino'
 import type { Registry as MetricsRegistry } from 'prom-client'
-import type { Device, DeviceState, LiveBus } from '#devices'
+import type { Device, DeviceState, LiveBus, Rule } from '#devices'
 import type { InfluxQuery } from '../influx/query.ts'
 import type { Registry } from '../store/registry.ts'
 import { installAccess } from './access/access-hook.ts'
@@ -79,6 +79,8 @@ export interface AppDeps {
   webRoot: string | null
   http: HttpOptions
   people: PeopleOptions
+  /** The rules the alert engine applies to a device, overrides merged (the rule book). */
+  rulesFor(device: { id: string; type: string; site: string }): readonly Rule[]
   /** The energy manager's figures: £ per kWh wasted (ENERGY_TARIFF_GBP_PER_KWH). */
   energy?: { tariffGbpPerKwh: number }
   /** Open data (issue 13): who the catalogue names as publisher; 'the council' when unset. */
@@ -210,7 +212,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(
       energyRoutes({
         devices: deps.registry.devices,
-        overrides: deps.registry.overrides,
+        rulesFor: deps.rulesFor,
         influx: deps.influx,
         tariffGbpPerKwh: deps.energy?.tariffGbpPerKwh ?? DEFAULT_TARIFF_GBP_PER_KWH,
       }),

@@ -220,6 +220,7 @@ export async function compose(
     metrics,
     log: log.child({ module: 'http' }),
     webRoot,
+    rulesFor: ruleBook.rulesFor,
     energy: { tariffGbpPerKwh: config.ENERGY_TARIFF_GBP_PER_KWH },
     http: {
       trustedProxies: config.HTTP_TRUSTED_PROXIES,

@@ -13,24 +13,26 @@ import {
   mondayOf,
   OPEN_HOURS_TEXT,
   OUT_OF_HOURS_RULE,
+  type Rule,
   type Series,
   soFar,
   startOfLondonDay,
   type WeekFigures,
   weekFigures,
 } from '#devices'
-import { applyOverrides } from '../../devices/rules/overrides.ts'
 import { queryHalfHourly } from '../../influx/energy-half-hours.ts'
 import type { InfluxQuery } from '../../influx/query.ts'
 import type { DeviceStore } from '../../store/device-store.ts'
-import type { OverrideStore } from '../../store/override-store.ts'
 import { principalOf } from '../access/route-access.ts'
 import { ErrorBody, sendError } from '../errors.ts'
 
 export interface EnergyRoutesDeps {
   devices: DeviceStore
-  /** Rule overrides: a building's figures follow the thresholds its alerts use. */
-  overrides: OverrideStore
+  /**
+   * The rules the alert engine applies to a device, its site's and its own overrides merged (the
+   * rule book, in memory): a building's figures follow the thresholds its alerts use.
+   */
+  rulesFor(device: Device): readonly Rule[]
   influx: InfluxQuery
   /** ENERGY_TARIFF_GBP_PER_KWH: the £ the alerts put on wasted energy, and so this view. */
   tariffGbpPerKwh: number
@@ -97,12 +99,8 @@ export const energyRoutes =
      * The two rules as the alert engine applies them to this meter, with its site's and its own
      * overrides; a rule switched off for it still defines the figures.
      */
-    const rulesFor = async (d: Device): Promise<EnergyRules> => {
-      const [site, device] = await Promise.all([
-        deps.overrides.list({ scope: 'site', target: d.site }),
-        deps.overrides.list({ scope: 'device', target: d.id }),
-      ])
-      const applied = applyOverrides([OUT_OF_HOURS_RULE, ABOVE_BASELINE_RULE], { site, device }).rules
+    const rulesFor = (d: Device): EnergyRules => {
+      const applied = deps.rulesFor(d)
       const pick = (base: BaselineRule) => {
         const r = applied.find((x) => x.id === base.id)
         return r?.kind === 'baseline' ? r : base
@@ -130,8 +128,8 @@ export const energyRoutes =
         const meters = (await deps.devices.list({ type: 'meter', visible: scope.visible() })).filter((d) => scope.device(d.type, d.site))
         const until = Math.min(now, startOfLondonDay(monday + 7))
         const weeks = await inTurn(meters, PARALLEL, async (d) => {
-          const [series, rules] = await Promise.all([history(d, monday - HISTORY_DAYS, until), rulesFor(d)])
-          return weekFigures(series, monday, now, deps.tariffGbpPerKwh, rules)
+          const series = await history(d, monday - HISTORY_DAYS, until)
+          return weekFigures(series, monday, now, deps.tariffGbpPerKwh, rulesFor(d))
         })
         const ranked = meters
           .map((d, i) => ({ d, w: weeks[i]! }))
@@ -176,7 +174,8 @@ export const energyRoutes =
         const monday = mondayOf(day)
         // The whole day, and the week up to now (or its end), whichever reaches further.
         const to = Math.max(startOfLondonDay(day + 1), Math.min(now, startOfLondonDay(monday + 7)))
-        const [series, rules] = await Promise.all([history(d, monday - HISTORY_DAYS, to), rulesFor(d)])
+        const series = await history(d, monday - HISTORY_DAYS, to)
+        const rules = rulesFor(d)
         const profile = dayProfile(series, day, rules.aboveBaseline)
         const sf = soFar(series, day, now, rules.aboveBaseline)
         // No per cent of nothing: a usual of 0 kWh (just past midnight) compares only with another 0.
