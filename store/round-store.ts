@@ -163,6 +163,8 @@ export interface RoundStore {
   addCollection(c: NewCollection, recordedAt?: Date): Promise<Collection | { existing: Collection }>
   /** Newest first. */
   listCollections(filter?: CollectionFilter): Promise<Collection[]>
+  /** Each bin's latest collection (epoch ms), in one query; with `sites`, bins at those sites only. */
+  lastCollections(filter?: SiteFilter): Promise<Map<string, number>>
   /**
    * Per round (as rounds are now), collections and wasted trips in [since, until); bins on no round
    * under roundId null. With `sites`, the rounds at those sites, counting only bins there.
@@ -435,6 +437,18 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
         .limit(Math.min(f.limit ?? 100, 1000))
         .execute()
       return rows.map(toCollection)
+    },
+    async lastCollections(f = {}) {
+      let q = db
+        .selectFrom('collections')
+        .select((eb) => ['device_id', eb.fn.max('at').as('at')])
+        .groupBy('device_id')
+      if (f.sites) {
+        if (f.sites.length === 0) return new Map()
+        q = q.where('device_id', 'in', binsAt(db, f.sites))
+      }
+      const rows = await q.execute()
+      return new Map(rows.map((r) => [r.device_id, Number(r.at)]))
     },
     async collectionSummary(since, until, f = {}) {
       const { sites } = f

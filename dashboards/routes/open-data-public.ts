@@ -34,21 +34,21 @@ export interface OpenDataPublicDeps {
 /**
  * Street bins' latest state, the one query every format of bin-fill-latest is built from, so
  * CSV, GeoJSON and NGSI-LD cannot disagree (D14). Fill comes from live state, as the readings
- * API shows it; the last emptying from the collection store, one bin at a time (a later slice
- * should ask the store for every bin's last collection at once).
+ * API shows it; the last emptying from the collection store, every bin's in one query.
  */
 async function binFillRows(deps: OpenDataPublicDeps): Promise<BinFillRow[]> {
   const rows: unknown[] = []
-  for (const bin of await deps.registry.devices.list({ type: 'bin' })) {
+  const [bins, emptied] = await Promise.all([deps.registry.devices.list({ type: 'bin' }), deps.registry.rounds.lastCollections()])
+  for (const bin of bins) {
     const latest = deps.state(bin).latest
     const fill = latest?.readings.fillingLevel
-    const [last] = await deps.registry.rounds.listCollections({ deviceId: bin.id, limit: 1 })
+    const last = emptied.get(bin.id)
     // The device record carries more (its UPRN, presence…): only the allow-list below lets fields through.
     rows.push({
       ...bin,
       fillingLevel: typeof fill === 'number' ? fill : null,
       observedAt: typeof fill === 'number' && latest ? latest.ts : null,
-      dateLastEmptying: last?.at ?? null,
+      dateLastEmptying: last === undefined ? null : new Date(last).toISOString(),
     })
   }
   return allowListed(BinFillRow, rows)

@@ -269,6 +269,17 @@ describe.each(STORE_ADAPTERS)('round store on %s', (_dialect, open) => {
       { segment: 1, offset: 1 },
     )
     const at = (cs: { at: string; deviceId: string }[]) => cs.map((c) => [c.deviceId, c.at])
+    // Each bin's latest, in one query; a site with none of these bins has none.
+    expect(await rounds.lastCollections()).toEqual(
+      new Map([
+        ['bin-1', T0 + 3 * 86_400_000],
+        ['bin-2', T0 + 1_000],
+        ['bin-3', T0 + 2_000],
+        ['bin-4', T0 + 9 * 86_400_000],
+      ]),
+    )
+    expect(await rounds.lastCollections({ sites: ['leeds'] })).toHaveProperty('size', 4)
+    expect(await rounds.lastCollections({ sites: ['york'] })).toEqual(new Map())
     expect(at(await rounds.listCollections({ deviceId: 'bin-1' }))).toEqual([
       ['bin-1', iso(T0 + 3 * 86_400_000)],
       ['bin-1', iso(T0)],
