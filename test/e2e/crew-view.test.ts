@@ -1,9 +1,3 @@
-import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { type Algorithm, hash } from '@node-rs/argon2'
 import type { MqttClient } from 'mqtt'
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,21 +6,20 @@ import type { Service } from '../../service/service.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import { putArea } from '../helpers/people.ts'
 import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
+import {
+  axeViolations,
+  createPerson,
+  openPage,
+  PHONE,
+  requireBuiltWebApp,
+  screenshot,
+  scrollsSideways,
+  WEB_ROOT,
+  signIn as webSignIn,
+} from '../helpers/web.ts'
 
-const WEB_ROOT = fileURLToPath(new URL('../../dashboards/web/dist', import.meta.url))
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))
-// The library's enum is an ambient const enum, which isolated modules cannot read.
-const ARGON2ID = 2 as Algorithm.Argon2id
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core'), 'utf8')
-const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']
 const H = 3_600_000
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']
-
-// Recorded in the page before any of its own scripts run: the crew view must keep to the CSP too.
-const RECORD_VIOLATIONS = `
-  window.__csp = []
-  document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI))
-`
 
 /** Riverside's bins: name, position and hourly fills (oldest first, the newest now; empty: no reading). */
 const RIVERSIDE = [
@@ -46,17 +39,12 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
   let browser: Browser
   let url = ''
   let mqttUrl = ''
-  const token = randomBytes(32).toString('base64url')
   const crew = { email: 'rowan.crew@council.example', password: 'towpath heron barge morning' }
   const secrets = new Map<string, string>()
   let crewId = ''
 
   const admin = (path: string, init: { method?: string; body?: unknown } = {}) =>
-    fetch(`${url}${path}`, {
-      method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    })
+    svc.api(path, { method: init.method ?? 'GET', ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }) })
   const publish = async (id: string, site: string, readings: { ts: number; fill: number; tilted?: boolean }[]) => {
     const client: MqttClient = await connectDevice(mqttUrl, id, secrets.get(id))
     for (const r of readings)
@@ -74,9 +62,8 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(join(WEB_ROOT, 'index.html'))) throw new Error('the web app is not built: run `npm run build:web`')
-    mkdirSync(ARTIFACTS, { recursive: true })
-    svc = await startService({ MQTT_DEVICE_RATE: '0' }, { webRoot: WEB_ROOT, token })
+    requireBuiltWebApp()
+    svc = await startService({ MQTT_DEVICE_RATE: '0' }, { webRoot: WEB_ROOT })
     service = svc.service
     url = service.httpUrl
     mqttUrl = `mqtt://127.0.0.1:${service.broker.port}`
@@ -112,16 +99,7 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
       ts: now,
     })
 
-    const person = await registry.people.create({
-      email: crew.email,
-      name: 'Rowan Reed',
-      grants: [{ role: 'crew', areas: ['riverside'] }],
-      status: 'active',
-      passwordHash: await hash(crew.password, { algorithm: ARGON2ID }),
-      mustChangePassword: false,
-      createdBy: 'admin-token',
-    })
-    crewId = person.id
+    crewId = await createPerson(registry, { ...crew, name: 'Rowan Reed', grants: [{ role: 'crew', areas: ['riverside'] }] })
     // Every reading taken: the fills shown and the forecast made.
     await waitFor(async () => {
       const t = (await (await admin('/api/crew/today')).json()) as CrewToday
@@ -136,49 +114,18 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
     await svc?.close()
   })
 
-  /** A phone: touch, 360 × 640, recording CSP violations, failed responses and script errors. */
+  /** A phone (360 × 640, touch), recording CSP violations, failed responses and script errors. */
   const phone = async () => {
-    const context = await browser.newContext({ viewport: { width: 360, height: 640 }, hasTouch: true, isMobile: true })
-    const page = await context.newPage()
-    const problems: string[] = []
-    // Before signing in, /api/me answers 401: that is how the page learns it must ask.
-    const expected = (path: string, status: number) => path === '/api/me' && status === 401
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !(m.text().includes('401') && new URL(m.location().url).pathname === '/api/me'))
-        problems.push(`console: ${m.text()}`)
-    })
-    page.on('pageerror', (e) => problems.push(`page: ${e.message}`))
-    page.on('response', (r) => {
-      const path = new URL(r.url()).pathname
-      if (r.status() >= 400 && !expected(path, r.status())) problems.push(`${r.status()} ${path}`)
-    })
-    await page.addInitScript({ content: RECORD_VIOLATIONS })
-    const violations = async () => [...((await page.evaluate('window.__csp')) as string[]), ...problems]
-    return { context, page, violations }
+    const { context, page, problems } = await openPage(browser, PHONE)
+    return { context, page, violations: problems }
   }
-
-  const signIn = async (page: Page) => {
-    await page.goto(`${url}/`)
-    await page.getByLabel('Email', { exact: true }).fill(crew.email)
-    await page.getByLabel('Password', { exact: true }).fill(crew.password)
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
-    await page.getByRole('heading', { name: "Today's round" }).waitFor({ timeout: 10_000 })
-  }
+  const signIn = (page: Page) => webSignIn(page, url, crew, "Today's round")
   // Strings, evaluated in the page: this project's TypeScript has no DOM types outside the web app.
   const idsOf = (page: Page, selector: string) =>
     page.evaluate(`[...document.querySelectorAll('${selector}')].map((e) => e.dataset.deviceId)`) as Promise<string[]>
   const listOrder = (page: Page) => idsOf(page, '#crew-list > li')
   const row = (page: Page, id: string) => page.locator(`#crew-list > li[data-device-id="${id}"]`)
-  const scrollsSideways = (page: Page) => page.evaluate('document.documentElement.scrollWidth > window.innerWidth')
-  /** axe-core's WCAG 2.0–2.2 A and AA rules; evaluated over CDP, which the page's CSP does not govern. */
-  const axe = async (page: Page) => {
-    await page.evaluate(AXE_SOURCE)
-    const r = (await page.evaluate(`axe.run(document, { runOnly: ${JSON.stringify(WCAG)} })`)) as {
-      violations: { id: string; nodes: { target: string[] }[] }[]
-    }
-    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-  }
-  const shoot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `crew-${name}.png`), fullPage: true })
+  const shoot = (page: Page, name: string) => screenshot(page, `crew-${name}`)
 
   it('signs a crew member in to their round: a marker per bin on the map, the list most urgent first, nothing of other rounds', async () => {
     const { context, page, violations } = await phone()
@@ -264,7 +211,7 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
 
     // Another browser, as an administrator with the token: the collection is there, by this crew member.
     const office = await browser.newContext()
-    const res = await office.request.get(`${url}/api/collections?deviceId=r-full`, { headers: { authorization: `Bearer ${token}` } })
+    const res = await office.request.get(`${url}/api/collections?deviceId=r-full`, { headers: { authorization: `Bearer ${svc.token}` } })
     expect(res.status()).toBe(200)
     const collections = (await res.json()) as { deviceId: string; source: string; actor: string }[]
     expect(collections).toEqual([expect.objectContaining({ deviceId: 'r-full', source: 'manual', actor: `person:${crewId}` })])
@@ -343,7 +290,7 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
     const { context, page, violations } = await phone()
     await signIn(page)
     await expect.poll(() => page.locator('#crew-map path.bin-marker').count()).toBe(RIVERSIDE.length)
-    expect(await axe(page)).toEqual([])
+    expect(await axeViolations(page)).toEqual([])
 
     await page.setViewportSize({ width: 320, height: 640 })
     expect(await scrollsSideways(page)).toBe(false)
@@ -377,7 +324,7 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
     const wide = await desk.newPage()
     await signIn(wide)
     await expect.poll(() => wide.locator('#crew-map path.bin-marker').count()).toBe(RIVERSIDE.length)
-    expect(await axe(wide)).toEqual([])
+    expect(await axeViolations(wide)).toEqual([])
     expect(await scrollsSideways(wide)).toBe(false)
     await shoot(wide, '1366x900')
     await desk.close()
