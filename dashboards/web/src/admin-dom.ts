@@ -1,4 +1,3 @@
-import { request } from './api.ts'
 import { endedBy, failure, say, type ViewContext } from './view.ts'
 
 /** An element with text and children; never HTML, so data cannot become markup. */
@@ -99,8 +98,7 @@ export function adminForm(
 }
 
 /** A call with this view's credentials (the CSRF header on writes). */
-export const call = <T>(ctx: ViewContext, path: string, method = 'GET', body?: unknown) =>
-  request<T>(path, { method, body, credentials: ctx.credentials })
+export const call = <T>(ctx: ViewContext, path: string, method = 'GET', body?: unknown) => ctx.api.send<T>(path, method, body)
 
 const LONDON = new Intl.DateTimeFormat('en-GB', {
   timeZone: 'Europe/London',

@@ -1,5 +1,4 @@
 import type { Alert, EnergyDay } from '#devices'
-import { request } from './api.ts'
 import { createDayChart } from './energy-chart.ts'
 import { liveFigures } from './energy-live.ts'
 import { againstUsual, gbp, kwh, weekAgainstUsual, weekSpan } from './energy-words.ts'
@@ -62,8 +61,7 @@ export async function startBuilding(ctx: ViewContext, deviceId: string): Promise
     baselineNote.textContent = d.baseline.note ?? `The usual comes from the last ${d.baseline.weeks} ${d.weekday}s.`
     chart.show(d)
   }
-  const load = async () =>
-    show(await request<EnergyDay>(`/api/energy/buildings/${encodeURIComponent(deviceId)}`, { credentials: ctx.credentials }))
+  const load = async () => show(await ctx.api.get<EnergyDay>(`/api/energy/buildings/${encodeURIComponent(deviceId)}`))
   try {
     await load()
   } catch (e) {

@@ -1,5 +1,4 @@
 import type { EnergyBuilding, EnergyBuildings } from '#devices'
-import { request } from './api.ts'
 import { liveFigures } from './energy-live.ts'
 import { rankWords, wasteWords, weekAgainstUsual } from './energy-words.ts'
 import { endedBy, failure, type StartedView, say, type ViewContext, viewHeader } from './view.ts'
@@ -34,7 +33,7 @@ export async function startBuildings(ctx: ViewContext): Promise<StartedView> {
 
   let meters = new Set<string>()
   const load = async () => {
-    const r = await request<EnergyBuildings>('/api/energy/buildings', { credentials: ctx.credentials })
+    const r = await ctx.api.get<EnergyBuildings>('/api/energy/buildings')
     meters = new Set(r.buildings.map((b) => b.deviceId))
     intro.textContent =
       `Ranked by energy wasted out of hours this week, from Monday to now. Out of hours is outside ${r.openHours}; ` +

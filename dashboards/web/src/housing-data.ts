@@ -1,5 +1,5 @@
 import type { Alert, Area, CaseView, DeviceState } from '#devices'
-import { type Credentials, type DeviceWithState, request } from './api.ts'
+import type { Api, DeviceWithState } from './api.ts'
 import { estateName, HOUSING_TYPES, homeName } from './housing-words.ts'
 
 /** A home: the housing devices that share a UPRN. */
@@ -38,13 +38,12 @@ export function estatesOf(devices: readonly DeviceWithState[], areas: readonly A
 }
 
 /** The calls the housing view makes, each with the signed-in person's credentials. */
-export function housingApi(credentials: Credentials) {
-  const get = <T>(path: string) => request<T>(path, { credentials })
-  const post = <T>(path: string, body: unknown) => request<T>(path, { method: 'POST', body, credentials })
+export function housingApi(api: Api) {
+  const { get, post } = api
   const q = (o: Record<string, string | number | undefined>) =>
     new URLSearchParams(Object.entries(o).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]]))).toString()
   return {
-    devices: () => get<DeviceWithState[]>('/api/devices'),
+    devices: api.devices,
     areas: () => get<Area[]>('/api/areas'),
     alerts: (f: { status?: string; site?: string; deviceId?: string; limit?: number }) => get<Alert[]>(`/api/alerts?${q(f)}`),
     cases: (f: { site?: string; limit?: number }) => get<CaseView[]>(`/api/cases?${q(f)}`),

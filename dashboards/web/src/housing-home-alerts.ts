@@ -3,7 +3,8 @@ import type { DeviceWithState } from './api.ts'
 import { when } from './crew-words.ts'
 import type { HousingApi } from './housing-data.ts'
 import { section } from './housing-home-now.ts'
-import { DAMP_RULE, STATUS_WORDS } from './housing-words.ts'
+import { DAMP_RULE } from './housing-words.ts'
+import { STATUS_WORD } from './inbox-words.ts'
 import { endedBy, failure, say } from './view.ts'
 
 /** How an alert is usually triaged into a case; the officer can change the category before opening it. */
@@ -126,7 +127,7 @@ export function createAlerts(deps: AlertsDeps) {
     h.textContent = `${a.title}${a.severity === 'critical' ? ' (critical)' : ''}`
     const status = document.createElement('p')
     status.className = 'alert-status'
-    let words = STATUS_WORDS[a.status]
+    let words = STATUS_WORD[a.status]
     if (a.acknowledgedAt)
       words += `. Acknowledged at ${when(a.acknowledgedAt)}${a.acknowledgedComment ? `: “${a.acknowledgedComment}”` : ''}`
     if (a.status === 'resolved' && a.resolvedAt) words += ` at ${when(a.resolvedAt)}${a.resolvedNote ? `: “${a.resolvedNote}”` : ''}`

@@ -9,7 +9,7 @@ import type { StartView } from './view.ts'
  * #homes/<site>/<uprn> one home with its charts, fault, cases and alerts.
  */
 export const startHousing: StartView = async (ctx) => {
-  const api = housingApi(ctx.credentials)
+  const api = housingApi(ctx.api)
   const [site, uprn] = ctx.path
   if (site && uprn) return startHome(ctx, api, site, uprn)
   if (site) return startEstate(ctx, api, site)

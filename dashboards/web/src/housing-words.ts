@@ -44,13 +44,6 @@ export function openAlertsInWords(alerts: readonly Pick<Alert, 'title' | 'severi
   return `${plural(alerts.length, 'open alert')}: ${titles.join(', ')}`
 }
 
-export const STATUS_WORDS: Record<Alert['status'], string> = {
-  active: 'Open, not yet acknowledged',
-  acknowledged: 'Acknowledged',
-  resolved: 'Resolved',
-  cleared: 'Cleared by the readings',
-}
-
 /** Cases still running: closed and cancelled ones have no clock left. */
 export const isOpenCase = (c: Pick<CaseView, 'state'>) => c.state !== 'closed' && c.state !== 'cancelled'
 

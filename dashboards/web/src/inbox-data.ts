@@ -1,5 +1,4 @@
 import type { Alert, AlertChanged, AlertHistoryEntry, Area } from '#devices'
-import { type DeviceWithState, request } from './api.ts'
 import { type Names, seesPeople } from './inbox-words.ts'
 import type { ViewContext } from './view.ts'
 
@@ -23,16 +22,14 @@ export const matches = (f: Filter, a: Alert) =>
 export const newestFirst = (x: Alert, y: Alert) => Date.parse(y.raisedAt) - Date.parse(x.raisedAt) || y.id.localeCompare(x.id)
 
 export function inboxApi(ctx: ViewContext) {
-  const credentials = ctx.credentials
-  const get = <T>(path: string) => request<T>(path, { credentials })
-  const post = <T>(path: string, body: unknown) => request<T>(path, { method: 'POST', body, credentials })
+  const { get, post } = ctx.api
   const alertPath = (id: string, rest = '') => `/api/alerts/${encodeURIComponent(id)}${rest}`
   return {
     /** Device, area and people names, fetched once per view. A viewer is not asked for people (the server refuses). */
     async names(): Promise<Names> {
       const people = seesPeople(ctx.me)
       const [devices, areas, directory] = await Promise.all([
-        get<DeviceWithState[]>('/api/devices'),
+        ctx.api.devices(),
         get<Area[]>('/api/areas'),
         people ? get<{ id: string; name: string }[]>('/api/people/directory') : Promise.resolve([]),
       ])

@@ -5,7 +5,7 @@ import { ApiError, type Credentials, createApi, request } from './api.ts'
 import { authApi } from './auth.ts'
 import { type Dashboard, type Ended, startDashboard } from './dashboard.ts'
 import { describeGrants, inWords } from './render.ts'
-import { isAdmin, readsClass, type StartView } from './view.ts'
+import { failure, isAdmin, readsClass, type StartView } from './view.ts'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const input = (id: string) => $<HTMLInputElement>(id)
@@ -149,15 +149,11 @@ function showNav(me: Me | null, active: string | null) {
 
 const throttled = (s: number) => `Too many failed sign-ins. Try again in ${inWords(s)}.`
 const SESSION_ENDED = 'Your session has ended. Sign in again.'
-const UNREACHABLE = 'The service could not be reached. Check your connection and try again.'
 const NOT_THE_SAME = 'The two new passwords are not the same. Type the same password in both boxes.'
 const INVITATION_GONE = 'This invitation link has already been used or has expired. Ask an administrator to send you a new one.'
 
 /** The words to show for a failed call: the server's own message (it carries the why), or what went wrong on the way. */
-const messageOf = (e: unknown) => {
-  if (e instanceof ApiError) return e.status === 429 ? throttled(e.retryAfterS) : e.message
-  return UNREACHABLE
-}
+const messageOf = (e: unknown) => (e instanceof ApiError && e.status === 429 ? throttled(e.retryAfterS) : failure(e))
 const is = (e: unknown, status: number, code?: string) => e instanceof ApiError && e.status === status && (!code || e.code === code)
 
 let visible: View | null = null
