@@ -1,19 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { type Algorithm, hash } from '@node-rs/argon2'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Service } from '../../service/service.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import { putArea } from '../helpers/people.ts'
 import { connectDevice, startService, type TestService, telemetryTopic } from '../helpers/service.ts'
-import { axeViolations, DESKTOP, PHONE, scrollsSideways } from '../helpers/web.ts'
-
-const WEB_ROOT = fileURLToPath(new URL('../../dashboards/web/dist', import.meta.url))
-// The library's enum is an ambient const enum, which isolated modules cannot read.
-const ARGON2ID = 2 as Algorithm.Argon2id
+import { axeViolations, createPerson, DESKTOP, PHONE, requireBuiltWebApp, scrollsSideways, WEB_ROOT } from '../helpers/web.ts'
 
 describe('the dashboard in a real browser (acceptance 7)', () => {
   let svc: TestService
@@ -26,22 +18,14 @@ describe('the dashboard in a real browser (acceptance 7)', () => {
 
   beforeAll(async () => {
     // The whole service in this process, serving the web app as built by `npm run build:web` (scripts/test.sh does it).
-    if (!existsSync(join(WEB_ROOT, 'index.html'))) throw new Error('the web app is not built: run `npm run build:web`')
+    requireBuiltWebApp()
     svc = await startService({}, { webRoot: WEB_ROOT, token })
     service = svc.service
     url = service.httpUrl
     mqttUrl = `mqtt://127.0.0.1:${service.broker.port}`
     // A waste crew member whose round covers the high street: they see its bins, live.
     await putArea(service.registry, { id: 'high-street-round', name: 'High Street round', kind: 'round', sites: ['high-street'] })
-    await service.registry.people.create({
-      email: crew.email,
-      name: 'Sam Crew',
-      grants: [{ role: 'crew', areas: ['high-street-round'] }],
-      status: 'active',
-      passwordHash: await hash(crew.password, { algorithm: ARGON2ID }),
-      mustChangePassword: false,
-      createdBy: 'admin-token',
-    })
+    await createPerson(service.registry, { ...crew, name: 'Sam Crew', grants: [{ role: 'crew', areas: ['high-street-round'] }] })
     browser = await launchChromium()
   })
 
@@ -89,7 +73,7 @@ describe('the dashboard in a real browser (acceptance 7)', () => {
 
     // On a phone: no sideways scroll, and the row still says what each value is.
     await page.setViewportSize({ width: 360, height: 740 })
-    expect(await page.evaluate('document.documentElement.scrollWidth > window.innerWidth')).toBe(false)
+    expect(await scrollsSideways(page)).toBe(false)
     expect(await page.locator('tr[data-device-id="bin-browser"] td').first().getAttribute('data-label')).toBe('Device')
 
     // The button says which alert it acknowledges; the cookie session sends its CSRF token with the POST.

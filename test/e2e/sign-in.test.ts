@@ -1,8 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { type Algorithm, hash } from '@node-rs/argon2'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Grant } from '#devices'
@@ -10,10 +6,8 @@ import type { Service } from '../../service/service.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import { listenProvider, type TestProvider } from '../helpers/oidc-provider.ts'
 import { startService, type TestService } from '../helpers/service.ts'
+import { createPerson, requireBuiltWebApp, WEB_ROOT } from '../helpers/web.ts'
 
-const WEB_ROOT = fileURLToPath(new URL('../../dashboards/web/dist', import.meta.url))
-// The library's enum is an ambient const enum, which isolated modules cannot read.
-const ARGON2ID = 2 as Algorithm.Argon2id
 const NEW_PASSWORD = 'copper kettle lighthouse marmalade'
 
 describe('signing in from the web app (issue 10, sign-in)', () => {
@@ -27,20 +21,12 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
   /** A person who signs in with this password, made straight in the store (not through the routes under test). */
   const person = async (name: string, password: string, grants: Grant[], mustChangePassword = false) => {
     const email = `${name.split(' ')[0]!.toLowerCase()}-${randomBytes(3).toString('hex')}@council.example`
-    const p = await service.registry.people.create({
-      email,
-      name,
-      grants,
-      status: 'active',
-      passwordHash: await hash(password, { algorithm: ARGON2ID }),
-      mustChangePassword,
-      createdBy: 'admin-token',
-    })
-    return { id: p.id, email, password }
+    const id = await createPerson(service.registry, { email, name, password, grants, mustChangePassword })
+    return { id, email, password }
   }
 
   beforeAll(async () => {
-    if (!existsSync(join(WEB_ROOT, 'index.html'))) throw new Error('the web app is not built: run `npm run build:web`')
+    requireBuiltWebApp()
     // A real OpenID provider, so that the page offers single sign-on beside the password.
     provider = await listenProvider()
     svc = await startService(

@@ -19,10 +19,10 @@ export function requireBuiltWebApp() {
 // The library's enum is an ambient const enum, which isolated modules cannot read.
 const ARGON2ID = 2 as Algorithm.Argon2id
 
-/** A signed-up person with a password they have already chosen (no forced change). */
+/** A signed-up person with a password they have already chosen (unless `mustChangePassword`: a one-time one). */
 export async function createPerson(
   registry: Registry,
-  p: { email: string; name: string; password: string; grants: Grant[] },
+  p: { email: string; name: string; password: string; grants: Grant[]; mustChangePassword?: boolean },
 ): Promise<string> {
   const person = await registry.people.create({
     email: p.email,
@@ -30,7 +30,7 @@ export async function createPerson(
     grants: p.grants,
     status: 'active',
     passwordHash: await hash(p.password, { algorithm: ARGON2ID }),
-    mustChangePassword: false,
+    mustChangePassword: p.mustChangePassword ?? false,
     createdBy: 'admin-token',
   })
   return person.id
