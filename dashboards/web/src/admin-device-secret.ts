@@ -9,7 +9,7 @@ const DEFAULT_MQTT_PORT = '1883'
  * username (both the device id), its secret as password, and the topic it publishes to. The web
  * app cannot know the broker's public address, so the admin checks it (this page's host by default).
  */
-export const fittingDetails = (d: Pick<Device, 'id' | 'type' | 'site'>, secret: string, host: string, port: number) =>
+const fittingDetails = (d: Pick<Device, 'id' | 'type' | 'site'>, secret: string, host: string, port: number) =>
   JSON.stringify({
     host,
     port,

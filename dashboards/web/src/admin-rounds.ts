@@ -7,7 +7,7 @@ import { endedBy, failure, say, type ViewContext } from './view.ts'
 const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']
 
 /** "Mondays and Thursdays at 07:00 (London time)". Weekdays are ISO: 1 = Monday. */
-export function scheduleWords(s: Round['schedule']): string {
+function scheduleWords(s: Round['schedule']): string {
   const days = [...s.weekdays].sort((a, b) => a - b).map((d) => `${DAYS[d - 1]}s`)
   const list = days.length === 7 ? 'Every day' : days.length > 1 ? `${days.slice(0, -1).join(', ')} and ${days.at(-1)}` : days[0]
   return `${list} at ${s.time} (London time)`

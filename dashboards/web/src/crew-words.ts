@@ -27,7 +27,7 @@ export function when(iso: string, now = Date.now()): string {
 }
 
 /** Fill in four bands; each has its own colour, size and word, so colour is never the only cue. */
-export interface FillBand {
+interface FillBand {
   id: 'unknown' | 'low' | 'filling' | 'nearly-full' | 'full'
   word: string
   colour: string
@@ -48,7 +48,7 @@ export function bandOf(fill: number | null): FillBand {
   return BANDS.find((b) => fill >= FROM[b.id as keyof typeof FROM]) ?? UNKNOWN
 }
 
-export const percent = (fill: number) => `${Math.round(fill * 100)}%`
+const percent = (fill: number) => `${Math.round(fill * 100)}%`
 
 export const fillText = (b: Pick<CrewBin, 'fill'>) => (b.fill === null ? 'No reading yet' : `${percent(b.fill)} full`)
 
@@ -66,6 +66,6 @@ export function forecastText(b: CrewBin, now = Date.now()): string {
 export const isUrgent = (b: Pick<CrewBin, 'alerts'>) => b.alerts.some((a) => a.ruleId === 'bin-fire' || a.ruleId === 'bin-knocked-over')
 
 /** A collection counts once within an hour (the server answers 409 to a second mark). */
-export const RECENT_MS = 3_600_000
+const RECENT_MS = 3_600_000
 export const collectedRecently = (b: Pick<CrewBin, 'collectedAt'>, now = Date.now()) =>
   b.collectedAt !== null && now - Date.parse(b.collectedAt) < RECENT_MS

@@ -10,7 +10,7 @@ const AGAIN_MS = 5000
  * Refetching on live events: at most once a second while events keep coming (a busy fleet never
  * starves the view), and once more five seconds after the last, when the store has surely caught up.
  */
-export function refetchOnEvents(refresh: () => Promise<void>) {
+function refetchOnEvents(refresh: () => Promise<void>) {
   let first: ReturnType<typeof setTimeout> | undefined
   let again: ReturnType<typeof setTimeout> | undefined
   return {

@@ -18,7 +18,7 @@ export interface Estate {
 }
 
 /** Groups the housing devices the caller can see into estates and homes, by name. */
-export function estatesOf(devices: readonly DeviceWithState[], areas: readonly Area[]): Estate[] {
+function estatesOf(devices: readonly DeviceWithState[], areas: readonly Area[]): Estate[] {
   const bySite = new Map<string, Map<string, DeviceWithState[]>>()
   for (const d of devices) {
     if (!HOUSING_TYPES.has(d.type) || !d.uprn) continue

@@ -15,7 +15,7 @@ function triageOf(a: Alert): { hazard: string; category: HazardCategory } {
   return { hazard: a.ruleId, category: 'significant' }
 }
 
-export interface AlertsDeps {
+interface AlertsDeps {
   api: HousingApi
   homeName: string
   devices: readonly DeviceWithState[]

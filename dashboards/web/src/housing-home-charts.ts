@@ -8,7 +8,7 @@ import { levelsOf } from './housing-words.ts'
 import { endedBy, failure, say } from './view.ts'
 
 /** The periods a chart shows, and how finely: raw readings for a day, means beyond (the API needs `every` past 7 days). */
-export const PERIODS = [
+const PERIODS = [
   { id: '24h', label: 'last 24 hours', button: '24 hours', ms: 86_400_000, every: null },
   { id: '7d', label: 'last 7 days', button: '7 days', ms: 7 * 86_400_000, every: '15m' },
   { id: '30d', label: 'last 30 days', button: '30 days', ms: 30 * 86_400_000, every: '1h' },

@@ -29,7 +29,7 @@ export function breadcrumb(parts: { label: string; href?: string }[]): HTMLEleme
   return nav
 }
 
-export const homeHref = (h: Pick<Home, 'site' | 'uprn'>) => `#homes/${encodeURIComponent(h.site)}/${encodeURIComponent(h.uprn)}`
+const homeHref = (h: Pick<Home, 'site' | 'uprn'>) => `#homes/${encodeURIComponent(h.site)}/${encodeURIComponent(h.uprn)}`
 
 /** #homes/<site>: the homes of one estate, each with its open alerts in words, boiler pressure and room humidity now. */
 export async function startEstate(ctx: ViewContext, api: HousingApi, site: string): Promise<StartedView> {

@@ -35,8 +35,6 @@ export function estateName(site: string, areas: readonly Area[]): string {
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
 
-export { plural }
-
 /** "No open alerts" or "2 open alerts: Boiler pressure low, Damp and mould risk". */
 export function openAlertsInWords(alerts: readonly Pick<Alert, 'title' | 'severity'>[]): string {
   if (alerts.length === 0) return 'No open alerts'

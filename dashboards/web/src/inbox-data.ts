@@ -38,7 +38,6 @@ export function inboxApi(ctx: ViewContext) {
         devices: new Map(devices.map((d) => [d.id, d.name])),
         areas,
         people: new Map(directory.map((p) => [p.id, p.name])),
-        seesPeople: people,
       }
     },
     /** A page of the filter's alerts, newest first; `before`: the last alert of the page before. */

@@ -9,7 +9,6 @@ export interface Names {
   areas: readonly Area[]
   /** Person id → name; empty for a role that sees no people. */
   people: Map<string, string>
-  seesPeople: boolean
 }
 
 export const seesPeople = (me: Me) => me.grants.some((g) => ROLE_RIGHTS[g.role].seesPeople)
