@@ -28,7 +28,10 @@ node -e '
   try {
     const r = JSON.parse(fs.readFileSync(".test-results.json", "utf8"))
     passed += r.numPassedTests
-    failed += r.numFailedTests + (r.numFailedTestSuites || 0) + (r.numTotalTests === 0 ? 1 : 0)
+    // A failed file counts once more only when no test in it failed (an import error, a failing
+    // beforeAll): vitest counts every describe block as a suite, which would count one failure thrice.
+    const brokenFiles = r.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed")).length
+    failed += r.numFailedTests + brokenFiles + (r.numTotalTests === 0 ? 1 : 0)
   } catch { failed += 1 }
   console.log(`${passed} passed, ${failed} failed`)
   process.exit(failed > 0 ? 1 : 0)

@@ -38,8 +38,13 @@ export async function steadyLoad(mqttUrl: string, devices: LoadDevice[], ratePer
   let i = 0
   const tickMs = 20
   let owed = 0
+  // Owed by the clock, not by the tick: on a busy machine timers fire late, and the offered load
+  // must still be ratePerS, sent in larger batches.
+  let last = performance.now()
   const timer = setInterval(() => {
-    owed += (ratePerS * tickMs) / 1000
+    const now = performance.now()
+    owed += (ratePerS * (now - last)) / 1000
+    last = now
     for (; owed >= 1; owed--) {
       const k = i++ % clients.length
       stats.sent++
