@@ -83,8 +83,8 @@ export interface AppDeps {
   rulesFor(device: { id: string; type: string; site: string }): readonly Rule[]
   /** The energy manager's figures: £ per kWh wasted (ENERGY_TARIFF_GBP_PER_KWH). */
   energy?: { tariffGbpPerKwh: number }
-  /** Open data (issue 13): who the catalogue names as publisher; 'the council' when unset. */
-  openData?: { publisher?: string }
+  /** Open data (issue 13): who the catalogue names as publisher, and the licence if not OGL v3; defaults when unset. */
+  openData?: { publisher: string; licence: string | null }
 }
 
 /** ENERGY_TARIFF_GBP_PER_KWH's default (service/config.ts), for callers that do not pass `energy`. */
@@ -181,7 +181,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(auditRoutes({ registry }))
   await app.register(openDataAdminRoutes({ registry }))
   await app.register(
-    openDataPublicRoutes({ registry, state: deps.state, publicUrl: deps.http.publicUrl, publisher: deps.openData?.publisher }),
+    openDataPublicRoutes({
+      registry,
+      state: deps.state,
+      influx: deps.influx,
+      publicUrl: deps.http.publicUrl,
+      publisher: deps.openData?.publisher,
+      licence: deps.openData?.licence ?? null,
+    }),
   )
   await app.register(async (api) => {
     await api.register(

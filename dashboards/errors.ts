@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify'
 import { z } from 'zod'
-import { ERROR_CODES, type ErrorCode, Issue } from '#devices'
+import { ERROR_CODES, type ErrorCode, Issue, MAX_PAGE_SIZE, MAX_WINDOW_DAYS } from '#devices'
 
 /**
  * Codes only the HTTP layer gives (it is the only part that throttles clients); they
@@ -18,6 +18,10 @@ export const HTTP_ERROR_CODES = {
   SSO_FAILED: 'Signing in through the council identity provider did not complete. Try again; the message says why.',
   DATASET_NOT_PUBLISHED:
     'This dataset is not published. See GET /open for the datasets that are; an administrator of the council decides which.',
+  PAGE_SIZE_TOO_LARGE: `Ask for at most ${MAX_PAGE_SIZE.toLocaleString('en-GB')} rows a page (limit), and follow each page's Link rel="next"; or leave limit out to download the whole dataset as one stream.`,
+  BAD_CURSOR:
+    'Use the cursor exactly as the Link rel="next" header of the previous page gave it, for the same dataset; or start again without one.',
+  BAD_WINDOW: `Give from and to as dates (YYYY-MM-DD, London days), from before to, at most ${MAX_WINDOW_DAYS} days apart.`,
   RATE_LIMITED: 'Too many of these requests from this address. Wait Retry-After seconds; ask for fewer points or a narrower selection.',
 } as const
 export type HttpErrorCode = ErrorCode | keyof typeof HTTP_ERROR_CODES

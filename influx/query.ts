@@ -10,7 +10,16 @@ const QueryResult = z.object({
   results: z.array(
     z.object({
       error: z.string().optional(),
-      series: z.array(z.object({ name: z.string(), columns: z.array(z.string()), values: z.array(z.array(z.unknown())) })).optional(),
+      series: z
+        .array(
+          z.object({
+            name: z.string(),
+            tags: z.record(z.string(), z.string()).optional(),
+            columns: z.array(z.string()),
+            values: z.array(z.array(z.unknown())),
+          }),
+        )
+        .optional(),
     }),
   ),
 })
@@ -35,7 +44,8 @@ export function createInfluxQuery(config: InfluxQueryConfig) {
       const rows: Row[] = []
       for (const s of r?.series ?? []) {
         for (const v of s.values) {
-          const row: Record<string, unknown> = {}
+          // A GROUP BY tag query answers a series per tag value: the row carries it (e.g. device_id).
+          const row: Record<string, unknown> = { ...s.tags }
           s.columns.forEach((c, i) => {
             row[c] = v[i]
           })

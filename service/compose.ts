@@ -222,6 +222,7 @@ export async function compose(
     webRoot,
     rulesFor: ruleBook.rulesFor,
     energy: { tariffGbpPerKwh: config.ENERGY_TARIFF_GBP_PER_KWH },
+    openData: { publisher: config.OPEN_DATA_PUBLISHER, licence: config.OPEN_DATA_LICENCE_URL ?? null },
     http: {
       trustedProxies: config.HTTP_TRUSTED_PROXIES,
       mapTileUrl: config.MAP_TILE_URL ?? null,

@@ -116,6 +116,10 @@ export const ServiceConfig = z
     INCIDENT_WITHIN_S: z.coerce.number().int().min(1).max(86_400).default(900),
     // Puts a cost on energy wasted out of hours (energy-out-of-hours alerts): £ per kWh.
     ENERGY_TARIFF_GBP_PER_KWH: z.coerce.number().min(0).max(100).default(0.25),
+    // Open data (issue 13): who the catalogue names as publisher, and the licence every dataset is published under
+    // (the Open Government Licence v3.0 unless the council chooses another).
+    OPEN_DATA_PUBLISHER: z.string().trim().min(1).max(200).default('the council'),
+    OPEN_DATA_LICENCE_URL: optional(z.url({ protocol: /^https?$/ })),
     QUARANTINE_MAX_ENTRIES: z.coerce.number().int().min(100).default(100_000),
     QUARANTINE_MAX_AGE_DAYS: z.coerce.number().min(1).default(30),
     // The address people reach the dashboard at (https://… behind a TLS proxy): invitation links and the SSO redirect use it,

@@ -2,78 +2,53 @@ import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import {
-  allowListed,
-  BinFillRow,
-  binsToGeoJson,
-  binsToNgsiLd,
   DATASETS,
   type DatasetDefinition,
   type DatasetId,
   type Device,
   type DeviceState,
   dcatCatalogue,
+  MAX_WINDOW_DAYS,
   OPEN_MEDIA_TYPES,
-  type OpenFormat,
-  ServiceHealthRow,
-  serviceHealthRows,
-  toCsv,
+  OpenDataQuery,
 } from '#devices'
+import type { InfluxQuery } from '../../influx/query.ts'
 import type { Registry } from '../../store/registry.ts'
-import { sendError } from '../errors.ts'
+import { ErrorBody, sendError } from '../errors.ts'
+import { OPEN_DATA_PAGE_CSS, openDataPage } from '../open-data/page.ts'
+import { serveDataset, windowOf } from '../open-data/serve.ts'
+import { SOURCES } from '../open-data/sources.ts'
 import { OPEN_DATA_LIMIT } from '../rate-limits.ts'
 
 export interface OpenDataPublicDeps {
   registry: Registry
   state(device: Device): DeviceState
+  influx: InfluxQuery
   /** HTTP_PUBLIC_URL; null: the address each request came to. */
   publicUrl: string | null
   /** Named as the catalogue's dct:publisher; 'the council' when not configured. */
   publisher?: string | undefined
+  /** OPEN_DATA_LICENCE_URL; null: each dataset's own (OGL v3). */
+  licence?: string | null
+  now?: () => number
 }
+
+/** Rows of a dataset shown on the human page. */
+const SAMPLE_ROWS = 3
+/** The catalogue's coverage and samples are re-read at most this often (the catalogue is cached a minute anyway). */
+const SUMMARY_TTL_MS = 60_000
 
 /**
- * Street bins' latest state, the one query every format of bin-fill-latest is built from, so
- * CSV, GeoJSON and NGSI-LD cannot disagree (D14). Fill comes from live state, as the readings
- * API shows it; the last emptying from the collection store, every bin's in one query.
+ * A browser asks for HTML; a harvester for JSON-LD, JSON or anything. HTML only when text/html is
+ * listed and no JSON type comes before it.
  */
-async function binFillRows(deps: OpenDataPublicDeps): Promise<BinFillRow[]> {
-  const rows: unknown[] = []
-  const [bins, emptied] = await Promise.all([deps.registry.devices.list({ type: 'bin' }), deps.registry.rounds.lastCollections()])
-  for (const bin of bins) {
-    const latest = deps.state(bin).latest
-    const fill = latest?.readings.fillingLevel
-    const last = emptied.get(bin.id)
-    // The device record carries more (its UPRN, presence…): only the allow-list below lets fields through.
-    rows.push({
-      ...bin,
-      fillingLevel: typeof fill === 'number' ? fill : null,
-      observedAt: typeof fill === 'number' && latest ? latest.ts : null,
-      dateLastEmptying: last === undefined ? null : new Date(last).toISOString(),
-    })
-  }
-  return allowListed(BinFillRow, rows)
-}
-
-/** Each served dataset's one query and its formats; a dataset without an entry has no public route. */
-const SERVED: Partial<Record<DatasetId, (deps: OpenDataPublicDeps) => Promise<Partial<Record<OpenFormat, () => string>>>>> = {
-  'bin-fill-latest': async (deps) => {
-    const rows = await binFillRows(deps)
-    return {
-      csv: () => toCsv(BinFillRow, rows),
-      geojson: () => JSON.stringify(binsToGeoJson(rows)),
-      jsonld: () => JSON.stringify(binsToNgsiLd(rows)),
-    }
-  },
-  'service-health': async (deps) => {
-    const devices = [...(await deps.registry.devices.list({ type: 'bin' })), ...(await deps.registry.devices.list({ type: 'meter' }))]
-    const rows = allowListed(ServiceHealthRow, serviceHealthRows(devices, await deps.registry.areas.list()))
-    return { csv: () => toCsv(ServiceHealthRow, rows) }
-  },
-}
-const contentType: Record<OpenFormat, string> = {
-  csv: 'text/csv; charset=utf-8; header=present',
-  geojson: 'application/geo+json',
-  jsonld: 'application/ld+json',
+function wantsHtml(accept: string | undefined): boolean {
+  if (!accept) return false
+  const types = accept.split(',').map((t) => t.split(';')[0]!.trim().toLowerCase())
+  const html = types.indexOf('text/html')
+  if (html === -1) return false
+  const json = types.findIndex((t) => t === 'application/ld+json' || t === 'application/json')
+  return json === -1 || html < json
 }
 
 /** A minute's caching for a CDN, and a strong ETag of the body so a client that has it gets a 304. */
@@ -89,6 +64,7 @@ function sendCached(req: FastifyRequest, reply: FastifyReply, body: string, type
 export const openDataPublicRoutes =
   (deps: OpenDataPublicDeps): FastifyPluginAsyncZod =>
   async (app) => {
+    const now = deps.now ?? Date.now
     const published = async (): Promise<DatasetDefinition[]> => {
       const on = new Set((await deps.registry.openData.list()).filter((s) => s.published).map((s) => s.id))
       return DATASETS.filter((d) => on.has(d.id))
@@ -106,27 +82,85 @@ export const openDataPublicRoutes =
         },
       },
       async (req, reply) => {
-        const catalogue = dcatCatalogue(await published(), { baseUrl: baseUrl(req), publisher: deps.publisher ?? 'the council' })
+        const datasets = await published()
+        const base = baseUrl(req)
+        const publisher = deps.publisher ?? 'the council'
+        const coverage = await coverages(datasets)
+        reply.header('vary', 'Accept')
+        if (wantsHtml(req.headers.accept)) {
+          const page = openDataPage(
+            await Promise.all(
+              datasets.map(async (dataset) => ({
+                dataset,
+                links: dataset.formats.map((format) => ({ format, url: `${base}/open/${dataset.id}.${format}` })),
+                sample: await sampleOf(dataset),
+                coverage: coverage[dataset.id] ?? null,
+              })),
+            ),
+            { publisher, licence: deps.licence ?? null, catalogueUrl: `${base}/open` },
+          )
+          return sendCached(req, reply, page, 'text/html; charset=utf-8')
+        }
+        const catalogue = dcatCatalogue(datasets, { baseUrl: base, publisher, licence: deps.licence ?? null, coverage })
         return sendCached(req, reply, JSON.stringify(catalogue), OPEN_MEDIA_TYPES.jsonld)
       },
     )
 
+    app.get('/open/page.css', { config: { access: 'public' }, schema: { hide: true } }, async (req, reply) =>
+      sendCached(req, reply, OPEN_DATA_PAGE_CSS, 'text/css; charset=utf-8'),
+    )
+
+    /** Each history dataset's first and last data, kept a minute: the catalogue asks on every harvest. */
+    let kept: { at: number; value: Record<string, { start: string; end: string }> } | null = null
+    async function coverages(datasets: readonly DatasetDefinition[]) {
+      if (kept && now() - kept.at < SUMMARY_TTL_MS) return kept.value
+      const value: Record<string, { start: string; end: string }> = {}
+      for (const d of datasets) {
+        const extent = await SOURCES[d.id as DatasetId].coverage?.(deps)
+        if (extent) value[d.id] = { start: new Date(extent.start).toISOString(), end: new Date(extent.end).toISOString() }
+      }
+      kept = { at: now(), value }
+      return value
+    }
+
+    /** The first rows of the dataset as its download would give them (history: the last two days). */
+    async function sampleOf(dataset: DatasetDefinition): Promise<Record<string, unknown>[]> {
+      const source = SOURCES[dataset.id as DatasetId]
+      const w = source.defaultDays === null ? null : windowOf({}, 2, now())
+      const prepared = await source.prepare(deps, typeof w === 'string' ? null : w)
+      const out: Record<string, unknown>[] = []
+      for await (const batch of prepared.rows(null)) {
+        out.push(...batch.slice(0, SAMPLE_ROWS - out.length))
+        if (out.length === SAMPLE_ROWS) break
+      }
+      return out
+    }
+
     for (const dataset of DATASETS) {
-      const serve = SERVED[dataset.id]
-      if (!serve) continue
+      const source = SOURCES[dataset.id]
+      const window = dataset.history
+        ? ` Days are London days; \`from\` and \`to\` choose them (the last ${source.defaultDays} by default, at most ${MAX_WINDOW_DAYS}).`
+        : ''
       for (const format of dataset.formats) {
         app.get(
           `/open/${dataset.id}.${format}`,
           {
             config: { access: 'public', rateLimit: OPEN_DATA_LIMIT },
-            schema: { tags: ['open data'], description: `${dataset.title}, as ${format}. 404 while not published.`, security: [] },
+            schema: {
+              tags: ['open data'],
+              description:
+                `${dataset.title}, as ${format}. 404 while not published.${window} ` +
+                'Without `limit` the whole dataset streams; with it, a page, and a `Link: <…>; rel="next"` header while there is more. ' +
+                'ETag and Last-Modified answer conditional requests with 304.',
+              security: [],
+              querystring: OpenDataQuery,
+              response: { 400: ErrorBody, 404: ErrorBody, 429: ErrorBody },
+            },
           },
           async (req, reply) => {
             if (!(await published()).some((d) => d.id === dataset.id))
               return sendError(reply, 404, 'DATASET_NOT_PUBLISHED', `the dataset ${dataset.id} is not published`)
-            const write = (await serve(deps))[format]
-            if (!write) return sendError(reply, 404, 'NOT_FOUND', `${dataset.id} is not served as ${format} yet`)
-            return sendCached(req, reply, write(), contentType[format])
+            return serveDataset(req, reply, { dataset, source, format, deps, now: now() })
           },
         )
       }

@@ -65,16 +65,13 @@ export const openDataAdminRoutes =
           description: 'Publishes or withdraws a dataset; audited with who and when.',
           params: z.object({ id: z.string().min(1).max(64) }),
           body: z.strictObject({ published: z.boolean() }),
-          response: { 200: DatasetState, 404: ErrorBody, 409: ErrorBody },
+          response: { 200: DatasetState, 404: ErrorBody },
         },
       },
       async (req, reply) => {
         const d = datasetById(req.params.id)
         if (!d) return sendError(reply, 404, 'NOT_FOUND', `no dataset ${req.params.id}`)
         const { published } = req.body
-        // A catalogue entry with nothing to download would promise what the service cannot give.
-        if (published && d.formats.length === 0)
-          return sendError(reply, 409, 'CONFLICT', `${d.id} cannot be published yet: the service does not serve it in any format`)
         await store.set(d.id, published, actorOf(req))
         await audit(deps.registry.audit, req, published ? 'dataset-published' : 'dataset-withdrawn', `dataset:${d.id}`)
         return (await datasetStates(store)).find((s) => s.id === d.id)!

@@ -7,5 +7,5 @@ export {
   holidayCalendar,
   holidaysFromGovUk,
 } from './bank-holidays.ts'
-export { endOfLondonDay, londonDayNumber, londonOffsetMs, startOfLondonDay } from './london-time.ts'
+export { dayNumberOf, endOfLondonDay, isoDateOf, londonDayNumber, londonOffsetMs, startOfLondonDay } from './london-time.ts'
 export { addCalendarDays, addWorkingDays, calendarCovers, isWorkingDay, londonDate, type WorkingDayOptions } from './working-days.ts'

@@ -15,6 +15,10 @@ export interface CatalogueOptions {
   /** Where the public reaches the service, without a trailing slash. */
   baseUrl: string
   publisher: string
+  /** The council's licence for all its datasets; null: each dataset's own (OGL v3). */
+  licence?: string | null
+  /** Per dataset id, the first and last instant its rows cover (ISO); a dataset without one is the state now. */
+  coverage?: Readonly<Record<string, { start: string; end: string }>>
 }
 
 /** The published datasets as a DCAT v3 catalogue in JSON-LD, for CKAN's DCAT harvester (standards §4). */
@@ -27,28 +31,41 @@ export function dcatCatalogue(datasets: readonly DatasetDefinition[], o: Catalog
     'dct:title': `Open data from ${o.publisher}`,
     'dct:description': 'Datasets the council publishes from its sensors. Housing data is never published.',
     'dct:publisher': publisher,
-    'dcat:dataset': datasets.map((d) => ({
-      '@id': `${o.baseUrl}/open#${d.id}`,
-      '@type': 'dcat:Dataset',
-      'dct:identifier': d.id,
-      'dct:title': d.title,
-      'dct:description': d.description,
-      'dcat:keyword': [...d.keywords],
-      'dct:publisher': publisher,
-      'dct:license': { '@id': d.licence },
-      'dct:accrualPeriodicity': { '@id': `${FREQUENCY}${d.frequency}` },
-      'dcat:distribution': d.formats.map((f) => {
-        const url = { '@id': `${o.baseUrl}/open/${d.id}.${f}` }
-        return {
-          '@type': 'dcat:Distribution',
-          'dct:title': `${d.title} (${FILE_TYPES[f]})`,
-          'dcat:accessURL': url,
-          'dcat:downloadURL': url,
-          'dcat:mediaType': { '@id': `https://www.iana.org/assignments/media-types/${OPEN_MEDIA_TYPES[f]}` },
-          'dct:format': { '@id': `${FILE_TYPE}${FILE_TYPES[f]}` },
-          'dct:license': { '@id': d.licence },
-        }
-      }),
-    })),
+    'dcat:dataset': datasets.map((d) => {
+      const licence = { '@id': o.licence ?? d.licence }
+      const period = o.coverage?.[d.id]
+      return {
+        '@id': `${o.baseUrl}/open#${d.id}`,
+        '@type': 'dcat:Dataset',
+        'dct:identifier': d.id,
+        'dct:title': d.title,
+        'dct:description': d.description,
+        'dcat:keyword': [...d.keywords],
+        'dct:publisher': publisher,
+        'dct:license': licence,
+        'dct:accrualPeriodicity': { '@id': `${FREQUENCY}${d.frequency}` },
+        ...(period
+          ? {
+              'dct:temporal': {
+                '@type': 'dct:PeriodOfTime',
+                'dcat:startDate': { '@value': period.start, '@type': 'xsd:dateTime' },
+                'dcat:endDate': { '@value': period.end, '@type': 'xsd:dateTime' },
+              },
+            }
+          : {}),
+        'dcat:distribution': d.formats.map((f) => {
+          const url = { '@id': `${o.baseUrl}/open/${d.id}.${f}` }
+          return {
+            '@type': 'dcat:Distribution',
+            'dct:title': `${d.title} (${FILE_TYPES[f]})`,
+            'dcat:accessURL': url,
+            'dcat:downloadURL': url,
+            'dcat:mediaType': { '@id': `https://www.iana.org/assignments/media-types/${OPEN_MEDIA_TYPES[f]}` },
+            'dct:format': { '@id': `${FILE_TYPE}${FILE_TYPES[f]}` },
+            'dct:license': licence,
+          }
+        }),
+      }
+    }),
   }
 }

@@ -40,13 +40,44 @@ export const BinFillRow = z.object({
 })
 export type BinFillRow = z.infer<typeof BinFillRow>
 
-/** One public building's consumption on one day; buildings are named by the council, no occupant data. */
+/** A street bin's day (a London calendar day): its fill from every reading that day, and its emptyings. */
+export const BinFillDailyRow = z.object({
+  id: z.string(),
+  name: z.string(),
+  site: z.string(),
+  latitude: z.number().min(-90).max(90).nullable(),
+  longitude: z.number().min(-180).max(180).nullable(),
+  date: z.iso.date(),
+  fillingLevelMean: z.number().min(0).max(1),
+  fillingLevelMax: z.number().min(0).max(1),
+  readings: z.number().int().min(1),
+  emptyings: z.number().int().min(0),
+})
+export type BinFillDailyRow = z.infer<typeof BinFillDailyRow>
+
+/** One public building's consumption in one half-hour; buildings are named by the council, no occupant data. */
+export const EnergyHalfHourRow = z.object({
+  buildingId: z.string(),
+  buildingName: z.string(),
+  site: z.string(),
+  latitude: z.number().min(-90).max(90).nullable(),
+  longitude: z.number().min(-180).max(180).nullable(),
+  start: isoTime,
+  kWh: z.number().min(0),
+})
+export type EnergyHalfHourRow = z.infer<typeof EnergyHalfHourRow>
+
+/** One public building's consumption on one London calendar day, and how many of its half-hours are known. */
 export const EnergyDailyRow = z.object({
   buildingId: z.string(),
   buildingName: z.string(),
   site: z.string(),
+  latitude: z.number().min(-90).max(90).nullable(),
+  longitude: z.number().min(-180).max(180).nullable(),
   date: z.iso.date(),
   kWh: z.number().min(0),
+  halfHoursKnown: z.number().int().min(1).max(50),
+  halfHoursInDay: z.number().int().min(46).max(50),
 })
 export type EnergyDailyRow = z.infer<typeof EnergyDailyRow>
 
@@ -70,8 +101,10 @@ export interface DatasetDefinition<Row extends z.ZodObject = z.ZodObject> {
   source: DatasetSource
   /** The allow-list: rows are parsed with it (unknown keys stripped) before any format sees them. */
   fields: Row
-  /** The formats served so far; the catalogue offers exactly these. */
+  /** The formats served; the catalogue offers exactly these. */
   formats: readonly OpenFormat[]
+  /** A history answers a time window (`from`, `to`), from InfluxDB aggregates; a snapshot is now. */
+  history: boolean
 }
 
 export const DATASETS = [
@@ -86,17 +119,46 @@ export const DATASETS = [
     source: 'bin',
     fields: BinFillRow,
     formats: ['csv', 'geojson', 'jsonld'],
+    history: false,
+  },
+  {
+    id: 'bin-fill-daily',
+    title: 'Street bin fill levels (daily history)',
+    description:
+      'For each council street litter bin and each day (London time), its average and highest fill from its sensor, how many readings that was from, and how many times it was emptied. Fill is a fraction from 0 (empty) to 1 (full). Ask for a window with from and to (dates); the last year by default.',
+    keywords: ['waste', 'bins', 'litter', 'street furniture', 'fill level', 'collections'],
+    frequency: 'DAILY',
+    licence: OGL_V3,
+    source: 'bin',
+    fields: BinFillDailyRow,
+    formats: ['csv', 'geojson'],
+    history: true,
+  },
+  {
+    id: 'energy-half-hourly',
+    title: 'Public building electricity use (half-hourly)',
+    description:
+      'Electricity used by each public building the council runs, in kWh per half-hour (the start of each half-hour in UTC), from its meter. Homes are never included. Ask for a window with from and to (dates); the last 7 days by default.',
+    keywords: ['energy', 'electricity', 'public buildings', 'kWh', 'half-hourly'],
+    frequency: 'CONT',
+    licence: OGL_V3,
+    source: 'meter',
+    fields: EnergyHalfHourRow,
+    formats: ['csv', 'geojson'],
+    history: true,
   },
   {
     id: 'energy-daily',
-    title: 'Public building energy use (daily)',
-    description: 'Electricity used by each public building the council runs, in kWh per day. Homes are never included.',
+    title: 'Public building electricity use (daily)',
+    description:
+      'Electricity used by each public building the council runs, in kWh per day (London time), with how many of the day’s half-hours the meter reported. Homes are never included. Ask for a window with from and to (dates); the last year by default.',
     keywords: ['energy', 'electricity', 'public buildings', 'kWh'],
     frequency: 'DAILY',
     licence: OGL_V3,
     source: 'meter',
     fields: EnergyDailyRow,
-    formats: [],
+    formats: ['csv', 'geojson'],
+    history: true,
   },
   {
     id: 'service-health',
@@ -108,6 +170,7 @@ export const DATASETS = [
     source: 'health',
     fields: ServiceHealthRow,
     formats: ['csv'],
+    history: false,
   },
 ] as const satisfies readonly DatasetDefinition[]
 

@@ -24,29 +24,70 @@ const csvCell = (v: unknown): string => {
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
 }
 
-/** RFC 4180: a header row of the schema's field names, CRLF after every record (UTF-8 by the caller). */
-export function toCsv(schema: z.ZodObject, rows: readonly Record<string, unknown>[]): string {
-  const columns = Object.keys(schema.shape)
-  const lines = [columns.map(csvCell).join(',')]
-  for (const r of rows) lines.push(columns.map((c) => csvCell(r[c])).join(','))
-  return `${lines.join('\r\n')}\r\n`
+/**
+ * A format written a row at a time, so a response of any length streams in constant memory (D14).
+ * Made per response: it remembers whether a separator is owed. `row` answers '' for a row the
+ * format cannot carry (a feature with no position).
+ */
+export interface RowWriter<Row> {
+  head: string
+  row(r: Row): string
+  tail: string
 }
 
-const hasPosition = (r: BinFillRow): r is BinFillRow & { latitude: number; longitude: number } =>
+const csvLine = (columns: readonly string[], r: Record<string, unknown>) => `${columns.map((c) => csvCell(r[c])).join(',')}\r\n`
+
+/** RFC 4180: a header row of the schema's field names, CRLF after every record (UTF-8 by the caller). */
+export function csvWriter<Row extends Record<string, unknown>>(schema: z.ZodObject): RowWriter<Row> {
+  const columns = Object.keys(schema.shape)
+  return { head: `${columns.map(csvCell).join(',')}\r\n`, row: (r) => csvLine(columns, r), tail: '' }
+}
+
+export function toCsv(schema: z.ZodObject, rows: readonly Record<string, unknown>[]): string {
+  const w = csvWriter(schema)
+  return w.head + rows.map(w.row).join('') + w.tail
+}
+
+interface Placed {
+  latitude: number | null
+  longitude: number | null
+}
+const hasPosition = <R extends Placed>(r: R): r is R & { latitude: number; longitude: number } =>
   r.latitude !== null && r.longitude !== null
 
-/** RFC 7946 FeatureCollection: a Point per bin, [longitude, latitude]; a bin with no position has no feature. */
+/** An RFC 7946 Point feature, [longitude, latitude], the row's other fields its properties. */
+function feature<R extends Placed>(r: R & { latitude: number; longitude: number }, id: string) {
+  const { latitude, longitude, ...properties } = r
+  return { type: 'Feature' as const, id, geometry: { type: 'Point' as const, coordinates: [longitude, latitude] }, properties }
+}
+
+/** RFC 7946 FeatureCollection: a Point per bin; a bin with no position has no feature. */
 export function binsToGeoJson(rows: readonly BinFillRow[]) {
+  return { type: 'FeatureCollection' as const, features: rows.filter(hasPosition).map((r) => feature(r, r.id)) }
+}
+
+/** JSON items between `head` and `tail`, comma-separated; `item` null leaves a row out. */
+function jsonItemsWriter<Row>(head: string, tail: string, item: (r: Row) => unknown): RowWriter<Row> {
+  let first = true
   return {
-    type: 'FeatureCollection' as const,
-    features: rows.filter(hasPosition).map(({ latitude, longitude, ...properties }) => ({
-      type: 'Feature' as const,
-      id: properties.id,
-      geometry: { type: 'Point' as const, coordinates: [longitude, latitude] },
-      properties,
-    })),
+    head,
+    row(r) {
+      const value = item(r)
+      if (value === null) return ''
+      const text = JSON.stringify(value)
+      if (first) {
+        first = false
+        return text
+      }
+      return `,${text}`
+    },
+    tail,
   }
 }
+
+/** The same FeatureCollection a feature at a time; `idOf` names each feature uniquely (a bin, a bin's day…). */
+export const geoJsonWriter = <Row extends Placed>(idOf: (r: Row) => string): RowWriter<Row> =>
+  jsonItemsWriter('{"type":"FeatureCollection","features":[', ']}', (r: Row) => (hasPosition(r) ? feature(r, idOf(r)) : null))
 
 export const WASTE_CONTEXT = 'https://raw.githubusercontent.com/smart-data-models/dataModel.WasteManagement/master/context.jsonld'
 export const NGSI_LD_CORE_CONTEXT = 'https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld'
@@ -58,7 +99,15 @@ const dateTime = (v: string) => ({ '@type': 'DateTime', '@value': v })
  * model, so, as in GeoJSON, a bin with no position is left out; unknown values are left out, not null.
  */
 export function binsToNgsiLd(rows: readonly BinFillRow[]) {
-  return rows.filter(hasPosition).map((r) => ({
+  return rows.filter(hasPosition).map(wasteContainer)
+}
+
+/** The same entities one at a time, as a JSON array. */
+export const ngsiLdWasteWriter = (): RowWriter<BinFillRow> =>
+  jsonItemsWriter('[', ']', (r: BinFillRow) => (hasPosition(r) ? wasteContainer(r) : null))
+
+function wasteContainer(r: BinFillRow & { latitude: number; longitude: number }) {
+  return {
     id: `urn:ngsi-ld:WasteContainer:${r.id}`,
     type: 'WasteContainer' as const,
     name: { type: 'Property' as const, value: r.name },
@@ -74,5 +123,5 @@ export function binsToNgsiLd(rows: readonly BinFillRow[]) {
     ...(r.dateLastEmptying === null ? {} : { dateLastEmptying: { type: 'Property' as const, value: dateTime(r.dateLastEmptying) } }),
     location: { type: 'GeoProperty' as const, value: { type: 'Point' as const, coordinates: [r.longitude, r.latitude] } },
     '@context': [WASTE_CONTEXT, NGSI_LD_CORE_CONTEXT],
-  }))
+  }
 }

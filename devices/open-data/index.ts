@@ -1,4 +1,5 @@
 export * from './catalogue.ts'
 export * from './datasets.ts'
 export * from './formats.ts'
+export * from './paging.ts'
 export * from './service-health.ts'

@@ -26,11 +26,11 @@ const row = (over: Partial<BinFillRow> = {}): BinFillRow => ({
 })
 
 describe('open data definitions and serialisers (issue 13, D14)', () => {
-  it('defines the three datasets, each under OGL v3 by default, and none over a housing source', () => {
-    expect(DATASETS.map((d) => d.id)).toEqual(['bin-fill-latest', 'energy-daily', 'service-health'])
+  it('defines the five datasets, each under OGL v3 by default, and none over a housing source', () => {
+    expect(DATASETS.map((d) => d.id)).toEqual(['bin-fill-latest', 'bin-fill-daily', 'energy-half-hourly', 'energy-daily', 'service-health'])
     expect(DATASETS.every((d) => d.licence === OGL_V3)).toBe(true)
     const sources: readonly DatasetSource[] = DATASETS.map((d) => d.source)
-    expect(sources).toEqual(['bin', 'meter', 'health'])
+    expect(sources).toEqual(['bin', 'bin', 'meter', 'meter', 'health'])
     // @ts-expect-error a boiler is not a dataset source: a housing dataset does not compile.
     const boiler: DatasetSource = 'boiler'
     // @ts-expect-error nor is a room.
@@ -67,18 +67,21 @@ describe('open data definitions and serialisers (issue 13, D14)', () => {
     expect('dateLastEmptying' in entity!).toBe(false)
   })
 
-  it('offers a distribution per served format, and none for a dataset not yet served', () => {
+  it('offers a distribution per served format', () => {
     const cat = dcatCatalogue(DATASETS as readonly DatasetDefinition[], {
       baseUrl: 'https://data.example.gov.uk',
       publisher: 'Example Council',
     })
-    const [bins, energy] = cat['dcat:dataset']
+    const [bins, , , energy] = cat['dcat:dataset']
     expect(bins!['dcat:distribution'].map((d) => d['dcat:downloadURL']['@id'])).toEqual([
       'https://data.example.gov.uk/open/bin-fill-latest.csv',
       'https://data.example.gov.uk/open/bin-fill-latest.geojson',
       'https://data.example.gov.uk/open/bin-fill-latest.jsonld',
     ])
-    expect(energy!['dcat:distribution']).toEqual([])
+    expect(energy!['dcat:distribution'].map((d) => d['dcat:downloadURL']['@id'])).toEqual([
+      'https://data.example.gov.uk/open/energy-daily.csv',
+      'https://data.example.gov.uk/open/energy-daily.geojson',
+    ])
     expect(energy!['dct:accrualPeriodicity']).toEqual({ '@id': 'http://publications.europa.eu/resource/authority/frequency/DAILY' })
     expect(cat['dct:publisher']['foaf:name']).toBe('Example Council')
   })

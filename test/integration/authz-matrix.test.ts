@@ -216,6 +216,13 @@ const MATRIX: Record<string, Case | readonly Case[]> = {
   'GET /open/bin-fill-latest.geojson': { target: () => ({ path: '/open/bin-fill-latest.geojson' }), expect: PUBLIC(404) },
   'GET /open/bin-fill-latest.jsonld': { target: () => ({ path: '/open/bin-fill-latest.jsonld' }), expect: PUBLIC(404) },
   'GET /open/service-health.csv': { target: () => ({ path: '/open/service-health.csv' }), expect: PUBLIC(404) },
+  'GET /open/bin-fill-daily.csv': { target: () => ({ path: '/open/bin-fill-daily.csv' }), expect: PUBLIC(404) },
+  'GET /open/bin-fill-daily.geojson': { target: () => ({ path: '/open/bin-fill-daily.geojson' }), expect: PUBLIC(404) },
+  'GET /open/energy-half-hourly.csv': { target: () => ({ path: '/open/energy-half-hourly.csv' }), expect: PUBLIC(404) },
+  'GET /open/energy-half-hourly.geojson': { target: () => ({ path: '/open/energy-half-hourly.geojson' }), expect: PUBLIC(404) },
+  'GET /open/energy-daily.csv': { target: () => ({ path: '/open/energy-daily.csv' }), expect: PUBLIC(404) },
+  'GET /open/energy-daily.geojson': { target: () => ({ path: '/open/energy-daily.geojson' }), expect: PUBLIC(404) },
+  'GET /open/page.css': { target: () => ({ path: '/open/page.css' }), expect: PUBLIC(200) },
 
   // Devices.
   'GET /api/devices': { target: () => ({ path: '/api/devices' }), expect: everyone(200) },

@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto'
+import { Readable } from 'node:stream'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import {
+  csvWriter,
+  type DatasetDefinition,
+  dayNumberOf,
+  geoJsonWriter,
+  londonDayNumber,
+  MAX_PAGE_SIZE,
+  MAX_WINDOW_DAYS,
+  ngsiLdWasteWriter,
+  type OpenDataQuery,
+  type OpenFormat,
+  type RowWriter,
+  startOfLondonDay,
+} from '#devices'
+import { sendError } from '../errors.ts'
+import { decodeCursor, encodeCursor } from './cursor.ts'
+import type { AnySource, SourceDeps, Window } from './sources.ts'
+
+export const CONTENT_TYPES: Record<OpenFormat, string> = {
+  csv: 'text/csv; charset=utf-8; header=present',
+  geojson: 'application/geo+json',
+  jsonld: 'application/ld+json',
+}
+
+type Row = Record<string, unknown>
+
+/** A new writer of the format for one response; every dataset's GeoJSON features are named by its row key. */
+export function writerFor(dataset: DatasetDefinition, source: AnySource, format: OpenFormat): RowWriter<Row> {
+  if (format === 'csv') return csvWriter(dataset.fields)
+  if (format === 'geojson')
+    return geoJsonWriter<Row & { latitude: number | null; longitude: number | null }>((r) => source.keyOf(r).join('/'))
+  // NGSI-LD is offered for the bin snapshot only (datasets.ts), whose rows are WasteContainers.
+  return ngsiLdWasteWriter() as unknown as RowWriter<Row>
+}
+
+/** The window a history dataset was asked for, at London midnights; a string is the error to send. */
+export function windowOf(q: OpenDataQuery, defaultDays: number, now: number): Window | string {
+  const tomorrow = londonDayNumber(now) + 1
+  let to: number
+  let from: number
+  try {
+    to = q.to ? dayNumberOf(q.to) : tomorrow
+    from = q.from ? dayNumberOf(q.from) : to - defaultDays
+  } catch (e) {
+    return (e as Error).message
+  }
+  if (from >= to) return '`from` must be a day before `to` (`to` is exclusive)'
+  if (to - from > MAX_WINDOW_DAYS) return `a window of at most ${MAX_WINDOW_DAYS} days; ask for longer periods a window at a time`
+  return { from: startOfLondonDay(from), to: startOfLondonDay(to) }
+}
+
+/** Weak comparison (RFC 9110 §13.1.2): a compressed and a plain body of the same rows are the same resource. */
+const matches = (header: string | undefined, etag: string) =>
+  header?.split(',').some((t) => {
+    const tag = t.trim()
+    return tag === '*' || tag.replace(/^W\//, '') === etag.replace(/^W\//, '')
+  }) ?? false
+
+/** The next page's address: the same request with the cursor moved on. */
+function nextLink(req: FastifyRequest, cursor: string): string {
+  const url = new URL(req.url, 'http://x')
+  url.searchParams.set('cursor', cursor)
+  return `<${url.pathname}${url.search}>; rel="next"`
+}
+
+/**
+ * One public dataset request: refuse what it cannot answer with a clear error, answer a
+ * conditional request from the version alone, then write a page (with `limit`) or stream it all.
+ */
+export async function serveDataset(
+  req: FastifyRequest<{ Querystring: OpenDataQuery }>,
+  reply: FastifyReply,
+  o: { dataset: DatasetDefinition; source: AnySource; format: OpenFormat; deps: SourceDeps; now: number },
+) {
+  const { dataset, source, format, deps } = o
+  const q = req.query
+  if (q.limit !== undefined && q.limit > MAX_PAGE_SIZE)
+    return sendError(
+      reply,
+      400,
+      'PAGE_SIZE_TOO_LARGE',
+      `limit may be at most ${MAX_PAGE_SIZE} rows; follow each page's Link rel="next" for the rest, or leave limit out to download the whole dataset`,
+    )
+  const after = q.cursor === undefined ? null : decodeCursor(q.cursor, source.keyParts)
+  if (q.cursor !== undefined && after === null)
+    return sendError(reply, 400, 'BAD_CURSOR', 'the cursor is not one this dataset gave out; start again without it')
+  let window: Window | null = null
+  if (source.defaultDays === null) {
+    if (q.from !== undefined || q.to !== undefined)
+      return sendError(reply, 400, 'BAD_REQUEST', `${dataset.id} is the latest state: it takes no from or to`)
+  } else {
+    const w = windowOf(q, source.defaultDays, o.now)
+    if (typeof w === 'string') return sendError(reply, 400, 'BAD_WINDOW', w)
+    window = w
+  }
+
+  const prepared = await source.prepare(deps, window)
+  const etag = `W/"${createHash('sha256')
+    .update(JSON.stringify([prepared.version, format, q.limit ?? null, q.cursor ?? null]))
+    .digest('base64url')
+    .slice(0, 32)}"`
+  reply.header('cache-control', 'public, max-age=60').header('etag', etag)
+  const modified = prepared.modified === null ? null : new Date(Math.floor(prepared.modified / 1000) * 1000)
+  if (modified) reply.header('last-modified', modified.toUTCString())
+  const ims = req.headers['if-modified-since']
+  // If-None-Match wins when both are sent (RFC 9110 §13.2.2).
+  if (req.headers['if-none-match'] !== undefined) {
+    if (matches(req.headers['if-none-match'], etag)) return reply.code(304).send()
+  } else if (ims && modified && Date.parse(ims) >= modified.getTime()) return reply.code(304).send()
+
+  reply.type(CONTENT_TYPES[format])
+  const writer = writerFor(dataset, source, format)
+  if (q.limit === undefined) return reply.send(Readable.from(whole(writer, prepared.rows(after))))
+
+  // A page: the rows after the cursor, and a link to the next page if there is more.
+  const limit = q.limit
+  const page: Row[] = []
+  let more = false
+  for await (const batch of prepared.rows(after)) {
+    for (const r of batch) {
+      if (page.length === limit) {
+        more = true
+        break
+      }
+      page.push(r)
+    }
+    if (more) break
+  }
+  if (more) reply.header('link', nextLink(req, encodeCursor(source.keyOf(page.at(-1)!))))
+  return reply.send(writer.head + page.map((r) => writer.row(r)).join('') + writer.tail)
+}
+
+/** The whole dataset as text chunks, a batch at a time: the reply pulls the next batch only when the last is sent. */
+async function* whole(writer: RowWriter<Row>, batches: AsyncIterable<readonly Row[]>): AsyncGenerator<string> {
+  if (writer.head) yield writer.head
+  for await (const batch of batches) {
+    let chunk = ''
+    for (const r of batch) chunk += writer.row(r)
+    if (chunk) yield chunk
+  }
+  if (writer.tail) yield writer.tail
+}

@@ -1,0 +1,269 @@
+import { createHash } from 'node:crypto'
+import {
+  allowListed,
+  BinFillDailyRow,
+  BinFillRow,
+  compareKeys,
+  type DatasetId,
+  type Device,
+  type DeviceState,
+  EnergyDailyRow,
+  EnergyHalfHourRow,
+  halfHoursOfDay,
+  isoDateOf,
+  kwhAt,
+  londonDayNumber,
+  ServiceHealthRow,
+  SLOT_MS,
+  serviceHealthRows,
+} from '#devices'
+import { queryHalfHourly } from '../../influx/energy-half-hours.ts'
+import { type InfluxQuery, ident, quote } from '../../influx/query.ts'
+import type { Registry } from '../../store/registry.ts'
+
+export interface SourceDeps {
+  registry: Registry
+  state(device: Device): DeviceState
+  influx: InfluxQuery
+}
+
+/** [from, to) at London midnights, epoch ms. */
+export interface Window {
+  from: number
+  to: number
+}
+
+/** One request's answer before a byte is written: what identifies it, and its rows on demand. */
+export interface Prepared<Row> {
+  /** Changes whenever the rows would: the ETag is made from it. */
+  version: string
+  /** The newest change the rows reflect (epoch ms), for Last-Modified; null when nothing is known. */
+  modified: number | null
+  /** Batches of rows in key order, strictly after `after`; each batch is small, so memory stays flat. */
+  rows(after: readonly string[] | null): AsyncIterable<readonly Row[]>
+}
+
+/** A served dataset: how its rows are ordered and fetched. Its fields are its DATASETS entry's schema. */
+export interface Source<Row> {
+  keyOf(row: Row): string[]
+  keyParts: number
+  /** History datasets: the window when none is asked for, in days back from tomorrow. Null: a snapshot. */
+  defaultDays: number | null
+  prepare(deps: SourceDeps, window: Window | null): Promise<Prepared<Row>>
+  /** History datasets: the first and last instant there is data for (the catalogue's temporal coverage). */
+  coverage?(deps: SourceDeps): Promise<{ start: number; end: number } | null>
+}
+
+/** Bins, meters: queried for this many devices at once, so a batch is a few thousand rows at most. */
+const BATCH = 50
+
+const hash = (...parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 27)
+
+/** What of a device the public rows show: a change to it changes the version. */
+const placeOf = (d: Device) => [d.id, d.name, d.site, d.latitude, d.longitude]
+
+/** An in-memory snapshot, sorted by key, served after a key. */
+function snapshot<Row>(rows: Row[], keyOf: (r: Row) => string[], modified: number | null): Prepared<Row> {
+  rows.sort((a, b) => compareKeys(keyOf(a), keyOf(b)))
+  return {
+    version: hash(rows),
+    modified,
+    async *rows(after) {
+      yield after ? rows.filter((r) => compareKeys(keyOf(r), after) > 0) : rows
+    },
+  }
+}
+
+/** Devices of a type in id order, from the one a cursor stopped at. */
+async function devicesFrom(deps: SourceDeps, type: 'bin' | 'meter', after: readonly string[] | null): Promise<Device[]> {
+  const all = (await deps.registry.devices.list({ type })).sort((a, b) => compareKeys([a.id], [b.id]))
+  return after ? all.filter((d) => d.id >= after[0]!) : all
+}
+
+/** The newest point of a field in the window: InfluxDB answers it from its index, without reading the rest. */
+async function lastPointAt(influx: InfluxQuery, measurement: string, field: string, w: Window): Promise<number | null> {
+  const rows = await influx.query(`SELECT last(${ident(field)}) FROM ${ident(measurement)} WHERE time >= ${w.from}ms AND time < ${w.to}ms`)
+  return rows[0]?.time ?? null
+}
+
+/** The first and last point of a field, each from InfluxDB's index (two selector queries). */
+async function extentOf(influx: InfluxQuery, measurement: string, field: string): Promise<{ start: number; end: number } | null> {
+  const [first, last] = await Promise.all(
+    ['first', 'last'].map((f) => influx.query(`SELECT ${f}(${ident(field)}) FROM ${ident(measurement)}`).then((r) => r[0]?.time)),
+  )
+  return first === undefined || last === undefined ? null : { start: first, end: last }
+}
+
+const maxOf = (...xs: (number | null)[]) => xs.reduce<number | null>((m, x) => (x === null ? m : m === null ? x : Math.max(m, x)), null)
+
+const binFillLatest: Source<BinFillRow> = {
+  keyOf: (r) => [r.id],
+  keyParts: 1,
+  defaultDays: null,
+  async prepare(deps) {
+    const [bins, emptied] = await Promise.all([deps.registry.devices.list({ type: 'bin' }), deps.registry.rounds.lastCollections()])
+    const raw = bins.map((bin) => {
+      const latest = deps.state(bin).latest
+      const fill = latest?.readings.fillingLevel
+      const last = emptied.get(bin.id)
+      // The device record carries more (its UPRN, presence…): only the allow-list lets fields through.
+      return {
+        ...bin,
+        fillingLevel: typeof fill === 'number' ? fill : null,
+        observedAt: typeof fill === 'number' && latest ? latest.ts : null,
+        dateLastEmptying: last === undefined ? null : new Date(last).toISOString(),
+      }
+    })
+    const rows = allowListed(BinFillRow, raw)
+    const modified = maxOf(...rows.flatMap((r) => [r.observedAt, r.dateLastEmptying].map((t) => (t === null ? null : Date.parse(t)))))
+    return snapshot(rows, this.keyOf, modified)
+  },
+}
+
+const binFillDaily: Source<BinFillDailyRow> = {
+  keyOf: (r) => [r.id, r.date],
+  keyParts: 2,
+  defaultDays: 365,
+  coverage: (deps) => extentOf(deps.influx, 'bin', 'fillingLevel'),
+  async prepare(deps, window) {
+    const w = window!
+    const bins = await deps.registry.devices.list({ type: 'bin' })
+    const [lastReading, emptied] = await Promise.all([
+      lastPointAt(deps.influx, 'bin', 'fillingLevel', w),
+      deps.registry.rounds.lastCollections(),
+    ])
+    const lastEmptied = maxOf(...[...emptied.values()].filter((t) => t >= w.from && t < w.to))
+    const keyOf = this.keyOf
+    return {
+      version: hash('bin-fill-daily', w, lastReading, lastEmptied, bins.map(placeOf)),
+      modified: maxOf(lastReading, lastEmptied),
+      async *rows(after) {
+        const from = await devicesFrom(deps, 'bin', after)
+        for (let i = 0; i < from.length; i += BATCH) {
+          const batch = from.slice(i, i + BATCH)
+          const rows = allowListed(BinFillDailyRow, await binDays(deps, batch, w))
+          yield after ? rows.filter((r) => compareKeys(keyOf(r), after) > 0) : rows
+        }
+      },
+    }
+  },
+}
+
+/** Each bin's London days in the window: fill aggregated by InfluxDB (GROUP BY time(1d) in London), emptyings from the store. */
+async function binDays(deps: SourceDeps, bins: readonly Device[], w: Window): Promise<Record<string, unknown>[]> {
+  if (bins.length === 0) return []
+  const ids = bins.map((b) => `"device_id" = ${quote(b.id)}`).join(' OR ')
+  const q =
+    'SELECT mean("fillingLevel") AS "mean", max("fillingLevel") AS "max", count("fillingLevel") AS "n" FROM "bin" ' +
+    `WHERE (${ids}) AND time >= ${w.from}ms AND time < ${w.to}ms GROUP BY time(1d), "device_id" fill(none) tz('Europe/London')`
+  const [points, emptyings] = await Promise.all([
+    deps.influx.query(q),
+    Promise.all(bins.map((b) => deps.registry.rounds.listCollections({ deviceId: b.id, since: w.from, until: w.to, limit: 1000 }))),
+  ])
+  const byBin = new Map(bins.map((b, i) => [b.id, { bin: b, days: new Map<string, Record<string, unknown>>(), emptied: emptyings[i]! }]))
+  for (const p of points) {
+    const entry = byBin.get(String(p.device_id))
+    if (!entry || typeof p.n !== 'number' || p.n === 0) continue
+    const date = isoDateOf(londonDayNumber(p.time))
+    entry.days.set(date, { date, fillingLevelMean: p.mean, fillingLevelMax: p.max, readings: p.n, emptyings: 0 })
+  }
+  const out: Record<string, unknown>[] = []
+  for (const { bin, days, emptied } of byBin.values()) {
+    for (const c of emptied) {
+      const date = isoDateOf(londonDayNumber(Date.parse(c.at)))
+      const day = days.get(date)
+      // A day with an emptying but no reading has no fill to publish; its emptying shows on the next day's sensor drop.
+      if (day) day.emptyings = (day.emptyings as number) + 1
+    }
+    for (const date of [...days.keys()].sort()) out.push({ ...bin, ...days.get(date) })
+  }
+  return out
+}
+
+/** Each meter's half-hours in the window, from InfluxDB's 30-minute aggregates (as the energy view reads them). */
+function meterSource<Row>(
+  id: DatasetId,
+  schema: typeof EnergyHalfHourRow | typeof EnergyDailyRow,
+  keyOf: (r: Row) => string[],
+  defaultDays: number,
+  rowsOf: (meter: Device, series: Awaited<ReturnType<typeof queryHalfHourly>>, w: Window) => Record<string, unknown>[],
+): Source<Row> {
+  return {
+    keyOf,
+    keyParts: 2,
+    defaultDays,
+    coverage: (deps) => extentOf(deps.influx, 'meter', 'energyWh'),
+    async prepare(deps, window) {
+      const w = window!
+      const meters = await deps.registry.devices.list({ type: 'meter' })
+      // The bucket after the window closes its last half-hour, so a reading there changes the answer too.
+      const last = await lastPointAt(deps.influx, 'meter', 'energyWh', { from: w.from, to: w.to + SLOT_MS })
+      return {
+        version: hash(id, w, last, meters.map(placeOf)),
+        modified: last,
+        async *rows(after) {
+          for (const meter of await devicesFrom(deps, 'meter', after)) {
+            const series = await queryHalfHourly(deps.influx, meter.id, w.from, w.to)
+            const rows = allowListed(schema, rowsOf(meter, series, w)) as Row[]
+            yield after ? rows.filter((r) => compareKeys(keyOf(r), after) > 0) : rows
+          }
+        },
+      }
+    },
+  }
+}
+
+const building = (m: Device) => ({ buildingId: m.id, buildingName: m.name, site: m.site, latitude: m.latitude, longitude: m.longitude })
+
+const energyHalfHourly = meterSource<EnergyHalfHourRow>(
+  'energy-half-hourly',
+  EnergyHalfHourRow,
+  (r) => [r.buildingId, r.start],
+  7,
+  (meter, series) =>
+    series.kwh.flatMap((kWh, i) =>
+      kWh === null ? [] : [{ ...building(meter), start: new Date(series.from + i * SLOT_MS).toISOString(), kWh }],
+    ),
+)
+
+const energyDaily = meterSource<EnergyDailyRow>(
+  'energy-daily',
+  EnergyDailyRow,
+  (r) => [r.buildingId, r.date],
+  365,
+  (meter, series, w) => {
+    const out: Record<string, unknown>[] = []
+    for (let day = londonDayNumber(w.from); day < londonDayNumber(w.to); day++) {
+      const slots = halfHoursOfDay(day)
+      const known = slots.map((t) => kwhAt(series, t)).filter((k): k is number => k !== null)
+      if (known.length === 0) continue
+      const kWh = known.reduce((a, b) => a + b, 0)
+      out.push({ ...building(meter), date: isoDateOf(day), kWh, halfHoursKnown: known.length, halfHoursInDay: slots.length })
+    }
+    return out
+  },
+)
+
+const serviceHealth: Source<ServiceHealthRow> = {
+  keyOf: (r) => [r.type, r.area],
+  keyParts: 2,
+  defaultDays: null,
+  async prepare(deps) {
+    const devices = [...(await deps.registry.devices.list({ type: 'bin' })), ...(await deps.registry.devices.list({ type: 'meter' }))]
+    const rows = allowListed(ServiceHealthRow, serviceHealthRows(devices, await deps.registry.areas.list()))
+    return snapshot(rows, this.keyOf, null)
+  },
+}
+
+export type AnySource = Source<Record<string, unknown>>
+/** The route handles rows as records it hands to a format; each source keeps its own row type inside. */
+const erased = <Row>(source: Source<Row>) => source as unknown as AnySource
+
+/** Each dataset's one query; every format of it is written from these rows (D14). */
+export const SOURCES: Record<DatasetId, AnySource> = {
+  'bin-fill-latest': erased(binFillLatest),
+  'bin-fill-daily': erased(binFillDaily),
+  'energy-half-hourly': erased(energyHalfHourly),
+  'energy-daily': erased(energyDaily),
+  'service-health': erased(serviceHealth),
+}
