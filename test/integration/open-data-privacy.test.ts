@@ -97,7 +97,7 @@ describe('open data privacy: no public route ever shows a home (issue 13, accept
     const leaks: string[] = []
     const throttled: string[] = []
     for (const r of publicRoutes) {
-      for (const [q, accept] of QUERIES.flatMap((q) => [
+      for (const [q, accept] of QUERIES.flatMap((q): [string, string][] => [
         [q, '*/*'],
         [q, 'text/html'],
       ])) {
