@@ -36,7 +36,7 @@ function sampleTable(d: PageDataset): string {
   const head = columns.map((c) => `<th scope="col">${html(c)}</th>`).join('')
   const rows = d.sample.map((r) => `<tr>${columns.map((c) => `<td>${cell(r[c])}</td>`).join('')}</tr>`).join('\n')
   return `<div class="scroll" tabindex="0" role="region" aria-label="Sample of ${html(d.dataset.title)}">
-<table><caption>The first ${d.sample.length} rows</caption><thead><tr>${head}</tr></thead><tbody>
+<table><caption>${d.sample.length === 1 ? 'The first row' : `The first ${d.sample.length} rows`}</caption><thead><tr>${head}</tr></thead><tbody>
 ${rows}
 </tbody></table></div>`
 }
@@ -73,6 +73,7 @@ export function openDataPage(datasets: readonly PageDataset[], o: PageOptions): 
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Open data from ${html(o.publisher)}</title>
 <link rel="stylesheet" href="/open/page.css">
+<link rel="icon" href="data:,">
 <link rel="alternate" type="application/ld+json" href="${html(o.catalogueUrl)}">
 </head>
 <body>
