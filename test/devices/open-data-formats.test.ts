@@ -4,14 +4,20 @@ import addFormats from 'ajv-formats'
 import jsonld from 'jsonld'
 import { describe, expect, it } from 'vitest'
 import {
+  BinFillDailyRow,
   BinFillRow,
   binsToGeoJson,
   binsToNgsiLd,
+  csvWriter,
   DATASETS,
   type DatasetDefinition,
   dcatCatalogue,
+  geoJsonWriter,
   NGSI_LD_CORE_CONTEXT,
+  ngsiLdWasteWriter,
   OPEN_MEDIA_TYPES,
+  type RowWriter,
+  toCsv,
   WASTE_CONTEXT,
 } from '#devices'
 
@@ -61,6 +67,48 @@ describe('GeoJSON validates against RFC 7946 (issue 13, acceptance 3)', () => {
     // The bin with no reading keeps its feature, with null fill (properties are free-form in RFC 7946).
     expect(geo.features.find((f: { id: string }) => f.id === 'b4').properties.fillingLevel).toBeNull()
     expect('crs' in geo).toBe(false)
+  })
+
+  it('streams the same FeatureCollection a row at a time, and a daily history whose features each bin-day names', () => {
+    const streamed = (w: RowWriter<BinFillRow>) => w.head + ROWS.map((r) => w.row(r)).join('') + w.tail
+    expect(JSON.parse(streamed(geoJsonWriter((r) => r.id)))).toEqual(JSON.parse(JSON.stringify(binsToGeoJson(ROWS))))
+    expect(JSON.parse(streamed(ngsiLdWasteWriter()))).toEqual(JSON.parse(JSON.stringify(binsToNgsiLd(ROWS))))
+    expect(streamed(csvWriter(BinFillRow))).toBe(toCsv(BinFillRow, ROWS))
+    // A first row with no position owes no comma: the document is still JSON.
+    const unplacedFirst = [ROWS[4]!, ROWS[0]!]
+    const w = geoJsonWriter<BinFillRow>((r) => r.id)
+    expect(JSON.parse(w.head + unplacedFirst.map((r) => w.row(r)).join('') + w.tail).features).toHaveLength(1)
+
+    const days = BinFillDailyRow.array().parse(
+      ['2026-11-28', '2026-11-29'].flatMap((date) =>
+        [row(), row({ id: 'b5', latitude: null, longitude: null })].map((r) => ({
+          id: r.id,
+          name: r.name,
+          site: r.site,
+          latitude: r.latitude,
+          longitude: r.longitude,
+          date,
+          fillingLevelMean: 0.4,
+          fillingLevelMax: 0.55,
+          readings: 24,
+          emptyings: 1,
+        })),
+      ),
+    )
+    const daily = geoJsonWriter<BinFillDailyRow>((r) => `${r.id}/${r.date}`)
+    const geo = JSON.parse(daily.head + days.map((r) => daily.row(r)).join('') + daily.tail)
+    expect(errorsOf(validate, geo)).toEqual([])
+    expect(geo.features.map((f: { id: string }) => f.id)).toEqual(['b1/2026-11-28', 'b1/2026-11-29'])
+    expect(geo.features[0].properties).toEqual({
+      id: 'b1',
+      name: 'Bin 1, Market Square',
+      site: 'town',
+      date: '2026-11-28',
+      fillingLevelMean: 0.4,
+      fillingLevelMax: 0.55,
+      readings: 24,
+      emptyings: 1,
+    })
   })
 
   it('has a schema with teeth: latitude-first positions, a crs member or a missing geometry are refused', () => {
@@ -191,7 +239,13 @@ function vocabularyOf(nodes: readonly unknown[], into = new Set<string>()): Set<
 }
 
 const BASE = 'https://data.example.gov.uk'
-const catalogue = () => dcatCatalogue(DATASETS as readonly DatasetDefinition[], { baseUrl: BASE, publisher: 'Example Council' })
+/** With a history dataset's temporal coverage, so its terms are checked too. */
+const catalogue = () =>
+  dcatCatalogue(DATASETS as readonly DatasetDefinition[], {
+    baseUrl: BASE,
+    publisher: 'Example Council',
+    coverage: { 'bin-fill-daily': { start: '2025-12-01T00:00:00.000Z', end: '2026-11-30T09:15:00.000Z' } },
+  })
 const value = (n: Node, p: string) => (n[p] as { '@value'?: unknown; '@id'?: string }[] | undefined)?.map((x) => x['@value'] ?? x['@id'])
 
 describe('the DCAT catalogue parses as JSON-LD with the DCAT context (issue 13, acceptance 3)', () => {
