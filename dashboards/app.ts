@@ -21,6 +21,7 @@ import { createSessions } from './access/sessions.ts'
 import { createAuthGuard } from './auth-guard.ts'
 import { trustList } from './client-address.ts'
 import { sendError } from './errors.ts'
+import { type ChangeClock, createChangeClock } from './open-data/change-clock.ts'
 import { registerRateLimits } from './rate-limits.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { areaRoutes } from './routes/areas.ts'
@@ -84,7 +85,7 @@ export interface AppDeps {
   /** The energy manager's figures: £ per kWh wasted (ENERGY_TARIFF_GBP_PER_KWH). */
   energy?: { tariffGbpPerKwh: number }
   /** Open data (issue 13): who the catalogue names as publisher, and the licence if not OGL v3; defaults when unset. */
-  openData?: { publisher: string; licence: string | null }
+  openData?: { publisher: string; licence: string | null; changes: ChangeClock }
 }
 
 /** ENERGY_TARIFF_GBP_PER_KWH's default (service/config.ts), for callers that do not pass `energy`. */
@@ -188,6 +189,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       publicUrl: deps.http.publicUrl,
       publisher: deps.openData?.publisher,
       licence: deps.openData?.licence ?? null,
+      changes: deps.openData?.changes ?? createChangeClock(),
     }),
   )
   await app.register(async (api) => {

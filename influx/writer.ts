@@ -12,7 +12,8 @@ export interface InfluxWriterDeps {
   log: Logger
   /** A reading InfluxDB refused on its own, with the reason: it goes to quarantine, the rest lands. */
   onRejected(record: ReadingRecord, reason: string): Promise<void>
-  onWritten(points: number): void
+  /** After InfluxDB confirmed them: how many, and which readings (open data notes the days they changed). */
+  onWritten(points: number, records: readonly ReadingRecord[]): void
   /** Recreates the database after a 404 (an InfluxDB 1.x server wiped or replaced). */
   onMissingDatabase(): Promise<void>
 }
@@ -37,7 +38,7 @@ export function createInfluxWriter(deps: InfluxWriterDeps): ReaderHandler & { re
     const r = await deps.client.write(lines)
     if (r.kind === 'ok') {
       lastError = null
-      deps.onWritten(lines.length)
+      deps.onWritten(lines.length, records)
       return
     }
     if (r.kind === 'bad-data') {

@@ -9,6 +9,7 @@ import { brokerMetrics } from '../broker/metrics.ts'
 import { COLLECTION_READER, createCollectionRecorder } from '../collections/recorder.ts'
 import { createScheduleBook } from '../collections/schedule-book.ts'
 import { buildApp } from '../dashboards/app.ts'
+import { createChangeClock } from '../dashboards/open-data/change-clock.ts'
 import { createInfluxClient } from '../influx/client.ts'
 import { createLegacySpoolDrain } from '../influx/legacy-spool.ts'
 import { createInfluxQuery } from '../influx/query.ts'
@@ -82,11 +83,16 @@ export async function compose(
   const influxClient = createInfluxClient({ ...influxCfg, rp: config.INFLUX_RP })
   // Readings an earlier release left in DATA_DIR/spool reach InfluxDB too.
   const legacySpool = createLegacySpoolDrain({ dataDir: config.DATA_DIR, client: influxClient, log: log.child({ module: 'legacy-spool' }) })
+  // Which days of open data changed when, so a cached answer is never kept past a late reading.
+  const openDataChanges = createChangeClock()
   const influxWriter = createInfluxWriter({
     client: influxClient,
     checkpoint: checkpointFile(logDir, 'influxdb'),
     log: log.child({ module: 'influx-writer' }),
-    onWritten: (n) => im.written.inc(n),
+    onWritten: (n, records) => {
+      im.written.inc(n)
+      openDataChanges.noteReadings(records)
+    },
     // Through the log, like every other quarantined message: durable, and the writer never waits on the store.
     onRejected: (record, reason) =>
       new Promise<void>((resolve, reject) => {
@@ -131,6 +137,7 @@ export async function compose(
   })
   // A crew's collection mark reaches the missed-collection check (the round store tells us after its commit).
   registry.rounds.onChange((c) => {
+    if (c.kind === 'collection' || c.kind === 'detected') openDataChanges.noteCollection(Date.parse(c.collection.at))
     if (c.kind === 'collection')
       alertEngine.noteCollection(c.deviceId, c.at).catch((e: Error) => log.warn({ err: e.message }, 'collection note failed'))
     // Every crew phone on the round sees the bin done, whoever marked it.
@@ -222,7 +229,7 @@ export async function compose(
     webRoot,
     rulesFor: ruleBook.rulesFor,
     energy: { tariffGbpPerKwh: config.ENERGY_TARIFF_GBP_PER_KWH },
-    openData: { publisher: config.OPEN_DATA_PUBLISHER, licence: config.OPEN_DATA_LICENCE_URL ?? null },
+    openData: { publisher: config.OPEN_DATA_PUBLISHER, licence: config.OPEN_DATA_LICENCE_URL ?? null, changes: openDataChanges },
     http: {
       trustedProxies: config.HTTP_TRUSTED_PROXIES,
       mapTileUrl: config.MAP_TILE_URL ?? null,

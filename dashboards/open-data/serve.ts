@@ -52,6 +52,29 @@ export function windowOf(q: OpenDataQuery, defaultDays: number, now: number): Wi
   return { from: startOfLondonDay(from), to: startOfLondonDay(to) }
 }
 
+/** Requests remembered for Last-Modified; past this the memory starts again (a few more full answers, nothing stale). */
+const REMEMBERED = 10_000
+
+/**
+ * Last-Modified for each request (dataset, format, window, page): the first time this process
+ * answered it with its current version, in whole seconds, and always later than the version
+ * before it. So If-Modified-Since gets a 304 only for the rows the client already has, even when
+ * a late reading changed an old day; after a restart everything reads as modified once.
+ */
+export function createVersionTimes(now: () => number = Date.now) {
+  const seen = new Map<string, { version: string; at: number }>()
+  return (request: string, version: string): number => {
+    const prior = seen.get(request)
+    if (prior?.version === version) return prior.at
+    let at = Math.floor(now() / 1000) * 1000
+    if (prior && at <= prior.at) at = prior.at + 1000
+    if (seen.size >= REMEMBERED) seen.clear()
+    seen.set(request, { version, at })
+    return at
+  }
+}
+export type VersionTimes = ReturnType<typeof createVersionTimes>
+
 /** Weak comparison (RFC 9110 §13.1.2): a compressed and a plain body of the same rows are the same resource. */
 const matches = (header: string | undefined, etag: string) =>
   header?.split(',').some((t) => {
@@ -73,7 +96,7 @@ function nextLink(req: FastifyRequest, cursor: string): string {
 export async function serveDataset(
   req: FastifyRequest<{ Querystring: OpenDataQuery }>,
   reply: FastifyReply,
-  o: { dataset: DatasetDefinition; source: AnySource; format: OpenFormat; deps: SourceDeps; now: number },
+  o: { dataset: DatasetDefinition; source: AnySource; format: OpenFormat; deps: SourceDeps; now: number; times: VersionTimes },
 ) {
   const { dataset, source, format, deps } = o
   const q = req.query
@@ -98,18 +121,15 @@ export async function serveDataset(
   }
 
   const prepared = await source.prepare(deps, window)
-  const etag = `W/"${createHash('sha256')
-    .update(JSON.stringify([prepared.version, format, q.limit ?? null, q.cursor ?? null]))
-    .digest('base64url')
-    .slice(0, 32)}"`
-  reply.header('cache-control', 'public, max-age=60').header('etag', etag)
-  const modified = prepared.modified === null ? null : new Date(Math.floor(prepared.modified / 1000) * 1000)
-  if (modified) reply.header('last-modified', modified.toUTCString())
+  const request = JSON.stringify([dataset.id, format, window, q.limit ?? null, q.cursor ?? null])
+  const etag = `W/"${createHash('sha256').update(request).update(prepared.version).digest('base64url').slice(0, 32)}"`
+  const modified = o.times(request, prepared.version)
+  reply.header('cache-control', 'public, max-age=60').header('etag', etag).header('last-modified', new Date(modified).toUTCString())
   const ims = req.headers['if-modified-since']
   // If-None-Match wins when both are sent (RFC 9110 §13.2.2).
   if (req.headers['if-none-match'] !== undefined) {
     if (matches(req.headers['if-none-match'], etag)) return reply.code(304).send()
-  } else if (ims && modified && Date.parse(ims) >= modified.getTime()) return reply.code(304).send()
+  } else if (ims && Date.parse(ims) >= modified) return reply.code(304).send()
 
   reply.type(CONTENT_TYPES[format])
   const writer = writerFor(dataset, source, format)

@@ -13,18 +13,22 @@ import {
   isoDateOf,
   kwhAt,
   londonDayNumber,
+  readingsPerDayRows,
   ServiceHealthRow,
+  ServiceReadingsDailyRow,
   SLOT_MS,
   serviceHealthRows,
 } from '#devices'
 import { queryHalfHourly } from '../../influx/energy-half-hours.ts'
 import { type InfluxQuery, ident, quote } from '../../influx/query.ts'
 import type { Registry } from '../../store/registry.ts'
+import type { ChangeClock } from './change-clock.ts'
 
 export interface SourceDeps {
   registry: Registry
   state(device: Device): DeviceState
   influx: InfluxQuery
+  changes: ChangeClock
 }
 
 /** [from, to) at London midnights, epoch ms. */
@@ -35,10 +39,8 @@ export interface Window {
 
 /** One request's answer before a byte is written: what identifies it, and its rows on demand. */
 export interface Prepared<Row> {
-  /** Changes whenever the rows would: the ETag is made from it. */
+  /** Changes whenever the rows would: the ETag and Last-Modified are made from it. */
   version: string
-  /** The newest change the rows reflect (epoch ms), for Last-Modified; null when nothing is known. */
-  modified: number | null
   /** Batches of rows in key order, strictly after `after`; each batch is small, so memory stays flat. */
   rows(after: readonly string[] | null): AsyncIterable<readonly Row[]>
 }
@@ -63,11 +65,10 @@ const hash = (...parts: unknown[]) => createHash('sha256').update(JSON.stringify
 const placeOf = (d: Device) => [d.id, d.name, d.site, d.latitude, d.longitude]
 
 /** An in-memory snapshot, sorted by key, served after a key. */
-function snapshot<Row>(rows: Row[], keyOf: (r: Row) => string[], modified: number | null): Prepared<Row> {
+function snapshot<Row>(rows: Row[], keyOf: (r: Row) => string[]): Prepared<Row> {
   rows.sort((a, b) => compareKeys(keyOf(a), keyOf(b)))
   return {
     version: hash(rows),
-    modified,
     async *rows(after) {
       yield after ? rows.filter((r) => compareKeys(keyOf(r), after) > 0) : rows
     },
@@ -80,12 +81,6 @@ async function devicesFrom(deps: SourceDeps, type: 'bin' | 'meter', after: reado
   return after ? all.filter((d) => d.id >= after[0]!) : all
 }
 
-/** The newest point of a field in the window: InfluxDB answers it from its index, without reading the rest. */
-async function lastPointAt(influx: InfluxQuery, measurement: string, field: string, w: Window): Promise<number | null> {
-  const rows = await influx.query(`SELECT last(${ident(field)}) FROM ${ident(measurement)} WHERE time >= ${w.from}ms AND time < ${w.to}ms`)
-  return rows[0]?.time ?? null
-}
-
 /** The first and last point of a field, each from InfluxDB's index (two selector queries). */
 async function extentOf(influx: InfluxQuery, measurement: string, field: string): Promise<{ start: number; end: number } | null> {
   const [first, last] = await Promise.all(
@@ -93,8 +88,6 @@ async function extentOf(influx: InfluxQuery, measurement: string, field: string)
   )
   return first === undefined || last === undefined ? null : { start: first, end: last }
 }
-
-const maxOf = (...xs: (number | null)[]) => xs.reduce<number | null>((m, x) => (x === null ? m : m === null ? x : Math.max(m, x)), null)
 
 const binFillLatest: Source<BinFillRow> = {
   keyOf: (r) => [r.id],
@@ -114,9 +107,7 @@ const binFillLatest: Source<BinFillRow> = {
         dateLastEmptying: last === undefined ? null : new Date(last).toISOString(),
       }
     })
-    const rows = allowListed(BinFillRow, raw)
-    const modified = maxOf(...rows.flatMap((r) => [r.observedAt, r.dateLastEmptying].map((t) => (t === null ? null : Date.parse(t)))))
-    return snapshot(rows, this.keyOf, modified)
+    return snapshot(allowListed(BinFillRow, raw), this.keyOf)
   },
 }
 
@@ -128,15 +119,15 @@ const binFillDaily: Source<BinFillDailyRow> = {
   async prepare(deps, window) {
     const w = window!
     const bins = await deps.registry.devices.list({ type: 'bin' })
-    const [lastReading, emptied] = await Promise.all([
-      lastPointAt(deps.influx, 'bin', 'fillingLevel', w),
-      deps.registry.rounds.lastCollections(),
-    ])
-    const lastEmptied = maxOf(...[...emptied.values()].filter((t) => t >= w.from && t < w.to))
     const keyOf = this.keyOf
     return {
-      version: hash('bin-fill-daily', w, lastReading, lastEmptied, bins.map(placeOf)),
-      modified: maxOf(lastReading, lastEmptied),
+      version: hash(
+        'bin-fill-daily',
+        w,
+        deps.changes.changedAt('bin', w.from, w.to),
+        deps.changes.changedAt('collection', w.from, w.to),
+        bins.map(placeOf),
+      ),
       async *rows(after) {
         const from = await devicesFrom(deps, 'bin', after)
         for (let i = 0; i < from.length; i += BATCH) {
@@ -197,10 +188,9 @@ function meterSource<Row>(
       const w = window!
       const meters = await deps.registry.devices.list({ type: 'meter' })
       // The bucket after the window closes its last half-hour, so a reading there changes the answer too.
-      const last = await lastPointAt(deps.influx, 'meter', 'energyWh', { from: w.from, to: w.to + SLOT_MS })
+      const changed = deps.changes.changedAt('meter', w.from, w.to + SLOT_MS)
       return {
-        version: hash(id, w, last, meters.map(placeOf)),
-        modified: last,
+        version: hash(id, w, changed, meters.map(placeOf)),
         async *rows(after) {
           for (const meter of await devicesFrom(deps, 'meter', after)) {
             const series = await queryHalfHourly(deps.influx, meter.id, w.from, w.to)
@@ -251,7 +241,40 @@ const serviceHealth: Source<ServiceHealthRow> = {
   async prepare(deps) {
     const devices = [...(await deps.registry.devices.list({ type: 'bin' })), ...(await deps.registry.devices.list({ type: 'meter' }))]
     const rows = allowListed(ServiceHealthRow, serviceHealthRows(devices, await deps.registry.areas.list()))
-    return snapshot(rows, this.keyOf, null)
+    return snapshot(rows, this.keyOf)
+  },
+}
+
+/** The field every reading of a counted type carries, so its count is the readings' count. */
+const COUNTED_FIELD = { bin: 'fillingLevel', meter: 'energyWh' } as const
+
+const serviceReadingsDaily: Source<ServiceReadingsDailyRow> = {
+  keyOf: (r) => [r.type, r.area, r.date],
+  keyParts: 3,
+  defaultDays: 365,
+  coverage: async (deps) => {
+    const [bins, meters] = await Promise.all([extentOf(deps.influx, 'bin', 'fillingLevel'), extentOf(deps.influx, 'meter', 'energyWh')])
+    if (!bins || !meters) return bins ?? meters
+    return { start: Math.min(bins.start, meters.start), end: Math.max(bins.end, meters.end) }
+  },
+  async prepare(deps, window) {
+    const w = window!
+    // A few series (one per site and type) of one point a day: small enough to hold whole.
+    const counts = await Promise.all(
+      (['bin', 'meter'] as const).map(async (type) => {
+        const q =
+          `SELECT count(${ident(COUNTED_FIELD[type])}) AS "n" FROM ${ident(type)} WHERE time >= ${w.from}ms AND time < ${w.to}ms ` +
+          `GROUP BY time(1d), "site" fill(none) tz('Europe/London')`
+        return (await deps.influx.query(q)).map((p) => ({
+          type,
+          site: String(p.site),
+          date: isoDateOf(londonDayNumber(p.time)),
+          readings: typeof p.n === 'number' ? p.n : 0,
+        }))
+      }),
+    )
+    const rows = allowListed(ServiceReadingsDailyRow, readingsPerDayRows(counts.flat(), await deps.registry.areas.list()))
+    return snapshot(rows, this.keyOf)
   },
 }
 
@@ -266,4 +289,5 @@ export const SOURCES: Record<DatasetId, AnySource> = {
   'energy-half-hourly': erased(energyHalfHourly),
   'energy-daily': erased(energyDaily),
   'service-health': erased(serviceHealth),
+  'service-readings-daily': erased(serviceReadingsDaily),
 }

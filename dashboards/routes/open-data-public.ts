@@ -15,8 +15,9 @@ import {
 import type { InfluxQuery } from '../../influx/query.ts'
 import type { Registry } from '../../store/registry.ts'
 import { ErrorBody, sendError } from '../errors.ts'
+import type { ChangeClock } from '../open-data/change-clock.ts'
 import { OPEN_DATA_PAGE_CSS, openDataPage } from '../open-data/page.ts'
-import { serveDataset, windowOf } from '../open-data/serve.ts'
+import { createVersionTimes, serveDataset, windowOf } from '../open-data/serve.ts'
 import { SOURCES } from '../open-data/sources.ts'
 import { OPEN_DATA_LIMIT } from '../rate-limits.ts'
 
@@ -30,6 +31,8 @@ export interface OpenDataPublicDeps {
   publisher?: string | undefined
   /** OPEN_DATA_LICENCE_URL; null: each dataset's own (OGL v3). */
   licence?: string | null
+  /** When each day of readings and collections last changed: history datasets' versions. */
+  changes: ChangeClock
   now?: () => number
 }
 
@@ -65,6 +68,7 @@ export const openDataPublicRoutes =
   (deps: OpenDataPublicDeps): FastifyPluginAsyncZod =>
   async (app) => {
     const now = deps.now ?? Date.now
+    const times = createVersionTimes(now)
     const published = async (): Promise<DatasetDefinition[]> => {
       const on = new Set((await deps.registry.openData.list()).filter((s) => s.published).map((s) => s.id))
       return DATASETS.filter((d) => on.has(d.id))
@@ -160,7 +164,7 @@ export const openDataPublicRoutes =
           async (req, reply) => {
             if (!(await published()).some((d) => d.id === dataset.id))
               return sendError(reply, 404, 'DATASET_NOT_PUBLISHED', `the dataset ${dataset.id} is not published`)
-            return serveDataset(req, reply, { dataset, source, format, deps, now: now() })
+            return serveDataset(req, reply, { dataset, source, format, deps, now: now(), times })
           },
         )
       }

@@ -90,6 +90,15 @@ export const ServiceHealthRow = z.object({
 })
 export type ServiceHealthRow = z.infer<typeof ServiceHealthRow>
 
+/** How many readings sensors of a (non-housing) type in an area sent on one London day. */
+export const ServiceReadingsDailyRow = z.object({
+  type: z.enum(['bin', 'meter']),
+  area: z.string(),
+  date: z.iso.date(),
+  readings: z.number().int().min(1),
+})
+export type ServiceReadingsDailyRow = z.infer<typeof ServiceReadingsDailyRow>
+
 export interface DatasetDefinition<Row extends z.ZodObject = z.ZodObject> {
   id: string
   title: string
@@ -171,6 +180,19 @@ export const DATASETS = [
     fields: ServiceHealthRow,
     formats: ['csv'],
     history: false,
+  },
+  {
+    id: 'service-readings-daily',
+    title: 'Sensor network readings (daily)',
+    description:
+      'How many readings the council’s street bin and building energy sensors sent each day (London time), per type and area. Ask for a window with from and to (dates); the last year by default.',
+    keywords: ['sensors', 'internet of things', 'service health', 'readings'],
+    frequency: 'DAILY',
+    licence: OGL_V3,
+    source: 'health',
+    fields: ServiceReadingsDailyRow,
+    formats: ['csv'],
+    history: true,
   },
 ] as const satisfies readonly DatasetDefinition[]
 

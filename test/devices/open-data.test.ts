@@ -26,11 +26,11 @@ const row = (over: Partial<BinFillRow> = {}): BinFillRow => ({
 })
 
 describe('open data definitions and serialisers (issue 13, D14)', () => {
-  it('defines the five datasets, each under OGL v3 by default, and none over a housing source', () => {
-    expect(DATASETS.map((d) => d.id)).toEqual(['bin-fill-latest', 'bin-fill-daily', 'energy-half-hourly', 'energy-daily', 'service-health'])
+  it('defines the six datasets, each under OGL v3 by default, and none over a housing source', () => {
+    expect(DATASETS.map((d) => d.id)).toEqual(['bin-fill-latest', 'bin-fill-daily', 'energy-half-hourly', 'energy-daily', 'service-health', 'service-readings-daily'])
     expect(DATASETS.every((d) => d.licence === OGL_V3)).toBe(true)
     const sources: readonly DatasetSource[] = DATASETS.map((d) => d.source)
-    expect(sources).toEqual(['bin', 'bin', 'meter', 'meter', 'health'])
+    expect(sources).toEqual(['bin', 'bin', 'meter', 'meter', 'health', 'health'])
     // @ts-expect-error a boiler is not a dataset source: a housing dataset does not compile.
     const boiler: DatasetSource = 'boiler'
     // @ts-expect-error nor is a room.

@@ -89,6 +89,7 @@ describe('the open data catalogue for people and for portals at /open (issue 13,
         '/open/energy-half-hourly.csv',
         '/open/energy-half-hourly.geojson',
         '/open/service-health.csv',
+        '/open/service-readings-daily.csv',
       ].sort(),
     )
     for (const [path, item] of [...open, ['/open', doc.paths['/open']!] as const]) {
