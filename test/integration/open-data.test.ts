@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditEntry, DeviceState } from '#devices'
 import { type Caller, signedInPerson } from '../helpers/people.ts'
-import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
+import { connectDevice, countPoints, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 
 const FORMATS = ['csv', 'geojson', 'jsonld'] as const
 const LICENCE = 'https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/'
@@ -225,6 +225,20 @@ describe('open data: datasets switched on by an administrator, served as DCAT, C
     // No area names the bins' site, so they count as unassigned.
     expect(records).toEqual([['bin', 'unassigned', String(online), '3']])
     expect((await as(admin, 'PUT', '/api/open-data/datasets/service-health', { published: false })).status).toBe(200)
+  })
+
+  it('publishes readings per day per type and area as CSV, agreeing with what InfluxDB holds', async () => {
+    expect((await as(admin, 'PUT', '/api/open-data/datasets/service-readings-daily', { published: true })).status).toBe(200)
+    const res = await fetch(`${svc.url}/open/service-readings-daily.csv`)
+    expect(res.status).toBe(200)
+    const [header, ...records] = parseCsv(await res.text())
+    expect(header).toEqual(['type', 'area', 'date', 'readings'])
+    // Each bin that reported sent one reading, a minute before the test began: today in London.
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(Date.now() - 60_000)
+    const held = await countPoints(svc.influxUrl, svc.db, 'bin')
+    expect(held).toBe(Object.keys(FILL).length)
+    expect(records).toEqual([['bin', 'unassigned', today, String(held)]])
+    expect((await as(admin, 'PUT', '/api/open-data/datasets/service-readings-daily', { published: false })).status).toBe(200)
   })
 
   it('limits each address: past the allowance the catalogue answers 429 with Retry-After', async () => {
