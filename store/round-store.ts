@@ -165,6 +165,8 @@ export interface RoundStore {
   listCollections(filter?: CollectionFilter): Promise<Collection[]>
   /** Each bin's latest collection (epoch ms), in one query; with `sites`, bins at those sites only. */
   lastCollections(filter?: SiteFilter): Promise<Map<string, number>>
+  /** When each of these bins was emptied in [since, until) (epoch ms), in one query: open data's daily emptyings. */
+  collectionTimes(deviceIds: readonly string[], since: number, until: number): Promise<{ deviceId: string; at: number }[]>
   /**
    * Per round (as rounds are now), collections and wasted trips in [since, until); bins on no round
    * under roundId null. With `sites`, the rounds at those sites, counting only bins there.
@@ -449,6 +451,17 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
       }
       const rows = await q.execute()
       return new Map(rows.map((r) => [r.device_id, Number(r.at)]))
+    },
+    async collectionTimes(deviceIds, since, until) {
+      if (deviceIds.length === 0) return []
+      const rows = await db
+        .selectFrom('collections')
+        .select(['device_id', 'at'])
+        .where('device_id', 'in', [...deviceIds])
+        .where('at', '>=', since)
+        .where('at', '<', until)
+        .execute()
+      return rows.map((r) => ({ deviceId: r.device_id, at: Number(r.at) }))
     },
     async collectionSummary(since, until, f = {}) {
       const { sites } = f

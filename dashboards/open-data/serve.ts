@@ -133,7 +133,10 @@ export async function serveDataset(
 
   reply.type(CONTENT_TYPES[format])
   const writer = writerFor(dataset, source, format)
-  if (q.limit === undefined) return reply.send(Readable.from(whole(writer, prepared.rows(after))))
+  // Byte mode with a small high-water mark: the generator is asked for the next batch only once
+  // this one is on its way (in object mode each multi-megabyte chunk would count as one of sixteen).
+  if (q.limit === undefined)
+    return reply.send(Readable.from(whole(writer, prepared.rows(after)), { objectMode: false, highWaterMark: 64 * 1024 }))
 
   // A page: the rows after the cursor, and a link to the next page if there is more.
   const limit = q.limit
@@ -156,9 +159,12 @@ export async function serveDataset(
 /** The whole dataset as text chunks, a batch at a time: the reply pulls the next batch only when the last is sent. */
 async function* whole(writer: RowWriter<Row>, batches: AsyncIterable<readonly Row[]>): AsyncGenerator<string> {
   if (writer.head) yield writer.head
+  const parts: string[] = []
   for await (const batch of batches) {
-    let chunk = ''
-    for (const r of batch) chunk += writer.row(r)
+    // Joined once into a flat string: appending would build a tree of every row's string first.
+    for (const r of batch) parts.push(writer.row(r))
+    const chunk = parts.join('')
+    parts.length = 0
     if (chunk) yield chunk
   }
   if (writer.tail) yield writer.tail

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import zlib from 'node:zlib'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import {
@@ -150,6 +151,10 @@ export const openDataPublicRoutes =
           `/open/${dataset.id}.${format}`,
           {
             config: { access: 'public', rateLimit: OPEN_DATA_LIMIT },
+            // gzip, not brotli, for a download that may stream for a minute: a fraction of brotli's
+            // window in memory per download, and every client and CDN reads it.
+            // Flushed per chunk, so the first rows leave at once rather than when a block is full.
+            compress: { encodings: ['gzip', 'deflate'], zlibOptions: { flush: zlib.constants.Z_SYNC_FLUSH } },
             schema: {
               tags: ['open data'],
               description:

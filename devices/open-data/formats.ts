@@ -35,7 +35,12 @@ export interface RowWriter<Row> {
   tail: string
 }
 
-const csvLine = (columns: readonly string[], r: Record<string, unknown>) => `${columns.map((c) => csvCell(r[c])).join(',')}\r\n`
+/** One record; concatenated, not mapped and joined, as a year-long stream writes hundreds of thousands. */
+function csvLine(columns: readonly string[], r: Record<string, unknown>): string {
+  let line = ''
+  for (let i = 0; i < columns.length; i++) line += (i === 0 ? '' : ',') + csvCell(r[columns[i]!])
+  return `${line}\r\n`
+}
 
 /** RFC 4180: a header row of the schema's field names, CRLF after every record (UTF-8 by the caller). */
 export function csvWriter<Row extends Record<string, unknown>>(schema: z.ZodObject): RowWriter<Row> {

@@ -280,6 +280,13 @@ describe.each(STORE_ADAPTERS)('round store on %s', (_dialect, open) => {
     )
     expect(await rounds.lastCollections({ sites: ['leeds'] })).toHaveProperty('size', 4)
     expect(await rounds.lastCollections({ sites: ['york'] })).toEqual(new Map())
+    // These bins' emptyings in [since, until), in one query (open data's daily history).
+    const times = await rounds.collectionTimes(['bin-1', 'bin-4', 'bin-9'], T0, T0 + 9 * 86_400_000)
+    expect(times.sort((a, b) => a.at - b.at)).toEqual([
+      { deviceId: 'bin-1', at: T0 },
+      { deviceId: 'bin-1', at: T0 + 3 * 86_400_000 },
+    ])
+    expect(await rounds.collectionTimes([], 0, T0 * 2)).toEqual([])
     expect(at(await rounds.listCollections({ deviceId: 'bin-1' }))).toEqual([
       ['bin-1', iso(T0 + 3 * 86_400_000)],
       ['bin-1', iso(T0)],
