@@ -56,13 +56,6 @@ export interface Source<Row> {
   coverage?(deps: SourceDeps): Promise<{ start: number; end: number } | null>
 }
 
-/**
- * Bins queried at once: InfluxDB takes ~15 ms per bin-year of daily buckets, so the first batch is
- * one bin (the first rows leave at once) and the rest five: few queries, and little held at a time.
- */
-const FIRST_BATCH = 1
-const BATCH = 5
-
 const hash = (...parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 27)
 
 /** What of a device the public rows show: a change to it changes the version. */
@@ -134,11 +127,12 @@ const binFillDaily: Source<BinFillDailyRow> = {
       ),
       async *rows(after) {
         const from = await devicesFrom(deps, 'bin', after)
-        for (let i = 0; i < from.length; ) {
-          const batch = from.slice(i, i + (i === 0 ? FIRST_BATCH : BATCH))
-          i += batch.length
-          // A bin's year at a time: what is held while the reply drains is one bin's rows, not twenty's.
-          for (const rows of await binDays(deps, batch, w)) yield after ? rows.filter((r) => compareKeys(keyOf(r), after) > 0) : rows
+        // One bin's year per query, made into rows as the reply asks for them: each answer is gone
+        // before the next is fetched, so nothing lives long enough to be kept by the garbage collector's
+        // older generation (batches of bins made a year-long download grow the heap by twice as much).
+        for (const bin of from) {
+          const rows = await binDays(deps, bin, w)
+          yield after ? rows.filter((r) => compareKeys(keyOf(r), after) > 0) : rows
         }
       },
     }
@@ -151,71 +145,44 @@ const binFillDaily: Source<BinFillDailyRow> = {
  * allow-list by construction; the type admits no other key), not parsed again: a year of 2,000
  * bins is 730,000 rows, and a copy of each is what would make the stream's memory grow.
  */
-async function binDays(deps: SourceDeps, bins: readonly Device[], w: Window): Promise<Iterable<BinFillDailyRow[]>> {
-  if (bins.length === 0) return []
-  const ids = bins.map((b) => `"device_id" = ${quote(b.id)}`).join(' OR ')
+async function binDays(deps: SourceDeps, bin: Device, w: Window): Promise<BinFillDailyRow[]> {
   const q =
     'SELECT mean("fillingLevel") AS "mean", max("fillingLevel") AS "max", count("fillingLevel") AS "n" FROM "bin" ' +
-    `WHERE (${ids}) AND time >= ${w.from}ms AND time < ${w.to}ms GROUP BY time(1d), "device_id" fill(none) tz('Europe/London')`
-  const [series, emptyings] = await Promise.all([
-    deps.influx.series(q),
-    deps.registry.rounds.collectionTimes(
-      bins.map((b) => b.id),
-      w.from,
-      w.to,
-    ),
-  ])
-  const bySeries = new Map(series.map((s) => [s.tags.device_id, s]))
-  // Every bin has the same days: each date's text is made once per batch, not once per row.
-  const dates = new Map<number, string>()
-  const dateOf = (time: number) => {
-    let date = dates.get(time)
-    if (date === undefined) {
-      date = isoDateOf(londonDayNumber(time))
-      dates.set(time, date)
-    }
-    return date
+    `WHERE "device_id" = ${quote(bin.id)} AND time >= ${w.from}ms AND time < ${w.to}ms GROUP BY time(1d) fill(none) tz('Europe/London')`
+  const [series, emptyings] = await Promise.all([deps.influx.series(q), deps.registry.rounds.collectionTimes([bin.id], w.from, w.to)])
+  const out: BinFillDailyRow[] = []
+  const s = series[0]
+  if (!s) return out
+  const emptied = new Map<string, number>()
+  for (const c of emptyings) {
+    const date = isoDateOf(londonDayNumber(c.at))
+    emptied.set(date, (emptied.get(date) ?? 0) + 1)
   }
-  // Rows are made a bin at a time, as the reply asks for them.
-  return (function* () {
-    for (const bin of bins) {
-      const s = bySeries.get(bin.id)
-      if (!s) continue
-      const [t, mean, max, n] = ['time', 'mean', 'max', 'n'].map((c) => s.columns.indexOf(c))
-      const emptied = new Map<string, number>()
-      for (const c of emptyings) {
-        if (c.deviceId !== bin.id) continue
-        const date = isoDateOf(londonDayNumber(c.at))
-        emptied.set(date, (emptied.get(date) ?? 0) + 1)
-      }
-      const out: BinFillDailyRow[] = []
-      // InfluxDB answers each series in time order: the rows come out in (bin, date) order.
-      for (const v of s.values) {
-        const readings = v[n!]
-        const m = v[mean!]
-        const x = v[max!]
-        const time = v[t!]
-        if (typeof readings !== 'number' || readings < 1 || typeof m !== 'number' || typeof x !== 'number' || typeof time !== 'number')
-          continue
-        const date = dateOf(time)
-        out.push({
-          id: bin.id,
-          name: bin.name,
-          site: bin.site,
-          latitude: bin.latitude,
-          longitude: bin.longitude,
-          date,
-          // Fill is checked 0–1 at ingest; the clamp keeps a float's rounding inside the published range.
-          fillingLevelMean: Math.min(1, Math.max(0, m)),
-          fillingLevelMax: Math.min(1, Math.max(0, x)),
-          readings,
-          // A day with an emptying but no reading has no fill to publish; its emptying shows in the next day's drop.
-          emptyings: emptied.get(date) ?? 0,
-        })
-      }
-      yield out
-    }
-  })()
+  const [t, mean, max, n] = ['time', 'mean', 'max', 'n'].map((c) => s.columns.indexOf(c))
+  // InfluxDB answers in time order: the rows come out in (bin, date) order.
+  for (const v of s.values) {
+    const readings = v[n!]
+    const m = v[mean!]
+    const x = v[max!]
+    const time = v[t!]
+    if (typeof readings !== 'number' || readings < 1 || typeof m !== 'number' || typeof x !== 'number' || typeof time !== 'number') continue
+    const date = isoDateOf(londonDayNumber(time))
+    out.push({
+      id: bin.id,
+      name: bin.name,
+      site: bin.site,
+      latitude: bin.latitude,
+      longitude: bin.longitude,
+      date,
+      // Fill is checked 0–1 at ingest; the clamp keeps a float's rounding inside the published range.
+      fillingLevelMean: Math.min(1, Math.max(0, m)),
+      fillingLevelMax: Math.min(1, Math.max(0, x)),
+      readings,
+      // A day with an emptying but no reading has no fill to publish; its emptying shows in the next day's drop.
+      emptyings: emptied.get(date) ?? 0,
+    })
+  }
+  return out
 }
 
 /** Each meter's half-hours in the window, from InfluxDB's 30-minute aggregates (as the energy view reads them). */

@@ -35,17 +35,37 @@ export interface RowWriter<Row> {
   tail: string
 }
 
-/** One record; concatenated, not mapped and joined, as a year-long stream writes hundreds of thousands. */
-function csvLine(columns: readonly string[], r: Record<string, unknown>): string {
-  let line = ''
-  for (let i = 0; i < columns.length; i++) line += (i === 0 ? '' : ',') + csvCell(r[columns[i]!])
-  return `${line}\r\n`
-}
-
-/** RFC 4180: a header row of the schema's field names, CRLF after every record (UTF-8 by the caller). */
+/**
+ * RFC 4180: a header row of the schema's field names, CRLF after every record (UTF-8 by the caller).
+ * Rows of one thing in a row (a bin's 365 days) repeat their leading cells: the text of the longest
+ * leading run equal to the previous row's is reused, not made again, so a year-long stream makes
+ * little garbage per row.
+ */
 export function csvWriter<Row extends Record<string, unknown>>(schema: z.ZodObject): RowWriter<Row> {
   const columns = Object.keys(schema.shape)
-  return { head: `${columns.map(csvCell).join(',')}\r\n`, row: (r) => csvLine(columns, r), tail: '' }
+  const previous: unknown[] = new Array(columns.length)
+  // prefixes[k]: the text of the previous row's first k cells, each followed by a comma.
+  const prefixes: string[] = ['']
+  return {
+    head: `${columns.map(csvCell).join(',')}\r\n`,
+    row(r) {
+      let k = 0
+      while (k < prefixes.length - 1 && k < columns.length - 1 && r[columns[k]!] === previous[k]) k++
+      let line = prefixes[k]!
+      prefixes.length = k + 1
+      for (let i = k; i < columns.length; i++) {
+        const v = r[columns[i]!]
+        previous[i] = v
+        if (i === columns.length - 1) line += csvCell(v)
+        else {
+          line += `${csvCell(v)},`
+          prefixes.push(line)
+        }
+      }
+      return `${line}\r\n`
+    },
+    tail: '',
+  }
 }
 
 export function toCsv(schema: z.ZodObject, rows: readonly Record<string, unknown>[]): string {

@@ -111,6 +111,30 @@ describe('GeoJSON validates against RFC 7946 (issue 13, acceptance 3)', () => {
     })
   })
 
+  it('writes each CSV record whole when it reuses the leading cells it shares with the record before', () => {
+    const naive = (r: BinFillRow) =>
+      `${Object.keys(BinFillRow.shape)
+        .map((c) => {
+          const v = r[c as keyof BinFillRow]
+          const t = v === null ? '' : String(v)
+          return /[",\r\n]/.test(t) ? `"${t.replaceAll('"', '""')}"` : t
+        })
+        .join(',')}\r\n`
+    // Runs that share 0 to all leading cells, in every order: a later cell equal while an earlier differs included.
+    const rows = [
+      row(),
+      row(),
+      row({ fillingLevel: 0.7 }),
+      row({ name: 'Bin "B", Lane' }),
+      row({ name: 'Bin "B", Lane', latitude: null }),
+      row({ id: 'b2' }),
+      row({ id: 'b2', site: 'park', fillingLevel: 0.7 }),
+      row(),
+    ]
+    const w = csvWriter<BinFillRow>(BinFillRow)
+    expect(rows.map((r) => w.row(r))).toEqual(rows.map(naive))
+  })
+
   it('has a schema with teeth: latitude-first positions, a crs member or a missing geometry are refused', () => {
     const good = JSON.parse(JSON.stringify(binsToGeoJson([row({ latitude: 51.4, longitude: 120 })])))
     expect(errorsOf(validate, good)).toEqual([])

@@ -27,7 +27,14 @@ const row = (over: Partial<BinFillRow> = {}): BinFillRow => ({
 
 describe('open data definitions and serialisers (issue 13, D14)', () => {
   it('defines the six datasets, each under OGL v3 by default, and none over a housing source', () => {
-    expect(DATASETS.map((d) => d.id)).toEqual(['bin-fill-latest', 'bin-fill-daily', 'energy-half-hourly', 'energy-daily', 'service-health', 'service-readings-daily'])
+    expect(DATASETS.map((d) => d.id)).toEqual([
+      'bin-fill-latest',
+      'bin-fill-daily',
+      'energy-half-hourly',
+      'energy-daily',
+      'service-health',
+      'service-readings-daily',
+    ])
     expect(DATASETS.every((d) => d.licence === OGL_V3)).toBe(true)
     const sources: readonly DatasetSource[] = DATASETS.map((d) => d.source)
     expect(sources).toEqual(['bin', 'bin', 'meter', 'meter', 'health', 'health'])

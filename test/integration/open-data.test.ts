@@ -106,7 +106,14 @@ describe('open data: datasets switched on by an administrator, served as DCAT, C
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('DATASET_NOT_PUBLISHED')
     }
     const list = (await (await as(admin, 'GET', '/api/open-data/datasets')).json()) as { id: string; published: boolean }[]
-    expect(list.map((d) => d.id)).toEqual(['bin-fill-latest', 'bin-fill-daily', 'energy-half-hourly', 'energy-daily', 'service-health', 'service-readings-daily'])
+    expect(list.map((d) => d.id)).toEqual([
+      'bin-fill-latest',
+      'bin-fill-daily',
+      'energy-half-hourly',
+      'energy-daily',
+      'service-health',
+      'service-readings-daily',
+    ])
     expect(list.every((d) => !d.published)).toBe(true)
   })
 
