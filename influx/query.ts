@@ -1,29 +1,10 @@
 import http from 'node:http'
-import { z } from 'zod'
 
 export interface InfluxQueryConfig {
   url: string
   db: string
   token: string | undefined
 }
-
-const QueryResult = z.object({
-  results: z.array(
-    z.object({
-      error: z.string().optional(),
-      series: z
-        .array(
-          z.object({
-            name: z.string(),
-            tags: z.record(z.string(), z.string()).optional(),
-            columns: z.array(z.string()),
-            values: z.array(z.array(z.unknown())),
-          }),
-        )
-        .optional(),
-    }),
-  ),
-})
 
 export type Row = Record<string, unknown> & { time: number }
 
@@ -35,9 +16,9 @@ export interface Series {
 }
 
 /**
- * The series of a large answer, checked in place rather than copied: a year of daily buckets for
- * a batch of bins is thousands of rows, and zod would allocate each again. Anything that is not
- * InfluxDB's documented shape throws, as the zod-checked path does.
+ * The series of an answer, checked in place rather than copied: a year of daily buckets is
+ * hundreds of rows a bin, and a schema parse would allocate each again. Anything that is not
+ * InfluxDB's documented shape throws.
  */
 function seriesOf(body: unknown): Series[] {
   const result = (body as { results?: unknown[] } | null)?.results?.[0] as { error?: unknown; series?: unknown } | undefined
@@ -63,7 +44,8 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 4 })
 /**
  * A GET answered as text, through node:http rather than fetch: a download of thousands of
  * queries allocates a fraction of what fetch's web streams do, and that garbage is what made a
- * long stream's memory grow (issue 13, acceptance 4).
+ * long stream's memory grow (issue 13, acceptance 4). A timer cleared with the request, where
+ * AbortSignal.timeout would keep each request reachable until it fired.
  */
 function getText(url: string, headers: Record<string, string>, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -85,18 +67,18 @@ function getText(url: string, headers: Record<string, string>, timeoutMs: number
 /** InfluxQL over the v1 `/query` endpoint (design D5); never Flux. */
 export function createInfluxQuery(config: InfluxQueryConfig) {
   const headers: Record<string, string> = config.token ? { Authorization: `Token ${config.token}` } : {}
+  const series = async (q: string, timeoutMs = 30_000): Promise<Series[]> => {
+    const url = `${config.url}/query?${new URLSearchParams({ db: config.db, epoch: 'ms', q })}`
+    return seriesOf(JSON.parse(await getText(url, headers, timeoutMs)))
+  }
   return {
+    /** The answer's series as sent, for answers too large to copy row by row (epoch ms times). */
+    series,
+    /** The answer as rows; a GROUP BY tag query's rows carry their series' tags (e.g. device_id). */
     async query(q: string): Promise<Row[]> {
-      const url = `${config.url}/query?${new URLSearchParams({ db: config.db, epoch: 'ms', q })}`
-      const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) })
-      if (!res.ok) throw new Error(`influx query failed: HTTP ${res.status} ${await res.text()}`)
-      const body = QueryResult.parse(await res.json())
-      const r = body.results[0]
-      if (r?.error) throw new Error(`influx query failed: ${r.error}`)
       const rows: Row[] = []
-      for (const s of r?.series ?? []) {
+      for (const s of await series(q, 10_000)) {
         for (const v of s.values) {
-          // A GROUP BY tag query answers a series per tag value: the row carries it (e.g. device_id).
           const row: Record<string, unknown> = { ...s.tags }
           s.columns.forEach((c, i) => {
             row[c] = v[i]
@@ -105,11 +87,6 @@ export function createInfluxQuery(config: InfluxQueryConfig) {
         }
       }
       return rows
-    },
-    /** The answer's series as sent, for answers too large to copy row by row (epoch ms times). */
-    async series(q: string): Promise<Series[]> {
-      const url = `${config.url}/query?${new URLSearchParams({ db: config.db, epoch: 'ms', q })}`
-      return seriesOf(JSON.parse(await getText(url, headers, 30_000)))
     },
     async ping(): Promise<boolean> {
       try {

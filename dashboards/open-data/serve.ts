@@ -76,7 +76,7 @@ export function createVersionTimes(now: () => number = Date.now) {
 export type VersionTimes = ReturnType<typeof createVersionTimes>
 
 /** Weak comparison (RFC 9110 §13.1.2): a compressed and a plain body of the same rows are the same resource. */
-const matches = (header: string | undefined, etag: string) =>
+export const matches = (header: string | undefined, etag: string) =>
   header?.split(',').some((t) => {
     const tag = t.trim()
     return tag === '*' || tag.replace(/^W\//, '') === etag.replace(/^W\//, '')

@@ -67,16 +67,22 @@ function snapshot<Row>(rows: Row[], keyOf: (r: Row) => string[]): Prepared<Row> 
   return {
     version: hash(rows),
     async *rows(after) {
-      yield after ? rows.filter((r) => compareKeys(keyOf(r), after) > 0) : rows
+      yield past(rows, keyOf, after)
     },
   }
 }
 
-/** Devices of a type in id order, from the one a cursor stopped at. */
-async function devicesFrom(deps: SourceDeps, type: 'bin' | 'meter', after: readonly string[] | null): Promise<Device[]> {
-  const all = (await deps.registry.devices.list({ type })).sort((a, b) => compareKeys([a.id], [b.id]))
-  return after ? all.filter((d) => d.id >= after[0]!) : all
+/** Devices of a type in id order: a history's version is made from them, and its rows follow them. */
+async function devicesOf(deps: SourceDeps, type: 'bin' | 'meter'): Promise<Device[]> {
+  return (await deps.registry.devices.list({ type })).sort((a, b) => compareKeys([a.id], [b.id]))
 }
+
+/** The devices from the one a cursor stopped at (its rows may go on past the cursor). */
+const from = (devices: readonly Device[], after: readonly string[] | null) => (after ? devices.filter((d) => d.id >= after[0]!) : devices)
+
+/** The rows strictly after the cursor's key. */
+const past = <Row>(rows: Row[], keyOf: (r: Row) => string[], after: readonly string[] | null) =>
+  after ? rows.filter((r) => compareKeys(keyOf(r), after) > 0) : rows
 
 /** The first and last point of a field, each from InfluxDB's index (two selector queries). */
 async function extentOf(influx: InfluxQuery, measurement: string, field: string): Promise<{ start: number; end: number } | null> {
@@ -115,7 +121,7 @@ const binFillDaily: Source<BinFillDailyRow> = {
   coverage: (deps) => extentOf(deps.influx, 'bin', 'fillingLevel'),
   async prepare(deps, window) {
     const w = window!
-    const bins = await deps.registry.devices.list({ type: 'bin' })
+    const bins = await devicesOf(deps, 'bin')
     const keyOf = this.keyOf
     return {
       version: hash(
@@ -126,14 +132,10 @@ const binFillDaily: Source<BinFillDailyRow> = {
         bins.map(placeOf),
       ),
       async *rows(after) {
-        const from = await devicesFrom(deps, 'bin', after)
         // One bin's year per query, made into rows as the reply asks for them: each answer is gone
         // before the next is fetched, so nothing lives long enough to be kept by the garbage collector's
         // older generation (batches of bins made a year-long download grow the heap by twice as much).
-        for (const bin of from) {
-          const rows = await binDays(deps, bin, w)
-          yield after ? rows.filter((r) => compareKeys(keyOf(r), after) > 0) : rows
-        }
+        for (const bin of from(bins, after)) yield past(await binDays(deps, bin, w), keyOf, after)
       },
     }
   },
@@ -200,16 +202,15 @@ function meterSource<Row>(
     coverage: (deps) => extentOf(deps.influx, 'meter', 'energyWh'),
     async prepare(deps, window) {
       const w = window!
-      const meters = await deps.registry.devices.list({ type: 'meter' })
+      const meters = await devicesOf(deps, 'meter')
       // The bucket after the window closes its last half-hour, so a reading there changes the answer too.
       const changed = deps.changes.changedAt('meter', w.from, w.to + SLOT_MS)
       return {
         version: hash(id, w, changed, meters.map(placeOf)),
         async *rows(after) {
-          for (const meter of await devicesFrom(deps, 'meter', after)) {
+          for (const meter of from(meters, after)) {
             const series = await queryHalfHourly(deps.influx, meter.id, w.from, w.to)
-            const rows = allowListed(schema, rowsOf(meter, series, w)) as Row[]
-            yield after ? rows.filter((r) => compareKeys(keyOf(r), after) > 0) : rows
+            yield past(allowListed(schema, rowsOf(meter, series, w)) as Row[], keyOf, after)
           }
         },
       }

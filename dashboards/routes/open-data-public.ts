@@ -18,7 +18,7 @@ import type { Registry } from '../../store/registry.ts'
 import { ErrorBody, sendError } from '../errors.ts'
 import type { ChangeClock } from '../open-data/change-clock.ts'
 import { OPEN_DATA_PAGE_CSS, openDataPage } from '../open-data/page.ts'
-import { createVersionTimes, serveDataset, windowOf } from '../open-data/serve.ts'
+import { createVersionTimes, matches, serveDataset, windowOf } from '../open-data/serve.ts'
 import { SOURCES } from '../open-data/sources.ts'
 import { OPEN_DATA_LIMIT } from '../rate-limits.ts'
 
@@ -59,8 +59,7 @@ function wantsHtml(accept: string | undefined): boolean {
 function sendCached(req: FastifyRequest, reply: FastifyReply, body: string, type: string) {
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`
   reply.header('cache-control', 'public, max-age=60').header('etag', etag)
-  const ifNoneMatch = req.headers['if-none-match']
-  if (ifNoneMatch?.split(',').some((t) => t.trim() === etag || t.trim() === '*')) return reply.code(304).send()
+  if (matches(req.headers['if-none-match'], etag)) return reply.code(304).send()
   return reply.type(type).send(body)
 }
 

@@ -27,13 +27,18 @@ export type Frequency = 'CONT' | 'DAILY'
 
 const isoTime = z.iso.datetime({ offset: true })
 
+/** Where a public thing stands (WGS 84); null when the council has not placed it. Key order is the CSV's column order. */
+const PLACE = {
+  latitude: z.number().min(-90).max(90).nullable(),
+  longitude: z.number().min(-180).max(180).nullable(),
+}
+
 /** A street bin's latest state; bins are public street furniture, so their place may be shown. */
 export const BinFillRow = z.object({
   id: z.string(),
   name: z.string(),
   site: z.string(),
-  latitude: z.number().min(-90).max(90).nullable(),
-  longitude: z.number().min(-180).max(180).nullable(),
+  ...PLACE,
   fillingLevel: z.number().min(0).max(1).nullable(),
   observedAt: isoTime.nullable(),
   dateLastEmptying: isoTime.nullable(),
@@ -45,8 +50,7 @@ export const BinFillDailyRow = z.object({
   id: z.string(),
   name: z.string(),
   site: z.string(),
-  latitude: z.number().min(-90).max(90).nullable(),
-  longitude: z.number().min(-180).max(180).nullable(),
+  ...PLACE,
   date: z.iso.date(),
   fillingLevelMean: z.number().min(0).max(1),
   fillingLevelMax: z.number().min(0).max(1),
@@ -60,8 +64,7 @@ export const EnergyHalfHourRow = z.object({
   buildingId: z.string(),
   buildingName: z.string(),
   site: z.string(),
-  latitude: z.number().min(-90).max(90).nullable(),
-  longitude: z.number().min(-180).max(180).nullable(),
+  ...PLACE,
   start: isoTime,
   kWh: z.number().min(0),
 })
@@ -72,8 +75,7 @@ export const EnergyDailyRow = z.object({
   buildingId: z.string(),
   buildingName: z.string(),
   site: z.string(),
-  latitude: z.number().min(-90).max(90).nullable(),
-  longitude: z.number().min(-180).max(180).nullable(),
+  ...PLACE,
   date: z.iso.date(),
   kWh: z.number().min(0),
   halfHoursKnown: z.number().int().min(1).max(50),

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseCsv } from '../helpers/csv.ts'
 import { connectDevice, countPoints, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 
 /**
@@ -104,35 +105,6 @@ function meterReadings(m: Meter): { ts: number; wh: number }[] {
     wh += m.kw(t) * 500
   }
   return out
-}
-
-/** RFC 4180, enough for the test: quoted fields with doubled quotes and commas; records end with CRLF. */
-function parseCsv(text: string): string[][] {
-  const records: string[][] = []
-  let field = ''
-  let record: string[] = []
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"'
-        i++
-      } else if (c === '"') quoted = false
-      else field += c
-    } else if (c === '"') quoted = true
-    else if (c === ',') {
-      record.push(field)
-      field = ''
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      record.push(field)
-      records.push(record)
-      record = []
-      field = ''
-      i++
-    } else field += c
-  }
-  return records
 }
 
 /** CSV text as its header and its records keyed by column name. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditEntry, DeviceState } from '#devices'
+import { parseCsv } from '../helpers/csv.ts'
 import { type Caller, signedInPerson } from '../helpers/people.ts'
 import { connectDevice, countPoints, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 
@@ -8,35 +9,6 @@ const LICENCE = 'https://www.nationalarchives.gov.uk/doc/open-government-licence
 /** Fill each bin reports; ob-3 never reports and has no position. */
 const FILL: Record<string, number> = { 'ob-1': 0.42, 'ob-2': 0.875 }
 const EMPTIED = '2026-11-29T06:30:00.000Z'
-
-/** RFC 4180, enough for the test: quoted fields with doubled quotes and commas; records end with CRLF. */
-function parseCsv(text: string): string[][] {
-  const records: string[][] = []
-  let field = ''
-  let record: string[] = []
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"'
-        i++
-      } else if (c === '"') quoted = false
-      else field += c
-    } else if (c === '"') quoted = true
-    else if (c === ',') {
-      record.push(field)
-      field = ''
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      record.push(field)
-      records.push(record)
-      record = []
-      field = ''
-      i++
-    } else field += c
-  }
-  return records
-}
 
 interface Entity {
   id: string
