@@ -4,14 +4,8 @@ import type { CrewBin } from '#devices'
 const ZONE = 'Europe/London'
 const timeOnly = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, hour: '2-digit', minute: '2-digit' })
 const withWeekday = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, weekday: 'short', hour: '2-digit', minute: '2-digit' })
-const withDate = new Intl.DateTimeFormat('en-GB', {
-  timeZone: ZONE,
-  weekday: 'short',
-  day: 'numeric',
-  month: 'short',
-  hour: '2-digit',
-  minute: '2-digit',
-})
+// Date and time apart: en-GB puts a comma between them when formatted together ("Mon 7 Dec, 07:00").
+const dateOnly = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, weekday: 'short', day: 'numeric', month: 'short' })
 const dayKey = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' })
 
 const WEEK_MS = 6 * 86_400_000
@@ -23,7 +17,7 @@ export const londonToday = (iso: string, now = Date.now()) => dayKey.format(Date
 export function when(iso: string, now = Date.now()): string {
   const t = Date.parse(iso)
   if (dayKey.format(t) === dayKey.format(now)) return timeOnly.format(t)
-  return Math.abs(t - now) < WEEK_MS ? withWeekday.format(t) : withDate.format(t)
+  return Math.abs(t - now) < WEEK_MS ? withWeekday.format(t) : `${dateOnly.format(t)} ${timeOnly.format(t)}`
 }
 
 /** Fill in four bands; each has its own colour, size and word, so colour is never the only cue. */
