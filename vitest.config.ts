@@ -1,12 +1,21 @@
 import { defineConfig } from 'vitest/config'
 
+// `npm test` runs two phases (scripts/test.sh): SP_PHASE=main runs everything but test/solo/, two
+// files at a time; SP_PHASE=solo then runs test/solo/ one file at a time with nothing beside it.
+// Solo tests measure the service's own resources (its memory over a year-long download): on two
+// cores, another file's servers starve V8's concurrent GC and the figure would measure the neighbour.
+// Unset (vitest run by hand), every file is included.
+const phase = process.env.SP_PHASE
+const SOLO = 'test/solo/**'
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: phase === 'solo' ? [`${SOLO}/*.test.ts`] : ['test/**/*.test.ts'],
+    exclude: phase === 'main' ? ['**/node_modules/**', SOLO] : ['**/node_modules/**'],
     globalSetup: ['test/helpers/global-influxd.ts', 'test/helpers/global-postgres.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: more workers only fight over the CPU that the servers under test need.
-    maxWorkers: 2,
+    maxWorkers: phase === 'solo' ? 1 : 2,
   },
 })

@@ -12,7 +12,14 @@ export interface InfluxWriterDeps {
   log: Logger
   /** A reading InfluxDB refused on its own, with the reason: it goes to quarantine, the rest lands. */
   onRejected(record: ReadingRecord, reason: string): Promise<void>
-  /** After InfluxDB confirmed them: how many, and which readings (open data notes the days they changed). */
+  /**
+   * Just before a batch is sent, and again once InfluxDB confirmed it (`points` is how many then):
+   * open data notes the days the readings change. InfluxDB answers queries with a point before the
+   * write's answer reaches us, so a note only after would let a request meet the new rows under the
+   * old version; a note only before would let one read the old rows under the new version.
+   */
+  onWriting?(records: readonly ReadingRecord[]): void
+  /** After InfluxDB confirmed them: how many, and which readings. */
   onWritten(points: number, records: readonly ReadingRecord[]): void
   /** Recreates the database after a 404 (an InfluxDB 1.x server wiped or replaced). */
   onMissingDatabase(): Promise<void>
@@ -35,6 +42,7 @@ export function createInfluxWriter(deps: InfluxWriterDeps): ReaderHandler & { re
   }
 
   const writeAll = async (lines: string[], records: ReadingRecord[]): Promise<void> => {
+    deps.onWriting?.(records)
     const r = await deps.client.write(lines)
     if (r.kind === 'ok') {
       lastError = null

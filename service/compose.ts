@@ -89,6 +89,7 @@ export async function compose(
     client: influxClient,
     checkpoint: checkpointFile(logDir, 'influxdb'),
     log: log.child({ module: 'influx-writer' }),
+    onWriting: (records) => openDataChanges.noteReadings(records),
     onWritten: (n, records) => {
       im.written.inc(n)
       openDataChanges.noteReadings(records)

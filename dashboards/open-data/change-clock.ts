@@ -15,14 +15,18 @@ export function createChangeClock(now: () => number = Date.now) {
   const started = now()
   const days: Record<ChangeKind, Map<number, number>> = { bin: new Map(), meter: new Map(), collection: new Map() }
 
+  let lastMark = started
   const mark = (kind: ChangeKind, first: number, last: number) => {
-    const at = now()
+    // Strictly after the mark before: a batch is noted before and after its write, and the two must
+    // make different versions even within one millisecond (influx/writer.ts says why).
+    const at = Math.max(now(), lastMark + 1)
+    lastMark = at
     const map = days[kind]
     for (let d = londonDayNumber(first); d <= londonDayNumber(last); d++) map.set(d, at)
   }
 
   return {
-    /** A batch landed in InfluxDB: the days its readings fall on changed now. One pass, two numbers per type. */
+    /** A batch is being written to InfluxDB, or landed: the days its readings fall on change now. One pass, two numbers per type. */
     noteReadings(records: readonly { type: string; ts: number }[]) {
       let binFirst = Number.POSITIVE_INFINITY
       let binLast = Number.NEGATIVE_INFINITY

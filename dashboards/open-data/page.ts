@@ -21,6 +21,10 @@ const FORMAT_NAMES: Record<OpenFormat, string> = {
   geojson: 'GeoJSON (maps)',
   jsonld: 'NGSI-LD (FIWARE Smart Data Models)',
 }
+
+/** A download's name; NGSI-LD names its model, as a reader with a context broker looks for the entity type. */
+const formatName = (format: OpenFormat, dataset: DatasetDefinition) =>
+  format === 'jsonld' && dataset.ngsiLd ? `NGSI-LD (FIWARE Smart Data Model ${dataset.ngsiLd.model})` : FORMAT_NAMES[format]
 const FREQUENCY_WORDS = { CONT: 'Updated as readings arrive', DAILY: 'Updated daily' } as const
 const LONDON = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', dateStyle: 'long' })
 
@@ -46,7 +50,7 @@ function section(d: PageDataset, o: PageOptions): string {
   const period = d.coverage
     ? `<p>Covers ${html(LONDON.format(Date.parse(d.coverage.start)))} to ${html(LONDON.format(Date.parse(d.coverage.end)))}.</p>`
     : ''
-  const links = d.links.map((l) => `<li><a href="${html(l.url)}">${html(FORMAT_NAMES[l.format])}</a></li>`).join('')
+  const links = d.links.map((l) => `<li><a href="${html(l.url)}">${html(formatName(l.format, d.dataset))}</a></li>`).join('')
   return `<section aria-labelledby="${html(d.dataset.id)}">
 <h2 id="${html(d.dataset.id)}">${html(d.dataset.title)}</h2>
 <p>${html(d.dataset.description)}</p>

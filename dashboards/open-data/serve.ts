@@ -9,7 +9,6 @@ import {
   londonDayNumber,
   MAX_PAGE_SIZE,
   MAX_WINDOW_DAYS,
-  ngsiLdWasteWriter,
   type OpenDataQuery,
   type OpenFormat,
   type RowWriter,
@@ -27,13 +26,17 @@ export const CONTENT_TYPES: Record<OpenFormat, string> = {
 
 type Row = Record<string, unknown>
 
-/** A new writer of the format for one response; every dataset's GeoJSON features are named by its row key. */
+/**
+ * A new writer of the format for one response; every dataset's GeoJSON features are named by its
+ * row key, and its NGSI-LD entities are its own Smart Data Model's (the dataset's `ngsiLd`).
+ */
 export function writerFor(dataset: DatasetDefinition, source: AnySource, format: OpenFormat): RowWriter<Row> {
   if (format === 'csv') return csvWriter(dataset.fields)
   if (format === 'geojson')
     return geoJsonWriter<Row & { latitude: number | null; longitude: number | null }>((r) => source.keyOf(r).join('/'))
-  // NGSI-LD is offered for the bin snapshot only (datasets.ts), whose rows are WasteContainers.
-  return ngsiLdWasteWriter() as unknown as RowWriter<Row>
+  // Routes exist only for declared formats, and datasets.ts will not compile with jsonld declared and no mapping.
+  if (!dataset.ngsiLd) throw new Error(`${dataset.id} has no NGSI-LD mapping`)
+  return dataset.ngsiLd.writer()
 }
 
 /** The window a history dataset was asked for, at London midnights; a string is the error to send. */

@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { ngsiLdWasteWriter, type RowWriter } from './formats.ts'
+import { ngsiLdDailyWriter, ngsiLdHalfHourWriter } from './ngsi-ld-energy.ts'
 
 /** Open Government Licence v3.0: the default for every dataset (a council may configure another). */
 export const OGL_V3 = 'https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/'
@@ -101,6 +103,14 @@ export const ServiceReadingsDailyRow = z.object({
 })
 export type ServiceReadingsDailyRow = z.infer<typeof ServiceReadingsDailyRow>
 
+/** How a dataset's rows become NGSI-LD entities: the Smart Data Model, and a writer of its rows. */
+export interface NgsiLdMapping<Row> {
+  /** The Smart Data Models entity type, named to readers on the page. */
+  model: string
+  /** A new writer for one response. */
+  writer: () => RowWriter<Row>
+}
+
 export interface DatasetDefinition<Row extends z.ZodObject = z.ZodObject> {
   id: string
   title: string
@@ -116,6 +126,8 @@ export interface DatasetDefinition<Row extends z.ZodObject = z.ZodObject> {
   formats: readonly OpenFormat[]
   /** A history answers a time window (`from`, `to`), from InfluxDB aggregates; a snapshot is now. */
   history: boolean
+  /** Exactly when `formats` has jsonld (NGSI_LD_MATCHES_FORMATS below checks it, and that it writes these rows). */
+  ngsiLd?: NgsiLdMapping<z.infer<Row>>
 }
 
 export const DATASETS = [
@@ -131,6 +143,7 @@ export const DATASETS = [
     fields: BinFillRow,
     formats: ['csv', 'geojson', 'jsonld'],
     history: false,
+    ngsiLd: { model: 'WasteContainer', writer: ngsiLdWasteWriter },
   },
   {
     id: 'bin-fill-daily',
@@ -155,8 +168,9 @@ export const DATASETS = [
     licence: OGL_V3,
     source: 'meter',
     fields: EnergyHalfHourRow,
-    formats: ['csv', 'geojson'],
+    formats: ['csv', 'geojson', 'jsonld'],
     history: true,
+    ngsiLd: { model: 'ACMeasurement', writer: ngsiLdHalfHourWriter },
   },
   {
     id: 'energy-daily',
@@ -168,8 +182,9 @@ export const DATASETS = [
     licence: OGL_V3,
     source: 'meter',
     fields: EnergyDailyRow,
-    formats: ['csv', 'geojson'],
+    formats: ['csv', 'geojson', 'jsonld'],
     history: true,
+    ngsiLd: { model: 'ACMeasurement', writer: ngsiLdDailyWriter },
   },
   {
     id: 'service-health',
@@ -199,6 +214,27 @@ export const DATASETS = [
 ] as const satisfies readonly DatasetDefinition[]
 
 export type DatasetId = (typeof DATASETS)[number]['id']
+
+type Defined = (typeof DATASETS)[number]
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+type WrittenRow<M> = M extends { writer: () => RowWriter<infer R> } ? R : never
+/**
+ * The ids of datasets served as jsonld with no NGSI-LD mapping, mapped but not served as jsonld,
+ * or mapped to a writer of another dataset's rows (a WasteContainer writer on energy rows).
+ */
+type NgsiLdMismatch<D extends Defined = Defined> = D extends unknown
+  ? 'jsonld' extends D['formats'][number]
+    ? D extends { ngsiLd: infer M }
+      ? Same<WrittenRow<M>, z.infer<D['fields']>> extends true
+        ? never
+        : D['id']
+      : D['id']
+    : D extends { ngsiLd: unknown }
+      ? D['id']
+      : never
+  : never
+/** Fails to compile while any dataset's NGSI-LD mapping and formats disagree. */
+export const NGSI_LD_MATCHES_FORMATS: [NgsiLdMismatch] extends [never] ? true : false = true
 export const DATASET_IDS = DATASETS.map((d) => d.id) as DatasetId[]
 
 export const datasetById = (id: string): DatasetDefinition | undefined => DATASETS.find((d) => d.id === id)

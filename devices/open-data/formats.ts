@@ -77,7 +77,7 @@ interface Placed {
   latitude: number | null
   longitude: number | null
 }
-const hasPosition = <R extends Placed>(r: R): r is R & { latitude: number; longitude: number } =>
+export const hasPosition = <R extends Placed>(r: R): r is R & { latitude: number; longitude: number } =>
   r.latitude !== null && r.longitude !== null
 
 /** An RFC 7946 Point feature, [longitude, latitude], the row's other fields its properties. */
@@ -92,7 +92,7 @@ export function binsToGeoJson(rows: readonly BinFillRow[]) {
 }
 
 /** JSON items between `head` and `tail`, comma-separated; `item` null leaves a row out. */
-function jsonItemsWriter<Row>(head: string, tail: string, item: (r: Row) => unknown): RowWriter<Row> {
+export function jsonItemsWriter<Row>(head: string, tail: string, item: (r: Row) => unknown): RowWriter<Row> {
   let first = true
   return {
     head,
@@ -117,7 +117,8 @@ export const geoJsonWriter = <Row extends Placed>(idOf: (r: Row) => string): Row
 export const WASTE_CONTEXT = 'https://raw.githubusercontent.com/smart-data-models/dataModel.WasteManagement/master/context.jsonld'
 export const NGSI_LD_CORE_CONTEXT = 'https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld'
 
-const dateTime = (v: string) => ({ '@type': 'DateTime', '@value': v })
+/** An NGSI-LD typed DateTime value, as the Smart Data Models normalized examples write one. */
+export const dateTime = (v: string) => ({ '@type': 'DateTime', '@value': v })
 
 /**
  * NGSI-LD normalized WasteContainer entities (Smart Data Models). `location` is required by the

@@ -1,5 +1,6 @@
 export * from './catalogue.ts'
 export * from './datasets.ts'
 export * from './formats.ts'
+export * from './ngsi-ld-energy.ts'
 export * from './paging.ts'
 export * from './service-health.ts'

@@ -12,8 +12,13 @@ import {
   DATASETS,
   type DatasetDefinition,
   dcatCatalogue,
+  ENERGY_CONTEXT,
+  EnergyDailyRow,
+  EnergyHalfHourRow,
   geoJsonWriter,
   NGSI_LD_CORE_CONTEXT,
+  ngsiLdDailyWriter,
+  ngsiLdHalfHourWriter,
   ngsiLdWasteWriter,
   OPEN_MEDIA_TYPES,
   type RowWriter,
@@ -230,6 +235,153 @@ describe('NGSI-LD entities validate against the Smart Data Models WasteContainer
   })
 })
 
+/** The whole NGSI-LD array a writer makes of rows, parsed back. */
+const written = <Row>(w: RowWriter<Row>, rows: readonly Row[]) =>
+  JSON.parse(w.head + rows.map((r) => w.row(r)).join('') + w.tail) as Record<string, unknown>[]
+
+const HALL = { buildingId: 'town-hall', buildingName: 'Town Hall', site: 'civic', latitude: 51.409, longitude: -0.306 }
+const DEPOT = { buildingId: 'depot', buildingName: 'Depot (not yet placed)', site: 'civic', latitude: null, longitude: null }
+const HALF_HOURS: EnergyHalfHourRow[] = EnergyHalfHourRow.array().parse([
+  { ...HALL, start: '2026-01-05T00:00:00.000Z', kWh: 1.25 },
+  { ...HALL, start: '2026-01-05T00:30:00.000Z', kWh: 0 },
+  { ...DEPOT, start: '2026-01-05T00:00:00.000Z', kWh: 3 },
+  // In British Summer Time: the half-hour is still 30 minutes of UTC.
+  { ...HALL, start: '2026-06-01T23:30:00.000Z', kWh: 2.5 },
+])
+const DAYS: EnergyDailyRow[] = EnergyDailyRow.array().parse([
+  { ...HALL, date: '2026-01-05', kWh: 60.5, halfHoursKnown: 36, halfHoursInDay: 48 },
+  { ...DEPOT, date: '2026-01-05', kWh: 12, halfHoursKnown: 48, halfHoursInDay: 48 },
+  // The clocks go forward (a 23-hour day), a BST day, and back (25 hours).
+  { ...HALL, date: '2026-03-29', kWh: 70, halfHoursKnown: 46, halfHoursInDay: 46 },
+  { ...HALL, date: '2026-06-02', kWh: 80, halfHoursKnown: 48, halfHoursInDay: 48 },
+  { ...HALL, date: '2026-10-25', kWh: 90, halfHoursKnown: 50, halfHoursInDay: 50 },
+])
+/** Each London day's midnight to midnight, in UTC, worked out by hand from the UK clock changes of 2026. */
+const DAY_PERIODS = [
+  ['2026-01-05T00:00:00.000Z', '2026-01-06T00:00:00.000Z'],
+  ['2026-03-29T00:00:00.000Z', '2026-03-29T23:00:00.000Z'],
+  ['2026-06-01T23:00:00.000Z', '2026-06-02T23:00:00.000Z'],
+  ['2026-10-24T23:00:00.000Z', '2026-10-26T00:00:00.000Z'],
+]
+const dt = (v: string) => ({ '@type': 'DateTime', '@value': v })
+
+describe('NGSI-LD energy entities follow the Smart Data Models ACMeasurement schema (issue 13, acceptances 1 and 3)', () => {
+  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false })
+  addFormats.default(ajv)
+  ajv.addSchema(fixture('common-schema.excerpt.json') as object)
+  // The corrected copy (README beside it): upstream nests these properties where no validator looks.
+  const validate = ajv.compile(fixture('ac-measurement.schema.json') as object)
+  const halfHours = written(ngsiLdHalfHourWriter(), HALF_HOURS)
+  const days = written(ngsiLdDailyWriter(), DAYS)
+
+  it('writes a half-hour per placed row: its period from start to start + 30 min, observed at its end, its kWh as the import since its start', () => {
+    const placed = HALF_HOURS.filter((r) => r.latitude !== null)
+    expect(halfHours.map((e) => e.id)).toEqual(placed.map((r) => `urn:ngsi-ld:ACMeasurement:town-hall:PT30M:${r.start}`))
+    for (const [e, r] of halfHours.map((e, i) => [e, placed[i]!] as const)) {
+      const end = new Date(Date.parse(r.start) + 30 * 60_000).toISOString()
+      expect(e).toEqual({
+        id: `urn:ngsi-ld:ACMeasurement:town-hall:PT30M:${r.start}`,
+        type: 'ACMeasurement',
+        name: { type: 'Property', value: 'Town Hall' },
+        dateObserved: { type: 'Property', value: dt(end) },
+        dateObservedFrom: { type: 'Property', value: dt(r.start) },
+        dateObservedTo: { type: 'Property', value: dt(end) },
+        dateEnergyMeteringStarted: { type: 'Property', value: dt(r.start) },
+        totalActiveEnergyImport: { type: 'Property', value: r.kWh, unitCode: 'KWH', observedAt: end },
+        phaseType: { type: 'Property', value: 'threePhase' },
+        refDevice: { type: 'Relationship', object: ['urn:ngsi-ld:Device:town-hall'] },
+        location: { type: 'GeoProperty', value: { type: 'Point', coordinates: [-0.306, 51.409] } },
+        '@context': [ENERGY_CONTEXT, NGSI_LD_CORE_CONTEXT],
+      })
+    }
+    // No site, no raw latitude/longitude: only the model's attributes.
+    expect(JSON.stringify(halfHours)).not.toMatch(/"site"|"latitude"|"civic"/)
+  })
+
+  it("writes a London day per placed row, midnight to midnight in UTC (23 and 25 hours when the clocks change), with the day's kWh", () => {
+    expect(days.map((e) => e.id)).toEqual(
+      ['2026-01-05', '2026-03-29', '2026-06-02', '2026-10-25'].map((d) => `urn:ngsi-ld:ACMeasurement:town-hall:P1D:${d}`),
+    )
+    const periods = days.map((e) =>
+      [e.dateObservedFrom, e.dateObservedTo].map((a) => (a as { value: { '@value': string } }).value['@value']),
+    )
+    expect(periods).toEqual(DAY_PERIODS)
+    const hours = periods.map(([from, to]) => (Date.parse(to!) - Date.parse(from!)) / 3_600_000)
+    expect(hours).toEqual([24, 23, 24, 25])
+    for (const [e, r] of days.map((e, i) => [e, DAYS.filter((d) => d.latitude !== null)[i]!] as const)) {
+      expect(e.dateObserved).toEqual(e.dateObservedTo)
+      expect(e.dateEnergyMeteringStarted).toEqual(e.dateObservedFrom)
+      expect((e.totalActiveEnergyImport as { value: number }).value).toBe(r.kWh)
+    }
+    // A half-hour and a day starting at the same instant are different entities.
+    expect(halfHours.map((e) => e.id)).not.toContain(days[0]!.id)
+    expect(halfHours[0]!.dateObservedFrom).toEqual(days[0]!.dateObservedFrom)
+  })
+
+  it('validates every entity, in key-values form, against the shipped (corrected) ACMeasurement schema', () => {
+    expect(halfHours.length + days.length).toBe(7)
+    for (const e of [...halfHours, ...days]) {
+      const kv = toKeyValues(e)
+      expect({ id: kv.id, errors: errorsOf(validate, kv) }).toEqual({ id: kv.id, errors: [] })
+    }
+    expect(toKeyValues(days[0]!)).toEqual({
+      id: 'urn:ngsi-ld:ACMeasurement:town-hall:P1D:2026-01-05',
+      type: 'ACMeasurement',
+      name: 'Town Hall',
+      dateObserved: '2026-01-06T00:00:00.000Z',
+      dateObservedFrom: '2026-01-05T00:00:00.000Z',
+      dateObservedTo: '2026-01-06T00:00:00.000Z',
+      dateEnergyMeteringStarted: '2026-01-05T00:00:00.000Z',
+      totalActiveEnergyImport: 60.5,
+      phaseType: 'threePhase',
+      refDevice: ['urn:ngsi-ld:Device:town-hall'],
+      location: { type: 'Point', coordinates: [-0.306, 51.409] },
+    })
+  })
+
+  it('has a schema with teeth: negative energy, an unknown phase, a missing or malformed date, no location or another type are refused', () => {
+    const kv = toKeyValues(halfHours[0]!)
+    expect(validate(kv)).toBe(true)
+    expect(validate({ ...kv, totalActiveEnergyImport: -1 })).toBe(false)
+    expect(validate({ ...kv, phaseType: 'fourPhase' })).toBe(false)
+    expect(validate({ ...kv, dateObserved: undefined })).toBe(false)
+    expect(validate({ ...kv, dateObservedFrom: '05/01/2026 06:00' })).toBe(false)
+    expect(validate({ ...kv, dateEnergyMeteringStarted: 'yesterday' })).toBe(false)
+    expect(validate({ ...kv, refDevice: [] })).toBe(false)
+    expect(validate({ ...kv, phaseType: undefined })).toBe(false)
+    expect(validate({ ...kv, location: undefined })).toBe(false)
+    expect(validate({ ...kv, type: 'WasteContainer' })).toBe(false)
+  })
+
+  it('ships the upstream schema unchanged, whose nesting lets any value through, and a copy that differs only by the corrections its README lists', () => {
+    const upstream = fixture('ac-measurement.schema.upstream.json') as {
+      allOf: [unknown, unknown, { properties: Record<string, Record<string, unknown>> }]
+    }
+    // Under its own $id: the corrected copy holds upstream's.
+    const loose = ajv.compile({
+      ...upstream,
+      $id: 'https://smart-data-models.github.io/data-models.Energy/ACMeasurement/schema.upstream.json',
+    })
+    const kv = toKeyValues(halfHours[0]!)
+    // Why the corrected copy: upstream checks neither the energy, the phase nor the device references.
+    expect(loose({ ...kv, totalActiveEnergyImport: -1, phaseType: 'fourPhase', refDevice: 'not a list' })).toBe(true)
+    expect(validate({ ...kv, totalActiveEnergyImport: -1 })).toBe(false)
+
+    // The corrections, applied here to upstream, give the shipped copy exactly.
+    const fixed = structuredClone(upstream) as typeof upstream & { $comment?: string }
+    const props = fixed.allOf[2].properties
+    const { type, format, description, ...nested } = props.dateObservedTo!
+    props.dateObservedTo = { type, format, description }
+    Object.assign(props, nested)
+    expect(props.phaseType!.enum).toEqual(['singlePhase', 'treePhase'])
+    props.phaseType!.enum = ['singlePhase', 'threePhase']
+    const { $comment, ...corrected } = fixture('ac-measurement.schema.json') as Record<string, unknown>
+    expect($comment).toMatch(/treePhase/)
+    expect(corrected).toEqual(fixed)
+    expect(Object.keys(nested)).toEqual(expect.arrayContaining(['refDevice', 'phaseType', 'totalActiveEnergyImport']))
+  })
+})
+
 const DCAT = 'http://www.w3.org/ns/dcat#'
 const DCT = 'http://purl.org/dc/terms/'
 const FOAF = 'http://xmlns.com/foaf/0.1/'
@@ -295,7 +447,7 @@ describe('the DCAT catalogue parses as JSON-LD with the DCAT context (issue 13, 
       expect(value(ds, `${DCT}license`)).toEqual([def.licence])
       expect(value(ds, `${DCT}accrualPeriodicity`)).toEqual([`http://publications.europa.eu/resource/authority/frequency/${def.frequency}`])
       const distributions = (ds[`${DCAT}distribution`] ?? []) as Node[]
-      // A distribution per format served; a dataset not served yet (energy) is listed with none.
+      // A distribution per format served, each with its media type.
       expect(distributions).toHaveLength(def.formats.length)
       for (const [dist, format] of distributions.map((d, i) => [d, def.formats[i]!] as const)) {
         expect(dist['@type']).toEqual([`${DCAT}Distribution`])

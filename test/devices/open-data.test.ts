@@ -88,7 +88,12 @@ describe('open data definitions and serialisers (issue 13, D14)', () => {
     expect(energy!['dcat:distribution'].map((d) => d['dcat:downloadURL']['@id'])).toEqual([
       'https://data.example.gov.uk/open/energy-daily.csv',
       'https://data.example.gov.uk/open/energy-daily.geojson',
+      'https://data.example.gov.uk/open/energy-daily.jsonld',
     ])
+    // The building energy NGSI-LD (ACMeasurement entities) is JSON-LD, as the bins' is.
+    expect(energy!['dcat:distribution'][2]!['dcat:mediaType']).toEqual({
+      '@id': 'https://www.iana.org/assignments/media-types/application/ld+json',
+    })
     expect(energy!['dct:accrualPeriodicity']).toEqual({ '@id': 'http://publications.europa.eu/resource/authority/frequency/DAILY' })
     expect(cat['dct:publisher']['foaf:name']).toBe('Example Council')
   })

@@ -39,7 +39,7 @@ describe('the open data catalogue for people and for portals at /open (issue 13,
     }
     await client.endAsync()
     await waitFor(async () => {
-      const r = (await (await svc.api('/api/devices/op-1/readings?every=1d&from=' + new Date(first - DAY).toISOString())).json()) as {
+      const r = (await (await svc.api(`/api/devices/op-1/readings?every=1d&from=${new Date(first - DAY).toISOString()}`)).json()) as {
         points: unknown[]
       }
       return r.points.length >= 3
@@ -86,8 +86,10 @@ describe('the open data catalogue for people and for portals at /open (issue 13,
         '/open/bin-fill-latest.jsonld',
         '/open/energy-daily.csv',
         '/open/energy-daily.geojson',
+        '/open/energy-daily.jsonld',
         '/open/energy-half-hourly.csv',
         '/open/energy-half-hourly.geojson',
+        '/open/energy-half-hourly.jsonld',
         '/open/service-health.csv',
         '/open/service-readings-daily.csv',
       ].sort(),

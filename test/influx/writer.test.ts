@@ -65,4 +65,24 @@ describe('InfluxDB writer', () => {
     expect(rejected[0]![0]).toBe(2)
     expect(rejected[0]![1]).toMatch(/unknown device type toaster/)
   })
+  it('notes a batch before it is sent and again once InfluxDB confirmed it, so open data never serves new rows under an old version', async () => {
+    const events: string[] = []
+    const client = {
+      write: async (lines: string[]) => {
+        events.push(`write ${lines.length}`)
+        return { kind: 'ok' } as WriteOutcome
+      },
+    } as unknown as InfluxClient
+    const w = createInfluxWriter({
+      client,
+      checkpoint: { load: async () => null, save: async () => {} },
+      log: silent,
+      onRejected: async () => {},
+      onWriting: (records) => void events.push(`writing ${records.map((r) => r.ts).join(',')}`),
+      onWritten: (n, records) => void events.push(`written ${n} ${records.map((r) => r.ts).join(',')}`),
+      onMissingDatabase: async () => {},
+    })
+    await w.handle({ records: [reading(1), reading(2)], end: { segment: 1, offset: 10 } })
+    expect(events).toEqual(['writing 1,2', 'write 2', 'written 2 1,2'])
+  })
 })

@@ -220,8 +220,10 @@ const MATRIX: Record<string, Case | readonly Case[]> = {
   'GET /open/bin-fill-daily.geojson': { target: () => ({ path: '/open/bin-fill-daily.geojson' }), expect: PUBLIC(404) },
   'GET /open/energy-half-hourly.csv': { target: () => ({ path: '/open/energy-half-hourly.csv' }), expect: PUBLIC(404) },
   'GET /open/energy-half-hourly.geojson': { target: () => ({ path: '/open/energy-half-hourly.geojson' }), expect: PUBLIC(404) },
+  'GET /open/energy-half-hourly.jsonld': { target: () => ({ path: '/open/energy-half-hourly.jsonld' }), expect: PUBLIC(404) },
   'GET /open/energy-daily.csv': { target: () => ({ path: '/open/energy-daily.csv' }), expect: PUBLIC(404) },
   'GET /open/energy-daily.geojson': { target: () => ({ path: '/open/energy-daily.geojson' }), expect: PUBLIC(404) },
+  'GET /open/energy-daily.jsonld': { target: () => ({ path: '/open/energy-daily.jsonld' }), expect: PUBLIC(404) },
   'GET /open/service-readings-daily.csv': { target: () => ({ path: '/open/service-readings-daily.csv' }), expect: PUBLIC(404) },
   'GET /open/page.css': { target: () => ({ path: '/open/page.css' }), expect: PUBLIC(200) },
 

@@ -129,6 +129,47 @@ interface ApiError {
 }
 
 const HISTORY = ['bin-fill-daily', 'energy-half-hourly', 'energy-daily'] as const
+/** The formats each history dataset declares: building energy also as NGSI-LD (ACMeasurement), bin days not. */
+const FORMATS_OF: Record<(typeof HISTORY)[number], readonly string[]> = {
+  'bin-fill-daily': ['csv', 'geojson'],
+  'energy-half-hourly': ['csv', 'geojson', 'jsonld'],
+  'energy-daily': ['csv', 'geojson', 'jsonld'],
+}
+
+/** An NGSI-LD normalized attribute, as the ACMeasurement entities carry them. */
+interface Attr {
+  type: 'Property' | 'GeoProperty' | 'Relationship'
+  value?: unknown
+  object?: unknown
+  observedAt?: string
+  unitCode?: string
+}
+/** An ACMeasurement entity as the energy datasets write it. */
+interface Entity {
+  id: string
+  type: string
+  '@context': string[]
+  name: Attr
+  dateObserved: Attr
+  dateObservedFrom: Attr
+  dateObservedTo: Attr
+  dateEnergyMeteringStarted: Attr
+  totalActiveEnergyImport: Attr
+  phaseType: Attr
+  refDevice: Attr
+  location: Attr
+}
+const ENERGY_CONTEXTS = [
+  'https://raw.githubusercontent.com/smart-data-models/dataModel.Energy/master/context.jsonld',
+  'https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld',
+]
+/** A DateTime attribute's instant. */
+const when = (a: Attr) => {
+  expect(a).toMatchObject({ type: 'Property', value: { '@type': 'DateTime' } })
+  return (a.value as { '@value': string })['@value']
+}
+/** The period, its observation and its metering start of an entity, in that order. */
+const timesOf = (e: Entity) => [e.dateObservedFrom, e.dateObservedTo, e.dateObserved, e.dateEnergyMeteringStarted].map(when)
 
 describe('open data history datasets: daily bin fill and building energy, paged, cached and limited (issue 13)', () => {
   let svc: TestService
@@ -201,20 +242,20 @@ describe('open data history datasets: daily bin fill and building energy, paged,
   describe('issue 13, acceptance 1: off by default; once published, listed in /open and agreeing with the readings and energy APIs', () => {
     it('answers 404 DATASET_NOT_PUBLISHED on every format of every history dataset while it is off, whatever the query', async () => {
       for (const id of HISTORY) {
-        for (const format of ['csv', 'geojson']) {
+        for (const format of FORMATS_OF[id]) {
           for (const query of ['', `?${BIN_WINDOW}`, '?limit=3']) {
             const body = await refusal(`/open/${id}.${format}${query}`, 404)
             expect(body.error.code).toBe('DATASET_NOT_PUBLISHED')
           }
         }
-        // Offered in no format that the dataset does not declare.
-        expect((await open(`/open/${id}.jsonld`)).status).toBe(404)
       }
+      // Offered in no format that the dataset does not declare.
+      expect((await open('/open/bin-fill-daily.jsonld')).status).toBe(404)
       const cat = (await (await open('/open')).json()) as { 'dcat:dataset': unknown[] }
       expect(cat['dcat:dataset']).toEqual([])
     })
 
-    it('once published, lists each in /open by its identifier, with a CSV and a GeoJSON distribution that answer', async () => {
+    it('once published, lists each in /open by its identifier, with a distribution per declared format', async () => {
       for (const id of HISTORY) await publish(id)
       const cat = (await (await open('/open')).json()) as {
         'dcat:dataset': { 'dct:identifier': string; 'dcat:distribution': { 'dcat:downloadURL': { '@id': string } }[] }[]
@@ -222,8 +263,11 @@ describe('open data history datasets: daily bin fill and building energy, paged,
       expect(cat['dcat:dataset'].map((d) => d['dct:identifier'])).toEqual([...HISTORY])
       for (const d of cat['dcat:dataset']) {
         const paths = d['dcat:distribution'].map((x) => new URL(x['dcat:downloadURL']['@id']).pathname)
-        expect(paths).toEqual([`/open/${d['dct:identifier']}.csv`, `/open/${d['dct:identifier']}.geojson`])
+        const id = d['dct:identifier'] as (typeof HISTORY)[number]
+        expect(paths).toEqual(FORMATS_OF[id].map((f) => `/open/${id}.${f}`))
       }
+      // Still none for the bin days after publishing: a route exists only for a declared format.
+      expect((await open(`/open/bin-fill-daily.jsonld?${BIN_WINDOW}`)).status).toBe(404)
     })
 
     it('bin-fill-daily: CSV and GeoJSON agree with each other, with the readings API (daily mean), the points counted and the emptyings', async () => {
@@ -369,6 +413,39 @@ describe('open data history datasets: daily bin fill and building energy, paged,
           kWh: Number(r.kWh),
         })
       }
+
+      // NGSI-LD: the same placed rows as ACMeasurement entities (location is required, as in GeoJSON).
+      const res = await open(`/open/energy-half-hourly.jsonld?${ENERGY_WINDOW}`)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/^application\/ld\+json/)
+      const entities = (await res.json()) as Entity[]
+      expect(entities.map((e) => e.id)).toEqual(placed.map((r) => `urn:ngsi-ld:ACMeasurement:${r.buildingId}:PT30M:${r.start}`))
+      for (const [k, e] of entities.entries()) {
+        const r = placed[k]!
+        const end = new Date(Date.parse(r.start!) + SLOT).toISOString()
+        expect([e.type, e['@context']]).toEqual(['ACMeasurement', ENERGY_CONTEXTS])
+        expect(e.name).toEqual({ type: 'Property', value: r.buildingName })
+        // The half-hour, observed at its end; the import is counted from its start, so it is the half-hour's kWh.
+        expect(timesOf(e)).toEqual([r.start, end, end, r.start])
+        expect(e.totalActiveEnergyImport).toEqual({ type: 'Property', value: Number(r.kWh), unitCode: 'KWH', observedAt: end })
+        expect(e.phaseType).toEqual({ type: 'Property', value: 'threePhase' })
+        expect(e.refDevice).toEqual({ type: 'Relationship', object: [`urn:ngsi-ld:Device:${r.buildingId}`] })
+        expect(e.location).toEqual({ type: 'GeoProperty', value: { type: 'Point', coordinates: [HALL.longitude, HALL.latitude] } })
+      }
+      // And straight against the building API's half-hours, not only through the CSV.
+      const hall = known.filter((k) => k.id === 'hm-hall')
+      expect(entities.map((e) => when(e.dateObservedFrom))).toEqual(hall.map((k) => k.start))
+      for (const [k, e] of entities.entries()) expect(e.totalActiveEnergyImport.value as number).toBeCloseTo(hall[k]!.kwh, 6)
+
+      // Paged by rows, as every format: the depot's 21 rows give no entity, so the first page holds 79, and the two pages the whole.
+      const first = await open(`/open/energy-half-hourly.jsonld?${ENERGY_WINDOW}&limit=100`)
+      const next = /^<(\/open\/[^>]+)>; rel="next"$/.exec(first.headers.get('link') ?? '')
+      expect(next, String(first.headers.get('link'))).not.toBeNull()
+      const second = await open(next![1]!)
+      expect(second.headers.get('link')).toBeNull()
+      const pages = [(await first.json()) as Entity[], (await second.json()) as Entity[]]
+      expect(pages.map((p) => p.length)).toEqual([79, 53])
+      expect(pages.flat()).toEqual(entities)
     })
 
     it("energy-daily: each day's kWh is the sum of that day's half-hours in the building API, with how many are known", async () => {
@@ -417,6 +494,27 @@ describe('open data history datasets: daily bin fill and building energy, paged,
         expect(f.geometry.coordinates).toEqual([HALL.longitude, HALL.latitude])
         expect(f.properties.kWh).toBe(Number(r.kWh))
         expect(f.properties.halfHoursKnown).toBe(Number(r.halfHoursKnown))
+      }
+
+      // NGSI-LD: an ACMeasurement per placed building-day, its kWh the CSV's and the API half-hours' sum.
+      const res = await open(`/open/energy-daily.jsonld?${ENERGY_WINDOW}`)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/^application\/ld\+json/)
+      const entities = (await res.json()) as Entity[]
+      expect(entities.map((e) => e.id)).toEqual(ENERGY_DAYS.map((d) => `urn:ngsi-ld:ACMeasurement:hm-hall:P1D:${d}`))
+      for (const [k, e] of entities.entries()) {
+        const day = ENERGY_DAYS[k]!
+        const r = rows.find((x) => x.buildingId === 'hm-hall' && x.date === day)!
+        // January: London is on UTC, so the London day is midnight to midnight UTC.
+        const [from, to] = [`${day}T00:00:00.000Z`, new Date(Date.parse(`${day}T00:00:00Z`) + DAY).toISOString()]
+        expect([e.type, e['@context']]).toEqual(['ACMeasurement', ENERGY_CONTEXTS])
+        expect(e.name).toEqual({ type: 'Property', value: HALL.name })
+        expect(timesOf(e)).toEqual([from, to, to, from])
+        expect(e.totalActiveEnergyImport).toEqual({ type: 'Property', value: Number(r.kWh), unitCode: 'KWH', observedAt: to })
+        expect(e.totalActiveEnergyImport.value as number).toBeCloseTo(expected.find((x) => x.id === 'hm-hall' && x.date === day)!.kwh, 6)
+        expect(e.phaseType).toEqual({ type: 'Property', value: 'threePhase' })
+        expect(e.refDevice).toEqual({ type: 'Relationship', object: ['urn:ngsi-ld:Device:hm-hall'] })
+        expect(e.location).toEqual({ type: 'GeoProperty', value: { type: 'Point', coordinates: [HALL.longitude, HALL.latitude] } })
       }
     })
   })

@@ -35,14 +35,16 @@ describe('open data versions: what changed when (issue 13, acceptance 5)', () =>
     expect(clock.changedAt('meter', at('2025-06-01T00:00:00Z'), at('2026-06-01T00:00:00Z'))).toBe(late)
     expect(clock.changedAt('meter', at('2026-01-07T00:00:00Z'), at('2026-02-01T00:00:00Z'))).toBe(started)
 
-    // A batch spanning days marks each day between its first and last reading.
+    // A batch spanning days marks each day between its first and last reading. Within the same
+    // millisecond as the mark before, a mark is still later than it (a batch is noted before and
+    // after its write, and the two must make different versions).
     clock.noteReadings([
       { type: 'bin', ts: at('2026-03-10T12:00:00Z') },
       { type: 'bin', ts: at('2026-03-12T12:00:00Z') },
     ])
-    expect(clock.changedAt('bin', at('2026-03-11T00:00:00Z'), at('2026-03-12T00:00:00Z'))).toBe(late)
+    expect(clock.changedAt('bin', at('2026-03-11T00:00:00Z'), at('2026-03-12T00:00:00Z'))).toBe(late + 1)
     clock.noteCollection(at('2026-03-20T08:00:00Z'))
-    expect(clock.changedAt('collection', at('2026-03-20T00:00:00Z'), at('2026-03-21T00:00:00Z'))).toBe(late)
+    expect(clock.changedAt('collection', at('2026-03-20T00:00:00Z'), at('2026-03-21T00:00:00Z'))).toBe(late + 2)
     expect(clock.changedAt('collection', at('2026-03-21T00:00:00Z'), at('2026-03-22T00:00:00Z'))).toBe(started)
   })
 
