@@ -110,10 +110,12 @@ export function createCollectionRecorder(deps: {
   return { handler }
 }
 
-function levelOf(r: ReadingRecord): { t: number; level: number; tilted: boolean } | null {
+function levelOf(r: ReadingRecord): { t: number; level: number; tilted: boolean | undefined } | null {
   const level = r.readings.fillingLevel
   if (typeof level !== 'number') return null
-  return { t: r.ts, level, tilted: r.readings.tilted === true }
+  // Absent on a sensor without tilt: the collection is then recorded with tilted null (not measured), not false.
+  const tilted = r.readings.tilted
+  return { t: r.ts, level, tilted: typeof tilted === 'boolean' ? tilted : undefined }
 }
 
 function safeJson(text: string): unknown {

@@ -15,8 +15,13 @@ const KEY_SPECIAL = /[,= \\]/
 const escKey = (s: string) => (KEY_SPECIAL.test(s) ? noControl(s).replace(/[,= \\]/g, (c) => `\\${c}`) : noControl(s))
 const escString = (s: string) => noControl(s).replace(/["\\]/g, (c) => `\\${c}`)
 
-/** Numbers are always written as floats (design D6): an int/float conflict would reject a whole batch. */
-function fieldValue(v: number | boolean | string): string | null {
+/**
+ * Numbers are always written as floats (design D6): an int/float conflict would reject a whole batch.
+ * An absent value (undefined or null: a field the sensor does not measure) is no field at all, never
+ * a made-up 0 or a "null" string.
+ */
+function fieldValue(v: number | boolean | string | null | undefined): string | null {
+  if (v === undefined || v === null) return null
   if (typeof v === 'number') return Number.isFinite(v) ? (Number.isInteger(v) ? `${v}.0` : String(v)) : null
   if (typeof v === 'boolean') return v ? '1.0' : '0.0'
   return `"${escString(v)}"`
@@ -33,11 +38,15 @@ export function linePrefix(measurement: string, tags: Record<string, string | nu
 }
 
 /** A full line from a prefix, the fields and a time in ms; null when no field has a value. */
-export function lineWith(prefix: string, fields: Record<string, number | boolean | string>, tsMs: number): string | null {
+export function lineWith(
+  prefix: string,
+  fields: Readonly<Record<string, number | boolean | string | null | undefined>>,
+  tsMs: number,
+): string | null {
   let line = prefix
   let sep = ' '
   for (const k in fields) {
-    const v = fieldValue(fields[k]!)
+    const v = fieldValue(fields[k])
     if (v === null) continue
     line += `${sep}${escKey(k)}=${v}`
     sep = ','

@@ -10,9 +10,13 @@ import { defineDeviceType } from './define.ts'
  */
 export const BinReadings = z.strictObject({
   fillingLevel: z.number().min(0).max(1),
-  temperature: z.number().min(-50).max(200),
+  // Optional: real LoRaWAN bin sensors lack one or the other (a Milesight EM310-UDL has no temperature
+  // sensor, a Dragino LDDS75 no tilt sensor). An absent field is "not measured": the rules on it wait
+  // for a reading that has it, rather than reading the gap as normal (devices/rules: a missing value
+  // leaves a rule's state untouched).
+  temperature: z.number().min(-50).max(200).optional(),
   batteryPct: z.number().min(0).max(100),
-  tilted: z.boolean(),
+  tilted: z.boolean().optional(),
 })
 export type BinReadings = z.infer<typeof BinReadings>
 

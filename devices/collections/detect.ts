@@ -28,15 +28,18 @@ const Level = z.number().min(0).max(1)
 export const DetectionState = z.object({
   /** The latest accepted levels, oldest first (a dropped glitch is not among them). */
   recent: z.array(Level).max(DETECTION_RECENT),
-  /** Whether the latest accepted reading was tilted (a blip just before the drop counts). */
-  tilted: z.boolean(),
+  /**
+   * Whether the latest accepted reading was tilted (a blip just before the drop counts); null when it
+   * did not measure tilt (a sensor without one), so a collection is not reported as "no tilt" on no evidence.
+   */
+  tilted: z.boolean().nullable(),
   /** A drop waiting for the next reading to confirm it. */
   pending: z
     .object({
       t: z.number(),
       level: Level,
       before: Level,
-      tilted: z.boolean(),
+      tilted: z.boolean().nullable(),
     })
     .nullable(),
   /** Newest reading time taken: older or equal ones are late and ignored. */
@@ -44,13 +47,14 @@ export const DetectionState = z.object({
 })
 export type DetectionState = z.infer<typeof DetectionState>
 
-export const initialDetectionState = (): DetectionState => ({ recent: [], tilted: false, pending: null, last: null })
+export const initialDetectionState = (): DetectionState => ({ recent: [], tilted: null, pending: null, last: null })
 
 export interface BinLevelReading {
   /** Reading time, epoch ms. */
   t: number
   /** fillingLevel, parts per one. */
   level: number
+  /** Absent: the sensor does not measure tilt. The level alone finds collections; the tilt only annotates them. */
   tilted?: boolean | undefined
 }
 
@@ -61,8 +65,8 @@ export interface DetectedCollection {
   /** The level of that first low reading. */
   levelAfter: number
   wasted: boolean
-  /** A tilt blip was seen just before, at or just after the drop (the bin was lifted). */
-  tilted: boolean
+  /** A tilt blip was seen just before, at or just after the drop (the bin was lifted); null: none of those readings measured tilt. */
+  tilted: boolean | null
 }
 
 export interface DetectionStep {
@@ -83,6 +87,10 @@ function median(xs: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
+/** Tilt over readings around a drop: seen if any saw it, not seen if any measured it, else unknown. */
+const either = (a: boolean | null, b: boolean | null): boolean | null =>
+  a === true || b === true ? true : a === false || b === false ? false : null
+
 const accept = (recent: readonly number[], level: number) => [...recent, level].slice(-DETECTION_RECENT)
 
 /**
@@ -92,7 +100,7 @@ const accept = (recent: readonly number[], level: number) => [...recent, level].
  */
 export function stepCollection(config: CollectionDetection, state: DetectionState, reading: BinLevelReading): DetectionStep {
   const { t, level } = reading
-  const tilted = reading.tilted === true
+  const tilted = typeof reading.tilted === 'boolean' ? reading.tilted : null
   if (!Number.isFinite(t) || !Number.isFinite(level) || level < 0 || level > 1) return { state, collection: null }
   if (state.last !== null && t <= state.last) return { state, collection: null }
 
@@ -106,7 +114,7 @@ export function stepCollection(config: CollectionDetection, state: DetectionStat
         levelBefore: pending.before,
         levelAfter: pending.level,
         wasted: pending.before < config.wastedBelow,
-        tilted: pending.tilted || tilted,
+        tilted: either(pending.tilted, tilted),
       }
       // The levels before the collection say nothing about the bin after it.
       return { state: { recent: [pending.level, level], tilted, pending: null, last: t }, collection }
@@ -117,7 +125,7 @@ export function stepCollection(config: CollectionDetection, state: DetectionStat
   if (state.recent.length > 0) {
     const before = median(state.recent)
     if (level < config.emptyBelow && level <= before - config.minDrop) {
-      const held = { t, level, before, tilted: state.tilted || tilted }
+      const held = { t, level, before, tilted: either(state.tilted, tilted) }
       return { state: { recent: state.recent, tilted: state.tilted, pending: held, last: t }, collection: null }
     }
   }

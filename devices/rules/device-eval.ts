@@ -137,7 +137,9 @@ function collections(
   const level = numericField(readings, c.level)
   let collected = false
   if (level !== undefined) {
-    const tilt = c.tilt === undefined ? undefined : readings[c.tilt] === true
+    // A reading without the tilt field (a sensor that has none) leaves the tilt unknown, not upright.
+    const tv = c.tilt === undefined ? undefined : readings[c.tilt]
+    const tilt = typeof tv === 'boolean' ? tv : undefined
     const step = stepCollection(DEFAULT_COLLECTION_DETECTION, col.detect, { t, level, tilted: tilt })
     collected = step.collection !== null
     state.collection = { detect: step.state, lastAt: step.collection ? step.collection.at : col.lastAt, from: col.from }

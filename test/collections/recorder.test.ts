@@ -126,6 +126,25 @@ describe('collection recorder (a reader of the log)', () => {
     expect(summary(told).sort()).toEqual(summary(got).sort())
   })
 
+  it('records collections of a bin whose sensor has no tilt (or temperature), with tilted unknown rather than false', async () => {
+    const db = await openDb()
+    const rounds = createRoundStore(db.db)
+    const log = openLog(tempDir())
+    const { reader } = startRecorder(log, rounds)
+    // A Dragino LDDS75: fill and battery only. Its level alone shows the collection.
+    const levelsOnly = bin('bin-ldds75', [0.7, 0.72, 0.74, 0.02, 0.03]).map((r) => ({
+      ...r,
+      readings: { fillingLevel: r.readings.fillingLevel!, batteryPct: 90 },
+    }))
+    await append(log, levelsOnly)
+    await caughtUp(reader)
+    const got = await waitFor(async () => {
+      const cs = await rounds.listCollections()
+      return cs.length >= 1 && cs
+    })
+    expect(summary(got)).toEqual([['bin-ldds75', iso(T0 + 3 * EVERY), 0.72, 0.02, false, null, 'detected']])
+  })
+
   it('resumes a drop held across a restart and records nothing twice when the log is read again', async () => {
     const db = await openDb()
     const rounds = createRoundStore(db.db)

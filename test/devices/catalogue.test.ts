@@ -69,6 +69,66 @@ describe('bin catalogue', () => {
   })
 })
 
+describe('bin catalogue: readings without temperature or tilt (sensors that lack them) are no information', () => {
+  /** A bin reading with only the fields given: `undefined` leaves the field out, as a decoder does. */
+  const partial = (temperature?: number, tilted?: boolean) => ({
+    fillingLevel: 0.3,
+    batteryPct: 80,
+    ...(temperature !== undefined && { temperature }),
+    ...(tilted !== undefined && { tilted }),
+  })
+  const at = (out: ReturnType<typeof run>) => out.map(([t, id, tr]) => [(t - T0) / MIN, id, tr])
+
+  it('a reading without temperature between two hot ones does not clear bin-fire (nor raise it again)', () => {
+    // 65 °C raises on the hot part alone (no rise: first reading); read as 0 °C, the gap would clear it
+    // and 72 °C would then raise it again as a rise.
+    const out = run(
+      DEVICE_TYPES.bin,
+      every(20 * MIN, [partial(65, false), partial(70, false), partial(undefined, false), partial(72, false)]),
+    )
+    expect(at(out)).toEqual([[0, 'bin-fire', 'raised']])
+  })
+
+  it('the rise is measured between readings that both have a temperature, across the one between without', () => {
+    // 10 → (none) → 20: a 10 °C rise, no fire. Read as 0 °C the gap would make it a 20 °C rise.
+    expect(run(DEVICE_TYPES.bin, every(20 * MIN, [partial(10), partial(), partial(20)]))).toEqual([])
+    // 10 → (none) → 30: a 20 °C rise over 40 minutes (within three intervals) is a fire.
+    expect(at(run(DEVICE_TYPES.bin, every(20 * MIN, [partial(10), partial(), partial(30)])))).toEqual([[40, 'bin-fire', 'raised']])
+    // A sensor that never measures temperature never raises bin-fire, whatever else it reports.
+    expect(
+      run(
+        DEVICE_TYPES.bin,
+        every(
+          20 * MIN,
+          [0.3, 0.96, 0.97, 0.99].map((f) => ({ fillingLevel: f, batteryPct: 80 })),
+        ),
+      ).map(([, id]) => id),
+    ).not.toContain('bin-fire')
+  })
+
+  it('bin-knocked-over: a reading without tilt neither advances nor resets the two-reading run, nor clears it', () => {
+    // Tilted, (none), tilted: the second measured tilt raises; read as upright the run would restart,
+    // counted as a tilt it would raise at the gap.
+    const rising = run(DEVICE_TYPES.bin, every(20 * MIN, [partial(10, true), partial(10), partial(10), partial(10, true)]))
+    expect(at(rising)).toEqual([[60, 'bin-knocked-over', 'raised']])
+    // Raised, then readings without tilt keep it open; only an upright reading clears it.
+    const open = run(DEVICE_TYPES.bin, every(20 * MIN, [partial(10, true), partial(10, true), partial(10), partial(), partial(10, false)]))
+    expect(at(open)).toEqual([
+      [20, 'bin-knocked-over', 'raised'],
+      [80, 'bin-knocked-over', 'cleared'],
+    ])
+  })
+
+  it('a sensor without tilt still has its collections found from the level alone', () => {
+    const s = newDeviceRuleState()
+    const levels = [0.7, 0.72, 0.74, 0.02, 0.03]
+    levels.forEach((f, i) => {
+      evaluateReading(DEVICE_TYPES.bin.rules, DEVICE_TYPES.bin, s, T0 + i * 20 * MIN, { fillingLevel: f, batteryPct: 80 })
+    })
+    expect(s.collection?.lastAt).toBe(T0 + 3 * 20 * MIN)
+  })
+})
+
 const boiler = (p: number, hot: boolean, more: Record<string, unknown> = {}) => ({
   flowTemp: hot ? 65 : 22,
   returnTemp: hot ? 50 : 21,

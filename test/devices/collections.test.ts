@@ -103,8 +103,11 @@ describe('collection schedule', () => {
 // Readings every 20 minutes (domain.md §5.1 bin mode) from Monday 5 January 2026.
 const T0 = at('2026-01-05T06:00:00Z')
 const EVERY = 20 * MIN
+// A plain level is an upright reading of a sensor that measures tilt; [level, tilted] gives the tilt.
 const readings = (levels: readonly (number | [number, boolean])[], from = T0): BinLevelReading[] =>
-  levels.map((l, i) => (Array.isArray(l) ? { t: from + i * EVERY, level: l[0], tilted: l[1] } : { t: from + i * EVERY, level: l }))
+  levels.map((l, i) => ({ t: from + i * EVERY, level: Array.isArray(l) ? l[0] : l, tilted: Array.isArray(l) ? l[1] : false }))
+/** A sensor without tilt (a Dragino LDDS75): the level alone. */
+const levelsOnly = (levels: readonly number[], from = T0): BinLevelReading[] => levels.map((level, i) => ({ t: from + i * EVERY, level }))
 
 /** Steps every reading; with `restartAt`, the state goes through JSON and the schema before that reading, as a restart would. */
 function detect(inputs: readonly BinLevelReading[], restartAt?: number, config = DEFAULT_COLLECTION_DETECTION) {
@@ -204,6 +207,38 @@ describe('collection detection', () => {
     const straight = detect(inputs).found
     expect(straight.map((f) => f.index)).toEqual([8, 14])
     for (let k = 1; k < inputs.length; k++) expect(detect(inputs, k).found, `restart before reading ${k}`).toEqual(straight)
+  })
+
+  it('finds collections from the level alone on a sensor without tilt, and records their tilt as unknown, not as upright', () => {
+    const inputs = levelsOnly([0.7, 0.72, 0.74, 0.02, 0.03, 0.03])
+    expect(detect(inputs).found).toEqual([
+      { index: 4, collection: { at: inputs[3]!.t, levelBefore: 0.72, levelAfter: 0.02, wasted: false, tilted: null } },
+    ])
+    // A lid-open glitch is still no collection, and a wasted trip is still one; across a restart too.
+    expect(detect(levelsOnly([0.6, 0.6, 0.01, 0.61, 0.61])).found).toEqual([])
+    const wasted = levelsOnly([0.5, 0.55, 0.6, 0.01, 0.62, 0.64, 0.66, 0.03, 0.04, 0.2, 0.22, 0.24, 0.02, 0.02])
+    const straight = detect(wasted).found
+    expect(straight.map((f) => [f.index, f.collection.wasted, f.collection.tilted])).toEqual([
+      [8, false, null],
+      [13, true, null],
+    ])
+    for (let k = 1; k < wasted.length; k++) expect(detect(wasted, k).found, `restart before reading ${k}`).toEqual(straight)
+  })
+
+  it('counts a tilt seen or measured upright around the drop over readings that did not measure it', () => {
+    const mixed = (tilt: boolean) => [
+      ...levelsOnly([0.8, 0.81, 0.82]),
+      { t: T0 + 3 * EVERY, level: 0.01, tilted: tilt },
+      { t: T0 + 4 * EVERY, level: 0.02 },
+    ]
+    expect(detect(mixed(true)).found[0]!.collection.tilted).toBe(true)
+    expect(detect(mixed(false)).found[0]!.collection.tilted).toBe(false)
+  })
+
+  it('reads a state saved before tilt could be unknown', () => {
+    const old = { recent: [0.8, 0.8], tilted: false, pending: { t: T0, level: 0.01, before: 0.8, tilted: true }, last: T0 }
+    const step = stepCollection(DEFAULT_COLLECTION_DETECTION, DetectionState.parse(old), { t: T0 + EVERY, level: 0.02 })
+    expect(step.collection).toMatchObject({ at: T0, tilted: true })
   })
 
   it('keeps its state small however long it runs', () => {

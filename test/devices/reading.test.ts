@@ -38,6 +38,35 @@ describe('decodeTelemetry()', () => {
   })
 })
 
+describe('bin readings from sensors that lack a temperature or tilt sensor', () => {
+  const bin = DEVICE_TYPES.bin
+  const full = { fillingLevel: 0.4, temperature: 11, batteryPct: 80, tilted: false }
+
+  it('accepts a reading without temperature, without tilted, or without both, and adds neither', () => {
+    const { temperature: _t, ...noTemperature } = full
+    const { tilted: _u, ...noTilt } = full
+    for (const readings of [noTemperature, noTilt, { fillingLevel: 0.4, batteryPct: 80 }]) {
+      const d = decodeTelemetry(enc({ ts: now, readings }), bin, now)
+      expect(d).toMatchObject({ outcome: 'accepted' })
+      expect(d.outcome !== 'rejected' && d.readings).toEqual(readings)
+    }
+  })
+
+  it('still rejects a reading without fillingLevel or batteryPct, and a null where a field is not measured', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ temperature: 11, batteryPct: 80, tilted: false }, 'readings.fillingLevel'],
+      [{ fillingLevel: 0.4 }, 'readings.batteryPct'],
+      // "Not measured" is an absent field: null is a wrong value, not a way to say it.
+      [{ ...full, temperature: null }, 'readings.temperature'],
+    ]
+    for (const [readings, path] of cases) {
+      const d = decodeTelemetry(enc({ ts: now, readings }), bin, now)
+      expect(d).toMatchObject({ outcome: 'rejected', code: 'PAYLOAD_INVALID' })
+      expect(d.outcome === 'rejected' && d.issues.map((i) => i.path)).toEqual([path])
+    }
+  })
+})
+
 describe('topics', () => {
   it('round-trips and refuses anything outside the grammar', () => {
     const t = buildTopic({ site: 'north', type: 'bin', deviceId: 'bin-1', channel: 'telemetry' })

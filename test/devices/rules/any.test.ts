@@ -27,6 +27,18 @@ describe('any: one alert from several conditions', () => {
     expect(transitions(stepAny, fire, initialAnyState(), inputs)).toEqual([])
   })
 
+  it('bin-fire: a reading without temperature leaves every part as it was (no clear, no rise reference, no run)', () => {
+    // 10 → 62 °C opens it on both parts; 63 °C starts the rise part's hour of small changes towards clearing.
+    let s = initialAnyState()
+    for (const i of [at(0, 10), at(20 * MIN, 62), at(40 * MIN, 63)]) s = stepAny(fire, s, i).state
+    const before = structuredClone(s)
+    const gap = stepAny(fire, s, at(60 * MIN))
+    expect(gap.transition).toBeNull()
+    expect(gap.state).toEqual(before)
+    // The next reading with a temperature is measured against 63 °C, the last one that had one.
+    expect(gap.state.parts.rising).toMatchObject({ ref: { t: T0 + 40 * MIN, v: 63 } })
+  })
+
   it('a gap longer than the rise part allows is no rise', () => {
     expect(transitions(stepAny, fire, initialAnyState(), [at(0, 10), at(5 * HOUR, 40)])).toEqual([])
   })
