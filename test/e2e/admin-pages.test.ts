@@ -80,7 +80,8 @@ describe('the admin pages in Chromium (issue 11, admin)', () => {
 
   /** Signs in through the form and waits for the menu: the person's landing view has opened. */
   const signInAs = async (page: Page, who: { email: string; password: string }, hash = '') => {
-    page.setDefaultTimeout(10_000)
+    // Generous: on two busy cores (the suite runs two files at once) a first view of a page has taken over 10 s.
+    page.setDefaultTimeout(20_000)
     await page.goto(`${url}/${hash}`)
     await page.getByLabel('Email', { exact: true }).fill(who.email)
     await page.getByLabel('Password', { exact: true }).fill(who.password)
