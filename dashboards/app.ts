@@ -12,6 +12,8 @@ import type { Logger } from 'pino'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import type { Device, DeviceState, LiveBus, Rule } from '#devices'
 import type { InfluxQuery } from '../influx/query.ts'
+import type { TtsIngest } from '../ingest/tts-ingest.ts'
+import type { TtsMqtt } from '../ingest/tts-mqtt.ts'
 import type { Registry } from '../store/registry.ts'
 import { installAccess } from './access/access-hook.ts'
 import { createAuthenticator } from './access/authenticate.ts'
@@ -30,6 +32,7 @@ import { authRoutes } from './routes/auth.ts'
 import { type BinOutlookDeps, binOutlookRoutes } from './routes/bin-outlook.ts'
 import { caseRoutes } from './routes/cases.ts'
 import { crewRoutes } from './routes/crew.ts'
+import { deliveryRoutes } from './routes/deliveries.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { energyRoutes } from './routes/energy.ts'
 import { faultCodeRoutes } from './routes/fault-codes.ts'
@@ -43,6 +46,8 @@ import { type QuarantineRoutesDeps, quarantineRoutes } from './routes/quarantine
 import { roundRoutes } from './routes/rounds.ts'
 import { ruleRoutes } from './routes/rules.ts'
 import { tokenRoutes } from './routes/tokens.ts'
+import { ttsRoutes } from './routes/tts-uplink.ts'
+import { type OutboxRoutesDeps, webhookRoutes } from './routes/webhooks.ts'
 import { allowInlineStyle, helmetOptions } from './security-headers.ts'
 import { attachSocketIo } from './socket-io.ts'
 
@@ -86,6 +91,12 @@ export interface AppDeps {
   energy?: { tariffGbpPerKwh: number }
   /** Open data (issue 13): who the catalogue names as publisher, and the licence if not OGL v3; defaults when unset. */
   openData?: { publisher: string; licence: string | null; changes: ChangeClock }
+  /** The Things Stack in (issue 14): the uplink webhook and its admin routes; absent, not served. */
+  tts?: TtsIngest
+  /** The TTS MQTT subscription, started and stopped with the HTTP app; null when not configured. */
+  ttsMqtt?: TtsMqtt | null
+  /** The outbox (issue 14): webhook subscriptions and the delivery log; absent, not served. */
+  outbox?: OutboxRoutesDeps
 }
 
 /** ENERGY_TARIFF_GBP_PER_KWH's default (service/config.ts), for callers that do not pass `energy`. */
@@ -181,6 +192,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tokenRoutes({ registry }))
   await app.register(auditRoutes({ registry }))
   await app.register(openDataAdminRoutes({ registry }))
+  if (deps.tts) await app.register(ttsRoutes({ registry, ingest: deps.tts, mqtt: deps.ttsMqtt ?? null }))
+  if (deps.outbox) {
+    await app.register(webhookRoutes({ registry, ...deps.outbox }))
+    await app.register(deliveryRoutes({ registry, wake: deps.outbox.wake }))
+  }
   await app.register(
     openDataPublicRoutes({
       registry,

@@ -23,6 +23,17 @@ export const HTTP_ERROR_CODES = {
     'Use the cursor exactly as the Link rel="next" header of the previous page gave it, for the same dataset; or start again without one.',
   BAD_WINDOW: `Give from and to as dates (YYYY-MM-DD, London days), from before to, at most ${MAX_WINDOW_DAYS} days apart.`,
   RATE_LIMITED: 'Too many of these requests from this address. Wait Retry-After seconds; ask for fewer points or a narrower selection.',
+  TTS_SECRET_INVALID:
+    'Send the webhook secret as a custom header of the TTS webhook: Authorization: Bearer <secret>. An administrator makes it with POST /api/integrations/tts/applications/{id}/secret.',
+  TTS_APPLICATION_MISMATCH: 'The uplink is of another TTS application than the secret: give each application its own webhook secret.',
+  WEBHOOK_TARGET_REFUSED:
+    'The webhook URL resolves to a private, loopback, link-local or otherwise non-public address. Use a public address, or have the operator list the host in WEBHOOK_ALLOW_HOSTS.',
+  WEBHOOK_TARGET_UNRESOLVED: "The webhook URL's host name does not resolve. Check the spelling, or try again once its DNS record exists.",
+  DELIVERY_NOT_DEAD: 'Only a dead-lettered delivery can be replayed; a pending one is still being tried and a delivered one arrived.',
+  TTS_UNREACHABLE:
+    'The Things Stack could not be reached or refused the request. Check baseUrl and the API key (it needs the traffic read right), then try again.',
+  NOT_STORED:
+    'The service could not store this durably just now (its log is at its ceiling or the disk is low). Nothing was kept: send it again after Retry-After seconds.',
 } as const
 export type HttpErrorCode = ErrorCode | keyof typeof HTTP_ERROR_CODES
 

@@ -18,10 +18,14 @@ import { createInfluxWriter } from '../influx/writer.ts'
 import { createIngest } from '../ingest/ingest.ts'
 import { createLiveState } from '../ingest/live-state.ts'
 import type { IngestMetrics } from '../ingest/metrics.ts'
+import { createTtsIngest } from '../ingest/tts-ingest.ts'
+import { ttsMetrics } from '../ingest/tts-metrics.ts'
+import { createTtsMqtt } from '../ingest/tts-mqtt.ts'
 import { checkpointFile } from '../log/checkpoint-file.ts'
 import { createLog } from '../log/log.ts'
 import { logMetrics } from '../log/metrics.ts'
 import { createReader, type ReaderHandler } from '../log/reader.ts'
+import { createOutbox } from '../outbox/outbox.ts'
 import { createQuarantineKeeper, QUARANTINE_READER } from '../quarantine/keeper.ts'
 import { createRevocationWatch } from '../registry/revocation-watch.ts'
 import { openRegistry } from '../store/registry.ts'
@@ -160,6 +164,23 @@ export async function compose(
   ]
   lm = logMetrics(metrics, durable, readers)
 
+  // The durable outbox (issue 14, design D13): reads what the store committed, never on the ingest path.
+  const outbox = createOutbox({
+    registry,
+    bus,
+    log: log.child({ module: 'outbox' }),
+    config: {
+      backoff: {
+        firstMs: config.OUTBOX_BACKOFF_FIRST_MS,
+        maxMs: config.OUTBOX_BACKOFF_MAX_MS,
+        retryForMs: config.OUTBOX_RETRY_HOURS * 3_600_000,
+      },
+      concurrency: config.OUTBOX_CONCURRENCY,
+      webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      allowHosts: config.WEBHOOK_ALLOW_HOSTS,
+    },
+  })
+
   const ingest = createIngest({
     log: durable,
     quarantine: registry.quarantine,
@@ -169,6 +190,25 @@ export async function compose(
     logger: log.child({ module: 'ingest' }),
     window: { lateMs: config.TIME_LATE_S * 1000, earlyMs: config.TIME_EARLY_S * 1000 },
   })
+  // The Things Stack in (issue 14): its uplinks take the same validation, quarantine and log as MQTT telemetry.
+  const ttsIngest = createTtsIngest({
+    log: durable,
+    store: registry.tts,
+    device: registry.devices.get,
+    live,
+    metrics: im,
+    tts: ttsMetrics(metrics),
+    logger: log.child({ module: 'tts' }),
+    window: { lateMs: config.TIME_LATE_S * 1000, earlyMs: config.TIME_EARLY_S * 1000 },
+  })
+  const ttsMqtt =
+    config.TTS_MQTT_URL && config.TTS_MQTT_USERNAME && config.TTS_MQTT_API_KEY
+      ? createTtsMqtt(
+          { url: config.TTS_MQTT_URL, username: config.TTS_MQTT_USERNAME, apiKey: config.TTS_MQTT_API_KEY },
+          ttsIngest,
+          log.child({ module: 'tts-mqtt' }),
+        )
+      : null
 
   const broker = await createBroker({
     config: {
@@ -254,6 +294,9 @@ export async function compose(
           : null,
     },
     replay: ingest.replay,
+    tts: ttsIngest,
+    ttsMqtt,
+    outbox: { policy: outbox.policy, wake: outbox.wake, rotationOverlapMs: config.WEBHOOK_ROTATION_OVERLAP_HOURS * 3_600_000 },
     socketIo: {
       pingIntervalMs: config.SOCKETIO_PING_INTERVAL_MS,
       pingTimeoutMs: config.SOCKETIO_PING_TIMEOUT_MS,
@@ -262,6 +305,9 @@ export async function compose(
     ready: () => readiness({ influx, influxUrl: config.INFLUX_URL, influxWriter, log: durable, readers }),
   })
 
-  return { registry, live, durable, legacySpool, readers, alertEngine, ruleBook, scheduleBook, broker, revocations, app, ensureDb, lm: lm! }
+  return {
+    ...{ registry, live, durable, legacySpool, readers, alertEngine, ruleBook, scheduleBook, broker, revocations, app, ensureDb, lm: lm! },
+    outbox,
+  }
 }
 export type Parts = Awaited<ReturnType<typeof compose>>

@@ -120,6 +120,13 @@ export const ServiceConfig = z
     // (the Open Government Licence v3.0 unless the council chooses another).
     OPEN_DATA_PUBLISHER: z.string().trim().min(1).max(200).default('the council'),
     OPEN_DATA_LICENCE_URL: optional(z.url({ protocol: /^https?$/ })),
+    // The Things Stack's MQTT integration (issue 14), beside or instead of its webhook: all three, or none.
+    // Username {application}@{tenant} (@ttn on TTN); the API key needs the application's traffic read right.
+    TTS_MQTT_URL: optional(z.url({ protocol: /^mqtts?$/, error: 'TTS_MQTT_URL must be mqtt:// or mqtts://' })),
+    TTS_MQTT_USERNAME: optional(
+      z.string().regex(/^[a-z0-9](?:-?[a-z0-9])*(@[a-z0-9](?:-?[a-z0-9])*)?$/, 'TTS_MQTT_USERNAME is {application}@{tenant}'),
+    ),
+    TTS_MQTT_API_KEY: optional(z.string().min(1)),
     QUARANTINE_MAX_ENTRIES: z.coerce.number().int().min(100).default(100_000),
     QUARANTINE_MAX_AGE_DAYS: z.coerce.number().min(1).default(30),
     // The address people reach the dashboard at (https://… behind a TLS proxy): invitation links and the SSO redirect use it,
@@ -161,6 +168,27 @@ export const ServiceConfig = z
       },
       z.record(z.string().min(1), Grants, { error: 'OIDC_GROUP_MAP must be JSON: {"<group>": [{"role": "crew", "areas": ["<area>"]}]}' }),
     ),
+    // The outbox (issue 14): a delivery is retried with exponential backoff and jitter, from OUTBOX_BACKOFF_FIRST_MS
+    // doubling up to OUTBOX_BACKOFF_MAX_MS, for OUTBOX_RETRY_HOURS after its first attempt; then it is dead-lettered.
+    OUTBOX_RETRY_HOURS: z.coerce
+      .number()
+      .positive()
+      .max(24 * 14)
+      .default(24),
+    OUTBOX_BACKOFF_FIRST_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
+    OUTBOX_BACKOFF_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(3_600_000),
+    // Deliveries in flight at once, each to a different target: a slow target holds one of these, never the others.
+    OUTBOX_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+    // A webhook receiver's 2xx must arrive within this long.
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+    // Host names or IP addresses webhooks may reach although they are private, loopback or link-local (comma-separated).
+    WEBHOOK_ALLOW_HOSTS: z.preprocess(splitList, z.array(z.string().trim().toLowerCase().min(1).max(253)).default([])),
+    // After a secret rotation the old secret still signs (beside the new one) for this long.
+    WEBHOOK_ROTATION_OVERLAP_HOURS: z.coerce
+      .number()
+      .min(0)
+      .max(24 * 14)
+      .default(24),
     ADMIN_TOKEN: optional(z.string().min(32, 'ADMIN_TOKEN must be at least 32 characters (use `openssl rand -base64 32`)')),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
@@ -215,6 +243,15 @@ export const ServiceConfig = z
       })
     }
   })
+  .refine(
+    (c) =>
+      [c.TTS_MQTT_URL, c.TTS_MQTT_USERNAME, c.TTS_MQTT_API_KEY].every(Boolean) ||
+      ![c.TTS_MQTT_URL, c.TTS_MQTT_USERNAME, c.TTS_MQTT_API_KEY].some(Boolean),
+    {
+      path: ['TTS_MQTT_URL'],
+      message: 'the TTS MQTT integration needs TTS_MQTT_URL, TTS_MQTT_USERNAME and TTS_MQTT_API_KEY, or none of them',
+    },
+  )
 export type ServiceConfig = z.infer<typeof ServiceConfig>
 
 export type ConfigResult = { ok: true; config: ServiceConfig } | { ok: false; errors: string[] }

@@ -74,6 +74,7 @@ export function createService(config: ServiceConfig & { INFLUX_URL: string }, lo
       for (const _ of durable.damage) lm.damage('start')
       for (const r of readers) r.start()
       p.legacySpool.start()
+      p.outbox.start()
       const warn = (what: string) => (e: Error) => log.warn({ err: e.message }, what)
       // Ended sessions are refused on sight; this only keeps their rows from piling up.
       const prune = () =>
@@ -120,7 +121,7 @@ export function createService(config: ServiceConfig & { INFLUX_URL: string }, lo
       await revocations.close(deadline)
       await broker.close()
       await durable.flush()
-      await Promise.all([...readers.map((r) => r.close(deadline)), parts.legacySpool.close(deadline)])
+      await Promise.all([...readers.map((r) => r.close(deadline)), parts.legacySpool.close(deadline), parts.outbox.close(deadline)])
       await durable.close()
       parts.scheduleBook.close()
       parts.ruleBook.close()

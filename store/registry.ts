@@ -8,12 +8,16 @@ import { migrateToLatest, openStore, type Store } from './db.ts'
 import { createDeviceStore, type DeviceStore } from './device-store.ts'
 import { createIncidentStore, type IncidentStore } from './incident-store.ts'
 import { createOpenDataStore, type OpenDataStore } from './open-data-store.ts'
+import { createOutboxStore, type OutboxStore } from './outbox-store.ts'
 import { createOverrideStore, type OverrideStore } from './override-store.ts'
 import { createPeopleStore, type PeopleStore } from './people-store.ts'
 import { createQuarantineStore, type NewQuarantine, type QuarantineStore } from './quarantine-store.ts'
 import { createRoundStore, type RoundStore } from './round-store.ts'
 import { createSessionStore, type SessionStore } from './session-store.ts'
 import { createTokenStore, type TokenStore } from './token-store.ts'
+import { createTtsStore, type TtsStore } from './tts-store.ts'
+import { createSecretBox } from './webhook-secrets.ts'
+import { createWebhookStore, type WebhookStore } from './webhook-store.ts'
 
 export interface AdminTokens {
   /** A freshly generated token to print once, or null when one already exists or automation supplied it. */
@@ -41,6 +45,12 @@ export interface Registry {
   audit: AuditStore
   /** Which open datasets are published (issue 13). */
   openData: OpenDataStore
+  /** The Things Stack applications, device mappings and frames taken (issue 14). */
+  tts: TtsStore
+  /** Webhook subscriptions (issue 14); their signing keys sealed under the server key. */
+  webhooks: WebhookStore
+  /** The durable outbox's deliveries and cursors (issue 14, design D13). */
+  outbox: OutboxStore
   /** The server's keyed hash, for session ids, API tokens and invitation links. */
   hasher: Hasher
   close(): Promise<void>
@@ -69,7 +79,8 @@ export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
   }
   const { db } = store
   // The HMAC key stays a file beside the data: it never travels through the database it protects.
-  const hasher = createHasher(loadOrCreateServerKey(opts.dataDir))
+  const serverKey = loadOrCreateServerKey(opts.dataDir)
+  const hasher = createHasher(serverKey)
   const devices = createDeviceStore(db, hasher)
 
   const getSecret = async (name: string) =>
@@ -118,6 +129,9 @@ export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
     areas: createAreaStore(db),
     audit: createAuditStore(db),
     openData: createOpenDataStore(db),
+    tts: createTtsStore(db),
+    webhooks: createWebhookStore(db, createSecretBox(serverKey)),
+    outbox: createOutboxStore(db),
     hasher,
     close: () => store.close(),
   }

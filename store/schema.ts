@@ -4,11 +4,14 @@ import type { AreaTables } from './area-store.ts'
 import type { AuditLogTable } from './audit-store.ts'
 import type { CaseTables } from './case-store.ts'
 import type { OpenDataTables } from './open-data-store.ts'
+import type { OutboxTables } from './outbox-store.ts'
 import type { OverrideTables } from './override-store.ts'
 import type { PeopleTables } from './people-store.ts'
 import type { RoundTables } from './round-store.ts'
 import type { SessionsTable } from './session-store.ts'
 import type { ApiTokensTable } from './token-store.ts'
+import type { TtsTables } from './tts-store.ts'
+import type { WebhookTables } from './webhook-store.ts'
 
 /**
  * ISO-8601 UTC text. SQLite keeps it as text; PostgreSQL as timestamptz, which the
@@ -125,7 +128,16 @@ export interface IncidentsTable {
   silent: number
 }
 
-export interface Database extends CaseTables, OpenDataTables, OverrideTables, RoundTables, AreaTables, PeopleTables {
+export interface Database
+  extends CaseTables,
+    OpenDataTables,
+    OverrideTables,
+    RoundTables,
+    AreaTables,
+    PeopleTables,
+    TtsTables,
+    OutboxTables,
+    WebhookTables {
   sessions: SessionsTable
   api_tokens: ApiTokensTable
   audit_log: AuditLogTable

@@ -106,6 +106,10 @@ export const AuditAction = z.enum([
   'export',
   'dataset-published',
   'dataset-withdrawn',
+  'webhook-created',
+  'webhook-deleted',
+  'webhook-secret-rotated',
+  'delivery-replayed',
 ])
 export type AuditAction = z.infer<typeof AuditAction>
 

@@ -10,6 +10,8 @@ import { incidents } from './0007-incidents.ts'
 import { people } from './0008-people.ts'
 import { roundStops } from './0009-round-stops.ts'
 import { openData } from './0010-open-data.ts'
+import { tts } from './0011-tts.ts'
+import { outbox } from './0012-outbox.ts'
 
 /**
  * Listed in code rather than read from the folder, so the list is the same under tsx,
@@ -27,6 +29,8 @@ export function migrationProvider(d: Dialect): MigrationProvider {
     '0008-people': people(d),
     '0009-round-stops': roundStops(d),
     '0010-open-data': openData(d),
+    '0011-tts': tts(d),
+    '0012-outbox': outbox(d),
   }
   return { getMigrations: async () => migrations }
 }

@@ -89,6 +89,20 @@ const alertAction = (
     expect: actsOnKind(k, ok),
   }))
 
+const MATRIX_WEBHOOK = { url: 'https://93.184.215.14/hook', eventTypes: ['incident.raised' as const] }
+const newWebhook = async (f: AuthzFixture) =>
+  (await f.svc.service.registry.webhooks.create({ ...MATRIX_WEBHOOK, description: '', ruleIds: [], areas: [] }, 'admin-token')).id
+/** A dead letter of its own for each call. */
+const deadDelivery = async (f: AuthzFixture) => {
+  const { outbox } = f.svc.service.registry
+  const target = `matrix-${f.unique()}`
+  const payload = '{"type":"incident.raised"}'
+  await outbox.commit(target, 0, 1, [{ eventId: `msg_${target}`, eventType: 'incident.raised', channel: 'webhook', target, payload }])
+  const [d] = await outbox.list({ target })
+  await outbox.record(d!.id, { state: 'dead', at: new Date(), error: 'matrix' })
+  return d!.id
+}
+
 const NEW_PASSWORD = 'kettle lantern orchard 1984'
 const OLD_PASSWORD = 'copper meadow bicycle 77'
 
@@ -211,6 +225,25 @@ const MATRIX: Record<string, Case | readonly Case[]> = {
     target: () => ({ path: '/api/open-data/datasets/bin-fill-latest', body: { published: false } }),
     expect: adminOnly(200, 1),
   },
+  // Webhooks and the delivery log (issue 14): the administrator's. A public address (no DNS, never sent to: no event type it
+  // names is produced), and deliveries made straight in the store for a target with no subscription.
+  'GET /api/webhooks': { target: () => ({ path: '/api/webhooks' }), expect: adminOnly(200, 1) },
+  'POST /api/webhooks': { target: () => ({ path: '/api/webhooks', body: MATRIX_WEBHOOK }), expect: adminOnly(201, 1) },
+  'GET /api/webhooks/:id': { target: async (_side, f) => ({ path: `/api/webhooks/${await newWebhook(f)}` }), expect: adminOnly(200, 1) },
+  'POST /api/webhooks/:id/rotate-secret': {
+    target: async (_side, f) => ({ path: `/api/webhooks/${await newWebhook(f)}/rotate-secret`, body: { overlapHours: 1 } }),
+    expect: adminOnly(200, 1),
+  },
+  'DELETE /api/webhooks/:id': { target: async (_side, f) => ({ path: `/api/webhooks/${await newWebhook(f)}` }), expect: adminOnly(204, 1) },
+  'GET /api/deliveries': { target: () => ({ path: '/api/deliveries?state=dead' }), expect: adminOnly(200, 1) },
+  'GET /api/deliveries/:id': {
+    target: async (_side, f) => ({ path: `/api/deliveries/${await deadDelivery(f)}` }),
+    expect: adminOnly(200, 1),
+  },
+  'POST /api/deliveries/:id/replay': {
+    target: async (_side, f) => ({ path: `/api/deliveries/${await deadDelivery(f)}/replay` }),
+    expect: adminOnly(200, 1),
+  },
   'GET /open': { target: () => ({ path: '/open' }), expect: PUBLIC(200) },
   'GET /open/bin-fill-latest.csv': { target: () => ({ path: '/open/bin-fill-latest.csv' }), expect: PUBLIC(404) },
   'GET /open/bin-fill-latest.geojson': { target: () => ({ path: '/open/bin-fill-latest.geojson' }), expect: PUBLIC(404) },
@@ -226,6 +259,47 @@ const MATRIX: Record<string, Case | readonly Case[]> = {
   'GET /open/energy-daily.jsonld': { target: () => ({ path: '/open/energy-daily.jsonld' }), expect: PUBLIC(404) },
   'GET /open/service-readings-daily.csv': { target: () => ({ path: '/open/service-readings-daily.csv' }), expect: PUBLIC(404) },
   'GET /open/page.css': { target: () => ({ path: '/open/page.css' }), expect: PUBLIC(200) },
+
+  // The Things Stack in (issue 14): the webhook takes only an application's own secret, never a person's or API token.
+  'POST /integrations/tts/uplink': { target: () => ({ path: '/integrations/tts/uplink', body: {} }), expect: PUBLIC(401) },
+  'GET /api/integrations/tts/applications': { target: () => ({ path: '/api/integrations/tts/applications' }), expect: adminOnly(200, 1) },
+  'POST /api/integrations/tts/applications/:id/secret': {
+    target: (_side, f) => ({ path: `/api/integrations/tts/applications/matrix-app-${f.unique()}/secret` }),
+    expect: adminOnly(201, 1),
+  },
+  'DELETE /api/integrations/tts/applications/:id': {
+    target: async (_side, f) => {
+      const id = `matrix-app-${f.unique()}`
+      await f.svc.api(`/api/integrations/tts/applications/${id}/secret`, { method: 'POST' })
+      return { path: `/api/integrations/tts/applications/${id}` }
+    },
+    expect: adminOnly(204, 1),
+  },
+  // Nobody answers at this address: an administrator's call gets as far as fetching, and fails there.
+  'POST /api/integrations/tts/applications/:id/catch-up': {
+    target: () => ({
+      path: '/api/integrations/tts/applications/matrix-app/catch-up',
+      body: { baseUrl: 'http://127.0.0.1:1', apiKey: 'NNSXS.MATRIX', after: '2026-11-30T00:00:00Z' },
+    }),
+    expect: adminOnly(503, 1),
+  },
+  'GET /api/integrations/tts/mappings': { target: () => ({ path: '/api/integrations/tts/mappings' }), expect: adminOnly(200, 1) },
+  'POST /api/integrations/tts/mappings': {
+    target: (side, f) => ({
+      path: '/api/integrations/tts/mappings',
+      body: { applicationId: 'matrix-app', ttsDeviceId: `dev-${f.unique()}`, deviceId: f.devices[side].room, decoder: 'elsys-ers' },
+    }),
+    expect: adminOnly(201),
+  },
+  'DELETE /api/integrations/tts/mappings/:key': {
+    target: async (side, f) => {
+      const ttsDeviceId = `dev-${f.unique()}`
+      const body = { applicationId: 'matrix-app', ttsDeviceId, deviceId: f.devices[side].room, decoder: 'elsys-ers' }
+      await f.svc.api('/api/integrations/tts/mappings', { method: 'POST', body: JSON.stringify(body) })
+      return { path: `/api/integrations/tts/mappings/dev:matrix-app:${ttsDeviceId}` }
+    },
+    expect: adminOnly(204),
+  },
 
   // Devices.
   'GET /api/devices': { target: () => ({ path: '/api/devices' }), expect: everyone(200) },

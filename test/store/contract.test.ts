@@ -43,6 +43,8 @@ describe.each(STORE_ADAPTERS)('store contract on %s', (_dialect, open) => {
       '0008-people',
       '0009-round-stops',
       '0010-open-data',
+      '0011-tts',
+      '0012-outbox',
     ])
   })
   afterEach(async () => {
@@ -242,6 +244,8 @@ describe('store upgrade', () => {
       '0008-people',
       '0009-round-stops',
       '0010-open-data',
+      '0011-tts',
+      '0012-outbox',
     ])
     expect(await adopted.db.selectFrom('secrets').select('name').execute()).toEqual([{ name: 'admin_token' }])
     await adopted.close()

@@ -1,0 +1,42 @@
+import { z } from 'zod'
+import { EventType } from './events.ts'
+
+/** How a delivery leaves: webhooks now; Open311, Web Push and email are channels of the same outbox later. */
+export const OutboxChannel = z.enum(['webhook'])
+export type OutboxChannel = z.infer<typeof OutboxChannel>
+
+export const DeliveryState = z.enum(['pending', 'delivered', 'dead'])
+export type DeliveryState = z.infer<typeof DeliveryState>
+
+/** One event for one target: at least once, in order per target, retried with backoff, then dead. */
+export const Delivery = z.object({
+  id: z.number().int(),
+  eventId: z.string().describe('the webhook-id: the same on every attempt and on a replay'),
+  eventType: EventType,
+  channel: OutboxChannel,
+  target: z.string().describe('the subscription id for webhooks'),
+  payload: z.string().describe('the exact body sent'),
+  state: DeliveryState,
+  attempts: z.number().int(),
+  createdAt: z.string(),
+  firstAttemptAt: z.string().nullable(),
+  lastAttemptAt: z.string().nullable(),
+  nextAttemptAt: z.string().nullable().describe('while pending'),
+  lastError: z.string().nullable(),
+  deliveredAt: z.string().nullable(),
+})
+export type Delivery = z.infer<typeof Delivery>
+
+/** What a channel adapter says of one attempt (design D13). */
+export type SendOutcome =
+  | { kind: 'delivered'; status: number }
+  | { kind: 'retry'; error: string; afterMs?: number | undefined }
+  | { kind: 'dead'; error: string }
+
+export const DeliveryFilter = z.object({
+  state: DeliveryState.optional(),
+  target: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  before: z.coerce.number().int().min(1).optional().describe('deliveries with a smaller id: the last id of the page before'),
+})
+export type DeliveryFilter = z.infer<typeof DeliveryFilter>

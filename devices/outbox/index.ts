@@ -1,0 +1,3 @@
+export * from './delivery.ts'
+export * from './events.ts'
+export * from './webhook.ts'

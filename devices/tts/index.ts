@@ -1,0 +1,5 @@
+export { BinGeometry, type DecodeResult, fillFromDistance, type TtsDecoder, type TtsReadingValue } from './decode.ts'
+export * from './decoders.ts'
+export { type Frame as TtsFrame, isRepeat, RETRANSMIT_WINDOW_MS } from './frames.ts'
+export * from './mapping.ts'
+export * from './uplink.ts'

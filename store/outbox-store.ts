@@ -1,0 +1,217 @@
+import type { Generated, Kysely, Selectable } from 'kysely'
+import type { Delivery, DeliveryFilter, DeliveryState, EventType, OutboxChannel } from '#devices'
+import { alertHistorySource, caseEventsSource, collectionsSource, type OutboxSource } from './outbox-sources.ts'
+import type { Database, Iso } from './schema.ts'
+
+export interface OutboxDeliveriesTable {
+  id: Generated<number>
+  event_id: string
+  event_type: EventType
+  channel: OutboxChannel
+  target: string
+  payload: string
+  state: DeliveryState
+  attempts: Generated<number>
+  created_at: Iso
+  first_attempt_at: Iso | null
+  last_attempt_at: Iso | null
+  next_attempt_ms: number | null
+  last_error: string | null
+  delivered_at: Iso | null
+}
+
+export interface OutboxCursorsTable {
+  source: string
+  last_id: number
+  updated_at: Iso
+}
+
+/** Tables this store owns; schema.ts's Database extends it. */
+export type OutboxTables = { outbox_deliveries: OutboxDeliveriesTable; outbox_cursors: OutboxCursorsTable }
+
+export interface NewDelivery {
+  eventId: string
+  eventType: EventType
+  channel: OutboxChannel
+  target: string
+  payload: string
+}
+
+/** What one attempt left: the sender decides it (outbox/backoff.ts), the store keeps it. */
+export type AttemptRecord =
+  | { state: 'delivered'; at: Date }
+  | { state: 'pending'; at: Date; nextAttemptMs: number; error: string }
+  | { state: 'dead'; at: Date; error: string }
+
+export interface OutboxStore {
+  /** The histories the producer follows: alert history, Awaab's Law case events, bin collections. */
+  readonly sources: readonly OutboxSource[]
+  /** The last source row turned into deliveries; null before the outbox first ran. */
+  cursor(source: string): Promise<number | null>
+  /**
+   * The deliveries of a batch of source rows and the moved cursor, in one transaction: a crash
+   * before it loses nothing (the rows are read again), and a replayed event meets the unique
+   * (channel, target, event) key and makes no second delivery. False, and nothing written, when
+   * the cursor is no longer at `from` (another producer moved it). Returns how many were new.
+   */
+  commit(source: string, from: number, to: number, deliveries: readonly NewDelivery[], at?: Date): Promise<number | false>
+  /** Each target's oldest pending delivery, if due by `nowMs`, earliest first; targets in `busy` left out. */
+  heads(channel: OutboxChannel, nowMs: number, limit: number, busy: readonly string[]): Promise<Delivery[]>
+  /** When the earliest head (oldest pending delivery of a target not in `busy`) is due, epoch ms; null when there is none. */
+  nextDue(channel: OutboxChannel, busy: readonly string[]): Promise<number | null>
+  /** Counts the attempt and keeps its outcome; only while the delivery is still pending. */
+  record(id: number, r: AttemptRecord): Promise<void>
+  list(filter?: Partial<DeliveryFilter>): Promise<Delivery[]>
+  get(id: number): Promise<Delivery | null>
+  /** A dead letter back to pending, due now, with a fresh retry period; 'not-dead' for any other state. */
+  replay(id: number, at?: Date): Promise<Delivery | 'not-dead' | null>
+  /** Ends a target's pending deliveries as dead (its subscription was deleted). */
+  abandon(channel: OutboxChannel, target: string, reason: string, at?: Date): Promise<number>
+}
+
+const toDelivery = (r: Selectable<OutboxDeliveriesTable>): Delivery => ({
+  id: Number(r.id),
+  eventId: r.event_id,
+  eventType: r.event_type,
+  channel: r.channel,
+  target: r.target,
+  payload: r.payload,
+  state: r.state,
+  attempts: Number(r.attempts),
+  createdAt: r.created_at,
+  firstAttemptAt: r.first_attempt_at,
+  lastAttemptAt: r.last_attempt_at,
+  nextAttemptAt: r.state === 'pending' && r.next_attempt_ms != null ? new Date(Number(r.next_attempt_ms)).toISOString() : null,
+  lastError: r.last_error,
+  deliveredAt: r.delivered_at,
+})
+
+export function createOutboxStore(db: Kysely<Database>): OutboxStore {
+  /** Each target's oldest pending delivery: the only one of the target that may be sent. */
+  const oldest = (channel: OutboxChannel, busy: readonly string[]) => {
+    let q = db
+      .selectFrom('outbox_deliveries')
+      .select((eb) => eb.fn.min('id').as('id'))
+      .where('channel', '=', channel)
+      .where('state', '=', 'pending')
+    if (busy.length > 0) q = q.where('target', 'not in', [...busy])
+    return q.groupBy('target')
+  }
+  const byId = (id: number) => db.selectFrom('outbox_deliveries').selectAll().where('id', '=', id).executeTakeFirst()
+  return {
+    sources: [alertHistorySource(db), caseEventsSource(db), collectionsSource(db)],
+    async cursor(source) {
+      const r = await db.selectFrom('outbox_cursors').select('last_id').where('source', '=', source).executeTakeFirst()
+      return r ? Number(r.last_id) : null
+    },
+    async commit(source, from, to, deliveries, at = new Date()) {
+      return db.transaction().execute(async (trx) => {
+        const now = at.toISOString()
+        const moved =
+          from === 0
+            ? await trx
+                .insertInto('outbox_cursors')
+                .values({ source, last_id: to, updated_at: now })
+                .onConflict((oc) =>
+                  oc.column('source').doUpdateSet({ last_id: to, updated_at: now }).where('outbox_cursors.last_id', '=', 0),
+                )
+                .executeTakeFirst()
+            : await trx
+                .updateTable('outbox_cursors')
+                .set({ last_id: to, updated_at: now })
+                .where('source', '=', source)
+                .where('last_id', '=', from)
+                .executeTakeFirst()
+        const changed = 'numInsertedOrUpdatedRows' in moved ? moved.numInsertedOrUpdatedRows : moved.numUpdatedRows
+        if (Number(changed ?? 0) !== 1) return false
+        let added = 0
+        // Chunks stay far below SQLite's limit on bound parameters.
+        for (let i = 0; i < deliveries.length; i += 200) {
+          const rows = deliveries.slice(i, i + 200).map((d) => ({
+            ...{ event_id: d.eventId, event_type: d.eventType, channel: d.channel, target: d.target, payload: d.payload },
+            ...{ state: 'pending' as const, created_at: now, next_attempt_ms: at.getTime() },
+          }))
+          const r = await trx
+            .insertInto('outbox_deliveries')
+            .values(rows)
+            .onConflict((oc) => oc.columns(['channel', 'target', 'event_id']).doNothing())
+            .executeTakeFirst()
+          added += Number(r.numInsertedOrUpdatedRows ?? 0)
+        }
+        return added
+      })
+    },
+    async heads(channel, nowMs, limit, busy) {
+      const rows = await db
+        .selectFrom('outbox_deliveries')
+        .selectAll()
+        .where('id', 'in', oldest(channel, busy))
+        .where('next_attempt_ms', '<=', nowMs)
+        .orderBy('next_attempt_ms')
+        .orderBy('id')
+        .limit(limit)
+        .execute()
+      return rows.map(toDelivery)
+    },
+    async nextDue(channel, busy) {
+      const r = await db
+        .selectFrom('outbox_deliveries')
+        .select((eb) => eb.fn.min('next_attempt_ms').as('due'))
+        .where('id', 'in', oldest(channel, busy))
+        .executeTakeFirst()
+      return r?.due == null ? null : Number(r.due)
+    },
+    async record(id, r) {
+      const at = r.at.toISOString()
+      await db
+        .updateTable('outbox_deliveries')
+        .set((eb) => ({
+          attempts: eb('attempts', '+', 1),
+          first_attempt_at: eb.fn.coalesce('first_attempt_at', eb.val(at)),
+          last_attempt_at: at,
+          state: r.state,
+          next_attempt_ms: r.state === 'pending' ? r.nextAttemptMs : null,
+          ...(r.state === 'delivered' ? { delivered_at: at } : { last_error: r.error.slice(0, 2000) }),
+        }))
+        .where('id', '=', id)
+        .where('state', '=', 'pending')
+        .execute()
+    },
+    async list(f = {}) {
+      let q = db.selectFrom('outbox_deliveries').selectAll()
+      if (f.state) q = q.where('state', '=', f.state)
+      if (f.target) q = q.where('target', '=', f.target)
+      if (f.before !== undefined) q = q.where('id', '<', f.before)
+      const rows = await q
+        .orderBy('id', 'desc')
+        .limit(Math.min(f.limit ?? 100, 1000))
+        .execute()
+      return rows.map(toDelivery)
+    },
+    async get(id) {
+      const r = await byId(id)
+      return r ? toDelivery(r) : null
+    },
+    async replay(id, at = new Date()) {
+      const r = await db
+        .updateTable('outbox_deliveries')
+        .set({ state: 'pending', next_attempt_ms: at.getTime(), first_attempt_at: null })
+        .where('id', '=', id)
+        .where('state', '=', 'dead')
+        .returningAll()
+        .executeTakeFirst()
+      if (r) return toDelivery(r)
+      return (await byId(id)) ? 'not-dead' : null
+    },
+    async abandon(channel, target, reason, at = new Date()) {
+      const r = await db
+        .updateTable('outbox_deliveries')
+        .set({ state: 'dead', next_attempt_ms: null, last_error: reason, last_attempt_at: at.toISOString() })
+        .where('channel', '=', channel)
+        .where('target', '=', target)
+        .where('state', '=', 'pending')
+        .executeTakeFirst()
+      return Number(r.numUpdatedRows)
+    },
+  }
+}

@@ -1,0 +1,116 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { Delivery, SendOutcome } from '#devices'
+import { createSender } from '../../outbox/sender.ts'
+import { migrateToLatest, openStore, type Store } from '../../store/db.ts'
+import { createOutboxStore, type NewDelivery, type OutboxStore } from '../../store/outbox-store.ts'
+import { waitFor } from '../helpers/service.ts'
+
+const backoff = { firstMs: 20, maxMs: 100, retryForMs: 60_000 }
+
+describe('outbox sender', () => {
+  let dir: string
+  let store: Store
+  let outbox: OutboxStore
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sp-sender-'))
+    store = openStore({ dataDir: dir })
+    await migrateToLatest(store)
+    outbox = createOutboxStore(store.db)
+  })
+  afterEach(async () => {
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const make = (targets: string[], perTarget: number): NewDelivery[] =>
+    Array.from({ length: perTarget }, (_, i) =>
+      targets.map((target) => ({
+        eventId: `msg_${i}`,
+        eventType: 'alert.raised' as const,
+        channel: 'webhook' as const,
+        target,
+        payload: `{"n":${i}}`,
+      })),
+    ).flat()
+
+  it('keeps each target in order, one at a time, while a target that hangs holds one slot and no other target waits', async () => {
+    const targets = ['hang', 'flaky', ...Array.from({ length: 8 }, (_, i) => `ok-${i}`)]
+    await outbox.commit('test', 0, 1, make(targets, 5))
+    const sent: { target: string; n: number }[] = []
+    const inFlight = new Map<string, number>()
+    let flakyFailures = 0
+    let maxInFlight = 0
+    let releaseHang = () => {}
+    const hang = new Promise<void>((r) => (releaseHang = r))
+    const send = async (d: Delivery): Promise<SendOutcome> => {
+      inFlight.set(d.target, (inFlight.get(d.target) ?? 0) + 1)
+      maxInFlight = Math.max(
+        maxInFlight,
+        [...inFlight.values()].reduce((a, b) => a + b, 0),
+      )
+      expect(inFlight.get(d.target)).toBe(1)
+      try {
+        if (d.target === 'hang') await hang
+        else await new Promise((r) => setTimeout(r, 2))
+        if (d.target === 'flaky' && flakyFailures++ % 2 === 0) return { kind: 'retry', error: 'HTTP 503' }
+        sent.push({ target: d.target, n: JSON.parse(d.payload).n })
+        return { kind: 'delivered', status: 200 }
+      } finally {
+        inFlight.set(d.target, inFlight.get(d.target)! - 1)
+      }
+    }
+    const sender = createSender({
+      channel: 'webhook',
+      store: outbox,
+      send,
+      backoff,
+      concurrency: 3,
+      pollMs: 200,
+      log: pino({ level: 'silent' }),
+    })
+    sender.start()
+    // Everything but the hanging target arrives, with 2 of 3 slots, while the first is held by the hanging one.
+    await waitFor(() => sent.length === 45, 10_000)
+    expect(sent.some((s) => s.target === 'hang')).toBe(false)
+    expect(maxInFlight).toBeLessThanOrEqual(3)
+    for (const t of targets.slice(1))
+      expect(
+        sent.filter((s) => s.target === t).map((s) => s.n),
+        t,
+      ).toEqual([0, 1, 2, 3, 4])
+    expect((await outbox.list({ target: 'flaky', limit: 5 })).every((d) => d.state === 'delivered' && d.attempts === 2)).toBe(true)
+    releaseHang()
+    await waitFor(() => sent.length === 50, 5_000)
+    expect(sent.filter((s) => s.target === 'hang').map((s) => s.n)).toEqual([0, 1, 2, 3, 4])
+    await sender.close(Date.now() + 1000)
+  })
+
+  it('leaves an attempt cut short by close() pending, to be tried again on the next start', async () => {
+    await outbox.commit('test', 0, 1, make(['t'], 1))
+    let started = false
+    const send = (_d: Delivery, signal: AbortSignal) =>
+      new Promise<SendOutcome>((resolve) => {
+        started = true
+        signal.addEventListener('abort', () => resolve({ kind: 'retry', error: 'aborted' }))
+      })
+    const sender = createSender({
+      channel: 'webhook',
+      store: outbox,
+      send,
+      backoff,
+      concurrency: 1,
+      pollMs: 200,
+      log: pino({ level: 'silent' }),
+    })
+    sender.start()
+    await waitFor(() => started, 5_000)
+    const t0 = Date.now()
+    await sender.close(Date.now() + 100)
+    expect(Date.now() - t0).toBeLessThan(1000)
+    expect(await outbox.list()).toEqual([expect.objectContaining({ state: 'pending', attempts: 0, lastError: null })])
+  })
+})
