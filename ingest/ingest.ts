@@ -44,23 +44,24 @@ export interface Ingest {
   replay(entry: QuarantineEntry): Promise<'accepted' | 'rejected' | 'skipped'>
 }
 
-type Good = Extract<Decoded, { outcome: 'accepted' | 'suspicious' }>
+export type Good = Extract<Decoded, { outcome: 'accepted' | 'suspicious' }>
+
+/** The log record of a good reading, whichever way it came in (MQTT, The Things Stack). */
+export const readingRecord = (device: Device, d: Good, receivedAt: number): ReadingRecord => ({
+  kind: 'reading',
+  deviceId: device.id,
+  type: device.type,
+  site: device.site,
+  uprn: device.uprn,
+  ts: d.ts,
+  receivedAt,
+  quality: d.outcome === 'accepted' ? 'good' : 'suspect',
+  readings: d.readings,
+})
 
 export function createIngest(deps: IngestDeps): Ingest {
   const now = deps.now ?? Date.now
   const { metrics, logger } = deps
-
-  const readingRecord = (device: Device, d: Good, receivedAt: number): ReadingRecord => ({
-    kind: 'reading',
-    deviceId: device.id,
-    type: device.type,
-    site: device.site,
-    uprn: device.uprn,
-    ts: d.ts,
-    receivedAt,
-    quality: d.outcome === 'accepted' ? 'good' : 'suspect',
-    readings: d.readings,
-  })
 
   /** Appends a good reading; live state learns of it only once it is durable. */
   const accept = (device: Device, d: Good, done: (err: Error | null) => void) => {

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino'
 import {
-  type Decoded,
   type Device,
   decodeTelemetry,
   deviceTypeOf,
@@ -19,7 +18,7 @@ import {
   uplinkLabel,
 } from '#devices'
 import type { TtsStore } from '../store/tts-store.ts'
-import type { IngestDeps } from './ingest.ts'
+import { type Good, type IngestDeps, readingRecord } from './ingest.ts'
 import type { LiveState } from './live-state.ts'
 import type { IngestMetrics } from './metrics.ts'
 import type { TtsMetrics, TtsOutcome } from './tts-metrics.ts'
@@ -50,8 +49,6 @@ export interface TtsIngest {
    */
   handleUplink(applicationId: string, body: unknown): Promise<UplinkResult>
 }
-
-type Good = Extract<Decoded, { outcome: 'accepted' | 'suspicious' }>
 
 /** Frames are pruned on every this many notes: a cheap bound on the table without a timer. */
 const PRUNE_EVERY = 500
@@ -183,17 +180,7 @@ export function createTtsIngest(deps: TtsIngestDeps): TtsIngest {
   }
 
   async function accept(device: Device, d: Good, label: string): Promise<UplinkResult> {
-    const err = await append({
-      kind: 'reading',
-      deviceId: device.id,
-      type: device.type,
-      site: device.site,
-      uprn: device.uprn,
-      ts: d.ts,
-      receivedAt: now(),
-      quality: d.outcome === 'accepted' ? 'good' : 'suspect',
-      readings: d.readings,
-    })
+    const err = await append(readingRecord(device, d, now()))
     if (err) return done('refused', err.message)
     deps.live.reading(device, d.ts, d.outcome, d.readings)
     return done(d.outcome, `${label}: ${d.outcome === 'accepted' ? 'stored' : `stored, flagged suspect (${d.suspect.join(', ')})`}`)
