@@ -2,8 +2,9 @@ import { defineConfig } from 'vitest/config'
 
 // `npm test` runs two phases (scripts/test.sh): SP_PHASE=main runs everything but test/solo/, two
 // files at a time; SP_PHASE=solo then runs test/solo/ one file at a time with nothing beside it.
-// Solo tests measure the service's own resources (its memory over a year-long download): on two
-// cores, another file's servers starve V8's concurrent GC and the figure would measure the neighbour.
+// Solo tests measure the service's own resources (its memory over a year-long download, its PUBACK
+// p99 beside a frozen dashboard): on two cores another file's servers take the CPU, starve V8's
+// concurrent GC, and the figure would measure the neighbour.
 // Unset (vitest run by hand), every file is included.
 const phase = process.env.SP_PHASE
 const SOLO = 'test/solo/**'

@@ -185,21 +185,11 @@ describe('open data: a year of daily data for 2,000 bins streams as CSV in bound
   }, async () => {
     const url = `${svc.url}/open/bin-fill-daily.csv?from=${from}&to=${to}`
 
-    // The first year's download after the seeding: its memory also holds garbage from provisioning
-    // 2,000 bins, collected at the first full collection during it, and code compiled for the first
-    // time. It must still hold nothing like the answer (730,000 rows, over 140 MB as objects)…
-    const warmup = await measured(url)
-    console.log(`open-data stream, first download: ${warmup.figures}`)
-    expect(warmup.d.status).toBe(200)
-    expect(warmup.d.records).toBe(1 + BINS * DAYS)
-    expect(warmup.d.firstByteMs).toBeLessThan(1000)
-    expect(warmup.growth).toBeLessThan(100 * MB)
-    await new Promise((r) => setTimeout(r, 500))
-
-    // …and the service in its running state streams the year growing by under 50 MB.
+    // The service at rest, then a year's download: its memory grows by under 50 MB. Nothing like
+    // the answer is held (730,000 rows are over 140 MB as objects); what grows is V8's young
+    // generation, sized up to its 16 MB semi-spaces by the allocation, and old-space slack.
     const { d, growth, figures } = await measured(url)
-    console.log(`open-data stream: ${figures}`)
-
+    console.log(`open-data stream, first download: ${figures}`)
     expect(d.status).toBe(200)
     expect(d.contentType).toMatch(/^text\/csv/)
     // Streamed, not built whole and then sent: no length is known when the first byte goes.
@@ -207,6 +197,17 @@ describe('open data: a year of daily data for 2,000 bins streams as CSV in bound
     expect(d.firstByteMs).toBeLessThan(1000)
     expect(d.records).toBe(1 + BINS * DAYS)
     expect(growth).toBeLessThan(50 * MB)
+    await new Promise((r) => setTimeout(r, 500))
+
+    // A second year straight after starts from the first one's heap, with its garbage not yet
+    // collected: where V8 is in its collection cycle decides the growth (13–76 MB measured), so
+    // this bounds it well below a held answer and checks it is whole again, not the 50 MB.
+    const again = await measured(url)
+    console.log(`open-data stream, second download: ${again.figures}`)
+    expect(again.d.status).toBe(200)
+    expect(again.d.firstByteMs).toBeLessThan(1000)
+    expect(again.d.records).toBe(1 + BINS * DAYS)
+    expect(again.growth).toBeLessThan(100 * MB)
 
     // The first rows: the header, then the first bin's first days, as seeded.
     const [header, ...first] = csvRecords(d.head, { dropFirst: false, dropLast: true })
