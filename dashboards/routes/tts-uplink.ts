@@ -210,6 +210,8 @@ export const ttsRoutes =
         const key = mappingKeyOf(m)
         const made = await store.addMapping({ key, deviceId: device.id, decoder: decoder.id, params: m.params }, actorOf(req))
         if (!made) return sendError(reply, 409, 'CONFLICT', `a mapping for ${key} exists; remove it first`)
+        // Which sensor's readings become which device's is the device's identity: who changed it, and when, is kept.
+        await audit(deps.registry.audit, req, 'tts-mapping-added', `tts-mapping:${key}`, { deviceId: device.id, decoder: decoder.id })
         return reply.code(201).send(made)
       },
     )
@@ -227,6 +229,7 @@ export const ttsRoutes =
       },
       async (req, reply) => {
         if (!(await store.removeMapping(req.params.key))) return sendError(reply, 404, 'NOT_FOUND', `no mapping ${req.params.key}`)
+        await audit(deps.registry.audit, req, 'tts-mapping-removed', `tts-mapping:${req.params.key}`)
         return reply.code(204).send(null)
       },
     )

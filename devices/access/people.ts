@@ -110,6 +110,8 @@ export const AuditAction = z.enum([
   'webhook-deleted',
   'webhook-secret-rotated',
   'delivery-replayed',
+  'tts-mapping-added',
+  'tts-mapping-removed',
 ])
 export type AuditAction = z.infer<typeof AuditAction>
 

@@ -205,4 +205,26 @@ describe('The Things Stack webhook into a real service', () => {
     expect((await post(svc, waste, recent(fixture('join-accept'), 1_000))).body.outcome).toBe('ignored')
     expect((await post(svc, waste, recent(fixture('milesight-device-info'), 1_000))).body.outcome).toBe('skipped')
   })
+  it('audits who mapped and unmapped a TTS device, and an unmapped device’s next uplink is quarantined as unknown', async () => {
+    type Entry = { actor: string; action: string; target: string | null; at: string; detail: Record<string, unknown> | null }
+    const entries = async (action: string) => (await (await svc.api(`/api/audit?action=${action}`)).json()) as Entry[]
+    const added = await entries('tts-mapping-added')
+    expect(added.map((e) => e.target).sort()).toEqual(
+      [`eui:24E124713C201234`, 'dev:croydon-waste:ldds75-park-lane-02', 'eui:A81758FFFE04A1B2', `eui:${EM310_EUI}`]
+        .map((k) => `tts-mapping:${k}`)
+        .sort(),
+    )
+    const ers = added.find((e) => e.target === 'tts-mapping:eui:A81758FFFE04A1B2')!
+    expect(ers.detail).toEqual({ deviceId: 'room-ers', decoder: 'elsys-ers' })
+    expect(ers.actor).not.toBe('anonymous')
+    expect(Date.now() - Date.parse(ers.at)).toBeLessThan(10 * 60_000)
+
+    const res = await svc.api('/api/integrations/tts/mappings/eui:A81758FFFE04A1B2', { method: 'DELETE' })
+    expect(res.status).toBe(204)
+    const removed = await entries('tts-mapping-removed')
+    expect(removed.map((e) => [e.target, e.actor])).toEqual([['tts-mapping:eui:A81758FFFE04A1B2', ers.actor]])
+    const after = await post(svc, housing, recent(fixture('elsys-ers-co2'), 2_000))
+    expect(after.status).toBe(200)
+    expect(after.body.outcome).toBe('quarantined')
+  })
 })
