@@ -108,6 +108,9 @@ describe('HTTP hardening on the running service (issue 8 part 4; acceptance 4 AP
         },
       )
       req.on('error', reject)
+      // A request the service never answers fails with its address and path, not as the whole test's timeout
+      // (one run in CI hung here for 60 s; this names the request if it happens again).
+      req.setTimeout(20_000, () => req.destroy(new Error(`no answer in 20 s to ${init.method ?? 'GET'} ${path} from ${from}`)))
       req.end(init.body)
     })
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
