@@ -15,6 +15,8 @@ export const REPLAY_LIMIT = { max: 10, timeWindow: 60_000 }
 export const OPEN_DATA_LIMIT = { max: 60, timeWindow: 60_000 }
 /** Sign-in attempts per address per minute: more than an office of people arriving at once, less than a CPU's worth of argon2. */
 export const SIGN_IN_LIMIT = { max: 60, timeWindow: 60_000 }
+/** TTS uplinks per address per minute: a TTS cluster posts every uplink of an application from a few addresses. */
+export const TTS_UPLINK_LIMIT = { max: 6000, timeWindow: 60_000 }
 
 /** Registers @fastify/rate-limit for the routes that opt in with `config: { rateLimit }`; others are not limited. */
 export async function registerRateLimits(app: FastifyInstance, metrics: Registry) {

@@ -60,16 +60,18 @@ export function alertHistorySource(db: Kysely<Database>): OutboxSource {
         const hid = Number(r.id)
         if (!type) return { id: hid, events: [] }
         const data: AlertEventData = {
-          ...{ alertId: r.alert_id, deviceId: r.device_id, deviceType: r.device_type ?? '', site: r.site ?? '', ruleId: r.rule_id },
-          ...{
-            title: r.title ?? '',
-            severity: r.severity ?? '',
-            status: r.to_status,
-            value: r.value,
-            at: r.at,
-            actor: r.actor,
-            note: r.note,
-          },
+          alertId: r.alert_id,
+          deviceId: r.device_id,
+          deviceType: r.device_type ?? '',
+          site: r.site ?? '',
+          ruleId: r.rule_id,
+          title: r.title ?? '',
+          severity: r.severity ?? '',
+          status: r.to_status,
+          value: r.value,
+          at: r.at,
+          actor: r.actor,
+          note: r.note,
         }
         const events = [event(`msg_ah${hid}`, type, r.at, data, r.site, r.rule_id)]
         if (r.action === 'raised' && r.rule_id === OFFLINE_RULE.id)

@@ -10,9 +10,8 @@ import { bearerToken } from '../access/access-hook.ts'
 import { audit } from '../access/audit.ts'
 import { actorOf } from '../access/route-access.ts'
 import { ErrorBody, sendError } from '../errors.ts'
+import { TTS_UPLINK_LIMIT } from '../rate-limits.ts'
 
-/** Per client address per minute: a TTS cluster posts every uplink of an application from a few addresses. */
-export const TTS_UPLINK_LIMIT = { max: 6000, timeWindow: 60_000 }
 /** One uplink document is 1–3 KB; TTS never sends one near this. */
 export const TTS_BODY_LIMIT = 64 * 1024
 /** How long TTS (or whoever posts) should wait when the log cannot take an uplink. */
