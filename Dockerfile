@@ -13,4 +13,4 @@ ENV NODE_ENV=production
 COPY --from=build /app /app
 USER node
 EXPOSE 3000 1883 8083
-CMD ["node", "--import", "tsx", "service/main.ts"]
+CMD ["sh", "-c", "exec node $(cat service/node-flags) --import tsx service/main.ts"]

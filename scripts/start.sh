@@ -18,4 +18,5 @@ service=$$ # exec keeps the pid
   while kill -0 "$owner" 2>/dev/null && kill -0 "$service" 2>/dev/null; do sleep 1; done
   kill -TERM "$service" 2>/dev/null || true
 ) </dev/null >/dev/null 2>&1 &
-exec node --import tsx service/main.ts --sim "$@"
+# shellcheck disable=SC2046 # one flag per word, as service/node-flags lists them
+exec node $(cat service/node-flags) --import tsx service/main.ts --sim "$@"

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../../scripts/free-port.ts'
+import { nodeFlags } from '../../scripts/node-flags.ts'
 import { onCleanup } from './cleanup.ts'
 
 export interface ServiceProcess {
@@ -37,13 +38,13 @@ export function unreadEnv(root: string, names = Object.keys(BENCH_ENV)): string[
   return names.filter((n) => !config.includes(`${n}:`))
 }
 
-// Both the current and the baseline service start through here, with the same flags and
-// environment, so nothing but their code differs. Only the entry point and the environment
+// Both the current and the baseline service start through here, with the same environment and
+// each with its own tree's node flags (service/node-flags), so nothing but their code and those differs. Only the entry point and the environment
 // names of service/config.ts are relied on: the internals are free to change between commits.
 export async function startServiceProcess(o: ServiceStart): Promise<ServiceProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sp-bench-'))
   const [httpPort, mqttPort] = [await freePort(), await freePort()]
-  const child = spawn(process.execPath, ['--import', 'tsx', 'service/main.ts'], {
+  const child = spawn(process.execPath, [...nodeFlags(o.root), '--import', 'tsx', 'service/main.ts'], {
     cwd: o.root,
     env: {
       ...process.env,

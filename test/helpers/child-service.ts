@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { appendFileSync } from 'node:fs'
+import { nodeFlags } from '../../scripts/node-flags.ts'
 import { childLogFile, noteSecret } from './log-capture.ts'
 
 export interface ChildService {
@@ -23,9 +24,9 @@ export interface ChildOptions {
   nodeArgs?: string[]
 }
 
-/** The real entry point (`service/main.ts`) as its own process, so it can be killed with SIGKILL or SIGTERM. */
+/** The real entry point (`service/main.ts`) as its own process, with the flags it runs with in production, so it can be killed with SIGKILL or SIGTERM. */
 export async function spawnService(o: ChildOptions): Promise<ChildService> {
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'service/main.ts'], {
+  const child = spawn(process.execPath, [...nodeFlags(), ...(o.nodeArgs ?? []), '--import', 'tsx', 'service/main.ts'], {
     env: {
       ...process.env,
       DATA_DIR: o.dataDir,

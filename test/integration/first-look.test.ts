@@ -16,6 +16,7 @@ import {
   type Round,
 } from '#devices'
 import { freePort } from '../../scripts/free-port.ts'
+import { nodeFlags } from '../../scripts/node-flags.ts'
 import { DEMO_AREAS, DEMO_ROUND, DEMO_SITES, demoCollectionDay } from '../../simulators/first-look-devices.ts'
 import { demoSet, demoStream } from '../../simulators/first-look-stream.ts'
 import { childLogFile, noteSecret } from '../helpers/log-capture.ts'
@@ -34,7 +35,7 @@ interface Sim {
 /** `npm start` as scripts/start.sh runs it (`service/main.ts --sim …`), on its own data dir and ports. */
 async function spawnSim(dataDir: string, db: string, token: string, args: string[]): Promise<Sim> {
   const httpPort = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'service/main.ts', '--sim', ...args], {
+  const child = spawn(process.execPath, [...nodeFlags(), '--import', 'tsx', 'service/main.ts', '--sim', ...args], {
     env: {
       ...process.env,
       DATA_DIR: dataDir,

@@ -186,8 +186,9 @@ describe('open data: a year of daily data for 2,000 bins streams as CSV in bound
     const url = `${svc.url}/open/bin-fill-daily.csv?from=${from}&to=${to}`
 
     // The service at rest, then a year's download: its memory grows by under 50 MB. Nothing like
-    // the answer is held (730,000 rows are over 140 MB as objects); what grows is V8's young
-    // generation, sized up to its 16 MB semi-spaces by the allocation, and old-space slack.
+    // the answer is held (730,000 rows are over 140 MB as objects). The service runs with its own node
+    // flags (service/node-flags): without --max-old-space-size, V8 let uncollected garbage reach
+    // 60–90 MB on a busy machine before a full collection (README, "Memory").
     const { d, growth, figures } = await measured(url)
     console.log(`open-data stream, first download: ${figures}`)
     expect(d.status).toBe(200)
@@ -199,15 +200,14 @@ describe('open data: a year of daily data for 2,000 bins streams as CSV in bound
     expect(growth).toBeLessThan(50 * MB)
     await new Promise((r) => setTimeout(r, 500))
 
-    // A second year straight after starts from the first one's heap, with its garbage not yet
-    // collected: where V8 is in its collection cycle decides the growth (13–76 MB measured), so
-    // this bounds it well below a held answer and checks it is whole again, not the 50 MB.
+    // A second year straight after starts from the first one's heap, its garbage not yet all collected:
+    // the same bound holds, so nothing of the first download is kept and nothing accumulates.
     const again = await measured(url)
     console.log(`open-data stream, second download: ${again.figures}`)
     expect(again.d.status).toBe(200)
     expect(again.d.firstByteMs).toBeLessThan(1000)
     expect(again.d.records).toBe(1 + BINS * DAYS)
-    expect(again.growth).toBeLessThan(100 * MB)
+    expect(again.growth).toBeLessThan(50 * MB)
 
     // The first rows: the header, then the first bin's first days, as seeded.
     const [header, ...first] = csvRecords(d.head, { dropFirst: false, dropLast: true })
