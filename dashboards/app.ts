@@ -25,6 +25,7 @@ import { trustList } from './client-address.ts'
 import { sendError } from './errors.ts'
 import { type ChangeClock, createChangeClock } from './open-data/change-clock.ts'
 import { registerRateLimits } from './rate-limits.ts'
+import { alertContractorRoutes } from './routes/alert-contractor.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { areaRoutes } from './routes/areas.ts'
 import { auditRoutes } from './routes/audit.ts'
@@ -227,6 +228,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         scopeOf: auth.scopeOf,
       }),
     )
+    await api.register(alertContractorRoutes({ alerts: deps.registry.alerts, open311: deps.registry.open311 }))
     await api.register(faultCodeRoutes())
     await api.register(caseRoutes({ registry: deps.registry, bus: deps.bus }))
     await api.register(incidentRoutes({ registry: deps.registry }))

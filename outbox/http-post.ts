@@ -15,6 +15,8 @@ export interface PostOptions {
   timeoutMs: number
   signal?: AbortSignal | undefined
   headers: Record<string, string>
+  /** How much of the answer's body is kept (default 500 bytes, enough for a delivery log's error). */
+  maxBody?: number | undefined
 }
 
 const BODY_KEPT = 500
@@ -24,6 +26,12 @@ const BODY_KEPT = 500
  * answer); the whole exchange up to the answer's status has `timeoutMs`.
  */
 export function postPinned(url: URL, body: string, o: PostOptions): Promise<PostResult> {
+  return requestPinned('POST', url, body, o)
+}
+
+/** As postPinned, for any method; a GET sends no body. */
+export function requestPinned(method: 'GET' | 'POST', url: URL, body: string | null, o: PostOptions): Promise<PostResult> {
+  const keep = o.maxBody ?? BODY_KEPT
   const pinned: LookupFunction = (_host, options, cb) => {
     if ((options as { all?: boolean }).all)
       (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [o.address])
@@ -33,12 +41,15 @@ export function postPinned(url: URL, body: string, o: PostOptions): Promise<Post
   return new Promise<PostResult>((resolve, reject) => {
     const req = mod.request(
       {
-        method: 'POST',
+        method,
         protocol: url.protocol,
         hostname: url.hostname.replace(/^\[|\]$/g, ''),
         port: url.port || undefined,
         path: `${url.pathname}${url.search}`,
-        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...o.headers },
+        headers:
+          body === null
+            ? o.headers
+            : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...o.headers },
         lookup: pinned,
         agent: false,
         signal: o.signal,
@@ -49,11 +60,11 @@ export function postPinned(url: URL, body: string, o: PostOptions): Promise<Post
         let kept = 0
         const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') })
         res.on('data', (c: Buffer) => {
-          if (kept < BODY_KEPT) {
-            chunks.push(c.subarray(0, BODY_KEPT - kept))
+          if (kept < keep) {
+            chunks.push(c.subarray(0, keep - kept))
             kept += c.length
           }
-          if (kept >= BODY_KEPT) {
+          if (kept >= keep) {
             res.destroy()
             done()
           }
@@ -72,6 +83,6 @@ export function postPinned(url: URL, body: string, o: PostOptions): Promise<Post
       clearTimeout(timer)
       reject(e)
     })
-    req.end(body)
+    req.end(body ?? undefined)
   })
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { RoutedEvent } from '#devices'
+import type { OutboxChannel, RoutedEvent } from '#devices'
 import type { OutboxSource, SourceRow } from '../store/outbox-sources.ts'
 import type { NewDelivery, OutboxStore } from '../store/outbox-store.ts'
 import type { WebhookRoute } from '../store/webhook-store.ts'
@@ -10,6 +10,8 @@ export interface ProducerOptions {
   routes(): Promise<WebhookRoute[]>
   /** Every area's sites, asked only when a subscription names areas. */
   sitesByArea(): Promise<Map<string, string[]>>
+  /** Channels routed by configuration rather than by subscription (Open311: an alert of a mapped rule). */
+  configured?(e: RoutedEvent): { channel: OutboxChannel; target: string }[]
   batch: number
   pollMs: number
   /**
@@ -90,6 +92,7 @@ export function createProducer(o: ProducerOptions) {
         const payload = JSON.stringify(e.payload)
         for (const r of routes)
           if (matches(r, e, areas)) deliveries.push({ eventId: e.id, eventType: e.type, channel: 'webhook', target: r.id, payload })
+        for (const c of o.configured?.(e) ?? []) deliveries.push({ eventId: e.id, eventType: e.type, ...c, payload })
       }
     }
     const added = await o.store.commit(source.name, cursor, take.at(-1)!.id, deliveries)

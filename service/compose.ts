@@ -178,6 +178,16 @@ export async function compose(
       concurrency: config.OUTBOX_CONCURRENCY,
       webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
       allowHosts: config.WEBHOOK_ALLOW_HOSTS,
+      open311: config.OPEN311_URL
+        ? {
+            url: config.OPEN311_URL,
+            apiKey: config.OPEN311_API_KEY,
+            jurisdictionId: config.OPEN311_JURISDICTION_ID,
+            timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+            serviceCodes: config.OPEN311_SERVICE_CODES,
+            pollMs: config.OPEN311_POLL_S * 1000,
+          }
+        : null,
     },
   })
 

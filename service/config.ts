@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
-import { Grants } from '#devices'
+import { Grants, parseServiceCodes } from '#devices'
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 const port = z.coerce.number().int().min(0).max(65535)
@@ -189,6 +189,22 @@ export const ServiceConfig = z
       .min(0)
       .max(24 * 14)
       .default(24),
+    // Open311 GeoReport v2 out (issue 14): the contractor's or "report it" system's endpoint, and which rules make a
+    // service request there with which service code (bin-not-collected=WM-MISSED,bin-fire=FIRE). Off when unset.
+    OPEN311_URL: optional(z.url({ protocol: /^https?$/, error: 'OPEN311_URL must be the http(s) base URL of a GeoReport v2 endpoint' })),
+    OPEN311_API_KEY: optional(z.string().min(1).max(500)),
+    OPEN311_JURISDICTION_ID: optional(z.string().min(1).max(200)),
+    OPEN311_SERVICE_CODES: z
+      .string()
+      .default('')
+      .transform((text, ctx) => {
+        const codes = parseServiceCodes(text)
+        if (typeof codes !== 'string') return codes
+        ctx.addIssue({ code: 'custom', message: codes })
+        return z.NEVER
+      }),
+    // How often requests not yet closed are asked about (GET requests/{id}.json).
+    OPEN311_POLL_S: z.coerce.number().min(0.2).max(86_400).default(300),
     ADMIN_TOKEN: optional(z.string().min(32, 'ADMIN_TOKEN must be at least 32 characters (use `openssl rand -base64 32`)')),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
@@ -252,6 +268,10 @@ export const ServiceConfig = z
       message: 'the TTS MQTT integration needs TTS_MQTT_URL, TTS_MQTT_USERNAME and TTS_MQTT_API_KEY, or none of them',
     },
   )
+  .refine((c) => (c.OPEN311_URL === undefined) === (Object.keys(c.OPEN311_SERVICE_CODES).length === 0), {
+    path: ['OPEN311_URL'],
+    message: 'Open311 needs both OPEN311_URL and OPEN311_SERVICE_CODES (rule=SERVICE_CODE,…), or neither',
+  })
 export type ServiceConfig = z.infer<typeof ServiceConfig>
 
 export type ConfigResult = { ok: true; config: ServiceConfig } | { ok: false; errors: string[] }

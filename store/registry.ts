@@ -8,6 +8,7 @@ import { migrateToLatest, openStore, type Store } from './db.ts'
 import { createDeviceStore, type DeviceStore } from './device-store.ts'
 import { createIncidentStore, type IncidentStore } from './incident-store.ts'
 import { createOpenDataStore, type OpenDataStore } from './open-data-store.ts'
+import { createOpen311Store, type Open311Store } from './open311-store.ts'
 import { createOutboxStore, type OutboxStore } from './outbox-store.ts'
 import { createOverrideStore, type OverrideStore } from './override-store.ts'
 import { createPeopleStore, type PeopleStore } from './people-store.ts'
@@ -51,6 +52,8 @@ export interface Registry {
   webhooks: WebhookStore
   /** The durable outbox's deliveries and cursors (issue 14, design D13). */
   outbox: OutboxStore
+  /** Service requests made on the contractor's Open311 endpoint, and their polled status. */
+  open311: Open311Store
   /** The server's keyed hash, for session ids, API tokens and invitation links. */
   hasher: Hasher
   close(): Promise<void>
@@ -132,6 +135,7 @@ export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
     tts: createTtsStore(db),
     webhooks: createWebhookStore(db, createSecretBox(serverKey)),
     outbox: createOutboxStore(db),
+    open311: createOpen311Store(db),
     hasher,
     close: () => store.close(),
   }

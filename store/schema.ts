@@ -4,6 +4,7 @@ import type { AreaTables } from './area-store.ts'
 import type { AuditLogTable } from './audit-store.ts'
 import type { CaseTables } from './case-store.ts'
 import type { OpenDataTables } from './open-data-store.ts'
+import type { Open311Tables } from './open311-store.ts'
 import type { OutboxTables } from './outbox-store.ts'
 import type { OverrideTables } from './override-store.ts'
 import type { PeopleTables } from './people-store.ts'
@@ -137,6 +138,7 @@ export interface Database
     PeopleTables,
     TtsTables,
     OutboxTables,
+    Open311Tables,
     WebhookTables {
   sessions: SessionsTable
   api_tokens: ApiTokensTable

@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import { EventType } from './events.ts'
 
-/** How a delivery leaves: webhooks now; Open311, Web Push and email are channels of the same outbox later. */
-export const OutboxChannel = z.enum(['webhook'])
+/** How a delivery leaves: webhooks and Open311 now; Web Push and email are channels of the same outbox later. */
+export const OutboxChannel = z.enum(['webhook', 'open311'])
 export type OutboxChannel = z.infer<typeof OutboxChannel>
 
 export const DeliveryState = z.enum(['pending', 'delivered', 'dead'])
@@ -14,7 +14,7 @@ export const Delivery = z.object({
   eventId: z.string().describe('the webhook-id: the same on every attempt and on a replay'),
   eventType: EventType,
   channel: OutboxChannel,
-  target: z.string().describe('the subscription id for webhooks'),
+  target: z.string().describe('the subscription id for webhooks; "open311" for the configured GeoReport endpoint'),
   payload: z.string().describe('the exact body sent'),
   state: DeliveryState,
   attempts: z.number().int(),

@@ -12,6 +12,7 @@ import { roundStops } from './0009-round-stops.ts'
 import { openData } from './0010-open-data.ts'
 import { tts } from './0011-tts.ts'
 import { outbox } from './0012-outbox.ts'
+import { open311 } from './0013-open311.ts'
 
 /**
  * Listed in code rather than read from the folder, so the list is the same under tsx,
@@ -31,6 +32,7 @@ export function migrationProvider(d: Dialect): MigrationProvider {
     '0010-open-data': openData(d),
     '0011-tts': tts(d),
     '0012-outbox': outbox(d),
+    '0013-open311': open311(d),
   }
   return { getMigrations: async () => migrations }
 }

@@ -73,6 +73,13 @@ describe('the alerts inbox in Chromium (issue 11, item 4)', () => {
       status: 'cleared',
     })
     binA = await raise('bin-a', 'bin', 'market', { id: 'bin-full', title: 'Bin full' }, now - 10 * MIN)
+    // Sent to the waste contractor over Open311 (issue 14), who has it open.
+    await registry.open311.submitted({ alertId: binA.id, serviceCode: 'WM-FULL', serviceRequestId: '5512', token: null })
+    await registry.open311.checked(binA.id, {
+      status: 'open',
+      agencyResponsible: 'Veolia',
+      updatedAt: new Date(now - 5 * MIN).toISOString(),
+    })
     await raise('bin-b', 'bin', 'hill', { id: 'bin-full', title: 'Bin full' }, now - 9 * MIN)
     await raise('meter-a', 'meter', 'market', { id: 'energy-out-of-hours', title: 'Lights left on out of hours' }, now - 8 * MIN)
     boilerA = await raise('boiler-a', 'boiler', 'market', { id: 'boiler-pressure-low', title: 'Boiler pressure low' }, now - 7 * MIN)
@@ -117,6 +124,9 @@ describe('the alerts inbox in Chromium (issue 11, item 4)', () => {
     await v.page.getByRole('link', { name: 'Bin full, Market Street' }).click()
     await v.page.getByRole('heading', { name: 'Bin full, Market Street' }).waitFor()
     await v.page.getByRole('heading', { name: 'History, oldest first' }).waitFor()
+    expect(await v.page.locator('.inbox-facts dt:text-is("Contractor") + dd').textContent()).toMatch(
+      /^With Veolia: request 5512, status open, updated \d\d:\d\d$/,
+    )
     expect(await v.page.locator('.inbox-action').count()).toBe(0)
     expect(await v.page.locator('#view-alerts button').count()).toBe(0)
     expect(await v.page.locator('.inbox-history li').allTextContents()).toEqual([expect.stringMatching(/^\d\d:\d\d Raised$/)])

@@ -331,6 +331,10 @@ const MATRIX: Record<string, Case | readonly Case[]> = {
     target: (side, f) => ({ path: `/api/alerts/${f.alerts[side][k]}/history` }),
     expect: readsKind(k),
   })),
+  'GET /api/alerts/:id/contractor': kinds(['bin', 'boiler', 'meter'], (k) => ({
+    target: (side, f) => ({ path: `/api/alerts/${f.alerts[side][k]}/contractor` }),
+    expect: readsKind(k),
+  })),
   'POST /api/alerts/:id/ack': alertAction('ack', 'active', () => undefined),
   'POST /api/alerts/:id/acknowledge': alertAction('acknowledge', 'active', () => ({ comment: 'on my way' })),
   'POST /api/alerts/:id/assign': alertAction('assign', 'active', (k, side) => ({ to: `team:${TEAM[k]}@${AREA[side]}` })),

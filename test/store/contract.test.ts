@@ -45,6 +45,7 @@ describe.each(STORE_ADAPTERS)('store contract on %s', (_dialect, open) => {
       '0010-open-data',
       '0011-tts',
       '0012-outbox',
+      '0013-open311',
     ])
   })
   afterEach(async () => {
@@ -246,6 +247,7 @@ describe('store upgrade', () => {
       '0010-open-data',
       '0011-tts',
       '0012-outbox',
+      '0013-open311',
     ])
     expect(await adopted.db.selectFrom('secrets').select('name').execute()).toEqual([{ name: 'admin_token' }])
     await adopted.close()

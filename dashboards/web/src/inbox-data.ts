@@ -1,4 +1,4 @@
-import type { Alert, AlertChanged, AlertHistoryEntry, Area } from '#devices'
+import type { Alert, AlertChanged, AlertHistoryEntry, Area, ContractorRequest } from '#devices'
 import { type Names, seesPeople } from './inbox-words.ts'
 import type { ViewContext } from './view.ts'
 
@@ -47,6 +47,8 @@ export function inboxApi(ctx: ViewContext) {
       ),
     alert: (id: string) => get<Alert>(alertPath(id)),
     history: (id: string) => get<AlertHistoryEntry[]>(alertPath(id, '/history')),
+    /** The contractor's service request for the alert (Open311), if one was made. */
+    contractor: (id: string) => get<ContractorRequest[]>(alertPath(id, '/contractor')),
     command: (id: string, command: string, body: unknown) => post<AlertChanged>(alertPath(id, `/${command}`), body),
     openCase: (body: { alertId: string; category: 'emergency' | 'significant'; hazard: string; note?: string }) =>
       post<{ id: string; state: string }>('/api/cases', body),

@@ -1,4 +1,4 @@
-import type { Alert, AlertHistoryEntry } from '#devices'
+import type { Alert, AlertHistoryEntry, ContractorRequest } from '#devices'
 import { dataClassOf } from '#devices/rights'
 import { when } from './crew-words.ts'
 import { buildActions } from './inbox-actions.ts'
@@ -26,7 +26,7 @@ const el = <K extends keyof HTMLElementTagNameMap>(tag: K, text = '', cls = '') 
 }
 
 /** The facts of an alert as a list of terms, only those the server sent. */
-function facts(n: Names, a: Alert): HTMLDListElement {
+function facts(n: Names, a: Alert, contractor: readonly ContractorRequest[]): HTMLDListElement {
   const dl = el('dl', '', 'inbox-facts')
   const row = (term: string, value: string | null, cls = '') => {
     if (!value) return
@@ -45,6 +45,8 @@ function facts(n: Names, a: Alert): HTMLDListElement {
   if (a.resolvedAt) row('Resolved', `${when(a.resolvedAt)}${a.resolvedBy ? ` by ${personName(n, a.resolvedBy)}` : ''}`)
   row('How it was resolved', a.resolvedNote)
   row('Cleared by the readings', a.clearedAt && when(a.clearedAt))
+  // The contractor's own status: resolving the alert here does not close their request.
+  for (const c of contractor) row('Contractor', `${c.summary}${c.updatedAt ? `, updated ${when(c.updatedAt)}` : ''}`)
   return dl
 }
 
@@ -77,11 +79,12 @@ export async function startDetail(ctx: ViewContext, api: InboxApi, n: Names, id:
   ctx.root.append(factsBox, actionsBox, historyBox)
 
   let alert: Alert | null = null
+  let contractor: readonly ContractorRequest[] = []
   let actions: ReturnType<typeof buildActions> | null = null
   const show = (a: Alert, entries: readonly AlertHistoryEntry[] | null) => {
     alert = a
     heading.textContent = alertLabel(n, a)
-    factsBox.replaceChildren(facts(n, a))
+    factsBox.replaceChildren(facts(n, a, contractor))
     const c = dataClassOf(a.deviceType)
     // A role that cannot act on this class (a viewer, crew on a meter) is shown no forms at all.
     if (c && writesClass(ctx.me, c)) {
@@ -105,8 +108,10 @@ export async function startDetail(ctx: ViewContext, api: InboxApi, n: Names, id:
   const refresh = async () => {
     const mine = ++asked
     try {
-      const [a, entries] = await Promise.all([api.alert(id), api.history(id)])
-      if (mine === asked) show(a, entries)
+      const [a, entries, withContractor] = await Promise.all([api.alert(id), api.history(id), api.contractor(id)])
+      if (mine !== asked) return
+      contractor = withContractor
+      show(a, entries)
       live.touch()
     } catch (e) {
       if (!endedBy(e, ctx.onEnded)) say(message, `This alert could not be loaded: ${failure(e)}`)
@@ -134,8 +139,17 @@ export async function startDetail(ctx: ViewContext, api: InboxApi, n: Names, id:
   live.socket.on('alert:changed', (c) => mayConcern(c.alert))
 
   await refresh()
+  // The contractor's status changes by polling on the server, with no live event: look again each minute while it is open.
+  const contractorTimer = setInterval(() => {
+    if (contractor.some((c) => c.status !== 'closed')) void refresh()
+  }, 60_000)
   if (!alert) heading.textContent = 'Alert not found'
   // Arriving from a link in the list, whose section was emptied: keyboard and screen reader start at the alert.
   if (!document.activeElement || document.activeElement === document.body) heading.focus()
-  return { stop: () => live.stop() }
+  return {
+    stop: () => {
+      clearInterval(contractorTimer)
+      live.stop()
+    },
+  }
 }
