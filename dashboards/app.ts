@@ -43,6 +43,7 @@ import { oidcRoutes } from './routes/oidc.ts'
 import { openDataAdminRoutes } from './routes/open-data.ts'
 import { openDataPublicRoutes } from './routes/open-data-public.ts'
 import { peopleRoutes } from './routes/people.ts'
+import { pushRoutes } from './routes/push.ts'
 import { type QuarantineRoutesDeps, quarantineRoutes } from './routes/quarantine.ts'
 import { roundRoutes } from './routes/rounds.ts'
 import { ruleRoutes } from './routes/rules.ts'
@@ -197,6 +198,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.outbox) {
     await app.register(webhookRoutes({ registry, ...deps.outbox }))
     await app.register(deliveryRoutes({ registry, wake: deps.outbox.wake }))
+    await app.register(
+      pushRoutes({ push: registry.push, vapidKeys: deps.outbox.push ? () => registry.vapidKeys() : null, policy: deps.outbox.policy }),
+    )
   }
   await app.register(
     openDataPublicRoutes({

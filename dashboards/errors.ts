@@ -32,6 +32,10 @@ export const HTTP_ERROR_CODES = {
   DELIVERY_NOT_DEAD: 'Only a dead-lettered delivery can be replayed; a pending one is still being tried and a delivered one arrived.',
   TTS_UNREACHABLE:
     'The Things Stack could not be reached or refused the request. Check baseUrl and the API key (it needs the traffic read right), then try again.',
+  PUSH_OFF: 'Web Push is not set up on this service: the operator sets VAPID_SUBJECT (a mailto: or https: contact) to turn it on.',
+  PUSH_PEOPLE_ONLY: 'Phones are subscribed by the person who carries them, signed in on that phone; an API token has no phone.',
+  PUSH_ENDPOINT_REFUSED:
+    'The push endpoint is on a private, loopback or otherwise non-public address. Browsers give public push-service URLs; use the one the browser gave.',
   NOT_STORED:
     'The service could not store this durably just now (its log is at its ceiling or the disk is low). Nothing was kept: send it again after Retry-After seconds.',
 } as const

@@ -33,6 +33,7 @@ export function decide(
   random: () => number = Math.random,
 ): AttemptRecord {
   if (outcome.kind === 'delivered') return { state: 'delivered', at: now }
+  if (outcome.kind === 'skipped') return { state: 'delivered', at: now, note: `not sent: ${outcome.reason}` }
   if (outcome.kind === 'dead') return { state: 'dead', at: now, error: outcome.error }
   const failures = d.attempts + 1
   // Retry-After is a least wait; never sooner than the first backoff step (a `Retry-After: 0` must not make a tight loop).

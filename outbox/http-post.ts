@@ -25,12 +25,12 @@ const BODY_KEPT = 500
  * POSTs `body` to `url`, connected to the given address. Redirects are not followed (the 3xx is the
  * answer); the whole exchange up to the answer's status has `timeoutMs`.
  */
-export function postPinned(url: URL, body: string, o: PostOptions): Promise<PostResult> {
+export function postPinned(url: URL, body: string | Buffer, o: PostOptions): Promise<PostResult> {
   return requestPinned('POST', url, body, o)
 }
 
 /** As postPinned, for any method; a GET sends no body. */
-export function requestPinned(method: 'GET' | 'POST', url: URL, body: string | null, o: PostOptions): Promise<PostResult> {
+export function requestPinned(method: 'GET' | 'POST', url: URL, body: string | Buffer | null, o: PostOptions): Promise<PostResult> {
   const keep = o.maxBody ?? BODY_KEPT
   const pinned: LookupFunction = (_host, options, cb) => {
     if ((options as { all?: boolean }).all)

@@ -1,12 +1,14 @@
 import type { Logger } from 'pino'
-import type { LiveBus, RoutedEvent } from '#devices'
+import type { LiveBus, OutboxChannel, RoutedEvent } from '#devices'
 import type { Registry } from '../store/registry.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import { createOpen311Channel } from './open311-channel.ts'
 import { createOpen311Client, type Open311Endpoint } from './open311-client.ts'
 import { createOpen311Poller } from './open311-poller.ts'
 import { createProducer } from './producer.ts'
-import { createSender } from './sender.ts'
+import { createPushChannel } from './push-channel.ts'
+import { createPushRouting } from './push-routing.ts'
+import { createSender, type Sender } from './sender.ts'
 import { createTargetPolicy, type TargetPolicy } from './ssrf.ts'
 import { createWebhookChannel } from './webhook-channel.ts'
 
@@ -19,10 +21,14 @@ export interface OutboxConfig {
   pollMs?: number
   /** The contractor's GeoReport v2 endpoint (OPEN311_*); null when none is configured. */
   open311: (Open311Endpoint & { serviceCodes: Readonly<Record<string, string>>; pollMs: number }) | null
+  /** Web Push's contact for push services (VAPID_SUBJECT); null, no push. */
+  vapidSubject: string | null
 }
 
 /** Every Open311 request goes to one endpoint, in the order the alerts were raised. */
 const OPEN311_TARGET = 'open311'
+
+type Route = { channel: OutboxChannel; target: string }
 
 /**
  * The durable outbox (design D13): a producer that turns the store's histories into deliveries,
@@ -33,21 +39,26 @@ export function createOutbox(deps: { registry: Registry; bus: LiveBus; log: Logg
   const { registry, log, config } = deps
   const policy: TargetPolicy = createTargetPolicy(config.allowHosts)
   const pollMs = config.pollMs ?? 1000
+  const senders: Sender[] = []
+  const routers: ((e: RoutedEvent) => Promise<Route[]>)[] = []
+  const sender = (channel: OutboxChannel, send: Parameters<typeof createSender>[0]['send'], concurrency = config.concurrency) =>
+    senders.push(
+      createSender({
+        channel,
+        store: registry.outbox,
+        send,
+        backoff: config.backoff,
+        concurrency,
+        pollMs,
+        log: log.child({ part: `${channel}-sender` }),
+      }),
+    )
+
   const webhook = createWebhookChannel({ webhooks: registry.webhooks, policy, timeoutMs: config.webhookTimeoutMs })
-  const sender = createSender({
-    channel: 'webhook',
-    store: registry.outbox,
-    send: (d, signal) => webhook.send(d, signal),
-    backoff: config.backoff,
-    concurrency: config.concurrency,
-    pollMs,
-    log: log.child({ part: 'webhook-sender' }),
-  })
-  const senders = [sender]
+  sender('webhook', (d, signal) => webhook.send(d, signal))
 
   // Open311 out: a service request for each alert raised by a rule that has a service code.
   let poller: ReturnType<typeof createOpen311Poller> | null = null
-  let configured: ((e: RoutedEvent) => { channel: 'open311'; target: string }[]) | undefined
   if (config.open311) {
     const o311 = config.open311
     const client = createOpen311Client(o311, policy)
@@ -66,34 +77,43 @@ export function createOutbox(deps: { registry: Registry; bus: LiveBus; log: Logg
       serviceCodes: o311.serviceCodes,
       onSubmitted: () => p.wake(),
     })
-    senders.push(
-      createSender({
-        channel: 'open311',
-        store: registry.outbox,
-        send: (d, signal) => channel.send(d, signal),
-        backoff: config.backoff,
-        concurrency: 1,
-        pollMs,
-        log: log.child({ part: 'open311-sender' }),
-      }),
+    sender('open311', (d, signal) => channel.send(d, signal), 1)
+    routers.push(async (e) =>
+      e.type === 'alert.raised' && e.ruleId !== null && o311.serviceCodes[e.ruleId] ? [{ channel: 'open311', target: OPEN311_TARGET }] : [],
     )
-    configured = (e) =>
-      e.type === 'alert.raised' && e.ruleId !== null && o311.serviceCodes[e.ruleId] ? [{ channel: 'open311', target: OPEN311_TARGET }] : []
   }
 
+  // Web Push: critical alerts to the phones of the people who may see them.
+  if (config.vapidSubject) {
+    const push = createPushChannel({
+      push: registry.push,
+      alert: (id) => registry.alerts.get(id),
+      deviceName: async (id) => (await registry.devices.get(id))?.name,
+      vapidKeys: () => registry.vapidKeys(),
+      subject: config.vapidSubject,
+      policy,
+      timeoutMs: config.webhookTimeoutMs,
+    })
+    sender('webpush', (d, signal) => push.send(d, signal))
+    routers.push(
+      createPushRouting({ push: registry.push, person: (id) => registry.people.get(id), sitesByArea: () => registry.areas.sitesByArea() }),
+    )
+  }
+
+  const wakeAll = () => {
+    for (const s of senders) s.wake()
+  }
   const producer = createProducer({
     sources: registry.outbox.sources,
     store: registry.outbox,
     routes: () => registry.webhooks.routes(),
     sitesByArea: () => registry.areas.sitesByArea(),
-    configured,
+    configured: async (e) => (await Promise.all(routers.map((r) => r(e)))).flat(),
     batch: 500,
     pollMs,
     gapWaitMs: 10_000,
     log: log.child({ part: 'outbox-producer' }),
-    onDeliveries: () => {
-      for (const s of senders) s.wake()
-    },
+    onDeliveries: wakeAll,
   })
   const unsubscribe: (() => void)[] = []
   return {
@@ -112,10 +132,8 @@ export function createOutbox(deps: { registry: Registry; bus: LiveBus; log: Logg
         deps.bus.on('collection:recorded', poke, 'outbox'),
       )
     },
-    /** A delivery was replayed or a subscription changed: the sender looks now. */
-    wake: () => {
-      for (const s of senders) s.wake()
-    },
+    /** A delivery was replayed or a subscription changed: the senders look now. */
+    wake: wakeAll,
     /** Stops producing at once; deliveries in flight get until `deadline`, the rest stay pending for the next start. */
     async close(deadline: number) {
       for (const u of unsubscribe.splice(0)) u()

@@ -11,7 +11,7 @@ export interface ProducerOptions {
   /** Every area's sites, asked only when a subscription names areas. */
   sitesByArea(): Promise<Map<string, string[]>>
   /** Channels routed by configuration rather than by subscription (Open311: an alert of a mapped rule). */
-  configured?(e: RoutedEvent): { channel: OutboxChannel; target: string }[]
+  configured?(e: RoutedEvent): Promise<{ channel: OutboxChannel; target: string }[]>
   batch: number
   pollMs: number
   /**
@@ -92,7 +92,7 @@ export function createProducer(o: ProducerOptions) {
         const payload = JSON.stringify(e.payload)
         for (const r of routes)
           if (matches(r, e, areas)) deliveries.push({ eventId: e.id, eventType: e.type, channel: 'webhook', target: r.id, payload })
-        for (const c of o.configured?.(e) ?? []) deliveries.push({ eventId: e.id, eventType: e.type, ...c, payload })
+        for (const c of (await o.configured?.(e)) ?? []) deliveries.push({ eventId: e.id, eventType: e.type, ...c, payload })
       }
     }
     const added = await o.store.commit(source.name, cursor, take.at(-1)!.id, deliveries)

@@ -188,6 +188,7 @@ export async function compose(
             pollMs: config.OPEN311_POLL_S * 1000,
           }
         : null,
+      vapidSubject: config.VAPID_SUBJECT ?? null,
     },
   })
 
@@ -306,7 +307,12 @@ export async function compose(
     replay: ingest.replay,
     tts: ttsIngest,
     ttsMqtt,
-    outbox: { policy: outbox.policy, wake: outbox.wake, rotationOverlapMs: config.WEBHOOK_ROTATION_OVERLAP_HOURS * 3_600_000 },
+    outbox: {
+      policy: outbox.policy,
+      wake: outbox.wake,
+      rotationOverlapMs: config.WEBHOOK_ROTATION_OVERLAP_HOURS * 3_600_000,
+      push: config.VAPID_SUBJECT !== undefined,
+    },
     socketIo: {
       pingIntervalMs: config.SOCKETIO_PING_INTERVAL_MS,
       pingTimeoutMs: config.SOCKETIO_PING_TIMEOUT_MS,

@@ -205,6 +205,11 @@ export const ServiceConfig = z
       }),
     // How often requests not yet closed are asked about (GET requests/{id}.json).
     OPEN311_POLL_S: z.coerce.number().min(0.2).max(86_400).default(300),
+    // Web Push (issue 14): the operator's contact that push services see (mailto: or https:). Set, critical alerts
+    // go to the phones people subscribed from the crew view; the VAPID key pair is made once and kept in the store.
+    VAPID_SUBJECT: optional(
+      z.string().regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, 'VAPID_SUBJECT must be mailto:someone@council.gov.uk or an https: URL'),
+    ),
     ADMIN_TOKEN: optional(z.string().min(32, 'ADMIN_TOKEN must be at least 32 characters (use `openssl rand -base64 32`)')),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),

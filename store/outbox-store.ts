@@ -39,7 +39,7 @@ export interface NewDelivery {
 
 /** What one attempt left: the sender decides it (outbox/backoff.ts), the store keeps it. */
 export type AttemptRecord =
-  | { state: 'delivered'; at: Date }
+  | { state: 'delivered'; at: Date; note?: string }
   | { state: 'pending'; at: Date; nextAttemptMs: number; error: string }
   | { state: 'dead'; at: Date; error: string }
 
@@ -171,7 +171,9 @@ export function createOutboxStore(db: Kysely<Database>): OutboxStore {
           last_attempt_at: at,
           state: r.state,
           next_attempt_ms: r.state === 'pending' ? r.nextAttemptMs : null,
-          ...(r.state === 'delivered' ? { delivered_at: at } : { last_error: r.error.slice(0, 2000) }),
+          ...(r.state === 'delivered'
+            ? { delivered_at: at, ...(r.note ? { last_error: r.note.slice(0, 2000) } : {}) }
+            : { last_error: r.error.slice(0, 2000) }),
         }))
         .where('id', '=', id)
         .where('state', '=', 'pending')

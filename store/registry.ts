@@ -1,3 +1,4 @@
+import { createECDH } from 'node:crypto'
 import { createHasher, type Hasher, loadOrCreateServerKey, newSecret } from '../registry/credentials.ts'
 import { type AlertStore, createAlertStore } from './alert-store.ts'
 import { type AreaStore, createAreaStore } from './area-store.ts'
@@ -12,6 +13,7 @@ import { createOpen311Store, type Open311Store } from './open311-store.ts'
 import { createOutboxStore, type OutboxStore } from './outbox-store.ts'
 import { createOverrideStore, type OverrideStore } from './override-store.ts'
 import { createPeopleStore, type PeopleStore } from './people-store.ts'
+import { createPushStore, type PushStore } from './push-store.ts'
 import { createQuarantineStore, type NewQuarantine, type QuarantineStore } from './quarantine-store.ts'
 import { createRoundStore, type RoundStore } from './round-store.ts'
 import { createSessionStore, type SessionStore } from './session-store.ts'
@@ -54,6 +56,10 @@ export interface Registry {
   outbox: OutboxStore
   /** Service requests made on the contractor's Open311 endpoint, and their polled status. */
   open311: Open311Store
+  /** Phones subscribed to Web Push, and each person's notification choices. */
+  push: PushStore
+  /** The service's VAPID key pair (RFC 8292), made on first use and kept sealed under the server key. */
+  vapidKeys(): Promise<{ publicKey: string; privateKey: string }>
   /** The server's keyed hash, for session ids, API tokens and invitation links. */
   hasher: Hasher
   close(): Promise<void>
@@ -136,6 +142,23 @@ export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
     webhooks: createWebhookStore(db, createSecretBox(serverKey)),
     outbox: createOutboxStore(db),
     open311: createOpen311Store(db),
+    push: createPushStore(db),
+    async vapidKeys() {
+      const box = createSecretBox(serverKey, 'smartplace vapid keys')
+      const sealed = await getSecret('vapid_keys')
+      if (sealed) return JSON.parse(box.open(Buffer.from(sealed)).toString('utf8')) as { publicKey: string; privateKey: string }
+      const ecdh = createECDH('prime256v1')
+      ecdh.generateKeys()
+      const keys = { publicKey: ecdh.getPublicKey('base64url'), privateKey: ecdh.getPrivateKey('base64url') }
+      // Two services starting on one new database: the first key pair written is the one both keep.
+      await db
+        .insertInto('secrets')
+        .values({ name: 'vapid_keys', value: box.seal(Buffer.from(JSON.stringify(keys))) })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute()
+      const kept = await getSecret('vapid_keys')
+      return JSON.parse(box.open(Buffer.from(kept!)).toString('utf8')) as { publicKey: string; privateKey: string }
+    },
     hasher,
     close: () => store.close(),
   }

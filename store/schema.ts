@@ -8,6 +8,7 @@ import type { Open311Tables } from './open311-store.ts'
 import type { OutboxTables } from './outbox-store.ts'
 import type { OverrideTables } from './override-store.ts'
 import type { PeopleTables } from './people-store.ts'
+import type { PushTables } from './push-store.ts'
 import type { RoundTables } from './round-store.ts'
 import type { SessionsTable } from './session-store.ts'
 import type { ApiTokensTable } from './token-store.ts'
@@ -139,6 +140,7 @@ export interface Database
     TtsTables,
     OutboxTables,
     Open311Tables,
+    PushTables,
     WebhookTables {
   sessions: SessionsTable
   api_tokens: ApiTokensTable

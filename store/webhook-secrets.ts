@@ -13,8 +13,9 @@ export interface SecretBox {
 const IV = 12
 const TAG = 16
 
-export function createSecretBox(serverKey: Buffer): SecretBox {
-  const key = Buffer.from(hkdfSync('sha256', serverKey, Buffer.alloc(0), 'smartplace webhook signing keys', 32))
+/** `purpose` keeps the keys of different uses apart (HKDF info). */
+export function createSecretBox(serverKey: Buffer, purpose = 'smartplace webhook signing keys'): SecretBox {
+  const key = Buffer.from(hkdfSync('sha256', serverKey, Buffer.alloc(0), purpose, 32))
   return {
     seal(plain) {
       const iv = randomBytes(IV)

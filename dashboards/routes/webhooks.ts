@@ -14,6 +14,8 @@ export interface OutboxRoutesDeps {
   wake(): void
   /** WEBHOOK_ROTATION_OVERLAP_HOURS in ms. */
   rotationOverlapMs: number
+  /** Web Push on (VAPID_SUBJECT set): phones can be subscribed. */
+  push: boolean
 }
 
 const Id = z.object({ id: z.uuid() })

@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import { EventType } from './events.ts'
 
-/** How a delivery leaves: webhooks and Open311 now; Web Push and email are channels of the same outbox later. */
-export const OutboxChannel = z.enum(['webhook', 'open311'])
+/** How a delivery leaves: webhooks, Open311 and Web Push now; email is a channel of the same outbox later. */
+export const OutboxChannel = z.enum(['webhook', 'open311', 'webpush'])
 export type OutboxChannel = z.infer<typeof OutboxChannel>
 
 export const DeliveryState = z.enum(['pending', 'delivered', 'dead'])
@@ -14,7 +14,7 @@ export const Delivery = z.object({
   eventId: z.string().describe('the webhook-id: the same on every attempt and on a replay'),
   eventType: EventType,
   channel: OutboxChannel,
-  target: z.string().describe('the subscription id for webhooks; "open311" for the configured GeoReport endpoint'),
+  target: z.string().describe('the subscription id for webhooks and Web Push; "open311" for the configured GeoReport endpoint'),
   payload: z.string().describe('the exact body sent'),
   state: DeliveryState,
   attempts: z.number().int(),
@@ -32,6 +32,8 @@ export type SendOutcome =
   | { kind: 'delivered'; status: number }
   | { kind: 'retry'; error: string; afterMs?: number | undefined }
   | { kind: 'dead'; error: string }
+  /** Nothing needed sending after all (the alert was acknowledged first, the person turned it off): done, with why. */
+  | { kind: 'skipped'; reason: string }
 
 export const DeliveryFilter = z.object({
   state: DeliveryState.optional(),

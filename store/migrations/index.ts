@@ -13,6 +13,7 @@ import { openData } from './0010-open-data.ts'
 import { tts } from './0011-tts.ts'
 import { outbox } from './0012-outbox.ts'
 import { open311 } from './0013-open311.ts'
+import { notifications } from './0014-notifications.ts'
 
 /**
  * Listed in code rather than read from the folder, so the list is the same under tsx,
@@ -33,6 +34,7 @@ export function migrationProvider(d: Dialect): MigrationProvider {
     '0011-tts': tts(d),
     '0012-outbox': outbox(d),
     '0013-open311': open311(d),
+    '0014-notifications': notifications(d),
   }
   return { getMigrations: async () => migrations }
 }

@@ -29,6 +29,10 @@ const opt = (() => {
   }
 })()
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+if (opt.outbox) {
+  const { runOutboxBench } = await import('./outbox-main.ts')
+  process.exit(await runOutboxBench(opt.outbox, ROOT))
+}
 cleanupOnSignals()
 
 let ts = Date.now() - 6 * 86_400_000 // unique device times, inside the accepted window

@@ -16,15 +16,36 @@ export interface BenchOptions {
   quick: boolean
   /** Skip the phases that run once (overload, durable accept off, drain, scale). */
   roundsOnly: boolean
+  /** `--outbox`: the webhook outbox benchmark instead (outbox-main.ts); null for the main one. */
+  outbox: OutboxBenchOptions | null
+}
+
+export interface OutboxBenchOptions {
+  rounds: number
+  seconds: number
+  /** Bins carrying the fixed load. */
+  devices: number
+  /** Readings/s of the fixed load, in total. */
+  rate: number
+  subscriptions: number
+  /** Bins that tip over and stand up again (each transition is one event for every subscription). */
+  alertDevices: number
+  /** Each alert bin's interval between readings, ms. */
+  alertEveryMs: number
 }
 
 // Full defaults keep `npm run bench` near 7 minutes (about 9 with --baseline) on two cores.
 const FULL = { rounds: 3, seconds: 10, devices: 50, backlog: 100_000, overload: 60, scale: 10_000, 'scale-seconds': 30 }
 // Quick: every phase runs, figures are rough; for checking a change end to end in about 2 minutes.
 const QUICK = { rounds: 3, seconds: 3, devices: 10, backlog: 5_000, overload: 5, scale: 500, 'scale-seconds': 5 }
+// --outbox: each run about 40 s, 9 runs (3 variants x 3 rounds) about 6 minutes.
+const OUTBOX = { rounds: 3, seconds: 20, devices: 50, rate: 1000, subscriptions: 500, 'alert-devices': 2, 'alert-every-ms': 1000 }
+const OUTBOX_QUICK = { ...OUTBOX, seconds: 5, devices: 10, rate: 500, subscriptions: 100 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--baseline <git-ref>] [--rounds-only]
                            [--seconds S] [--devices N] [--overload S] [--backlog N] [--scale N] [--scale-seconds S]
+       npm run bench -- --outbox [--quick] [--rounds N] [--seconds S] [--devices N] [--rate R]
+                           [--subscriptions N] [--alert-devices N] [--alert-every-ms MS]
   --rounds N          rounds over the paths, alternating their order (default ${FULL.rounds})
   --baseline REF      also run the service of an older commit (exported to a temp dir) in every round
   --quick             short phases and small sizes (${QUICK.seconds} s, ${QUICK.devices} connections); rough figures
@@ -34,7 +55,14 @@ export const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--baseline
   --overload S        seconds of 2x overload, 0 to skip (default ${FULL.overload})
   --backlog N         readings queued during the InfluxDB outage, 0 to skip (default ${FULL.backlog})
   --scale N           connected devices for the scale phase, 0 to skip (default ${FULL.scale})
-  --scale-seconds S   seconds the scale phase measures (default ${FULL['scale-seconds']})`
+  --scale-seconds S   seconds the scale phase measures (default ${FULL['scale-seconds']})
+  --outbox            the webhook outbox benchmark instead: ingest and deliveries with no subscriptions (A),
+                      ${OUTBOX.subscriptions} healthy ones (B), and the same with one target a black hole (C); writes
+                      bench-outbox-results.json. Its defaults: ${OUTBOX.rounds} rounds of ${OUTBOX.seconds} s, ${OUTBOX.devices} bins at ${OUTBOX.rate} readings/s
+  --rate R            (--outbox) readings/s of the fixed load (default ${OUTBOX.rate})
+  --subscriptions N   (--outbox) webhook subscriptions in B and C (default ${OUTBOX.subscriptions})
+  --alert-devices N   (--outbox) bins that tip over and stand up, raising and clearing alerts (default ${OUTBOX['alert-devices']})
+  --alert-every-ms MS (--outbox) each such bin's interval between readings (default ${OUTBOX['alert-every-ms']})`
 
 export function parseBenchOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
@@ -51,6 +79,11 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       overload: { type: 'string' },
       scale: { type: 'string' },
       'scale-seconds': { type: 'string' },
+      outbox: { type: 'boolean', default: false },
+      rate: { type: 'string' },
+      subscriptions: { type: 'string' },
+      'alert-devices': { type: 'string' },
+      'alert-every-ms': { type: 'string' },
     },
   })
   if (values.help) {
@@ -59,12 +92,27 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
   }
   const preset = values.quick ? QUICK : FULL
   // An explicit option wins over the preset, so `--quick --rounds 5` means what it says.
-  const num = (name: keyof typeof FULL, min: number) => {
+  const numOf = <K extends string>(p: Record<K, number>, name: K & keyof typeof values, min: number) => {
     const raw = values[name]
-    const n = raw === undefined ? preset[name] : Number(raw)
+    const n = raw === undefined ? p[name] : Number(raw)
     if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min} (got ${raw})\n${USAGE}`)
     return n
   }
+  const num = (name: keyof typeof FULL, min: number) => numOf(preset, name, min)
+  const ob = values.quick ? OUTBOX_QUICK : OUTBOX
+  const outboxOnly = (['rate', 'subscriptions', 'alert-devices', 'alert-every-ms'] as const).filter((k) => values[k] !== undefined)
+  if (!values.outbox && outboxOnly.length > 0) throw new Error(`--${outboxOnly[0]} goes with --outbox\n${USAGE}`)
+  const outbox: OutboxBenchOptions | null = values.outbox
+    ? {
+        rounds: Math.round(numOf(ob, 'rounds', 1)),
+        seconds: numOf(ob, 'seconds', 1),
+        devices: Math.round(numOf(ob, 'devices', 1)),
+        rate: numOf(ob, 'rate', 1),
+        subscriptions: Math.round(numOf(ob, 'subscriptions', 2)),
+        alertDevices: Math.round(numOf(ob, 'alert-devices', 1)),
+        alertEveryMs: numOf(ob, 'alert-every-ms', 10),
+      }
+    : null
   return {
     rounds: Math.round(num('rounds', 1)),
     seconds: num('seconds', 1),
@@ -77,5 +125,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     baseline: values.baseline ?? null,
     quick: values.quick ?? false,
     roundsOnly: values['rounds-only'] ?? false,
+    outbox,
   }
 }

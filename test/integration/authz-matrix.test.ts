@@ -1,3 +1,4 @@
+import { createECDH, randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collectRoutes } from '../../dashboards/access/route-table.ts'
@@ -55,6 +56,18 @@ const READERS: Record<Kind, readonly Who[]> = {
 const ACTORS: Record<Kind, readonly Who[]> = { bin: ['crew'], boiler: ['housing'], room: ['housing'], meter: ['energy'] }
 /** The role whose team an alert on this kind of device is assigned to. */
 const TEAM: Record<Kind, Who> = { bin: 'crew', boiler: 'housing', room: 'housing', meter: 'energy' }
+
+/** A browser's PushSubscription.toJSON(), at a public push-service address (nothing is sent to it here). */
+let pushes = 0
+const pushSubscription = () => {
+  const ecdh = createECDH('prime256v1')
+  ecdh.generateKeys()
+  return {
+    endpoint: `https://8.8.8.8/push/${++pushes}`,
+    expirationTime: null,
+    keys: { p256dh: ecdh.getPublicKey('base64url'), auth: randomBytes(16).toString('base64url') },
+  }
+}
 
 const by = (f: (w: Who) => Row): Record<Who, Row> => Object.fromEntries(WHO.map((w) => [w, f(w)])) as Record<Who, Row>
 const PUBLIC = (status: S): Expect => ({ public: status })
@@ -142,6 +155,27 @@ const MATRIX: Record<string, Case | readonly Case[]> = {
   'GET /api/auth/oidc/start': { target: () => ({ path: '/api/auth/oidc/start' }), expect: PUBLIC(503) },
   'GET /api/auth/oidc/callback': { target: () => ({ path: '/api/auth/oidc/callback?code=x&state=y' }), expect: PUBLIC(400) },
   'GET /api/me': { target: () => ({ path: '/api/me' }), expect: everyone(200) },
+  // A person's own phones and notification choices: everyone's own; an API token has neither.
+  'GET /api/push/key': { target: () => ({ path: '/api/push/key' }), expect: everyone(200) },
+  'GET /api/push/subscriptions': { target: () => ({ path: '/api/push/subscriptions' }), expect: everyone(200) },
+  'POST /api/push/subscriptions': {
+    target: () => ({ path: '/api/push/subscriptions', body: pushSubscription() }),
+    expect: everyone(201),
+    tokens: by(() => [403]),
+  },
+  'POST /api/push/unsubscribe': {
+    target: () => ({ path: '/api/push/unsubscribe', body: { endpoint: 'https://8.8.8.8/push/none' } }),
+    expect: everyone(200),
+  },
+  'GET /api/me/notifications': { target: () => ({ path: '/api/me/notifications' }), expect: everyone(200), tokens: by(() => [403]) },
+  'PUT /api/me/notifications': {
+    target: () => ({
+      path: '/api/me/notifications',
+      body: { push: true, email: false, digest: true, quietHours: { from: '22:00', to: '07:00' } },
+    }),
+    expect: everyone(200),
+    tokens: by(() => [403]),
+  },
   'POST /api/auth/sign-out': { target: () => ({ path: '/api/auth/sign-out' }), expect: everyone(204), freshCaller: {} },
   'POST /api/auth/password': {
     target: () => ({ path: '/api/auth/password', body: { current: OLD_PASSWORD, next: NEW_PASSWORD } }),
@@ -504,6 +538,8 @@ describe('authorisation matrix: every route × every role × in-area and out-of-
       OIDC_ISSUER: 'http://127.0.0.1:1/',
       OIDC_CLIENT_ID: 'smartplace',
       OIDC_CLIENT_SECRET: 'matrix-client-secret',
+      // Web Push on, so that its routes answer as they do in use.
+      VAPID_SUBJECT: 'mailto:it@council.example',
     })
   })
   afterAll(async () => {

@@ -46,6 +46,7 @@ describe.each(STORE_ADAPTERS)('store contract on %s', (_dialect, open) => {
       '0011-tts',
       '0012-outbox',
       '0013-open311',
+      '0014-notifications',
     ])
   })
   afterEach(async () => {
@@ -248,6 +249,7 @@ describe('store upgrade', () => {
       '0011-tts',
       '0012-outbox',
       '0013-open311',
+      '0014-notifications',
     ])
     expect(await adopted.db.selectFrom('secrets').select('name').execute()).toEqual([{ name: 'admin_token' }])
     await adopted.close()

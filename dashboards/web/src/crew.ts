@@ -2,6 +2,7 @@ import type { Alert, CrewBin, CrewToday, DeviceState } from '#devices'
 import { type Api, ApiError, type Credentials } from './api.ts'
 import { type CrewRow, createRow, renderRow } from './crew-list.ts'
 import type { CrewMap } from './crew-map.ts'
+import { phoneAlerts } from './crew-push.ts'
 import { londonToday, when } from './crew-words.ts'
 import type { Dashboard, Ended } from './dashboard.ts'
 import { connectLive } from './live.ts'
@@ -217,8 +218,10 @@ export async function startCrew(
     },
   })
   const { socket } = live
+  const push = phoneAlerts(api, $('crew-push'))
   const stop = () => {
     stopped = true
+    push.stop()
     if (timer) clearTimeout(timer)
     live.stop()
     map?.remove()
