@@ -109,6 +109,25 @@ export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
   const token = await getSecret('admin_token')
   const stored = token ? Buffer.from(token) : null
 
+  const loadVapidKeys = async () => {
+    const box = createSecretBox(serverKey, 'smartplace vapid keys')
+    const sealed = await getSecret('vapid_keys')
+    if (!sealed) {
+      const ecdh = createECDH('prime256v1')
+      ecdh.generateKeys()
+      const keys = { publicKey: ecdh.getPublicKey('base64url'), privateKey: ecdh.getPrivateKey('base64url') }
+      // Two services starting on one new database: the first key pair written is the one both keep.
+      await db
+        .insertInto('secrets')
+        .values({ name: 'vapid_keys', value: box.seal(Buffer.from(JSON.stringify(keys))) })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute()
+    }
+    const kept = sealed ?? (await getSecret('vapid_keys'))
+    return JSON.parse(box.open(Buffer.from(kept!)).toString('utf8')) as { publicKey: string; privateKey: string }
+  }
+  let vapid: Promise<{ publicKey: string; privateKey: string }> | undefined
+
   return {
     dialect: store.dialect,
     devices: Object.assign(devices, {
@@ -143,22 +162,13 @@ export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
     outbox: createOutboxStore(db),
     open311: createOpen311Store(db),
     push: createPushStore(db),
-    async vapidKeys() {
-      const box = createSecretBox(serverKey, 'smartplace vapid keys')
-      const sealed = await getSecret('vapid_keys')
-      if (sealed) return JSON.parse(box.open(Buffer.from(sealed)).toString('utf8')) as { publicKey: string; privateKey: string }
-      const ecdh = createECDH('prime256v1')
-      ecdh.generateKeys()
-      const keys = { publicKey: ecdh.getPublicKey('base64url'), privateKey: ecdh.getPrivateKey('base64url') }
-      // Two services starting on one new database: the first key pair written is the one both keep.
-      await db
-        .insertInto('secrets')
-        .values({ name: 'vapid_keys', value: box.seal(Buffer.from(JSON.stringify(keys))) })
-        .onConflict((oc) => oc.column('name').doNothing())
-        .execute()
-      const kept = await getSecret('vapid_keys')
-      return JSON.parse(box.open(Buffer.from(kept!)).toString('utf8')) as { publicKey: string; privateKey: string }
-    },
+    // Read (and made, the first time) once per process: every push delivery signs with it.
+    // A failed read is not kept: the next delivery asks the store again.
+    vapidKeys: () =>
+      (vapid ??= loadVapidKeys().catch((e: unknown) => {
+        vapid = undefined
+        throw e
+      })),
     hasher,
     close: () => store.close(),
   }
