@@ -203,14 +203,19 @@ describe('open data history datasets: daily bin fill and building energy, paged,
   /**
    * A device's reading the way devices send them, over MQTT through ingest, the log and the
    * InfluxDB writer (the history is seeded straight into InfluxDB; changes must come the real way,
-   * as the service learns of them from its own writer). Resolves once InfluxDB holds it.
+   * as the service learns of them from its own writer). Resolves once InfluxDB holds it and the
+   * writer has counted it as written: the change clock is moved again when a write lands (in the
+   * same callback as the counter), and an answer taken between the two is rightly out of date at once.
    */
+  const written = async () => Number(/^sp_influx_points_written_total (\d+)$/m.exec(await (await svc.api('/metrics')).text())?.[1] ?? 0)
   const send = async (id: string, ts: number, readings: Record<string, unknown>) => {
     const d = devices.get(id)!
+    const before = await written()
     const client = await connectDevice(svc.mqttUrl, d.id, d.secret)
     await client.publishAsync(telemetryTopic(d), JSON.stringify({ ts, readings }), { qos: 1 })
     await client.endAsync()
     await waitFor(async () => (await countPoints(svc.influxUrl, svc.db, d.type, `"device_id" = '${id}' AND time = ${ts}ms`)) === 1)
+    await waitFor(async () => (await written()) > before)
   }
   const sendFill = (id: string, ts: number, fillingLevel: number) =>
     send(id, ts, { fillingLevel, temperature: 9, batteryPct: 80, tilted: false })
