@@ -17,9 +17,50 @@ export interface PostOptions {
   headers: Record<string, string>
   /** How much of the answer's body is kept (default 500 bytes, enough for a delivery log's error). */
   maxBody?: number | undefined
+  /**
+   * A second copy harms nothing (a webhook's id deduplicates it, a push message's tag replaces it): a
+   * kept connection reset as it was reused is tried once more at once on a new one. Not for an
+   * Open311 request, which would be made twice.
+   */
+  idempotent?: boolean | undefined
 }
 
 const BODY_KEPT = 500
+/** Idle connections close before the receiver's own keep-alive timeout (5 s in Node and many others) would cut them. */
+const IDLE_MS = 4_000
+/** Targets with a connection kept at once; beyond it the least recently used pool is closed. */
+const POOLS = 1_000
+
+/**
+ * Kept-alive connections per target and checked address. A new TCP (and TLS) connection per delivery
+ * cost more than the delivery itself; the pool is keyed by the address the target policy checked,
+ * so a connection is never reused for an address that was not checked.
+ */
+const pools = new Map<string, http.Agent>()
+function agentFor(url: URL, address: string): http.Agent {
+  const key = `${url.protocol}//${url.host}@${address}`
+  let agent = pools.get(key)
+  if (agent) {
+    pools.delete(key)
+    pools.set(key, agent)
+    return agent
+  }
+  const options = { keepAlive: true, maxSockets: 4, maxFreeSockets: 2, timeout: IDLE_MS, scheduling: 'lifo' as const }
+  agent = url.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options)
+  pools.set(key, agent)
+  if (pools.size > POOLS) {
+    const [oldest, old] = pools.entries().next().value as [string, http.Agent]
+    pools.delete(oldest)
+    old.destroy()
+  }
+  return agent
+}
+
+/** Closes every kept connection (at shutdown, and between tests). */
+export function closeConnections(): void {
+  for (const a of pools.values()) a.destroy()
+  pools.clear()
+}
 
 /**
  * POSTs `body` to `url`, connected to the given address. Redirects are not followed (the 3xx is the
@@ -30,7 +71,18 @@ export function postPinned(url: URL, body: string | Buffer, o: PostOptions): Pro
 }
 
 /** As postPinned, for any method; a GET sends no body. */
-export function requestPinned(method: 'GET' | 'POST', url: URL, body: string | Buffer | null, o: PostOptions): Promise<PostResult> {
+export async function requestPinned(method: 'GET' | 'POST', url: URL, body: string | Buffer | null, o: PostOptions): Promise<PostResult> {
+  try {
+    return await once(method, url, body, o)
+  } catch (e) {
+    // A kept connection reset as it was reused: most often the receiver closed it while it was idle.
+    const reset = (e as { reusedSocket?: boolean }).reusedSocket && (e as NodeJS.ErrnoException).code === 'ECONNRESET'
+    if (reset && (method === 'GET' || o.idempotent) && !o.signal?.aborted) return once(method, url, body, o)
+    throw e
+  }
+}
+
+function once(method: 'GET' | 'POST', url: URL, body: string | Buffer | null, o: PostOptions): Promise<PostResult> {
   const keep = o.maxBody ?? BODY_KEPT
   const pinned: LookupFunction = (_host, options, cb) => {
     if ((options as { all?: boolean }).all)
@@ -51,7 +103,7 @@ export function requestPinned(method: 'GET' | 'POST', url: URL, body: string | B
             ? o.headers
             : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...o.headers },
         lookup: pinned,
-        agent: false,
+        agent: agentFor(url, o.address.address),
         signal: o.signal,
       },
       (res) => {
@@ -81,7 +133,7 @@ export function requestPinned(method: 'GET' | 'POST', url: URL, body: string | B
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${o.timeoutMs} ms`)), o.timeoutMs)
     req.on('error', (e) => {
       clearTimeout(timer)
-      reject(e)
+      reject(Object.assign(e, { reusedSocket: req.reusedSocket }))
     })
     req.end(body ?? undefined)
   })

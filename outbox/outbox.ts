@@ -1,7 +1,8 @@
 import type { Logger } from 'pino'
-import type { LiveBus, OutboxChannel, RoutedEvent } from '#devices'
+import type { OutboxChannel, RoutedEvent } from '#devices'
 import type { Registry } from '../store/registry.ts'
 import type { BackoffPolicy } from './backoff.ts'
+import { closeConnections } from './http-post.ts'
 import { createOpen311Channel } from './open311-channel.ts'
 import { createOpen311Client, type Open311Endpoint } from './open311-client.ts'
 import { createOpen311Poller } from './open311-poller.ts'
@@ -30,12 +31,21 @@ const OPEN311_TARGET = 'open311'
 
 type Route = { channel: OutboxChannel; target: string }
 
+/** What the outbox hears of the bus: that something was committed (the service's bus, or the thread's relay of it). */
+export interface CommitPokes {
+  on(
+    event: 'alert:raised' | 'alert:cleared' | 'alert:changed' | 'case:changed' | 'collection:recorded',
+    listener: () => void,
+    owner?: string,
+  ): () => void
+}
+
 /**
  * The durable outbox (design D13): a producer that turns the store's histories into deliveries,
  * and one sender per channel. Nothing of it is on the ingest path: it reads what the alert
  * engine, the API and the collection recorder already committed.
  */
-export function createOutbox(deps: { registry: Registry; bus: LiveBus; log: Logger; config: OutboxConfig }) {
+export function createOutbox(deps: { registry: Registry; bus: CommitPokes; log: Logger; config: OutboxConfig }) {
   const { registry, log, config } = deps
   const policy: TargetPolicy = createTargetPolicy(config.allowHosts)
   const pollMs = config.pollMs ?? 1000
@@ -100,6 +110,7 @@ export function createOutbox(deps: { registry: Registry; bus: LiveBus; log: Logg
     )
   }
 
+  // New deliveries: each sender reads those after the last it saw.
   const wakeAll = () => {
     for (const s of senders) s.wake()
   }
@@ -132,14 +143,18 @@ export function createOutbox(deps: { registry: Registry; bus: LiveBus; log: Logg
         deps.bus.on('collection:recorded', poke, 'outbox'),
       )
     },
-    /** A delivery was replayed or a subscription changed: the senders look now. */
-    wake: wakeAll,
+    /** A delivery was replayed or a subscription changed: the senders read their whole index again, now. */
+    wake() {
+      webhook.forget()
+      for (const s of senders) s.resync()
+    },
     /** Stops producing at once; deliveries in flight get until `deadline`, the rest stay pending for the next start. */
     async close(deadline: number) {
       for (const u of unsubscribe.splice(0)) u()
       await producer.close()
       await poller?.close()
       await Promise.all(senders.map((s) => s.close(deadline)))
+      closeConnections()
     },
   }
 }

@@ -59,6 +59,14 @@ export function contiguous(
 }
 
 /**
+ * The outbox's first run on a store: it sends what happens from now on, not the whole past. Done
+ * before the service takes traffic (the thread starting the producer may come up a second later).
+ */
+export async function startCursors(store: Pick<OutboxStore, 'cursor' | 'commit'>, sources: readonly OutboxSource[]): Promise<void> {
+  for (const s of sources) if ((await store.cursor(s.name)) === null) await store.commit(s.name, 0, await s.latest(), [])
+}
+
+/**
  * The outbox's producer: follows each source from its own cursor, turns rows into events, matches
  * them against the subscriptions, and stores the deliveries and the moved cursor in one
  * transaction, so a kill -9 at any point neither loses nor doubles one.

@@ -76,6 +76,7 @@ export function createPushChannel(o: PushChannelOptions) {
           timeoutMs: o.timeoutMs,
           signal,
           headers,
+          idempotent: true,
         })
         const said = res.body.trim() ? `: ${res.body.trim().slice(0, 300)}` : ''
         if (res.status >= 200 && res.status < 300) {

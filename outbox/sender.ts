@@ -2,9 +2,16 @@ import type { Logger } from 'pino'
 import type { Delivery, OutboxChannel, SendOutcome } from '#devices'
 import type { OutboxStore } from '../store/outbox-store.ts'
 import { type BackoffPolicy, decide } from './backoff.ts'
+import { createBatchedRecords } from './batched-records.ts'
+import { createTargetQueues } from './target-queues.ts'
 
-/** Never look at the store more often than this (a head due "now" that a free slot could not take yet). */
+/** Never look again sooner than this (a head due "now" that a free slot could not take yet). */
 const MIN_SLEEP_MS = 20
+/**
+ * How often the index is read again whole. New deliveries are read by id as the producer makes them;
+ * on PostgreSQL two transactions can commit their ids out of order, and this picks up the one passed over.
+ */
+const RESYNC_MS = 60_000
 
 export interface SenderOptions {
   channel: OutboxChannel
@@ -13,11 +20,12 @@ export interface SenderOptions {
   backoff: BackoffPolicy
   /** Deliveries in flight at once, each to a different target. */
   concurrency: number
-  /** The longest sleep between two looks at the store (a wake() cuts it short). */
+  /** The longest sleep between two looks (a wake() cuts it short). */
   pollMs: number
   log: Logger
   onOutcome?: (d: Delivery, state: 'delivered' | 'pending' | 'dead') => void
   random?: () => number
+  resyncMs?: number
 }
 
 /**
@@ -25,14 +33,25 @@ export interface SenderOptions {
  * order they were made (the next waits for the one before to be delivered or dead); up to
  * `concurrency` targets are served at once, so a slow or dead target holds one slot and never
  * the others. Every outcome is stored before the target's next delivery is looked at.
+ *
+ * Which delivery is next is answered from an index in memory (ids, targets and due times of the
+ * pending deliveries), read from the store at start and extended by id when the producer makes
+ * more: asking the store for every target's oldest pending delivery after each attempt cost a scan
+ * of all pending rows per delivery, on the event loop ingest answers devices from.
  */
 export function createSender(o: SenderOptions) {
+  const queues = createTargetQueues()
+  const records = createBatchedRecords(o.store)
   const inFlight = new Map<string, Promise<void>>()
   const abort = new AbortController()
+  const resyncMs = o.resyncMs ?? RESYNC_MS
   let timer: NodeJS.Timeout | null = null
   let running = false
   let again = false
   let stopped = true
+  /** What the next pass must read first: nothing, the deliveries after the last id seen, or the whole index. */
+  let read: 'none' | 'new' | 'all' = 'all'
+  let lastResync = 0
 
   const schedule = (ms: number) => {
     if (stopped) return
@@ -47,16 +66,29 @@ export function createSender(o: SenderOptions) {
       // Stopped mid-attempt: the delivery stays as it was and is tried again on the next start.
       if (abort.signal.aborted) return
       const r = decide(outcome, d, new Date(), o.backoff, o.random)
-      await o.store.record(d.id, r)
+      await records.record(d.id, r)
+      if (r.state === 'pending') queues.reschedule(d.target, d.id, r.nextAttemptMs)
+      else queues.done(d.target, d.id)
       o.onOutcome?.(d, r.state)
       if (r.state === 'dead') o.log.warn({ delivery: d.id, target: d.target, error: r.error }, 'delivery dead-lettered')
     } catch (e) {
-      // The store failed: the delivery is still pending and is looked at again.
+      // The store failed: the delivery is still pending and is looked at again after a pause.
+      queues.reschedule(d.target, d.id, Date.now() + o.pollMs)
       o.log.warn({ delivery: d.id, err: (e as Error).message }, 'delivery attempt not recorded')
     } finally {
       inFlight.delete(d.target)
       if (!stopped) wake()
     }
+  }
+
+  const refresh = async () => {
+    const whole = read === 'all' || Date.now() - lastResync >= resyncMs
+    if (!whole && read === 'none') return
+    read = 'none'
+    if (whole) {
+      lastResync = Date.now()
+      queues.replaceAll(await o.store.pending(o.channel, 0))
+    } else queues.add(await o.store.pending(o.channel, queues.lastId()))
   }
 
   async function pass(): Promise<void> {
@@ -69,19 +101,34 @@ export function createSender(o: SenderOptions) {
     try {
       do {
         again = false
+        await refresh()
         const free = o.concurrency - inFlight.size
         if (free <= 0) break
-        const heads = await o.store.heads(o.channel, Date.now(), free, [...inFlight.keys()])
-        for (const d of heads) {
+        const ids = queues.due(Date.now(), free, inFlight)
+        if (ids.length === 0) break
+        // A head may have changed under the index (replayed, abandoned): the store's row decides.
+        for (const d of await o.store.getMany(ids)) {
           if (stopped || inFlight.has(d.target) || inFlight.size >= o.concurrency) continue
+          if (d.state !== 'pending') {
+            queues.done(d.target, d.id)
+            again = true
+            continue
+          }
+          // The index was read while an attempt of it was being recorded: the row knows its real time.
+          const dueMs = d.nextAttemptAt === null ? 0 : Date.parse(d.nextAttemptAt)
+          if (dueMs > Date.now()) {
+            queues.reschedule(d.target, d.id, dueMs)
+            continue
+          }
           inFlight.set(d.target, attempt(d))
         }
       } while (again && !stopped)
       // Every slot taken: the next attempt to end wakes the loop. Else sleep until the earliest head of a free target is due.
-      const due = inFlight.size >= o.concurrency ? null : await o.store.nextDue(o.channel, [...inFlight.keys()])
+      const due = inFlight.size >= o.concurrency ? null : queues.nextDue(inFlight)
       schedule(due === null ? o.pollMs : Math.min(o.pollMs, Math.max(MIN_SLEEP_MS, due - Date.now())))
     } catch (e) {
       o.log.warn({ channel: o.channel, err: (e as Error).message }, 'outbox sender pass failed; trying again')
+      read = 'all'
       schedule(o.pollMs)
     } finally {
       running = false
@@ -97,9 +144,19 @@ export function createSender(o: SenderOptions) {
   return {
     start() {
       stopped = false
+      read = 'all'
       schedule(0)
     },
-    wake,
+    /** The producer made deliveries: read those after the last id seen. */
+    wake() {
+      if (read === 'none') read = 'new'
+      wake()
+    },
+    /** Deliveries changed in place (replayed, abandoned): read the whole index again. */
+    resync() {
+      read = 'all'
+      wake()
+    },
     inFlight: () => inFlight.size,
     /** Stops taking deliveries; attempts still running get until `deadline`, then are aborted (they stay pending). */
     async close(deadline: number) {

@@ -1,5 +1,5 @@
 import type { Delivery, SendOutcome } from '#devices'
-import type { WebhookStore } from '../store/webhook-store.ts'
+import type { WebhookSigning, WebhookStore } from '../store/webhook-store.ts'
 import { retryAfterMs } from './backoff.ts'
 import { postPinned } from './http-post.ts'
 import { webhookHeaders } from './signature.ts'
@@ -10,6 +10,9 @@ export interface WebhookChannelOptions {
   policy: TargetPolicy
   timeoutMs: number
   userAgent?: string
+  /** How long a subscription's URL and unsealed keys are kept between deliveries (default 10 s). */
+  keysForMs?: number
+  now?: () => number
 }
 
 /** Statuses that say "later" (standards.md §2): Retry-After is honoured on these. */
@@ -22,9 +25,27 @@ const THROTTLE = new Set([429, 502, 503, 504])
  * attempt and the request goes to the address that was checked (no DNS rebinding in between).
  */
 export function createWebhookChannel(o: WebhookChannelOptions) {
+  const now = o.now ?? Date.now
+  const keysForMs = o.keysForMs ?? 10_000
+  // Reading and unsealing the keys for every delivery was a query and two AES-GCM opens per POST;
+  // a rotation or deletion forgets them at once (forget()), and the previous key never outlives its overlap.
+  const kept = new Map<string, { sub: WebhookSigning; until: number }>()
+  const signing = async (id: string) => {
+    const t = now()
+    const hit = kept.get(id)
+    if (hit && hit.until > t) return hit.sub
+    const sub = await o.webhooks.signing(id, new Date(t))
+    if (!sub) kept.delete(id)
+    else kept.set(id, { sub, until: Math.min(t + keysForMs, sub.changesAt ?? Number.POSITIVE_INFINITY) })
+    return sub
+  }
   return {
+    /** A subscription was rotated or deleted: read its keys again at the next delivery. */
+    forget() {
+      kept.clear()
+    },
     async send(d: Delivery, signal?: AbortSignal): Promise<SendOutcome> {
-      const sub = await o.webhooks.signing(d.target)
+      const sub = await signing(d.target)
       if (!sub) return { kind: 'dead', error: 'the subscription was deleted' }
       const url = new URL(sub.url)
       const check = await o.policy.check(url.hostname)
@@ -32,7 +53,10 @@ export function createWebhookChannel(o: WebhookChannelOptions) {
         return check.code === 'WEBHOOK_TARGET_REFUSED' ? { kind: 'dead', error: check.message } : { kind: 'retry', error: check.message }
       const headers = { ...webhookHeaders(sub.keys, d.eventId, d.payload), 'user-agent': o.userAgent ?? 'smartplace-webhooks/1' }
       try {
-        const res = await postPinned(url, d.payload, { address: check.addresses[0]!, timeoutMs: o.timeoutMs, signal, headers })
+        const res = await postPinned(url, d.payload, {
+          ...{ address: check.addresses[0]!, timeoutMs: o.timeoutMs, signal, headers },
+          idempotent: true,
+        })
         const said = res.body.trim() ? `: ${res.body.trim().slice(0, 300)}` : ''
         if (res.status >= 200 && res.status < 300) return { kind: 'delivered', status: res.status }
         if (res.status === 410) return { kind: 'dead', error: `410 Gone: the receiver asked to stop${said}` }

@@ -25,7 +25,7 @@ import { checkpointFile } from '../log/checkpoint-file.ts'
 import { createLog } from '../log/log.ts'
 import { logMetrics } from '../log/metrics.ts'
 import { createReader, type ReaderHandler } from '../log/reader.ts'
-import { createOutbox } from '../outbox/outbox.ts'
+import { createOutboxThread } from '../outbox/thread.ts'
 import { createQuarantineKeeper, QUARANTINE_READER } from '../quarantine/keeper.ts'
 import { createRevocationWatch } from '../registry/revocation-watch.ts'
 import { openRegistry } from '../store/registry.ts'
@@ -164,9 +164,10 @@ export async function compose(
   ]
   lm = logMetrics(metrics, durable, readers)
 
-  // The durable outbox (issue 14, design D13): reads what the store committed, never on the ingest path.
-  const outbox = createOutbox({
-    registry,
+  // The durable outbox (issue 14, design D13): reads what the store committed, on a thread of its own (thread.ts says why).
+  const outbox = createOutboxThread({
+    store: { dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL },
+    outbox: registry.outbox,
     bus,
     log: log.child({ module: 'outbox' }),
     config: {

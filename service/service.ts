@@ -74,7 +74,7 @@ export function createService(config: ServiceConfig & { INFLUX_URL: string }, lo
       for (const _ of durable.damage) lm.damage('start')
       for (const r of readers) r.start()
       p.legacySpool.start()
-      p.outbox.start()
+      await p.outbox.start()
       const warn = (what: string) => (e: Error) => log.warn({ err: e.message }, what)
       // Ended sessions are refused on sight; this only keeps their rows from piling up.
       const prune = () =>

@@ -37,6 +37,13 @@ export interface NewDelivery {
   payload: string
 }
 
+/** A pending delivery as the sender schedules it. */
+export interface PendingEntry {
+  id: number
+  target: string
+  dueMs: number
+}
+
 /** What one attempt left: the sender decides it (outbox/backoff.ts), the store keeps it. */
 export type AttemptRecord =
   | { state: 'delivered'; at: Date; note?: string }
@@ -55,12 +62,22 @@ export interface OutboxStore {
    * the cursor is no longer at `from` (another producer moved it). Returns how many were new.
    */
   commit(source: string, from: number, to: number, deliveries: readonly NewDelivery[], at?: Date): Promise<number | false>
-  /** Each target's oldest pending delivery, if due by `nowMs`, earliest first; targets in `busy` left out. */
-  heads(channel: OutboxChannel, nowMs: number, limit: number, busy: readonly string[]): Promise<Delivery[]>
-  /** When the earliest head (oldest pending delivery of a target not in `busy`) is due, epoch ms; null when there is none. */
-  nextDue(channel: OutboxChannel, busy: readonly string[]): Promise<number | null>
+  /**
+   * Deliveries made by a schedule rather than a history (a daily digest): due at `at`. The unique
+   * (channel, target, event) key makes a second enqueue of the same event a no-op. Returns how many were new.
+   */
+  enqueue(deliveries: readonly NewDelivery[], at?: Date): Promise<number>
+  /**
+   * The channel's pending deliveries after `afterId`, in id order, as the sender's index keeps them:
+   * only what orders and schedules them, not their payloads (a target down for a day may have many).
+   */
+  pending(channel: OutboxChannel, afterId: number): Promise<PendingEntry[]>
+  /** The deliveries with these ids, any state, in no particular order. */
+  getMany(ids: readonly number[]): Promise<Delivery[]>
   /** Counts the attempt and keeps its outcome; only while the delivery is still pending. */
   record(id: number, r: AttemptRecord): Promise<void>
+  /** As record, for attempts that ended together, in one transaction (one commit instead of one each). */
+  recordMany(attempts: readonly { id: number; r: AttemptRecord }[]): Promise<void>
   list(filter?: Partial<DeliveryFilter>): Promise<Delivery[]>
   get(id: number): Promise<Delivery | null>
   /** A dead letter back to pending, due now, with a fresh retry period; 'not-dead' for any other state. */
@@ -87,15 +104,41 @@ const toDelivery = (r: Selectable<OutboxDeliveriesTable>): Delivery => ({
 })
 
 export function createOutboxStore(db: Kysely<Database>): OutboxStore {
-  /** Each target's oldest pending delivery: the only one of the target that may be sent. */
-  const oldest = (channel: OutboxChannel, busy: readonly string[]) => {
-    let q = db
-      .selectFrom('outbox_deliveries')
-      .select((eb) => eb.fn.min('id').as('id'))
-      .where('channel', '=', channel)
+  const insert = async (trx: Kysely<Database>, deliveries: readonly NewDelivery[], at: Date) => {
+    const now = at.toISOString()
+    let added = 0
+    // Chunks stay far below SQLite's limit on bound parameters.
+    for (let i = 0; i < deliveries.length; i += 200) {
+      const rows = deliveries.slice(i, i + 200).map((d) => ({
+        ...{ event_id: d.eventId, event_type: d.eventType, channel: d.channel, target: d.target, payload: d.payload },
+        ...{ state: 'pending' as const, created_at: now, next_attempt_ms: at.getTime() },
+      }))
+      const r = await trx
+        .insertInto('outbox_deliveries')
+        .values(rows)
+        .onConflict((oc) => oc.columns(['channel', 'target', 'event_id']).doNothing())
+        .executeTakeFirst()
+      added += Number(r.numInsertedOrUpdatedRows ?? 0)
+    }
+    return added
+  }
+  const update = async (q: Kysely<Database>, id: number, r: AttemptRecord) => {
+    const at = r.at.toISOString()
+    await q
+      .updateTable('outbox_deliveries')
+      .set((eb) => ({
+        attempts: eb('attempts', '+', 1),
+        first_attempt_at: eb.fn.coalesce('first_attempt_at', eb.val(at)),
+        last_attempt_at: at,
+        state: r.state,
+        next_attempt_ms: r.state === 'pending' ? r.nextAttemptMs : null,
+        ...(r.state === 'delivered'
+          ? { delivered_at: at, ...(r.note ? { last_error: r.note.slice(0, 2000) } : {}) }
+          : { last_error: r.error.slice(0, 2000) }),
+      }))
+      .where('id', '=', id)
       .where('state', '=', 'pending')
-    if (busy.length > 0) q = q.where('target', 'not in', [...busy])
-    return q.groupBy('target')
+      .execute()
   }
   const byId = (id: number) => db.selectFrom('outbox_deliveries').selectAll().where('id', '=', id).executeTakeFirst()
   return {
@@ -124,60 +167,40 @@ export function createOutboxStore(db: Kysely<Database>): OutboxStore {
                 .executeTakeFirst()
         const changed = 'numInsertedOrUpdatedRows' in moved ? moved.numInsertedOrUpdatedRows : moved.numUpdatedRows
         if (Number(changed ?? 0) !== 1) return false
-        let added = 0
-        // Chunks stay far below SQLite's limit on bound parameters.
-        for (let i = 0; i < deliveries.length; i += 200) {
-          const rows = deliveries.slice(i, i + 200).map((d) => ({
-            ...{ event_id: d.eventId, event_type: d.eventType, channel: d.channel, target: d.target, payload: d.payload },
-            ...{ state: 'pending' as const, created_at: now, next_attempt_ms: at.getTime() },
-          }))
-          const r = await trx
-            .insertInto('outbox_deliveries')
-            .values(rows)
-            .onConflict((oc) => oc.columns(['channel', 'target', 'event_id']).doNothing())
-            .executeTakeFirst()
-          added += Number(r.numInsertedOrUpdatedRows ?? 0)
-        }
-        return added
+        return insert(trx, deliveries, at)
       })
     },
-    async heads(channel, nowMs, limit, busy) {
+    async enqueue(deliveries, at = new Date()) {
+      return db.transaction().execute((trx) => insert(trx, deliveries, at))
+    },
+    async pending(channel, afterId) {
+      const rows = await db
+        .selectFrom('outbox_deliveries')
+        .select(['id', 'target', 'next_attempt_ms'])
+        .where('channel', '=', channel)
+        .where('state', '=', 'pending')
+        .where('id', '>', afterId)
+        .orderBy('id')
+        .execute()
+      return rows.map((r) => ({ id: Number(r.id), target: r.target, dueMs: Number(r.next_attempt_ms ?? 0) }))
+    },
+    async getMany(ids) {
+      if (ids.length === 0) return []
       const rows = await db
         .selectFrom('outbox_deliveries')
         .selectAll()
-        .where('id', 'in', oldest(channel, busy))
-        .where('next_attempt_ms', '<=', nowMs)
-        .orderBy('next_attempt_ms')
-        .orderBy('id')
-        .limit(limit)
+        .where('id', 'in', [...ids])
         .execute()
       return rows.map(toDelivery)
     },
-    async nextDue(channel, busy) {
-      const r = await db
-        .selectFrom('outbox_deliveries')
-        .select((eb) => eb.fn.min('next_attempt_ms').as('due'))
-        .where('id', 'in', oldest(channel, busy))
-        .executeTakeFirst()
-      return r?.due == null ? null : Number(r.due)
-    },
     async record(id, r) {
-      const at = r.at.toISOString()
-      await db
-        .updateTable('outbox_deliveries')
-        .set((eb) => ({
-          attempts: eb('attempts', '+', 1),
-          first_attempt_at: eb.fn.coalesce('first_attempt_at', eb.val(at)),
-          last_attempt_at: at,
-          state: r.state,
-          next_attempt_ms: r.state === 'pending' ? r.nextAttemptMs : null,
-          ...(r.state === 'delivered'
-            ? { delivered_at: at, ...(r.note ? { last_error: r.note.slice(0, 2000) } : {}) }
-            : { last_error: r.error.slice(0, 2000) }),
-        }))
-        .where('id', '=', id)
-        .where('state', '=', 'pending')
-        .execute()
+      await update(db, id, r)
+    },
+    async recordMany(attempts) {
+      if (attempts.length === 1) return update(db, attempts[0]!.id, attempts[0]!.r)
+      await db.transaction().execute(async (trx) => {
+        for (const a of attempts) await update(trx, a.id, a.r)
+      })
     },
     async list(f = {}) {
       let q = db.selectFrom('outbox_deliveries').selectAll()

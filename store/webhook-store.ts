@@ -35,6 +35,8 @@ export interface WebhookRoute {
 export interface WebhookSigning {
   url: string
   keys: Buffer[]
+  /** When the keys change by themselves (the previous secret stops signing), epoch ms; null: not before a rotation. */
+  changesAt: number | null
 }
 
 export interface WebhookStore {
@@ -130,8 +132,12 @@ export function createWebhookStore(db: Kysely<Database>, box: SecretBox): Webhoo
       const r = await row(id)
       if (!r) return null
       const keys = [box.open(r.secret)]
-      if (r.previous_secret && r.previous_until && Date.parse(r.previous_until) > now.getTime()) keys.push(box.open(r.previous_secret))
-      return { url: r.url, keys }
+      const until = r.previous_until ? Date.parse(r.previous_until) : null
+      if (r.previous_secret && until !== null && until > now.getTime()) {
+        keys.push(box.open(r.previous_secret))
+        return { url: r.url, keys, changesAt: until }
+      }
+      return { url: r.url, keys, changesAt: null }
     },
   }
 }

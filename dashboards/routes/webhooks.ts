@@ -83,6 +83,7 @@ export const webhookRoutes =
         const overlapMs = req.body?.overlapHours === undefined ? deps.rotationOverlapMs : req.body.overlapHours * 3_600_000
         const rotated = await webhooks.rotate(req.params.id, overlapMs)
         if (!rotated) return sendError(reply, 404, 'NOT_FOUND', `no webhook ${req.params.id}`)
+        deps.wake()
         await audit(deps.registry.audit, req, 'webhook-secret-rotated', `webhook:${rotated.id}`, {
           previousUntil: rotated.previousSecretUntil,
         })
@@ -104,6 +105,7 @@ export const webhookRoutes =
       async (req, reply) => {
         if (!(await webhooks.delete(req.params.id))) return sendError(reply, 404, 'NOT_FOUND', `no webhook ${req.params.id}`)
         const abandoned = await outbox.abandon('webhook', req.params.id, 'the subscription was deleted')
+        deps.wake()
         await audit(deps.registry.audit, req, 'webhook-deleted', `webhook:${req.params.id}`, { abandoned })
         return reply.code(204).send(null)
       },

@@ -41,24 +41,50 @@ describe.each(STORE_ADAPTERS)('outbox store on %s', (_dialect, open) => {
     expect(await outbox.cursor('alert_history')).toBe(4)
   })
 
-  it("gives each target's oldest pending delivery only, due ones first, leaving busy targets out", async () => {
+  it("lists a channel's pending deliveries in id order, after an id, with when each is due; an attempt's outcome moves them", async () => {
     const outbox = createOutboxStore(s.store.db)
     await outbox.commit('alert_history', 0, 1, [d('msg_1', 'a'), d('msg_1', 'b'), d('msg_2', 'a'), d('msg_2', 'b')], T0)
     const now = T0.getTime()
-    const heads = await outbox.heads('webhook', now, 10, [])
-    expect(heads.map((h) => [h.eventId, h.target])).toEqual([
-      ['msg_1', 'a'],
-      ['msg_1', 'b'],
+    const pending = await outbox.pending('webhook', 0)
+    expect(pending.map((p) => [p.target, p.dueMs])).toEqual([
+      ['a', now],
+      ['b', now],
+      ['a', now],
+      ['b', now],
     ])
-    expect((await outbox.heads('webhook', now, 10, ['a'])).map((h) => h.target)).toEqual(['b'])
-    // a's head fails and waits: a's next delivery waits behind it, b goes on.
-    const [a1, b1] = heads
+    expect(pending.map((p) => p.id)).toEqual([...pending.map((p) => p.id)].sort((x, y) => x - y))
+    expect((await outbox.pending('webhook', pending[1]!.id)).map((p) => p.id)).toEqual([pending[2]!.id, pending[3]!.id])
+    expect(await outbox.pending('open311', 0)).toEqual([])
+    // Made by a schedule (a digest): due when asked, and enqueued once however often it is asked.
+    const at = new Date(now + 5_000)
+    const digest = { ...d('digest:p1:2026-12-01', 'p1'), channel: 'open311' as const }
+    expect(await outbox.enqueue([digest], at)).toBe(1)
+    expect(await outbox.enqueue([digest], at)).toBe(0)
+    expect((await outbox.pending('open311', 0)).map((p) => [p.target, p.dueMs])).toEqual([['p1', now + 5_000]])
+
+    // a's head fails and waits a minute; b's head is delivered and leaves the pending list.
+    const [a1, b1] = await outbox.getMany([pending[0]!.id, pending[1]!.id]).then((r) => r.sort((x, y) => x.id - y.id))
+    expect([a1!.eventId, a1!.target, b1!.eventId, b1!.target]).toEqual(['msg_1', 'a', 'msg_1', 'b'])
+    expect(await outbox.getMany([])).toEqual([])
     await outbox.record(a1!.id, { state: 'pending', at: T0, nextAttemptMs: now + 60_000, error: 'ECONNREFUSED' })
     await outbox.record(b1!.id, { state: 'delivered', at: T0 })
-    expect((await outbox.heads('webhook', now, 10, [])).map((h) => [h.eventId, h.target])).toEqual([['msg_2', 'b']])
-    expect(await outbox.nextDue('webhook', [])).toBe(now)
-    // a's head waits a minute; b's head is due now, unless b is busy.
-    expect(await outbox.nextDue('webhook', ['b'])).toBe(now + 60_000)
+    expect((await outbox.pending('webhook', 0)).map((p) => [p.id, p.dueMs])).toEqual([
+      [a1!.id, now + 60_000],
+      [pending[2]!.id, now],
+      [pending[3]!.id, now],
+    ])
+    // Outcomes of attempts that ended together, in one transaction.
+    const digestId = (await outbox.pending('open311', 0))[0]!.id
+    await outbox.recordMany([
+      { id: pending[3]!.id, r: { state: 'delivered', at: T0 } },
+      { id: digestId, r: { state: 'dead', at: T0, error: 'HTTP 400' } },
+    ])
+    expect((await outbox.pending('webhook', 0)).map((p) => p.id)).toEqual([a1!.id, pending[2]!.id])
+    expect(await outbox.pending('open311', 0)).toEqual([])
+    expect(await outbox.get(digestId)).toMatchObject({ state: 'dead', attempts: 1, lastError: 'HTTP 400' })
+    // A second outcome for a delivery no longer pending changes nothing.
+    await outbox.record(b1!.id, { state: 'dead', at: T0, error: 'late' })
+    expect(await outbox.get(b1!.id)).toMatchObject({ state: 'delivered', attempts: 1 })
     expect(await outbox.get(a1!.id)).toMatchObject({ attempts: 1, lastError: 'ECONNREFUSED', firstAttemptAt: T0.toISOString() })
     expect((await outbox.get(a1!.id))!.nextAttemptAt).toBe(new Date(now + 60_000).toISOString())
     expect(await outbox.get(b1!.id)).toMatchObject({ state: 'delivered', attempts: 1, deliveredAt: T0.toISOString() })
@@ -69,7 +95,7 @@ describe.each(STORE_ADAPTERS)('outbox store on %s', (_dialect, open) => {
     expect(await outbox.replay(999_999)).toBeNull()
     const later = new Date(now + 3_600_000)
     expect(await outbox.replay(a1!.id, later)).toMatchObject({ state: 'pending', firstAttemptAt: null, nextAttemptAt: later.toISOString() })
-    expect((await outbox.list({ state: 'dead' })).length).toBe(0)
+    expect((await outbox.list({ state: 'dead' })).map((x) => x.id)).toEqual([digestId])
     expect((await outbox.list({ target: 'a' })).map((x) => x.eventId)).toEqual(['msg_2', 'msg_1'])
     expect(await outbox.abandon('webhook', 'a', 'the subscription was deleted')).toBe(2)
     expect((await outbox.list({ state: 'dead', target: 'a' })).map((x) => x.lastError)).toEqual([
@@ -100,8 +126,11 @@ describe.each(STORE_ADAPTERS)('outbox store on %s', (_dialect, open) => {
     const rotated = await hooks.rotate(made.id, 3_600_000, T0)
     const next = Buffer.from(rotated!.secret.slice(6), 'base64')
     expect(rotated!.previousSecretUntil).toBe(new Date(T0.getTime() + 3_600_000).toISOString())
-    expect((await hooks.signing(made.id, new Date(T0.getTime() + 1000)))!.keys).toEqual([next, key])
-    expect((await hooks.signing(made.id, new Date(T0.getTime() + 3_600_001)))!.keys).toEqual([next])
+    expect(await hooks.signing(made.id, new Date(T0.getTime() + 1000))).toMatchObject({
+      keys: [next, key],
+      changesAt: T0.getTime() + 3_600_000,
+    })
+    expect(await hooks.signing(made.id, new Date(T0.getTime() + 3_600_001))).toMatchObject({ keys: [next], changesAt: null })
     expect(await hooks.rotate('00000000-0000-4000-8000-000000000000', 0)).toBeNull()
     expect(await hooks.delete(made.id)).toBe(true)
     expect(await hooks.signing(made.id)).toBeNull()

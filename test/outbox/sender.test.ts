@@ -113,4 +113,73 @@ describe('outbox sender', () => {
     expect(Date.now() - t0).toBeLessThan(1000)
     expect(await outbox.list()).toEqual([expect.objectContaining({ state: 'pending', attempts: 0, lastError: null })])
   })
+
+  it('sends what the producer adds after a wake(), a replayed dead letter after a resync(), and nothing twice when the index is read during an attempt', async () => {
+    await outbox.commit('test', 0, 1, make(['a', 'b'], 2))
+    const sent: string[] = []
+    let failFirstOfB = true
+    let releaseA = () => {}
+    const gateA = new Promise<void>((r) => (releaseA = r))
+    const send = async (d: Delivery): Promise<SendOutcome> => {
+      if (d.target === 'a' && d.eventId === 'msg_0') await gateA
+      if (d.target === 'b' && d.eventId === 'msg_0' && failFirstOfB) {
+        failFirstOfB = false
+        return { kind: 'dead', error: 'HTTP 400' }
+      }
+      sent.push(`${d.target}/${d.eventId}`)
+      return { kind: 'delivered', status: 204 }
+    }
+    // The index read can be held after it has read its rows, so an attempt's outcome lands in between.
+    let holdRead: Promise<void> | null = null
+    let readHeld = false
+    const store: OutboxStore = {
+      ...outbox,
+      async pending(channel, afterId) {
+        const rows = await outbox.pending(channel, afterId)
+        if (holdRead) {
+          readHeld = true
+          await holdRead
+        }
+        return rows
+      },
+    }
+    const sender = createSender({
+      channel: 'webhook',
+      store,
+      send,
+      backoff,
+      concurrency: 4,
+      pollMs: 60_000,
+      resyncMs: 60_000,
+      log: pino({ level: 'silent' }),
+    })
+    sender.start()
+    // b's first is dead, so b's second follows it; a waits on its first.
+    await waitFor(() => sent.includes('b/msg_1'), 5_000)
+    expect(sent).toEqual(['b/msg_1'])
+    // While a's first is in flight, the whole index is read again (an admin replayed something), and a's
+    // first is recorded delivered before the pass that reads it: it must not go out a second time.
+    let releaseRead = () => {}
+    holdRead = new Promise<void>((r) => (releaseRead = r))
+    sender.resync()
+    await waitFor(() => readHeld, 5_000)
+    holdRead = null
+    releaseA()
+    await waitFor(async () => (await outbox.list({ target: 'a', limit: 1, state: 'delivered' })).length === 1, 5_000)
+    releaseRead()
+    await waitFor(() => sent.includes('a/msg_1'), 5_000)
+    // The producer commits more: a wake() is enough (the poll is a minute away), in order after what was there.
+    await outbox.commit('test', 1, 2, [{ ...make(['a'], 3)[2]!, eventId: 'msg_2' }])
+    sender.wake()
+    await waitFor(() => sent.includes('a/msg_2'), 5_000)
+    // The dead letter replayed: only a resync() reads a row that changed in place.
+    const dead = (await outbox.list({ state: 'dead' }))[0]!
+    await outbox.replay(dead.id)
+    sender.resync()
+    await waitFor(() => sent.includes('b/msg_0'), 5_000)
+    await new Promise((r) => setTimeout(r, 100))
+    expect(sent).toEqual(['b/msg_1', 'a/msg_0', 'a/msg_1', 'a/msg_2', 'b/msg_0'])
+    expect((await outbox.list({ limit: 10 })).every((d) => d.state === 'delivered')).toBe(true)
+    await sender.close(Date.now() + 1000)
+  })
 })

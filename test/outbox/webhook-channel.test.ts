@@ -13,7 +13,7 @@ describe('webhook channel against a real HTTP receiver', () => {
   let server: Server
   let port: number
   let handler: Handler = (_req, res) => res.writeHead(204).end()
-  const seen: { host: string | undefined; headers: IncomingMessage['headers']; body: string }[] = []
+  const seen: { host: string | undefined; url: string | undefined; headers: IncomingMessage['headers']; body: string }[] = []
   const { secret, key } = newWebhookSecret()
 
   beforeAll(async () => {
@@ -23,7 +23,7 @@ describe('webhook channel against a real HTTP receiver', () => {
         body += c.toString()
       })
       req.on('end', () => {
-        seen.push({ host: req.headers.host, headers: req.headers, body })
+        seen.push({ host: req.headers.host, url: req.url, headers: req.headers, body })
         handler(req, res)
       })
     })
@@ -49,7 +49,54 @@ describe('webhook channel against a real HTTP receiver', () => {
     ...{ lastError: null, deliveredAt: null },
   })
   const channel = (url: () => string, timeoutMs = 1000) =>
-    createWebhookChannel({ webhooks: { signing: async (id) => (id === 'gone' ? null : { url: url(), keys: [key] }) }, policy, timeoutMs })
+    createWebhookChannel({
+      webhooks: { signing: async (id) => (id === 'gone' ? null : { url: url(), keys: [key], changesAt: null }) },
+      policy,
+      timeoutMs,
+    })
+
+  it("keeps a subscription's keys between deliveries for a while, never past the previous key's overlap, and forgets them on forget()", async () => {
+    let reads = 0
+    let t = 1_000_000
+    let answer: { url: string; keys: Buffer[]; changesAt: number | null } = {
+      url: `http://receiver.test:${port}/hook`,
+      keys: [key, Buffer.alloc(24, 1)],
+      changesAt: t + 3_000,
+    }
+    const ch = createWebhookChannel({
+      webhooks: {
+        signing: async () => {
+          reads++
+          return answer
+        },
+      },
+      policy,
+      timeoutMs: 1000,
+      keysForMs: 10_000,
+      now: () => t,
+    })
+    const signatures = () => String(seen.at(-1)!.headers['webhook-signature']).split(' ').length
+    seen.length = 0
+    expect(await ch.send(delivery('s'))).toMatchObject({ kind: 'delivered' })
+    expect(await ch.send(delivery('s'))).toMatchObject({ kind: 'delivered' })
+    expect([reads, signatures()]).toEqual([1, 2])
+    // The previous key's overlap ends before the keep period: read again then, and sign with the new key only.
+    answer = { ...answer, keys: [key], changesAt: null }
+    t += 3_000
+    expect(await ch.send(delivery('s'))).toMatchObject({ kind: 'delivered' })
+    expect([reads, signatures()]).toEqual([2, 1])
+    t += 9_999
+    await ch.send(delivery('s'))
+    expect(reads).toBe(2)
+    t += 1
+    await ch.send(delivery('s'))
+    expect(reads).toBe(3)
+    // A rotation or deletion: the outbox calls forget(), and the next delivery reads the store.
+    ch.forget()
+    answer = { ...answer, url: `http://receiver.test:${port}/moved` }
+    await ch.send(delivery('s'))
+    expect([reads, seen.at(-1)!.url]).toEqual([4, '/moved'])
+  })
 
   it('POSTs the exact body, signed so the reference library verifies it, to the checked address', async () => {
     seen.length = 0

@@ -1,0 +1,44 @@
+import { parentPort, workerData } from 'node:worker_threads'
+import { pino } from 'pino'
+import { openRegistry } from '../store/registry.ts'
+import { createOutbox } from './outbox.ts'
+import type { OutboxWorkerData, ToOutbox } from './thread.ts'
+
+/**
+ * The outbox's own thread (started by thread.ts): its own connection to the store, its own event
+ * loop. Deliveries, their HTTP and their store writes never queue ahead of a device's PUBACK.
+ */
+const data = workerData as OutboxWorkerData
+const port = parentPort!
+// Log lines go to the service's logger (its destination and level), not to a second writer on stdout.
+const log = pino({ level: data.logLevel }, { write: (line: string) => port.postMessage({ type: 'log', line }) })
+
+const pokes = new Set<() => void>()
+const bus = {
+  on(_event: string, fn: () => void) {
+    pokes.add(fn)
+    return () => pokes.delete(fn)
+  },
+}
+
+const registry = await openRegistry({
+  dataDir: data.store.dataDir,
+  databaseUrl: data.store.databaseUrl,
+  createAdminToken: false,
+  onPoolError: (e) => log.error({ err: e.message }, 'database connection lost; it is reopened on the next query'),
+})
+const outbox = createOutbox({ registry, bus, log, config: data.config })
+
+port.on('message', async (m: ToOutbox) => {
+  if (m.type === 'poke') for (const p of pokes) p()
+  else if (m.type === 'wake') outbox.wake()
+  else if (m.type === 'close') {
+    await outbox.close(m.deadline)
+    await registry.close()
+    port.postMessage({ type: 'closed' })
+    port.close()
+  }
+})
+outbox.start()
+log.info('outbox thread started')
+port.postMessage({ type: 'started' })
