@@ -87,6 +87,8 @@ export function createOutboxThread(deps: {
       spawn()
       for (const e of POKES) unsubscribe.push(deps.bus.on(e, () => post({ type: 'poke' }), 'outbox'))
     },
+    /** The thread now, if one is running (health, and the tests that stop it). */
+    thread: (): Worker | null => worker,
     /** A delivery was replayed or a subscription changed: the senders read their whole index again. */
     wake() {
       post({ type: 'wake' })
