@@ -45,7 +45,7 @@ function agentFor(url: URL, address: string): http.Agent {
     pools.set(key, agent)
     return agent
   }
-  const options = { keepAlive: true, maxSockets: 4, maxFreeSockets: 2, timeout: IDLE_MS, scheduling: 'lifo' as const }
+  const options = { keepAlive: true, maxSockets: 8, maxFreeSockets: 8, timeout: IDLE_MS, scheduling: 'lifo' as const }
   agent = url.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options)
   pools.set(key, agent)
   if (pools.size > POOLS) {

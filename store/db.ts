@@ -6,6 +6,7 @@ import pg from 'pg'
 import type { Dialect } from './dialect.ts'
 import { migrationProvider } from './migrations/index.ts'
 import type { Database } from './schema.ts'
+import { withStatementCache } from './statement-cache.ts'
 
 export type { Dialect } from './dialect.ts'
 export type { Database } from './schema.ts'
@@ -59,7 +60,7 @@ export function openStore(opts: StoreOptions): Store {
   sqlite.pragma('foreign_keys = ON')
   // The devices CLI may write while the service runs: wait for its lock instead of failing with SQLITE_BUSY.
   sqlite.pragma('busy_timeout = 5000')
-  return wrap(new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), 'sqlite')
+  return wrap(new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), 'sqlite')
 }
 
 function wrap(db: Kysely<Database>, dialect: Dialect): Store {
