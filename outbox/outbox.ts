@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { OutboxChannel, RoutedEvent } from '#devices'
 import type { Registry } from '../store/registry.ts'
 import type { BackoffPolicy } from './backoff.ts'
+import { createEmailOutbox, type EmailConfig } from './email-outbox.ts'
 import { closeConnections } from './http-post.ts'
 import { createOpen311Channel } from './open311-channel.ts'
 import { createOpen311Client, type Open311Endpoint } from './open311-client.ts'
@@ -24,6 +25,8 @@ export interface OutboxConfig {
   open311: (Open311Endpoint & { serviceCodes: Readonly<Record<string, string>>; pollMs: number }) | null
   /** Web Push's contact for push services (VAPID_SUBJECT); null, no push. */
   vapidSubject: string | null
+  /** Email (SMTP_URL, EMAIL_FROM, DIGEST_HOUR); null or absent, no email. */
+  email?: EmailConfig | null
 }
 
 /** Every Open311 request goes to one endpoint, in the order the alerts were raised. */
@@ -110,6 +113,15 @@ export function createOutbox(deps: { registry: Registry; bus: CommitPokes; log: 
     )
   }
 
+  // Email: critical alerts at once and a daily digest, to the people who chose them.
+  const email = config.email
+    ? createEmailOutbox({ registry, config: config.email, log: log.child({ part: 'email' }), wake: () => wakeAll() })
+    : null
+  if (email) {
+    sender('email', (d, signal) => email.channel.send(d, signal))
+    routers.push(email.route)
+  }
+
   // New deliveries: each sender reads those after the last it saw.
   const wakeAll = () => {
     for (const s of senders) s.wake()
@@ -130,6 +142,8 @@ export function createOutbox(deps: { registry: Registry; bus: CommitPokes; log: 
   return {
     policy,
     start() {
+      // The email transport first: a sender's first pass may come before the rest is started.
+      email?.start()
       producer.start()
       for (const s of senders) s.start()
       poller?.start()
@@ -153,7 +167,9 @@ export function createOutbox(deps: { registry: Registry; bus: CommitPokes; log: 
       for (const u of unsubscribe.splice(0)) u()
       await producer.close()
       await poller?.close()
+      await email?.stopScheduling()
       await Promise.all(senders.map((s) => s.close(deadline)))
+      email?.closeTransport()
       closeConnections()
     },
   }

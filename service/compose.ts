@@ -190,6 +190,15 @@ export async function compose(
           }
         : null,
       vapidSubject: config.VAPID_SUBJECT ?? null,
+      email:
+        config.SMTP_URL && config.EMAIL_FROM
+          ? {
+              smtpUrl: config.SMTP_URL,
+              from: config.EMAIL_FROM,
+              digestHour: config.DIGEST_HOUR,
+              publicUrl: config.HTTP_PUBLIC_URL ?? null,
+            }
+          : null,
     },
   })
 

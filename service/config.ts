@@ -210,6 +210,25 @@ export const ServiceConfig = z
     VAPID_SUBJECT: optional(
       z.string().regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, 'VAPID_SUBJECT must be mailto:someone@council.gov.uk or an https: URL'),
     ),
+    // Email (issue 14): smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465, credentials percent-encoded
+    // in the URL. Set, people who choose it get critical alerts at once and a daily digest; EMAIL_FROM is then required.
+    SMTP_URL: optional(
+      z
+        .url({ protocol: /^smtps?$/, error: 'SMTP_URL must be smtp://user:password@host:port or smtps://…' })
+        .refine((u) => !URL.canParse(u) || new URL(u).hostname !== '', 'SMTP_URL names no host: smtp://user:password@host:port'),
+    ),
+    // The sender people see, e.g. "Smartplace <alerts@council.gov.uk>".
+    EMAIL_FROM: optional(
+      z
+        .string()
+        .trim()
+        .regex(
+          /^(?:[^<>\r\n]{1,100} <[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+)$/,
+          'EMAIL_FROM must be an address, or a name and an address: Smartplace <alerts@council.gov.uk>',
+        ),
+    ),
+    // The hour (London time, 0-23) the daily digest is made; a service started after it makes that day's at once.
+    DIGEST_HOUR: z.coerce.number().int().min(0).max(23).default(7),
     ADMIN_TOKEN: optional(z.string().min(32, 'ADMIN_TOKEN must be at least 32 characters (use `openssl rand -base64 32`)')),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
@@ -273,6 +292,12 @@ export const ServiceConfig = z
       message: 'the TTS MQTT integration needs TTS_MQTT_URL, TTS_MQTT_USERNAME and TTS_MQTT_API_KEY, or none of them',
     },
   )
+  // Checked even when other variables are bad, so a missing sender is reported with them.
+  .refine((c) => !c.SMTP_URL || Boolean(c.EMAIL_FROM), {
+    path: ['EMAIL_FROM'],
+    message: 'email (SMTP_URL) needs EMAIL_FROM, the sender people see: Smartplace <alerts@council.gov.uk>',
+    when: (p) => typeof p.value === 'object' && p.value !== null,
+  })
   .refine((c) => (c.OPEN311_URL === undefined) === (Object.keys(c.OPEN311_SERVICE_CODES).length === 0), {
     path: ['OPEN311_URL'],
     message: 'Open311 needs both OPEN311_URL and OPEN311_SERVICE_CODES (rule=SERVICE_CODE,…), or neither',

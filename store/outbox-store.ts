@@ -1,12 +1,12 @@
 import type { Generated, Kysely, Selectable } from 'kysely'
-import type { Delivery, DeliveryFilter, DeliveryState, EventType, OutboxChannel } from '#devices'
+import type { Delivery, DeliveryEventType, DeliveryFilter, DeliveryState, OutboxChannel } from '#devices'
 import { alertHistorySource, caseEventsSource, collectionsSource, type OutboxSource } from './outbox-sources.ts'
 import type { Database, Iso } from './schema.ts'
 
 export interface OutboxDeliveriesTable {
   id: Generated<number>
   event_id: string
-  event_type: EventType
+  event_type: DeliveryEventType
   channel: OutboxChannel
   target: string
   payload: string
@@ -31,7 +31,7 @@ export type OutboxTables = { outbox_deliveries: OutboxDeliveriesTable; outbox_cu
 
 export interface NewDelivery {
   eventId: string
-  eventType: EventType
+  eventType: DeliveryEventType
   channel: OutboxChannel
   target: string
   payload: string

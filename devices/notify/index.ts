@@ -1,1 +1,2 @@
+export * from './email.ts'
 export * from './push.ts'

@@ -1,9 +1,16 @@
 import { z } from 'zod'
 import { EventType } from './events.ts'
 
-/** How a delivery leaves: webhooks, Open311 and Web Push now; email is a channel of the same outbox later. */
-export const OutboxChannel = z.enum(['webhook', 'open311', 'webpush'])
+/** How a delivery leaves: webhooks, Open311, Web Push and email. */
+export const OutboxChannel = z.enum(['webhook', 'open311', 'webpush', 'email'])
 export type OutboxChannel = z.infer<typeof OutboxChannel>
+
+/**
+ * What a delivery carries: an event webhooks may subscribe to, or a daily digest (made by a
+ * schedule for one person, never by an event, so not one of EventType's names: that list is the webhooks' API).
+ */
+export const DeliveryEventType = z.enum([...EventType.options, 'digest.daily'])
+export type DeliveryEventType = z.infer<typeof DeliveryEventType>
 
 export const DeliveryState = z.enum(['pending', 'delivered', 'dead'])
 export type DeliveryState = z.infer<typeof DeliveryState>
@@ -12,9 +19,11 @@ export type DeliveryState = z.infer<typeof DeliveryState>
 export const Delivery = z.object({
   id: z.number().int(),
   eventId: z.string().describe('the webhook-id: the same on every attempt and on a replay'),
-  eventType: EventType,
+  eventType: DeliveryEventType,
   channel: OutboxChannel,
-  target: z.string().describe('the subscription id for webhooks and Web Push; "open311" for the configured GeoReport endpoint'),
+  target: z
+    .string()
+    .describe('the subscription id for webhooks and Web Push; "open311" for the configured GeoReport endpoint; the person id for email'),
   payload: z.string().describe('the exact body sent'),
   state: DeliveryState,
   attempts: z.number().int(),
