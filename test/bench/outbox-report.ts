@@ -87,6 +87,8 @@ export function summariseOutbox(rounds: OutboxRound[], n: number): OutboxSummary
   const ratios = [
     { label: 'PUBACK p99, B/A', ratio: ratio(s('B', p99), s('A', p99)) },
     { label: 'PUBACK p99, C/A', ratio: ratio(s('C', p99), s('A', p99)) },
+    // The acceptance's question: does the target that is down change ingest, against the same subscriptions all up?
+    { label: 'PUBACK p99, C/B', ratio: ratio(s('C', p99), s('B', p99)) },
     { label: 'delivery rate during the load, C/B', ratio: ratio(s('C', pick('duringLoad')), s('B', pick('duringLoad'))) },
     { label: 'delivery rate, first event → drained, C/B', ratio: ratio(s('C', pick('toDrain')), s('B', pick('toDrain'))) },
   ]

@@ -52,7 +52,7 @@ describe('outbox bench report', () => {
     subscribeS: 1,
   })
 
-  it('gives medians per variant, C/B for the delivery rate, B/A and C/A for PUBACK p99, and counts faults', () => {
+  it('gives medians per variant, C/B for the delivery rate, B/A, C/A and C/B for PUBACK p99, and counts faults', () => {
     const rounds = [
       round('A', 1, 10, null),
       round('B', 1, 20, 500),
@@ -65,6 +65,7 @@ describe('outbox bench report', () => {
     const byLabel = Object.fromEntries(s.ratios.map((r) => [r.label, r.ratio]))
     expect(byLabel['PUBACK p99, B/A']!.ofMedians).toBeCloseTo(15 / 10)
     expect(byLabel['PUBACK p99, C/A']!.perRound).toMatchObject({ min: 1, max: 3 })
+    expect(byLabel['PUBACK p99, C/B']!.ofMedians).toBeCloseTo(20 / 15)
     expect(byLabel['delivery rate during the load, C/B']!.ofMedians).toBeCloseTo(425 / 500)
     expect(s.faults).toBe(2)
     const missing = s.figures.find((f) => f.label === 'missing')!
