@@ -17,8 +17,14 @@ export function createBatchedRecords(store: Pick<OutboxStore, 'recordMany'>, max
     try {
       await store.recordMany(now)
       for (const a of now) a.done()
-    } catch (e) {
-      for (const a of now) a.done(e)
+    } catch {
+      // One at a time, so a failure fails only its own attempt: an attempt whose outcome was not
+      // stored is sent again, and a batch's failure must not make every sent mail go twice.
+      for (const a of now)
+        await store.recordMany([a]).then(
+          () => a.done(),
+          (e: unknown) => a.done(e),
+        )
     }
   }
 

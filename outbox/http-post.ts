@@ -48,11 +48,14 @@ function agentFor(url: URL, address: string): http.Agent {
   const options = { keepAlive: true, maxSockets: 8, maxFreeSockets: 8, timeout: IDLE_MS, scheduling: 'lifo' as const }
   agent = url.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options)
   pools.set(key, agent)
-  if (pools.size > POOLS) {
-    const [oldest, old] = pools.entries().next().value as [string, http.Agent]
-    pools.delete(oldest)
-    old.destroy()
-  }
+  // Over the bound, the least recently used pool with no request in flight is closed (never one mid-request).
+  if (pools.size > POOLS)
+    for (const [k, a] of pools)
+      if (Object.keys(a.sockets).length === 0) {
+        pools.delete(k)
+        a.destroy()
+        break
+      }
   return agent
 }
 

@@ -21,9 +21,13 @@ export interface ProducerOptions {
    */
   gapWaitMs: number
   log: Logger
+  /** The most deliveries one commit makes (default 2,000); a row's deliveries are never split. */
+  maxDeliveries?: number
   /** New deliveries were stored (the senders can look). */
   onDeliveries(): void
 }
+
+const MAX_DELIVERIES = 2_000
 
 /** Does a subscription want this event? Empty rule and area lists mean "any". */
 export function matches(r: WebhookRoute, e: RoutedEvent, sitesByArea: ReadonlyMap<string, readonly string[]>): boolean {
@@ -91,25 +95,31 @@ export function createProducer(o: ProducerOptions) {
     if (rows.length === 0) return false
     const take = contiguous(rows, cursor, gapSince, source.name, Date.now(), o.gapWaitMs)
     if (take.length === 0) return false
-    const events = take.flatMap((r) => r.events)
     const deliveries: NewDelivery[] = []
-    if (events.length > 0) {
-      const routes = await o.routes()
-      const areas = routes.some((r) => r.areas.length > 0) ? await o.sitesByArea() : new Map<string, string[]>()
-      for (const e of events) {
+    // Rows are taken whole until the deliveries reach the cap: one transaction holds the store's
+    // write lock, and the service's other writers wait for it.
+    let last = take[0]!.id
+    let taken = 0
+    const routes = take.some((r) => r.events.length > 0) ? await o.routes() : []
+    const areas = routes.some((r) => r.areas.length > 0) ? await o.sitesByArea() : new Map<string, string[]>()
+    for (const row of take) {
+      if (taken > 0 && deliveries.length >= (o.maxDeliveries ?? MAX_DELIVERIES)) break
+      for (const e of row.events) {
         const payload = JSON.stringify(e.payload)
         for (const r of routes)
           if (matches(r, e, areas)) deliveries.push({ eventId: e.id, eventType: e.type, channel: 'webhook', target: r.id, payload })
         for (const c of (await o.configured?.(e)) ?? []) deliveries.push({ eventId: e.id, eventType: e.type, ...c, payload })
       }
+      last = row.id
+      taken++
     }
-    const added = await o.store.commit(source.name, cursor, take.at(-1)!.id, deliveries)
+    const added = await o.store.commit(source.name, cursor, last, deliveries)
     if (added === false) {
       o.log.warn({ source: source.name }, 'outbox cursor moved by another producer; reading again')
       return true
     }
     if (added > 0) o.onDeliveries()
-    return take.length === rows.length && rows.length === o.batch
+    return taken < take.length || (take.length === rows.length && rows.length === o.batch)
   }
 
   async function run() {

@@ -103,15 +103,27 @@ export function createSender(o: SenderOptions) {
         again = false
         await refresh()
         const free = o.concurrency - inFlight.size
-        if (free <= 0) break
+        // Nothing to do now; a wake() that came during an await above (again) still gets its look.
+        if (free <= 0) continue
         const ids = queues.due(Date.now(), free, inFlight)
-        if (ids.length === 0) break
+        if (ids.length === 0) continue
         // A head may have changed under the index (replayed, abandoned): the store's row decides.
-        for (const d of await o.store.getMany(ids)) {
+        const rows = await o.store.getMany(ids)
+        const oldest = await o.store.oldest(
+          o.channel,
+          rows.map((d) => d.target),
+        )
+        for (const d of rows) {
           if (stopped || inFlight.has(d.target) || inFlight.size >= o.concurrency) continue
           if (d.state !== 'pending') {
             queues.done(d.target, d.id)
             again = true
+            continue
+          }
+          // An older delivery of the target committed after the index read past it (PostgreSQL): read it all again.
+          // Not at once: the pause lets that transaction's commit arrive, and keeps the loop from spinning.
+          if (oldest.get(d.target) !== d.id) {
+            read = 'all'
             continue
           }
           // The index was read while an attempt of it was being recorded: the row knows its real time.

@@ -19,6 +19,8 @@ type FromOutbox = { type: 'log'; line: string } | { type: 'started' } | { type: 
 /** Bus events that mean "the store has something new for the outbox". */
 const POKES = ['alert:raised', 'alert:cleared', 'alert:changed', 'case:changed', 'collection:recorded'] as const
 const RESTART_MS = [1_000, 5_000, 30_000]
+/** A thread up this long is healthy again: the next failure waits the shortest time. */
+const STEADY_MS = 60_000
 
 /**
  * The durable outbox on a thread of its own. Measured on the event loop that also answers devices,
@@ -40,6 +42,7 @@ export function createOutboxThread(deps: {
   let worker: Worker | null = null
   let closing = false
   let failures = 0
+  let startedAt = 0
   let restart: NodeJS.Timeout | undefined
   const unsubscribe: (() => void)[] = []
 
@@ -53,28 +56,42 @@ export function createOutboxThread(deps: {
     }
   }
 
-  const spawn = () => {
-    const w = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-      workerData: {
-        entry: new URL('./worker-main.ts', import.meta.url).href,
-        store: deps.store,
-        config: deps.config,
-        logLevel: log.level,
-      } satisfies OutboxWorkerData,
-    })
+  const again = (why: Record<string, unknown>) => {
+    if (closing) return
+    // A thread that dies in its first minute (a crash in its first pass) backs off to 30 s instead of spinning.
+    if (startedAt === 0 || Date.now() - startedAt < STEADY_MS) failures++
+    else failures = 1
+    const wait = RESTART_MS[Math.min(failures - 1, RESTART_MS.length - 1)]!
+    log.error({ ...why, restartInMs: wait }, 'the outbox thread stopped; starting it again (pending deliveries are kept)')
+    restart = setTimeout(spawn, wait)
+    restart.unref?.()
+  }
+
+  function spawn() {
+    startedAt = 0
+    let w: Worker
+    try {
+      w = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
+        workerData: {
+          entry: new URL('./worker-main.ts', import.meta.url).href,
+          store: deps.store,
+          config: deps.config,
+          logLevel: log.level,
+        } satisfies OutboxWorkerData,
+      })
+    } catch (e) {
+      again({ err: (e as Error).message })
+      return
+    }
     worker = w
     w.on('message', (m: FromOutbox) => {
       if (m.type === 'log') relay(m.line)
-      else if (m.type === 'started') failures = 0
+      else if (m.type === 'started') startedAt = Date.now()
     })
-    w.on('error', (e) => log.error({ err: e.message }, 'the outbox thread failed'))
+    w.on('error', (e) => log.error({ err: e.message, stack: e.stack }, 'the outbox thread failed'))
     w.on('exit', (code) => {
       if (worker === w) worker = null
-      if (closing) return
-      const wait = RESTART_MS[Math.min(failures++, RESTART_MS.length - 1)]!
-      log.error({ code, restartInMs: wait }, 'the outbox thread stopped; starting it again (pending deliveries are kept)')
-      restart = setTimeout(spawn, wait)
-      restart.unref?.()
+      again({ code })
     })
   }
   const post = (m: ToOutbox) => worker?.postMessage(m)
@@ -103,8 +120,8 @@ export function createOutboxThread(deps: {
       const exited = new Promise<void>((r) => w.once('exit', () => r()))
       w.postMessage({ type: 'close', deadline } satisfies ToOutbox)
       let t: NodeJS.Timeout | undefined
-      // A second past the deadline for the thread to close its store; then it is stopped.
-      const late = new Promise<'late'>((r) => (t = setTimeout(() => r('late'), Math.max(0, deadline - Date.now()) + 1000)))
+      // Until the deadline (the service still closes its own store and InfluxDB after it); then it is stopped.
+      const late = new Promise<'late'>((r) => (t = setTimeout(() => r('late'), Math.max(0, deadline - Date.now()))))
       if ((await Promise.race([exited, late])) === 'late') await w.terminate()
       clearTimeout(t)
     },

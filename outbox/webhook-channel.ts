@@ -30,18 +30,22 @@ export function createWebhookChannel(o: WebhookChannelOptions) {
   // Reading and unsealing the keys for every delivery was a query and two AES-GCM opens per POST;
   // a rotation or deletion forgets them at once (forget()), and the previous key never outlives its overlap.
   const kept = new Map<string, { sub: WebhookSigning; until: number }>()
+  // A read that began before a forget() (a rotation) must not keep the keys it read.
+  let generation = 0
   const signing = async (id: string) => {
     const t = now()
     const hit = kept.get(id)
     if (hit && hit.until > t) return hit.sub
+    const began = generation
     const sub = await o.webhooks.signing(id, new Date(t))
     if (!sub) kept.delete(id)
-    else kept.set(id, { sub, until: Math.min(t + keysForMs, sub.changesAt ?? Number.POSITIVE_INFINITY) })
+    else if (began === generation) kept.set(id, { sub, until: Math.min(t + keysForMs, sub.changesAt ?? Number.POSITIVE_INFINITY) })
     return sub
   }
   return {
     /** A subscription was rotated or deleted: read its keys again at the next delivery. */
     forget() {
+      generation++
       kept.clear()
     },
     async send(d: Delivery, signal?: AbortSignal): Promise<SendOutcome> {

@@ -33,10 +33,12 @@ port.on('message', async (m: ToOutbox) => {
   if (m.type === 'poke') for (const p of pokes) p()
   else if (m.type === 'wake') outbox.wake()
   else if (m.type === 'close') {
-    await outbox.close(m.deadline)
+    // Attempts get until a little before the deadline, so the store is closed within it.
+    await outbox.close(m.deadline - 200)
     await registry.close()
     port.postMessage({ type: 'closed' })
-    port.close()
+    // In a worker this ends the thread only, whatever timers or sockets are left.
+    process.exit(0)
   }
 })
 outbox.start()

@@ -74,6 +74,11 @@ export interface OutboxStore {
   pending(channel: OutboxChannel, afterId: number): Promise<PendingEntry[]>
   /** The deliveries with these ids, any state, in no particular order. */
   getMany(ids: readonly number[]): Promise<Delivery[]>
+  /**
+   * Each of these targets' oldest pending delivery id. The sender checks its heads against it: on
+   * PostgreSQL a smaller id can commit after a larger one was read, and must still go first.
+   */
+  oldest(channel: OutboxChannel, targets: readonly string[]): Promise<Map<string, number>>
   /** Counts the attempt and keeps its outcome; only while the delivery is still pending. */
   record(id: number, r: AttemptRecord): Promise<void>
   /** As record, for attempts that ended together, in one transaction (one commit instead of one each). */
@@ -183,6 +188,18 @@ export function createOutboxStore(db: Kysely<Database>): OutboxStore {
         .orderBy('id')
         .execute()
       return rows.map((r) => ({ id: Number(r.id), target: r.target, dueMs: Number(r.next_attempt_ms ?? 0) }))
+    },
+    async oldest(channel, targets) {
+      if (targets.length === 0) return new Map()
+      const rows = await db
+        .selectFrom('outbox_deliveries')
+        .select((eb) => ['target', eb.fn.min('id').as('id')])
+        .where('channel', '=', channel)
+        .where('state', '=', 'pending')
+        .where('target', 'in', [...targets])
+        .groupBy('target')
+        .execute()
+      return new Map(rows.map((r) => [r.target, Number(r.id)]))
     },
     async getMany(ids) {
       if (ids.length === 0) return []

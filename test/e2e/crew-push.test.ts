@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert, Delivery, PushMessage } from '#devices'
 import { freePort } from '../../scripts/free-port.ts'
 import { launchChromium } from '../helpers/browser.ts'
-import { putArea } from '../helpers/people.ts'
+import { marketAndHill } from '../helpers/crew-fleet.ts'
 import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 import { createPerson, openPage, PHONE, requireBuiltWebApp, screenshot, signIn, WEB_ROOT } from '../helpers/web.ts'
 import { browserSubscription, type PushService, pushService } from '../notify/push-service.ts'
@@ -44,12 +44,7 @@ describe('Web Push to crew phones, subscribed from the crew view in Chromium', (
     )
     url = svc.service.httpUrl
     const registry = svc.service.registry
-    await putArea(registry, { id: 'market-round', name: 'Market round', kind: 'round', sites: ['market'] })
-    await putArea(registry, { id: 'hill-round', name: 'Hill round', kind: 'round', sites: ['hill'] })
-    binSecret = (
-      await svc.provision({ id: 'bin-cross', type: 'bin', site: 'market', name: 'Market Cross', latitude: 51.41, longitude: -0.3 })
-    ).secret
-    await svc.provision({ id: 'bin-top', type: 'bin', site: 'hill', name: 'Hill Top', latitude: 51.42, longitude: -0.31 })
+    binSecret = await marketAndHill(svc)
     ids.market = await createPerson(registry, { ...market, grants: [{ role: 'crew', areas: ['market-round'] }] })
     ids.hill = await createPerson(registry, { ...hill, grants: [{ role: 'crew', areas: ['hill-round'] }] })
     browser = await launchChromium()

@@ -180,3 +180,23 @@ export async function measureCrewLive(
     await context.close()
   }
 }
+
+/**
+ * Two rounds for the notification tests: the market round with Market Cross (the bin that will
+ * catch fire) and the hill round with Hill Top. Returns Market Cross's secret.
+ */
+export async function marketAndHill(svc: TestService): Promise<string> {
+  const registry = svc.service.registry
+  await putArea(registry, { id: 'market-round', name: 'Market round', kind: 'round', sites: ['market'] })
+  await putArea(registry, { id: 'hill-round', name: 'Hill round', kind: 'round', sites: ['hill'] })
+  const { secret } = await svc.provision({
+    id: 'bin-cross',
+    type: 'bin',
+    site: 'market',
+    name: 'Market Cross',
+    latitude: 51.41,
+    longitude: -0.3,
+  })
+  await svc.provision({ id: 'bin-top', type: 'bin', site: 'hill', name: 'Hill Top', latitude: 51.42, longitude: -0.31 })
+  return secret
+}

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Alert, type Delivery, londonOffsetMs, type NotificationPrefs } from '#devices'
+import { marketAndHill } from '../helpers/crew-fleet.ts'
 import { noteSecret } from '../helpers/log-capture.ts'
-import { type Caller, putArea, signedInPerson } from '../helpers/people.ts'
+import { type Caller, signedInPerson } from '../helpers/people.ts'
 import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 import { smtpServer, type TestSmtpServer } from '../outbox/email-smtp-server.ts'
 
@@ -47,11 +48,7 @@ describe('email: critical alerts at once and the daily digest, through a real SM
     }
     svc = await startService(env, { dataDir })
     const registry = svc.service.registry
-    await putArea(registry, { id: 'market-round', name: 'Market round', kind: 'round', sites: ['market'] })
-    await putArea(registry, { id: 'hill-round', name: 'Hill round', kind: 'round', sites: ['hill'] })
-    binSecret = (
-      await svc.provision({ id: 'bin-cross', type: 'bin', site: 'market', name: 'Market Cross', latitude: 51.41, longitude: -0.3 })
-    ).secret
+    binSecret = await marketAndHill(svc)
     const person = async (email: string, name: string, area: string) => ({
       ...(await signedInPerson(registry, [{ role: 'crew', areas: [area] }], { email, name })),
       email,

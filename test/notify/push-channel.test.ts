@@ -5,27 +5,14 @@ import { createPushRouting } from '../../outbox/push-routing.ts'
 import { createTargetPolicy } from '../../outbox/ssrf.ts'
 import { freePort } from '../../scripts/free-port.ts'
 import { createPushStore, type PushStore } from '../../store/push-store.ts'
+import { criticalAlertData } from '../helpers/alert-event.ts'
 import { freshStore, STORE_ADAPTERS } from '../helpers/stores.ts'
 import { browserSubscription, type PushService, pushService } from './push-service.ts'
 import { verifyVapid } from './rfc8291.ts'
 
 const VAPID = { publicKey: '', privateKey: '' }
 const alertId = '00000000-0000-4000-8000-00000000f1e1'
-const data = (over: Partial<Record<string, unknown>> = {}) => ({
-  alertId,
-  deviceId: 'bin-9',
-  deviceType: 'bin',
-  site: 'market',
-  ruleId: 'bin-fire',
-  title: 'Possible bin fire',
-  severity: 'critical',
-  status: 'active',
-  value: 81,
-  at: '2026-12-01T10:00:00.000Z',
-  actor: 'system',
-  note: null,
-  ...over,
-})
+const data = (over: Record<string, unknown> = {}) => criticalAlertData(alertId, over)
 const delivery = (target: string): Delivery => ({
   id: 1,
   eventId: 'evt_1',

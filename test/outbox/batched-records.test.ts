@@ -27,7 +27,7 @@ describe('attempt outcomes stored together', () => {
     expect(calls).toEqual([[1, 2, 3], [4]])
   })
 
-  it('stores at once when the batch is full, and a failed store fails every caller of that batch only', async () => {
+  it('stores at once when the batch is full, and when a batch fails, stores each alone so only the failing one fails', async () => {
     const calls: number[][] = []
     const b = createBatchedRecords(
       {
@@ -44,7 +44,8 @@ describe('attempt outcomes stored together', () => {
         (e: Error) => e.message,
       ),
     )
-    expect(await Promise.all(r)).toEqual(['SQLITE_BUSY', 'SQLITE_BUSY', 'ok'])
-    expect(calls).toEqual([[1, 2], [3]])
+    // The batch failed: each is stored on its own, and only the one that fails again fails its caller.
+    expect(await Promise.all(r)).toEqual(['ok', 'SQLITE_BUSY', 'ok'])
+    expect(calls).toEqual([[1, 2], [1], [2], [3]])
   })
 })

@@ -2,24 +2,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert, Delivery, DigestContent, Grant, NotificationPrefs } from '#devices'
 import { createEmailChannel, type EmailPerson } from '../../outbox/email-channel.ts'
 import { freePort } from '../../scripts/free-port.ts'
+import { criticalAlertData } from '../helpers/alert-event.ts'
 import { smtpServer, type TestSmtpServer } from './email-smtp-server.ts'
 
 const alertId = '00000000-0000-4000-8000-00000000e1e1'
-const data = (over: Record<string, unknown> = {}) => ({
-  alertId,
-  deviceId: 'bin-9',
-  deviceType: 'bin',
-  site: 'market',
-  ruleId: 'bin-fire',
-  title: 'Possible bin fire',
-  severity: 'critical',
-  status: 'active',
-  value: 81,
-  at: '2026-12-01T10:00:00.000Z',
-  actor: 'system',
-  note: null,
-  ...over,
-})
+const data = (over: Record<string, unknown> = {}) => criticalAlertData(alertId, over)
 const delivery = (target: string, payload: unknown, id = 7): Delivery => ({
   id,
   eventId: 'evt_1',

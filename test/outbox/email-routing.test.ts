@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { DeliveryEventType, DIGEST_EVENT_TYPE, type Grant, NewWebhook, type NotificationPrefs, type RoutedEvent } from '#devices'
 import { createEmailRouting } from '../../outbox/email-routing.ts'
+import { criticalAlertData } from '../helpers/alert-event.ts'
 
-const data = (over: Record<string, unknown> = {}) => ({
-  alertId: '00000000-0000-4000-8000-00000000e2e2',
-  deviceId: 'bin-9',
-  deviceType: 'bin',
-  site: 'market',
-  ruleId: 'bin-fire',
-  title: 'Possible bin fire',
-  severity: 'critical',
-  status: 'active',
-  value: 81,
-  at: '2026-12-01T10:00:00.000Z',
-  actor: 'system',
-  note: null,
-  ...over,
-})
+const data = (over: Record<string, unknown> = {}) => criticalAlertData('00000000-0000-4000-8000-00000000e2e2', over)
 const event = (over: Record<string, unknown> = {}, type: RoutedEvent['type'] = 'alert.raised'): RoutedEvent => ({
   id: 'evt_1',
   type,

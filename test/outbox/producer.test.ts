@@ -132,3 +132,41 @@ describe('producer over a real store', () => {
     }
   })
 })
+
+describe('producer commits', () => {
+  it('keeps each commit near the delivery cap, never splitting a row, so the write lock is held briefly', async () => {
+    const rows = Array.from({ length: 5 }, (_, i) => ({ id: i + 1, events: [event({ id: `msg_ah${i + 1}` })] }))
+    const commits: { from: number; to: number; n: number }[] = []
+    let cursor = 0
+    const producer = createProducer({
+      sources: [
+        { name: 'alert_history', after: async (id, limit) => rows.filter((r) => r.id > id).slice(0, limit), latest: async () => 0 },
+      ],
+      store: {
+        cursor: async () => cursor,
+        commit: async (_s, from, to, deliveries) => {
+          commits.push({ from, to, n: deliveries.length })
+          cursor = to
+          return deliveries.length
+        },
+      },
+      routes: async () => ['a', 'b', 'c'].map((id) => ({ ...route(), id })),
+      sitesByArea: async () => new Map(),
+      batch: 500,
+      pollMs: 10_000,
+      gapWaitMs: 1000,
+      maxDeliveries: 4,
+      log: pino({ level: 'silent' }),
+      onDeliveries: () => {},
+    })
+    producer.start()
+    await waitFor(() => cursor === 5, 5_000)
+    await producer.close()
+    // Three subscriptions: a row makes three deliveries; a commit stops at the first row past four.
+    expect(commits).toEqual([
+      { from: 0, to: 2, n: 6 },
+      { from: 2, to: 4, n: 6 },
+      { from: 4, to: 5, n: 3 },
+    ])
+  })
+})

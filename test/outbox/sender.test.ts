@@ -182,4 +182,39 @@ describe('outbox sender', () => {
     expect((await outbox.list({ limit: 10 })).every((d) => d.state === 'delivered')).toBe(true)
     await sender.close(Date.now() + 1000)
   })
+
+  it('sends an older delivery of a target first even when it became visible after a newer one was indexed (ids committed out of order)', async () => {
+    await outbox.commit('test', 0, 1, make(['a'], 2))
+    const [first, second] = await outbox.pending('webhook', 0)
+    // As on PostgreSQL: the index has read the newer id only (the older one's transaction had not committed yet).
+    const store: OutboxStore = {
+      ...outbox,
+      async pending(channel, afterId) {
+        const rows = await outbox.pending(channel, afterId)
+        return hide ? rows.filter((r) => r.id !== first!.id) : rows
+      },
+    }
+    let hide = true
+    const sent: number[] = []
+    const sender = createSender({
+      channel: 'webhook',
+      store,
+      send: async (d) => {
+        sent.push(d.id)
+        return { kind: 'delivered', status: 204 }
+      },
+      backoff,
+      concurrency: 2,
+      pollMs: 50,
+      log: pino({ level: 'silent' }),
+    })
+    sender.start()
+    // The newer head is refused against the store's oldest pending id, and the whole index is read again.
+    await new Promise((r) => setTimeout(r, 200))
+    expect(sent).toEqual([])
+    hide = false
+    await waitFor(() => sent.length === 2, 5_000)
+    expect(sent).toEqual([first!.id, second!.id])
+    await sender.close(Date.now() + 1000)
+  })
 })

@@ -62,7 +62,7 @@ describe('the outbox thread', () => {
     await waitFor(() => lines.some((l) => l.msg === 'outbox thread started'), 20_000)
   })
 
-  it('starts a thread that died again, and ends it within the deadline on close', async () => {
+  it('starts a thread that died again, waiting longer each time it dies young, and ends it within the deadline on close', async () => {
     const { lines, pokes } = await start()
     await thread!.start()
     expect(pokes.size).toBe(5)
@@ -72,11 +72,19 @@ describe('the outbox thread', () => {
     await waitFor(() => lines.some((l) => l.msg?.toString().startsWith('the outbox thread stopped')), 5_000)
     await waitFor(() => lines.filter((l) => l.msg === 'outbox thread started').length === 2, 20_000)
     expect(thread!.thread()).not.toBe(first)
+    // Dead again within its first minute: the next start waits longer, so a crash on start cannot spin.
+    await thread!.thread()!.terminate()
+    const stops = () => lines.filter((l) => String(l.msg).startsWith('the outbox thread stopped')).map((l) => l.restartInMs)
+    await waitFor(() => stops().length === 2, 5_000)
+    expect(stops()).toEqual([1000, 5000])
     const t0 = Date.now()
     await thread!.close(Date.now() + 500)
     expect(Date.now() - t0).toBeLessThan(2_000)
     expect(thread!.thread()).toBeNull()
     expect(pokes.size).toBe(0)
+    // Closed while waiting to start again: it stays stopped.
+    await new Promise((r) => setTimeout(r, 200))
+    expect(thread!.thread()).toBeNull()
     thread = undefined
   })
 })

@@ -96,6 +96,29 @@ describe('webhook channel against a real HTTP receiver', () => {
     answer = { ...answer, url: `http://receiver.test:${port}/moved` }
     await ch.send(delivery('s'))
     expect([reads, seen.at(-1)!.url]).toEqual([4, '/moved'])
+
+    // A read that began before a rotation and ends after its forget(): what it read is used once, never kept.
+    let release = () => {}
+    const slow = new Promise<void>((r) => (release = r))
+    let slowReads = 0
+    const racing = createWebhookChannel({
+      webhooks: {
+        signing: async () => {
+          slowReads++
+          if (slowReads === 1) await slow
+          return answer
+        },
+      },
+      policy,
+      timeoutMs: 1000,
+      now: () => t,
+    })
+    const first = racing.send(delivery('s'))
+    racing.forget()
+    release()
+    await first
+    await racing.send(delivery('s'))
+    expect(slowReads).toBe(2)
   })
 
   it('POSTs the exact body, signed so the reference library verifies it, to the checked address', async () => {

@@ -40,3 +40,46 @@ describe('prepared statements kept by their SQL', () => {
     c.close()
   })
 })
+
+describe('transactions beside a second connection', () => {
+  it('begins immediate, so a read-then-write transaction waits for the other connection instead of failing with SQLITE_BUSY', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dir = mkdtempSync(join(tmpdir(), 'sp-begin-'))
+    const file = join(dir, 'db.sqlite')
+    const a = new SQLite(file)
+    a.pragma('journal_mode = WAL')
+    a.pragma('busy_timeout = 2000')
+    a.exec('create table t (n integer)')
+    const b = new SQLite(file)
+    b.pragma('busy_timeout = 2000')
+    const c = withStatementCache(a)
+    // Plain BEGIN: a reads, b writes and commits, a's write cannot upgrade its stale snapshot.
+    const plain = () => {
+      a.prepare('begin').run()
+      a.prepare('select count(*) from t').get()
+      b.exec('insert into t values (1)')
+      try {
+        a.prepare('insert into t values (2)').run()
+        a.prepare('commit').run()
+        return 'ok'
+      } catch (e) {
+        a.prepare('rollback').run()
+        return (e as { code?: string }).code
+      }
+    }
+    expect(plain()).toMatch(/^SQLITE_BUSY/)
+    // Through the cache (as Kysely sends it): BEGIN IMMEDIATE holds the write lock, so b waits instead.
+    c.prepare('begin').run()
+    b.pragma('busy_timeout = 0')
+    expect(() => b.prepare('insert into t values (3)').run()).toThrow(/locked|busy/i)
+    c.prepare('select count(*) from t').get()
+    c.prepare('insert into t values (4)').run()
+    c.prepare('commit').run()
+    expect(a.prepare('select n from t order by rowid').all()).toEqual([{ n: 1 }, { n: 4 }])
+    b.close()
+    c.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+})
