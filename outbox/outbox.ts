@@ -63,6 +63,7 @@ export function createOutbox(deps: { registry: Registry; bus: CommitPokes; log: 
         backoff: config.backoff,
         concurrency,
         pollMs,
+        idsCommitInOrder: registry.dialect === 'sqlite',
         log: log.child({ part: `${channel}-sender` }),
       }),
     )

@@ -26,6 +26,11 @@ export interface SenderOptions {
   onOutcome?: (d: Delivery, state: 'delivered' | 'pending' | 'dead') => void
   random?: () => number
   resyncMs?: number
+  /**
+   * SQLite: one writer at a time, so ids become visible in the order they were given, and a head read
+   * in id order is the target's oldest. Otherwise (PostgreSQL) each head is checked in the store first.
+   */
+  idsCommitInOrder?: boolean
 }
 
 /**
@@ -109,10 +114,12 @@ export function createSender(o: SenderOptions) {
         if (ids.length === 0) continue
         // A head may have changed under the index (replayed, abandoned): the store's row decides.
         const rows = await o.store.getMany(ids)
-        const oldest = await o.store.oldest(
-          o.channel,
-          rows.map((d) => d.target),
-        )
+        const oldest = o.idsCommitInOrder
+          ? null
+          : await o.store.oldest(
+              o.channel,
+              rows.map((d) => d.target),
+            )
         for (const d of rows) {
           if (stopped || inFlight.has(d.target) || inFlight.size >= o.concurrency) continue
           if (d.state !== 'pending') {
@@ -122,7 +129,7 @@ export function createSender(o: SenderOptions) {
           }
           // An older delivery of the target committed after the index read past it (PostgreSQL): read it all again.
           // Not at once: the pause lets that transaction's commit arrive, and keeps the loop from spinning.
-          if (oldest.get(d.target) !== d.id) {
+          if (oldest && oldest.get(d.target) !== d.id) {
             read = 'all'
             continue
           }

@@ -68,6 +68,8 @@ describe('outbox sender', () => {
       store: outbox,
       send,
       backoff,
+      // SQLite: heads are not checked against the store's oldest (one writer, ids visible in order).
+      idsCommitInOrder: true,
       concurrency: 3,
       pollMs: 200,
       log: pino({ level: 'silent' }),
