@@ -1,14 +1,4 @@
-import {
-  type Alert,
-  type CaseState,
-  caseView,
-  type DigestAlert,
-  type DigestCase,
-  type DigestContent,
-  type Grant,
-  scopeOf,
-  siteGrants,
-} from '#devices'
+import { type Alert, caseView, type DigestAlert, type DigestCase, type DigestContent, type Grant, scopeOf, siteGrants } from '#devices'
 import type { AlertStore } from '../store/alert-store.ts'
 import type { CaseStore } from '../store/case-store.ts'
 
@@ -29,7 +19,6 @@ export const DIGEST_MAX_ITEMS = 50
 /** How many rows are read to sort and count from; a person with more open alerts than this has bigger problems than the digest. */
 const SCAN = 1000
 const SEVERITY_RANK: Record<Alert['severity'], number> = { critical: 0, warning: 1, info: 2 }
-const FINAL_CASE_STATES: readonly CaseState[] = ['closed', 'cancelled']
 
 /** Assigned to this person, or to a team (a role in an area, or everywhere) they belong to. */
 export function ownership(assignedTo: string | null, reader: DigestReader): DigestAlert['mine'] {
@@ -72,8 +61,9 @@ export function createDigestContent(deps: DigestContentDeps) {
     let moreCases = 0
     if (reader.grants.some((g) => g.role === 'housing')) {
       const caseSites = scope.sites('housing')
-      const records = await deps.cases.list({ ...(caseSites === null ? {} : { sites: caseSites }), limit: SCAN })
-      const views = records.filter((r) => !FINAL_CASE_STATES.includes(r.case.state)).map((r) => caseView(r, now))
+      // Open ones only, asked of the store: closed cases pile up over the years and must not crowd them out of the scan.
+      const records = await deps.cases.list({ open: true, ...(caseSites === null ? {} : { sites: caseSites }), limit: SCAN })
+      const views = records.map((r) => caseView(r, now))
       const due = (v: (typeof views)[number]) => (v.next ? Date.parse(v.next.due) : Number.POSITIVE_INFINITY)
       views.sort((a, b) => Number(b.breached) - Number(a.breached) || due(a) - due(b))
       cases = views.slice(0, DIGEST_MAX_ITEMS).map((v) => ({

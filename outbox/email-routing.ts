@@ -1,4 +1,5 @@
-import { AlertEventData, type Grant, type NotificationPrefs, type RoutedEvent, scopeOf, siteGrants } from '#devices'
+import type { Grant, NotificationPrefs, RoutedEvent } from '#devices'
+import { criticalRaised, sees } from './people-scope.ts'
 
 export interface EmailRoutingDeps {
   /** Everyone who might be mailed; only active people with an address are. */
@@ -15,16 +16,14 @@ export interface EmailRoutingDeps {
  */
 export function createEmailRouting(deps: EmailRoutingDeps) {
   return async (e: RoutedEvent): Promise<{ channel: 'email'; target: string }[]> => {
-    if (e.type !== 'alert.raised') return []
-    const a = AlertEventData.safeParse(e.payload.data)
-    if (!a.success || a.data.severity !== 'critical') return []
+    const a = criticalRaised(e)
+    if (!a) return []
     const people = (await deps.people()).filter((p) => p.status === 'active' && p.email)
     if (people.length === 0) return []
     const sites = await deps.sitesByArea()
     const out: { channel: 'email'; target: string }[] = []
     for (const p of people) {
-      const scope = scopeOf(siteGrants(p.grants, (area) => sites.get(area) ?? []))
-      if (!scope.device(a.data.deviceType, a.data.site)) continue
+      if (!sees(p.grants, sites, a)) continue
       if (!(await deps.prefs(p.id)).email) continue
       out.push({ channel: 'email', target: p.id })
     }

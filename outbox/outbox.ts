@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { OutboxChannel, RoutedEvent } from '#devices'
 import type { Registry } from '../store/registry.ts'
 import type { BackoffPolicy } from './backoff.ts'
+import { COMMIT_EVENTS, type CommitPokes } from './commit-events.ts'
 import { createEmailOutbox, type EmailConfig } from './email-outbox.ts'
 import { closeConnections } from './http-post.ts'
 import { createOpen311Channel } from './open311-channel.ts'
@@ -33,15 +34,6 @@ export interface OutboxConfig {
 const OPEN311_TARGET = 'open311'
 
 type Route = { channel: OutboxChannel; target: string }
-
-/** What the outbox hears of the bus: that something was committed (the service's bus, or the thread's relay of it). */
-export interface CommitPokes {
-  on(
-    event: 'alert:raised' | 'alert:cleared' | 'alert:changed' | 'case:changed' | 'collection:recorded',
-    listener: () => void,
-    owner?: string,
-  ): () => void
-}
 
 /**
  * The durable outbox (design D13): a producer that turns the store's histories into deliveries,
@@ -150,13 +142,7 @@ export function createOutbox(deps: { registry: Registry; bus: CommitPokes; log: 
       poller?.start()
       // The bus says something was committed: look now instead of at the next poll.
       const poke = () => producer.poke()
-      unsubscribe.push(
-        deps.bus.on('alert:raised', poke, 'outbox'),
-        deps.bus.on('alert:cleared', poke, 'outbox'),
-        deps.bus.on('alert:changed', poke, 'outbox'),
-        deps.bus.on('case:changed', poke, 'outbox'),
-        deps.bus.on('collection:recorded', poke, 'outbox'),
-      )
+      for (const e of COMMIT_EVENTS) unsubscribe.push(deps.bus.on(e, poke, 'outbox'))
     },
     /** A delivery was replayed or a subscription changed: the senders read their whole index again, now. */
     wake() {

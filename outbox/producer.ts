@@ -86,8 +86,7 @@ export function createProducer(o: ProducerOptions) {
   async function step(source: OutboxSource): Promise<boolean> {
     const stored = await o.store.cursor(source.name)
     if (stored === null) {
-      // The outbox's first run: it sends what happens from now on, not the whole past.
-      await o.store.commit(source.name, 0, await source.latest(), [])
+      await startCursors(o.store, [source])
       return true
     }
     const cursor = stored

@@ -1,5 +1,5 @@
 import webpush from 'web-push'
-import { type Alert, AlertEventData, type Delivery, inQuietHours, londonOffsetMs, type PushMessage, type SendOutcome } from '#devices'
+import { type Alert, AlertEventData, type Delivery, type PushMessage, quietHoursWait, type SendOutcome } from '#devices'
 import type { PushStore } from '../store/push-store.ts'
 import { retryAfterMs } from './backoff.ts'
 import { requestPinned } from './http-post.ts'
@@ -15,16 +15,6 @@ export interface PushChannelOptions {
   policy: TargetPolicy
   timeoutMs: number
   now?: () => number
-}
-
-const MINUTE = 60_000
-
-/** Ms from `now` to the next London wall-clock time `hhmm`. */
-function untilLondon(hhmm: string, now: number): number {
-  const local = now + londonOffsetMs(now)
-  const minutes = Math.floor(local / MINUTE) % 1440
-  const target = Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3))
-  return ((target - minutes + 1440) % 1440 || 1440) * MINUTE - (local % MINUTE)
 }
 
 /**
@@ -45,10 +35,8 @@ export function createPushChannel(o: PushChannelOptions) {
       if (alert && alert.status !== 'active') return { kind: 'skipped', reason: `the alert was ${alert.status} first` }
       const prefs = await o.push.prefs(target.personId)
       if (!prefs.push) return { kind: 'skipped', reason: 'the person turned push notifications off' }
-      const t = now()
-      const londonMinutes = Math.floor((t + londonOffsetMs(t)) / MINUTE) % 1440
-      if (prefs.quietHours && inQuietHours(prefs.quietHours, londonMinutes))
-        return { kind: 'retry', error: `quiet hours until ${prefs.quietHours.to}`, afterMs: untilLondon(prefs.quietHours.to, t) }
+      const wait = quietHoursWait(prefs.quietHours, now())
+      if (wait !== null) return { kind: 'retry', error: `quiet hours until ${prefs.quietHours?.to}`, afterMs: wait }
 
       const message: PushMessage = {
         title: a.data.title,

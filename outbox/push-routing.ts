@@ -1,5 +1,6 @@
-import { AlertEventData, type Grant, type RoutedEvent, scopeOf, siteGrants } from '#devices'
+import type { Grant, RoutedEvent } from '#devices'
 import type { PushStore } from '../store/push-store.ts'
+import { criticalRaised, sees } from './people-scope.ts'
 
 export interface PushRoutingDeps {
   push: Pick<PushStore, 'owners' | 'prefs'>
@@ -14,9 +15,8 @@ export interface PushRoutingDeps {
  */
 export function createPushRouting(deps: PushRoutingDeps) {
   return async (e: RoutedEvent): Promise<{ channel: 'webpush'; target: string }[]> => {
-    if (e.type !== 'alert.raised') return []
-    const a = AlertEventData.safeParse(e.payload.data)
-    if (!a.success || a.data.severity !== 'critical') return []
+    const a = criticalRaised(e)
+    if (!a) return []
     const owners = await deps.push.owners()
     if (owners.length === 0) return []
     const sites = await deps.sitesByArea()
@@ -26,8 +26,7 @@ export function createPushRouting(deps: PushRoutingDeps) {
     for (const [personId, ids] of byPerson) {
       const p = await deps.person(personId)
       if (p?.status !== 'active' || !(await deps.push.prefs(personId)).push) continue
-      const scope = scopeOf(siteGrants(p.grants, (area) => sites.get(area) ?? []))
-      if (!scope.device(a.data.deviceType, a.data.site)) continue
+      if (!sees(p.grants, sites, a)) continue
       for (const id of ids) out.push({ channel: 'webpush', target: id })
     }
     return out

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
-import type { LiveBus } from '#devices'
 import type { OutboxStore } from '../store/outbox-store.ts'
+import { COMMIT_EVENTS, type CommitPokes } from './commit-events.ts'
 import type { OutboxConfig } from './outbox.ts'
 import { startCursors } from './producer.ts'
 import { createTargetPolicy } from './ssrf.ts'
@@ -16,8 +16,6 @@ export interface OutboxWorkerData {
 export type ToOutbox = { type: 'poke' } | { type: 'wake' } | { type: 'close'; deadline: number }
 type FromOutbox = { type: 'log'; line: string } | { type: 'started' } | { type: 'closed' }
 
-/** Bus events that mean "the store has something new for the outbox". */
-const POKES = ['alert:raised', 'alert:cleared', 'alert:changed', 'case:changed', 'collection:recorded'] as const
 const RESTART_MS = [1_000, 5_000, 30_000]
 /** A thread up this long is healthy again: the next failure waits the shortest time. */
 const STEADY_MS = 60_000
@@ -32,7 +30,7 @@ const STEADY_MS = 60_000
 export function createOutboxThread(deps: {
   store: OutboxWorkerData['store']
   config: OutboxConfig
-  bus: Pick<LiveBus, 'on'>
+  bus: CommitPokes
   log: Logger
   /** This thread's handle on the outbox tables: the cursors start here, before any traffic. */
   outbox: Pick<OutboxStore, 'sources' | 'cursor' | 'commit'>
@@ -102,7 +100,7 @@ export function createOutboxThread(deps: {
       closing = false
       await startCursors(deps.outbox, deps.outbox.sources)
       spawn()
-      for (const e of POKES) unsubscribe.push(deps.bus.on(e, () => post({ type: 'poke' }), 'outbox'))
+      for (const e of COMMIT_EVENTS) unsubscribe.push(deps.bus.on(e, () => post({ type: 'poke' }), 'outbox'))
     },
     /** The thread now, if one is running (health, and the tests that stop it). */
     thread: (): Worker | null => worker,

@@ -8,6 +8,7 @@ import {
   type CaseRecord,
   type CaseState,
   type CaseStep,
+  FINAL_CASE_STATES,
   type HazardCategory,
   type TransitionResult,
 } from '#devices'
@@ -86,6 +87,8 @@ export interface NewCaseEvent {
 
 export interface CaseFilter {
   state?: CaseState | undefined
+  /** Only cases not yet closed or cancelled. */
+  open?: boolean | undefined
   site?: string | undefined
   deviceId?: string | undefined
   alertId?: string | undefined
@@ -122,8 +125,6 @@ export interface CaseStore {
   events(caseId: string): Promise<CaseEvent[]>
 }
 
-/** Closed and cancelled cases are final; the others count as open. The partial index in migration 0004 says the same. */
-const FINAL_STATES: readonly CaseState[] = ['closed', 'cancelled']
 /** Retries of an update that lost a race; each retry re-reads the case, so a real refusal still comes out as one. */
 const UPDATE_ATTEMPTS = 5
 
@@ -215,7 +216,7 @@ async function insertEvent(db: Db, caseId: string, e: NewCaseEvent, from: CaseSt
 export function createCaseStore(db: Db): CaseStore {
   const byId = (q: Db, id: string) => q.selectFrom('cases').selectAll().where('id', '=', id).executeTakeFirst()
   const openOf = (q: Db, alertId: string) =>
-    q.selectFrom('cases').selectAll().where('alert_id', '=', alertId).where('state', 'not in', FINAL_STATES).executeTakeFirst()
+    q.selectFrom('cases').selectAll().where('alert_id', '=', alertId).where('state', 'not in', FINAL_CASE_STATES).executeTakeFirst()
 
   return {
     async create(input) {
@@ -270,6 +271,7 @@ export function createCaseStore(db: Db): CaseStore {
     async list(f = {}) {
       let q = db.selectFrom('cases').selectAll()
       if (f.state) q = q.where('state', '=', f.state)
+      if (f.open) q = q.where('state', 'not in', FINAL_CASE_STATES)
       if (f.site) q = q.where('site', '=', f.site)
       if (f.deviceId) q = q.where('device_id', '=', f.deviceId)
       if (f.alertId) q = q.where('alert_id', '=', f.alertId)

@@ -44,6 +44,8 @@ export const CaseState = z.enum([
   'cancelled', // opened in error (duplicate, wrong property); not an outcome for a real hazard
 ])
 export type CaseState = z.infer<typeof CaseState>
+/** Closed and cancelled cases are final; the others count as open (migration 0004's partial index says the same). */
+export const FINAL_CASE_STATES: readonly CaseState[] = ['closed', 'cancelled']
 
 /**
  * Allowed moves. Emergency visits often investigate and make safe at once, hence open → made-safe.

@@ -9,6 +9,7 @@ export {
   CaseStepName,
   CaseSteps,
   CaseTransition,
+  FINAL_CASE_STATES,
   HazardCategory,
   type RecordableStep,
   recordStep,

@@ -1,9 +1,7 @@
 import { z } from 'zod'
 import { Severity } from '../alerts/rule.ts'
 import { HazardCategory } from '../awaab/case.ts'
-import { londonOffsetMs } from '../calendar/london-time.ts'
 import type { DeliveryEventType } from '../outbox/delivery.ts'
-import { inQuietHours, type NotificationPrefs } from './push.ts'
 
 /**
  * Email to people (issue 14): a critical alert at once, and a daily digest of what needs them.
@@ -62,19 +60,3 @@ export const DigestContent = z.object({
   moreCases: z.number().int(),
 })
 export type DigestContent = z.infer<typeof DigestContent>
-
-const MINUTE = 60_000
-
-/** Minutes since London midnight at `now`. */
-export const londonMinutes = (now: number) => Math.floor((now + londonOffsetMs(now)) / MINUTE) % 1440
-
-/**
- * How long an immediate message must wait for the person's quiet hours to end, in ms; null when
- * it may go now. The end is a London wall-clock time, so it moves with the clocks.
- */
-export function quietHoursWait(q: NotificationPrefs['quietHours'], now: number): number | null {
-  if (!q || !inQuietHours(q, londonMinutes(now))) return null
-  const local = now + londonOffsetMs(now)
-  const target = Number(q.to.slice(0, 2)) * 60 + Number(q.to.slice(3))
-  return ((target - londonMinutes(now) + 1440) % 1440 || 1440) * MINUTE - (local % MINUTE)
-}

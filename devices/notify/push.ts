@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { londonOffsetMs } from '../calendar/london-time.ts'
 
 /**
  * Notifications to people (issue 14, standards.md §3): Web Push subscriptions from the crew view,
@@ -68,4 +69,20 @@ export function inQuietHours(q: NotificationPrefs['quietHours'], londonMinutes: 
   const [from, to] = [m(q.from), m(q.to)]
   if (from === to) return false
   return from < to ? londonMinutes >= from && londonMinutes < to : londonMinutes >= from || londonMinutes < to
+}
+
+const MINUTE = 60_000
+
+/** Minutes since London midnight at `now`. */
+export const londonMinutes = (now: number) => Math.floor((now + londonOffsetMs(now)) / MINUTE) % 1440
+
+/**
+ * How long an immediate message must wait for the person's quiet hours to end, in ms; null when
+ * it may go now. The end is a London wall-clock time, so it moves with the clocks.
+ */
+export function quietHoursWait(q: NotificationPrefs['quietHours'], now: number): number | null {
+  if (!q || !inQuietHours(q, londonMinutes(now))) return null
+  const local = now + londonOffsetMs(now)
+  const target = Number(q.to.slice(0, 2)) * 60 + Number(q.to.slice(3))
+  return ((target - londonMinutes(now) + 1440) % 1440 || 1440) * MINUTE - (local % MINUTE)
 }

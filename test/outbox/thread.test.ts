@@ -43,11 +43,11 @@ describe('the outbox thread', () => {
       outbox: registry.outbox,
       config,
       bus: {
-        on: (_e: string, fn: () => void) => {
+        on: (_e, fn) => {
           pokes.add(fn)
           return () => pokes.delete(fn)
         },
-      } as never,
+      },
       log: pino({ level: 'info' }, sink),
     })
     return { lines, pokes }
