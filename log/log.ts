@@ -19,16 +19,11 @@ export interface LogConfig {
   minFreeBytes: number
 }
 
-export type AppendDone = (err: Error | null) => void
+import type { AppendDone, Refusal } from './port.ts'
+
+export type { AppendDone, Refusal } from './port.ts'
 
 const PARSED_LIMIT = 50_000
-
-/** Why appends are refused right now; null while appending works. */
-export interface Refusal {
-  code: 'LOG_CEILING' | 'DISK_LOW' | 'DISK_FULL' | 'DISK_ERROR'
-  detail: string
-  since: number
-}
 
 interface Segment {
   size: number

@@ -2,7 +2,7 @@
 # Installs or locates what smartplace needs on Debian/Ubuntu: npm dependencies,
 # Debian's influxdb (and chromium for the browser tests). Says exactly what is
 # missing when it cannot install it itself.
-# Usage: scripts/ensure-system.sh [--for-tests]   (tests also need chromium and, for the benchmark, mosquitto)
+# Usage: scripts/ensure-system.sh [--for-tests]   (tests also need chromium, PostgreSQL, nats-server and redis-server and, for the benchmark, mosquitto)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +31,9 @@ if [ "$for_tests" = 1 ]; then
   command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
   # The store's contract tests start a private PostgreSQL; Debian keeps initdb off PATH.
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  # Cluster mode's engines (issue 15), for its tests only: the single-node service needs neither.
+  [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+  [ -x /usr/bin/redis-server ] || command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

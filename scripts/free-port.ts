@@ -33,7 +33,9 @@ const canListen = (port: number) =>
 export async function freePort(): Promise<number> {
   for (let tries = 0; tries < 1_000; tries++) {
     next = next >= HIGH ? LOW : next + 1 + Math.floor(Math.random() * 7)
-    if (await canListen(next)) return next
+    // Kept in a local: callers awaiting several ports at once move `next` while this one is checked.
+    const port = next
+    if (await canListen(port)) return port
   }
   throw new Error(`no free loopback port between ${LOW} and ${HIGH}`)
 }

@@ -80,6 +80,22 @@ export const ServiceConfig = z
     DATABASE_URL: optional(
       z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql:// (leave it unset for SQLite)'),
     ),
+    // Cluster mode (issue 15), off unless both are set, with DATABASE_URL on PostgreSQL: several nodes behind one address.
+    // nats://host:4222,nats://host2:4222 (a JetStream cluster of three): the replicated log and the partition leases.
+    CLUSTER_NATS_URL: optional(
+      z
+        .string()
+        .regex(/^nats:\/\/[^,\s]+(,nats:\/\/[^,\s]+)*$/, 'CLUSTER_NATS_URL must be nats://host:port, comma-separated for each server'),
+    ),
+    // redis://host:6379: the broker's sessions and fan-out between nodes, and Socket.IO's rooms across nodes.
+    CLUSTER_REDIS_URL: optional(z.string().regex(/^rediss?:\/\/\S+$/, 'CLUSTER_REDIS_URL must be redis://host:port')),
+    // Fixed for the life of a cluster: a device's readings stay in one partition, so in one order.
+    CLUSTER_PARTITIONS: z.coerce.number().int().min(1).max(256).default(12),
+    CLUSTER_REPLICAS: z.coerce.number().int().min(1).max(5).default(3),
+    // This node's name in leases, /ready and metrics; unset, the host name and the process id.
+    CLUSTER_NODE_ID: optional(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'CLUSTER_NODE_ID: letters, digits, _ . - (at most 64)')),
+    // A dead node's partitions are taken over this long after its last renewal.
+    CLUSTER_LEASE_TTL_S: z.coerce.number().int().min(2).max(60).default(5),
     INFLUX_URL: optional(z.url()),
     INFLUX_DB: z
       .string()
@@ -297,6 +313,20 @@ export const ServiceConfig = z
     path: ['EMAIL_FROM'],
     message: 'email (SMTP_URL) needs EMAIL_FROM, the sender people see: Smartplace <alerts@council.gov.uk>',
     when: (p) => typeof p.value === 'object' && p.value !== null,
+  })
+  .superRefine((c, ctx) => {
+    const cluster = [c.CLUSTER_NATS_URL, c.CLUSTER_REDIS_URL]
+    if (!cluster.some(Boolean)) return
+    if (!c.CLUSTER_NATS_URL)
+      ctx.addIssue({ code: 'custom', path: ['CLUSTER_NATS_URL'], message: 'cluster mode needs CLUSTER_NATS_URL with CLUSTER_REDIS_URL' })
+    if (!c.CLUSTER_REDIS_URL)
+      ctx.addIssue({ code: 'custom', path: ['CLUSTER_REDIS_URL'], message: 'cluster mode needs CLUSTER_REDIS_URL with CLUSTER_NATS_URL' })
+    if (!c.DATABASE_URL)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_URL'],
+        message: "cluster mode needs DATABASE_URL=postgres://…: every node shares one registry (SQLite is one machine's file)",
+      })
   })
   .refine((c) => (c.OPEN311_URL === undefined) === (Object.keys(c.OPEN311_SERVICE_CODES).length === 0), {
     path: ['OPEN311_URL'],

@@ -1,0 +1,131 @@
+import { type KV, type NatsConnection, StringCodec } from 'nats'
+import type { Logger } from 'pino'
+import { untilReady } from '../log/stream-log.ts'
+
+export interface LeaseConfig {
+  node: string
+  partitions: number
+  replicas: number
+  /** A lease not renewed for this long expires (the bucket's time-to-live) and another node takes it. */
+  ttlMs: number
+}
+
+export interface LeaseDeps {
+  nc: NatsConnection
+  log: Logger
+  /** Starts this node's readers of a partition it now owns. */
+  acquired(partition: number): Promise<void>
+  /** Stops them: `drain` reads on until caught up (a clean hand-over); otherwise at once (the lease is lost). */
+  released(partition: number, drain: boolean): Promise<void>
+}
+
+const sc = StringCodec()
+const key = (p: number) => `p${p}`
+
+/**
+ * Who reads which partition of the log (issue 15): one lease per partition in a NATS key-value
+ * bucket whose entries expire after `ttlMs`, held by the node that created the key and renewed by
+ * compare-and-set on its revision. Nodes announce themselves in a second bucket; each aims at its
+ * fair share, ceil(partitions / live nodes), so a dead node's partitions are taken within about
+ * one time-to-live and a new node is handed some by the others. No election or consensus of our
+ * own: the stream's replicated bucket decides who created a key first.
+ */
+export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
+  let leases: KV | null = null
+  let nodes: KV | null = null
+  const owned = new Map<number, { revision: number; renewedAt: number }>()
+  let timer: NodeJS.Timeout | null = null
+  let ticking: Promise<void> = Promise.resolve()
+  let closed = false
+  let live = 1
+  const tickMs = Math.max(250, Math.floor(config.ttlMs / 4))
+  // Nodes start their search at different partitions, so that they rarely race for the same key.
+  let first = 0
+  for (const ch of config.node) first = (first * 31 + ch.charCodeAt(0)) % config.partitions
+
+  const release = async (p: number, drain: boolean) => {
+    const held = owned.get(p)
+    owned.delete(p)
+    await deps.released(p, drain).catch((e: Error) => deps.log.warn({ partition: p, err: e.message }, 'partition release failed'))
+    // Handed on cleanly: the key goes now, so the next owner need not wait for it to expire.
+    if (drain && held) await leases?.delete(key(p), { previousSeq: held.revision }).catch(() => undefined)
+  }
+
+  const tick = async () => {
+    if (!leases || !nodes || closed) return
+    const now = Date.now()
+    await nodes.put(config.node, sc.encode(String(now))).catch(() => undefined)
+    for (const [p, held] of owned) {
+      try {
+        held.revision = await leases.update(key(p), sc.encode(config.node), held.revision)
+        held.renewedAt = now
+      } catch (e) {
+        // Taken by another node, or not renewed for a whole time-to-live: either way it may be read elsewhere now.
+        if (/wrong last sequence/i.test((e as Error).message) || now - held.renewedAt >= config.ttlMs) {
+          deps.log.warn({ partition: p, err: (e as Error).message }, 'partition lease lost; its readers stop at once')
+          await release(p, false)
+        }
+      }
+    }
+    try {
+      const names: string[] = []
+      for await (const k of await nodes.keys()) names.push(k)
+      live = Math.max(1, names.length)
+    } catch {
+      return
+    }
+    const share = Math.ceil(config.partitions / live)
+    if (owned.size > share) {
+      // Another node joined: hand one partition on per tick, read to the end first.
+      const p = [...owned.keys()].at(-1)!
+      await release(p, true)
+      return
+    }
+    for (let i = 0; i < config.partitions && owned.size < share; i++) {
+      const p = (first + i) % config.partitions
+      if (owned.has(p)) continue
+      try {
+        const revision = await leases.create(key(p), sc.encode(config.node))
+        owned.set(p, { revision, renewedAt: now })
+        deps.log.info({ partition: p, node: config.node }, 'partition lease taken')
+        await deps.acquired(p)
+      } catch {
+        // Held by another node.
+      }
+    }
+  }
+
+  const loop = () => {
+    ticking = tick()
+      .catch((e: Error) => deps.log.warn({ err: e.message }, 'lease round failed'))
+      .finally(() => {
+        if (!closed) timer = setTimeout(loop, tickMs)
+      })
+  }
+
+  return {
+    async start(deadline = Date.now() + 30_000) {
+      const js = deps.nc.jetstream()
+      const opts = { ttl: config.ttlMs, replicas: config.replicas, history: 1 }
+      leases = await untilReady('lease bucket', deadline, () => js.views.kv('sp_partition_leases', opts))
+      nodes = await untilReady('node bucket', deadline, () => js.views.kv('sp_nodes', opts))
+      closed = false
+      loop()
+      await ticking
+    },
+    /** The partitions this node reads now. */
+    owned: () => [...owned.keys()].sort((a, b) => a - b),
+    get liveNodes() {
+      return live
+    },
+    /** Hands every partition on (each read to the end, until `deadline`), then leaves. */
+    async close(deadline = Date.now() + 5_000) {
+      closed = true
+      if (timer) clearTimeout(timer)
+      await ticking
+      await Promise.all([...owned.keys()].map((p) => release(p, Date.now() < deadline)))
+      await nodes?.delete(config.node).catch(() => undefined)
+    },
+  }
+}
+export type PartitionLeases = ReturnType<typeof createPartitionLeases>

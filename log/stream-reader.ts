@@ -1,0 +1,194 @@
+import { AckPolicy, type Consumer, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats'
+import type { Logger } from 'pino'
+import type { LogRecord } from '#devices'
+import type { ReaderHandler, ReaderStatus } from './reader.ts'
+import { subjectOf, untilReady } from './stream-log.ts'
+
+export interface StreamReaderOptions {
+  /** The reader kind and its partition, e.g. `influxdb@p3`: the handler's checkpoint is saved under it. */
+  name: string
+  partition: number
+  stream: string
+  nc: NatsConnection
+  handler: ReaderHandler
+  logger: Logger
+  maxRecords: number
+  idleMs?: number
+  kinds?: readonly LogRecord['kind'][]
+  onFailure?(): void
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** A durable consumer's name may not hold `.`, `*`, `>` or spaces. */
+export const consumerName = (reader: string) => reader.replace(/[^A-Za-z0-9_-]/g, '_')
+
+/**
+ * One reader of one partition of the replicated log, run by the node that holds the partition's
+ * lease. The handler's own checkpoint (saved with its effects, in the database) is the truth: on
+ * taking the partition, the durable consumer is set to start just after it, so a partition that
+ * moves from a dead node is read on from where its effects stopped, neither skipping nor doubling.
+ * Positions are `{ segment: partition, offset: next stream sequence }`.
+ */
+export function createStreamReader(o: StreamReaderOptions) {
+  const wanted = new Set(o.kinds ?? ['reading', 'quarantine'])
+  const durable = consumerName(o.name)
+  let running = false
+  let draining = false
+  let loop: Promise<void> = Promise.resolve()
+  let next: number | null = null
+  let pending = 0
+  let oldestAt: number | null = null
+  let error: string | null = null
+  let failingSince: number | null = null
+  let restarts = 0
+  let wake: (() => void) | null = null
+
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        wake = null
+        resolve()
+      }, ms)
+      wake = () => {
+        clearTimeout(t)
+        wake = null
+        resolve()
+      }
+    })
+
+  const fail = async (e: unknown, delay: number) => {
+    const msg = (e as Error)?.message ?? String(e)
+    if (msg !== error) o.logger.warn({ reader: o.name, err: msg }, 'stream reader failed; retrying with backoff')
+    error = msg
+    failingSince ??= Date.now()
+    restarts++
+    o.onFailure?.()
+    if (running) await pause(delay)
+    return Math.min(delay * 2, 10_000)
+  }
+
+  /** The consumer, made anew to start at `from`: whatever a former owner left unacknowledged is not ours to trust. */
+  const consumerAt = async (from: number): Promise<Consumer> => {
+    const jsm = await o.nc.jetstreamManager({ timeout: 5_000 })
+    await jsm.consumers.delete(o.stream, durable).catch(() => undefined)
+    await jsm.consumers.add(o.stream, {
+      durable_name: durable,
+      filter_subject: subjectOf(o.stream, o.partition),
+      ack_policy: AckPolicy.All,
+      ...(from > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from } : { deliver_policy: DeliverPolicy.All }),
+      // One owner at a time, and it acknowledges each batch once handled: nothing is redelivered behind its back.
+      ack_wait: 3_600 * 1_000_000_000,
+      max_ack_pending: -1,
+    })
+    return o.nc.jetstream().consumers.get(o.stream, durable)
+  }
+
+  const fetchBatch = async (consumer: Consumer): Promise<JsMsg[]> => {
+    const msgs: JsMsg[] = []
+    const it = await consumer.fetch({ max_messages: o.maxRecords, expires: draining ? 1_000 : 2_000 })
+    for await (const m of it) {
+      msgs.push(m)
+      if (msgs.length >= o.maxRecords) break
+    }
+    return msgs
+  }
+
+  const run = async () => {
+    let delay = 200
+    let consumer: Consumer | null = null
+    while (running && consumer === null) {
+      try {
+        const saved = await o.handler.load()
+        next = saved && saved.segment === o.partition ? saved.offset : 1
+        consumer = await untilReady('consumer could not be made', Date.now() + 10_000, () => consumerAt(next!))
+      } catch (e) {
+        delay = await fail(e, delay)
+      }
+    }
+    let held: { records: LogRecord[]; end: number; last: JsMsg } | null = null
+    while (running && consumer) {
+      try {
+        if (!held) {
+          const msgs = await fetchBatch(consumer)
+          if (msgs.length === 0) {
+            pending = 0
+            oldestAt = null
+            if (draining) break
+            continue
+          }
+          const records: LogRecord[] = []
+          for (const m of msgs) {
+            if (m.seq < next!) continue
+            const r = m.json<LogRecord>()
+            if (wanted.has(r.kind)) records.push(r)
+          }
+          const last = msgs[msgs.length - 1]!
+          held = { records, end: last.seq + 1, last }
+          pending = last.info.pending
+          oldestAt = pending > 0 ? (oldestAt ?? Date.now()) : null
+        }
+        // The same batch is tried again until it is handled: per-device order is kept.
+        const end = { segment: o.partition, offset: held.end }
+        if (held.records.length > 0) await o.handler.handle({ records: held.records, end })
+        held.last.ack()
+        next = held.end
+        held = null
+        error = null
+        failingSince = null
+        delay = 200
+        if (pending === 0 && o.idleMs && !draining) await pause(o.idleMs)
+      } catch (e) {
+        delay = await fail(e, delay)
+        // A consumer lost with its server is made again from where this reader is.
+        if (!held && /consumer|not found|no responders|timeout|503/i.test((e as Error).message ?? '')) {
+          try {
+            consumer = await consumerAt(next ?? 1)
+          } catch {}
+        }
+      }
+    }
+  }
+
+  return {
+    name: o.name,
+    partition: o.partition,
+    start() {
+      running = true
+      loop = run()
+    },
+    status(): ReaderStatus {
+      return {
+        name: o.name,
+        position: next === null ? null : { segment: o.partition, offset: next },
+        lagBytes: 0,
+        lagRecords: pending,
+        oldestMs: oldestAt === null ? null : Date.now() - oldestAt,
+        error,
+        failingSinceMs: failingSince === null ? null : Date.now() - failingSince,
+        restarts,
+        damage: [],
+      }
+    },
+    /** Reads until caught up or `deadline` (epoch ms), then stops: how a node hands its partitions on before it exits. */
+    async close(deadline = Date.now()) {
+      draining = true
+      wake?.()
+      const left = Math.max(0, deadline - Date.now())
+      let finished = false
+      await Promise.race([loop.then(() => (finished = true)), sleep(left)])
+      running = false
+      wake?.()
+      await Promise.race([loop.then(() => (finished = true)), sleep(2_500)])
+      if (finished && o.handler.close)
+        await o.handler.close().catch((e: Error) => o.logger.warn({ reader: o.name, err: e.message }, 'reader close failed'))
+    },
+    /** Stops at once, without saving held-back state: the partition's lease is lost and another node may own it now. */
+    async abandon() {
+      running = false
+      wake?.()
+      await Promise.race([loop, sleep(2_500)])
+    },
+  }
+}
+export type StreamReader = ReturnType<typeof createStreamReader>

@@ -1,0 +1,140 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
+import { freePort } from './free-port.ts'
+
+/**
+ * The engines of cluster mode (issue 15), started privately on loopback for the tests and for
+ * `scripts/cluster.sh`: Debian's nats-server (JetStream, a cluster of three) and redis-server.
+ * The single-node default needs neither.
+ */
+
+/** Debian keeps nats-server in /usr/sbin, off a normal user's PATH. */
+export function findBinary(name: 'nats-server' | 'redis-server'): string {
+  for (const dir of [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin']) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name)
+  }
+  const pkg = name === 'nats-server' ? 'nats-server' : 'redis-server'
+  throw new Error(`${name} not found. Install it with: sudo apt-get install -y ${pkg}`)
+}
+
+export const waitForPort = async (port: number, timeoutMs = 15_000): Promise<void> => {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1')
+      s.once('connect', () => {
+        s.destroy()
+        resolve(true)
+      })
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return
+    if (Date.now() > until) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+const exited = (c: ChildProcess) =>
+  c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r()))
+
+export interface NatsNode {
+  name: string
+  port: number
+  url: string
+  /** Stops it as a crash would (SIGKILL), or cleanly (SIGTERM). */
+  kill(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>
+  /** Starts it again on the same ports and store. */
+  restart(): Promise<void>
+  readonly running: boolean
+}
+
+export interface NatsCluster {
+  nodes: NatsNode[]
+  /** Every node's client URL, comma-separated: what CLUSTER_NATS_URL takes. */
+  url: string
+  dir: string
+  stop(): Promise<void>
+}
+
+/** Three nats-servers in one JetStream cluster on loopback (ecosystem.md §5.9), each with its own store. */
+export async function startNatsCluster(opts: { size?: number; dir?: string; log?: boolean } = {}): Promise<NatsCluster> {
+  const bin = findBinary('nats-server')
+  const size = opts.size ?? 3
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'sp-nats.'))
+  const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort() })))
+  const routes = ports.map((p) => `nats-route://127.0.0.1:${p.route}`).join(', ')
+  const nodes: NatsNode[] = ports.map((p, i) => {
+    const name = `n${i + 1}`
+    const store = join(dir, name)
+    mkdirSync(store, { recursive: true })
+    const conf = join(dir, `${name}.conf`)
+    writeFileSync(
+      conf,
+      [
+        `server_name: ${name}`,
+        `listen: 127.0.0.1:${p.client}`,
+        `jetstream { store_dir: "${store}", max_mem: 64MB, max_file: 1GB }`,
+        `cluster { name: smartplace, listen: 127.0.0.1:${p.route}, routes: [ ${routes} ] }`,
+      ].join('\n'),
+    )
+    let child: ChildProcess | null = null
+    const launch = () => {
+      child = spawn(bin, ['-c', conf], { stdio: ['ignore', opts.log ? 'inherit' : 'ignore', opts.log ? 'inherit' : 'ignore'] })
+    }
+    launch()
+    return {
+      name,
+      port: p.client,
+      url: `nats://127.0.0.1:${p.client}`,
+      get running() {
+        return child !== null && child.exitCode === null && child.signalCode === null
+      },
+      async kill(signal = 'SIGKILL') {
+        const c = child
+        if (!c) return
+        c.kill(signal)
+        await exited(c)
+      },
+      async restart() {
+        if (this.running) return
+        launch()
+        await waitForPort(p.client)
+      },
+    }
+  })
+  await Promise.all(ports.map((p) => waitForPort(p.client)))
+  return {
+    nodes,
+    url: nodes.map((n) => n.url).join(','),
+    dir,
+    async stop() {
+      await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+export interface PrivateRedis {
+  port: number
+  url: string
+  stop(): Promise<void>
+}
+
+/** A redis-server on loopback that keeps nothing on disk (it carries sessions and fan-out, not readings). */
+export async function startRedis(): Promise<PrivateRedis> {
+  const bin = findBinary('redis-server')
+  const port = await freePort()
+  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  await waitForPort(port)
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGKILL')
+      await exited(child)
+    },
+  }
+}
