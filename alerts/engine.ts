@@ -146,8 +146,14 @@ export function createAlertEngine(deps: {
   incidentPolicy?: IncidentPolicy
   log: Logger
   now?: () => number
+  /** Its checkpoint's name: one engine per partition of the replicated log in cluster mode (`alerts@p3`). */
+  reader?: string
+  /** The devices whose state and alerts are this engine's (cluster mode: those of its partition); all by default. */
+  owns?: (deviceId: string) => boolean
 }) {
   const now = deps.now ?? Date.now
+  const READER = deps.reader ?? ALERT_READER
+  const owns = deps.owns ?? (() => true)
   const typeOf = deps.typeOf ?? deviceTypeOf
   // `states` is what the store holds; `pending` what batches changed since the last commit. Values are
   // parsed JSON until a device's first reading checks them against its rules (`checked`).
@@ -277,14 +283,14 @@ export function createAlertEngine(deps: {
   const handler: ReaderHandler = {
     async load() {
       startedAt = now()
-      const saved = await deps.store.loadEngine(ALERT_READER)
-      const open = await deps.store.open()
+      const saved = await deps.store.loadEngine(READER)
+      const open = (await deps.store.open()).filter((a) => owns(a.deviceId))
       states.clear()
       pending.clear()
       checked.clear()
       offline.clear()
       committedAt = saved.checkpoint
-      for (const [id, json] of saved.states) states.set(id, JSON.parse(json) as Stored)
+      for (const [id, json] of saved.states) if (id.startsWith(SITE_KEY) || owns(id)) states.set(id, JSON.parse(json) as Stored)
       siteIncident.clear()
       grouped.clear()
       escalations.clear()
@@ -314,7 +320,7 @@ export function createAlertEngine(deps: {
   /** Saves rule state held back by skipped commits, with the position it belongs to. */
   async function savePending() {
     if (pending.size === 0 || !lastEnd) return
-    await deps.store.commitBatch({ reader: ALERT_READER, checkpoint: lastEnd, states: serialise(), raise: [], clear: [] })
+    await deps.store.commitBatch({ reader: READER, checkpoint: lastEnd, states: serialise(), raise: [], clear: [] })
     for (const [id, s] of pending) states.set(id, s)
     pending.clear()
     committedAt = lastEnd
@@ -343,7 +349,7 @@ export function createAlertEngine(deps: {
     const saved = ids ? [...ids].flatMap((id) => (pending.has(id) ? [[id, JSON.stringify(pending.get(id))] as const] : [])) : serialise()
     let changed: AlertChange[]
     try {
-      changed = await deps.store.commitBatch({ reader: ALERT_READER, checkpoint: ids ? null : end, states: saved, raise, clear })
+      changed = await deps.store.commitBatch({ reader: READER, checkpoint: ids ? null : end, states: saved, raise, clear })
     } catch (e) {
       // This batch is tried again: its changes must not count as seen.
       for (const [id, s] of before) {

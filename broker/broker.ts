@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { Device, TopicParts } from '#devices'
 import { authorizeDevicePublish, authorizeDeviceSubscribe, type PublishDecision } from './acl.ts'
 import { type AuthBrakeConfig, createAuthBrake } from './auth-brake.ts'
+import { createBrokerCluster } from './cluster.ts'
 import { createCredentialCheck } from './credential-check.ts'
 import { counted, refusalReason } from './error-reasons.ts'
 import { createListeners, type MqttTlsConfig } from './listeners.ts'
@@ -44,6 +45,8 @@ export interface BrokerConfig {
   connectTimeoutMs: number
   /** Slows guessing of device secrets (see auth-brake.ts). */
   authBrake: AuthBrakeConfig
+  /** One node of several, sharing sessions and publishes through Redis (cluster.ts); absent or null, all in memory. */
+  cluster?: { redisUrl: string } | null
 }
 
 export interface BrokerDeps {
@@ -106,7 +109,16 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
 
   const peerSocket = (client: Client) => (client.conn as Partial<GuardedStream>).peer ?? client.req?.socket
 
+  // While Redis is down each of its connections reports every attempt to reconnect: the same error once a minute is enough.
+  let lastRedisError = { message: '', at: 0 }
+  const onRedisError = (err: Error) => {
+    if (err.message === lastRedisError.message && Date.now() - lastRedisError.at < 60_000) return
+    lastRedisError = { message: err.message, at: Date.now() }
+    log.warn({ err: err.message }, 'broker cluster: redis error')
+  }
+  const cluster = config.cluster ? createBrokerCluster(config.cluster, onRedisError) : null
   const aedes = await Aedes.createBroker({
+    ...(cluster && { mq: cluster.mq, persistence: cluster.persistence }),
     connectTimeout: config.connectTimeoutMs,
     // Aedes refuses keep-alive 0 and long keep-alives with return code 6, which MQTT 3.1.1 does not have; checked in preConnect instead.
     keepaliveLimit: 0,
@@ -143,7 +155,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
         // is over max_keepalive with 0x02 (identifier rejected), so this does too.
         return deny(Connack.identifierRejected, early.reason, 'keep-alive not accepted', early.detail)
       }
-      if (!config.auth) return done(null, true)
+      if (!config.auth) return admitted(client, done)
       if (!username || !password) return deny(Connack.badUserNameOrPassword, 'anonymous', 'device credentials required')
       if (username !== id) return deny(Connack.badUserNameOrPassword, 'client-id-mismatch', 'client id must equal the device id')
       const address = addresses.get(client) ?? ''
@@ -190,6 +202,9 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       refuse('subscribe-forbidden', client.id)
       cb(null, null) // SUBACK 0x80 for this filter; the connection stays up
     },
+  }).catch(async (err: unknown) => {
+    await cluster?.close() // Redis could not be reached: leave no connection retrying behind
+    throw err
   })
   answerUnknownPubrec((aedes as unknown as { persistence: Parameters<typeof answerUnknownPubrec>[0] }).persistence, (clientId, messageId) =>
     log.debug({ clientId, messageId }, 'PUBREC for an unknown packet id; answered with PUBREL'),
@@ -208,7 +223,28 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       }
     }
     devices.set(client, device)
-    done(null, true)
+    admitted(client, done)
+  }
+
+  /**
+   * A resumed session's messages still in flight may have been sent by another node, which
+   * numbered them; packetIds only knows this node's. New messages go on after the newest of
+   * them, so that two in flight never share an id [MQTT-2.3.1-2].
+   */
+  function admitted(client: Client, done: (err: AuthenticateError | null, ok: boolean) => void) {
+    if (!cluster || client.clean !== false) return done(null, true)
+    cluster.lastPacketId(client.id).then(
+      (last) => {
+        if (last) (client as Client & { _nextId: number })._nextId = (last % 65535) + 1
+        done(null, true)
+      },
+      (err: Error) => {
+        log.warn({ err: err.message }, 'broker cluster: cannot read a session from redis')
+        connackRefused.add(client)
+        refuse('store-unavailable', client.id)
+        done(connackError(Connack.serverUnavailable, 'server unavailable'), false)
+      },
+    )
   }
 
   function authorize(client: Client, packet: PublishPacket, cb: (err?: Error | null) => void) {
@@ -298,6 +334,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     },
     async close() {
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      await cluster?.close()
       await listeners.close()
       refusals.close()
     },

@@ -33,7 +33,8 @@ const key = (p: number) => `p${p}`
 export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
   let leases: KV | null = null
   let nodes: KV | null = null
-  const owned = new Map<number, { revision: number; renewedAt: number }>()
+  // `releasing`: being handed on (read to the end) while its lease is still renewed, so nobody takes it early.
+  const owned = new Map<number, { revision: number; renewedAt: number; releasing: Promise<void> | null }>()
   let timer: NodeJS.Timeout | null = null
   let ticking: Promise<void> = Promise.resolve()
   let closed = false
@@ -42,13 +43,27 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
   // Nodes start their search at different partitions, so that they rarely race for the same key.
   let first = 0
   for (const ch of config.node) first = (first * 31 + ch.charCodeAt(0)) % config.partitions
+  const active = () => [...owned.entries()].filter(([, h]) => !h.releasing)
 
-  const release = async (p: number, drain: boolean) => {
+  /** Hands a partition on in the background: the tick goes on renewing every other lease meanwhile. */
+  const handOn = (p: number) => {
     const held = owned.get(p)
+    if (!held || held.releasing) return held?.releasing ?? Promise.resolve()
+    held.releasing = deps
+      .released(p, true)
+      .catch((e: Error) => deps.log.warn({ partition: p, err: e.message }, 'partition hand-over failed'))
+      .then(async () => {
+        owned.delete(p)
+        // The key goes now, so the next owner need not wait for it to expire.
+        await leases?.delete(key(p), { previousSeq: held.revision }).catch(() => undefined)
+        deps.log.info({ partition: p, node: config.node }, 'partition handed on')
+      })
+    return held.releasing
+  }
+  const lose = (p: number, why: string) => {
     owned.delete(p)
-    await deps.released(p, drain).catch((e: Error) => deps.log.warn({ partition: p, err: e.message }, 'partition release failed'))
-    // Handed on cleanly: the key goes now, so the next owner need not wait for it to expire.
-    if (drain && held) await leases?.delete(key(p), { previousSeq: held.revision }).catch(() => undefined)
+    deps.log.warn({ partition: p, err: why }, 'partition lease lost; its readers stop at once')
+    void deps.released(p, false).catch((e: Error) => deps.log.warn({ partition: p, err: e.message }, 'partition release failed'))
   }
 
   const tick = async () => {
@@ -61,10 +76,7 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
         held.renewedAt = now
       } catch (e) {
         // Taken by another node, or not renewed for a whole time-to-live: either way it may be read elsewhere now.
-        if (/wrong last sequence/i.test((e as Error).message) || now - held.renewedAt >= config.ttlMs) {
-          deps.log.warn({ partition: p, err: (e as Error).message }, 'partition lease lost; its readers stop at once')
-          await release(p, false)
-        }
+        if (/wrong last sequence/i.test((e as Error).message) || now - held.renewedAt >= config.ttlMs) lose(p, (e as Error).message)
       }
     }
     try {
@@ -75,18 +87,19 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
       return
     }
     const share = Math.ceil(config.partitions / live)
-    if (owned.size > share) {
+    const mine = active()
+    if (mine.length > share) {
       // Another node joined: hand one partition on per tick, read to the end first.
-      const p = [...owned.keys()].at(-1)!
-      await release(p, true)
+      void handOn(mine.at(-1)![0])
       return
     }
-    for (let i = 0; i < config.partitions && owned.size < share; i++) {
+    for (let i = 0, n = mine.length; i < config.partitions && n < share; i++) {
       const p = (first + i) % config.partitions
       if (owned.has(p)) continue
       try {
         const revision = await leases.create(key(p), sc.encode(config.node))
-        owned.set(p, { revision, renewedAt: now })
+        owned.set(p, { revision, renewedAt: now, releasing: null })
+        n++
         deps.log.info({ partition: p, node: config.node }, 'partition lease taken')
         await deps.acquired(p)
       } catch {
@@ -114,7 +127,10 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
       await ticking
     },
     /** The partitions this node reads now. */
-    owned: () => [...owned.keys()].sort((a, b) => a - b),
+    owned: () =>
+      active()
+        .map(([p]) => p)
+        .sort((a, b) => a - b),
     get liveNodes() {
       return live
     },
@@ -123,8 +139,23 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
       closed = true
       if (timer) clearTimeout(timer)
       await ticking
-      await Promise.all([...owned.keys()].map((p) => release(p, Date.now() < deadline)))
+      // Gone from the live nodes first, so the others raise their share and take each partition as it is handed on.
       await nodes?.delete(config.node).catch(() => undefined)
+      // Renewed while they drain, as the loop has stopped.
+      const renew = setInterval(() => {
+        for (const [p, held] of owned)
+          leases
+            ?.update(key(p), sc.encode(config.node), held.revision)
+            .then((r) => {
+              held.revision = r
+            })
+            .catch(() => undefined)
+      }, tickMs)
+      await Promise.race([
+        Promise.all([...owned.keys()].map(handOn)),
+        new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now()) + 1_000)),
+      ])
+      clearInterval(renew)
     },
   }
 }

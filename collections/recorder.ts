@@ -37,8 +37,11 @@ export function createCollectionRecorder(deps: {
   /** Told of each collection once it is committed (dashboards, the bin-not-collected rule). */
   onRecorded?: ((collections: readonly Collection[]) => void) | undefined
   now?: () => number
+  /** Its checkpoint's name (one per partition in cluster mode). */
+  reader?: string
 }): { handler: ReaderHandler } {
   const now = deps.now ?? Date.now
+  const READER = deps.reader ?? COLLECTION_READER
   const detection = deps.detection ?? DEFAULT_COLLECTION_DETECTION
   // `states` holds every batch handed over; `dirty` the bins changed since the last commit.
   const states = new Map<string, DetectionState>()
@@ -50,7 +53,7 @@ export function createCollectionRecorder(deps: {
   const commit = async (entries: readonly NewCollection[], working: Map<string, DetectionState>, end: Position) => {
     const changed = new Set([...dirty, ...working.keys()])
     const rows = [...changed].map((id) => [id, JSON.stringify(working.get(id) ?? states.get(id))] as const)
-    const recorded = await deps.store.recordCollections(entries, rows, COLLECTION_READER, end)
+    const recorded = await deps.store.recordCollections(entries, rows, READER, end)
     for (const [id, s] of working) states.set(id, s)
     dirty.clear()
     committed = end
@@ -64,7 +67,7 @@ export function createCollectionRecorder(deps: {
     async load() {
       states.clear()
       dirty.clear()
-      const saved = await deps.store.loadDetection(COLLECTION_READER)
+      const saved = await deps.store.loadDetection(READER)
       for (const [id, json] of saved.states) {
         const parsed = DetectionState.safeParse(safeJson(json))
         if (parsed.success) states.set(id, parsed.data)

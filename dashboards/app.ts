@@ -79,7 +79,7 @@ export interface AppDeps {
   metrics: MetricsRegistry
   ready(): Promise<ReadyCheck>
   replay: QuarantineRoutesDeps['replay']
-  socketIo: { pingIntervalMs: number; pingTimeoutMs: number; recheckMs: number }
+  socketIo: { pingIntervalMs: number; pingTimeoutMs: number; recheckMs: number; redisUrl?: string | null }
   log: Logger
   /** Bins' fill outlook from the alert engine, and their next collection. */
   bins: Omit<BinOutlookDeps, 'registry'>

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import { fastifyCookie } from '@fastify/cookie'
+import { createAdapter } from '@socket.io/redis-adapter'
 import type { FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
 import { Server } from 'socket.io'
 import {
   type Alert,
@@ -112,6 +114,8 @@ export function attachSocketIo(
     pingTimeoutMs: number
     /** How often every connected socket's credential and rooms are checked again (SOCKETIO_RECHECK_MS). */
     recheckMs: number
+    /** Cluster mode: rooms span the nodes through Redis, so an event emitted on one reaches sockets on all. */
+    redisUrl?: string | null
   },
 ) {
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(app.server, {
@@ -126,6 +130,16 @@ export function attachSocketIo(
     pingTimeout: deps.pingTimeoutMs,
     maxHttpBufferSize: 16 * 1024,
   })
+  let redis: { pub: Redis; sub: Redis } | null = null
+  if (deps.redisUrl) {
+    const pub = new Redis(deps.redisUrl, { lazyConnect: false, maxRetriesPerRequest: null })
+    const sub = pub.duplicate()
+    const warn = (e: Error) => app.log.warn({ module: 'socket.io', err: e.message }, 'socket.io: Redis connection failed; retrying')
+    pub.on('error', warn)
+    sub.on('error', warn)
+    redis = { pub, sub }
+    io.adapter(createAdapter(pub, sub))
+  }
   // Runs before Engine.IO answers anything, errors included, so its responses carry security headers too.
   io.engine.use((_req: unknown, res: { setHeader(name: string, value: string): unknown }, next: () => void) => {
     for (const [name, value] of Object.entries(ENGINE_IO_HEADERS)) res.setHeader(name, value)
@@ -207,7 +221,8 @@ export function attachSocketIo(
   deps.bus.on(
     'device:state',
     (s) => {
-      if (io.engine.clientsCount === 0) return
+      // Across nodes, another node's browsers may be watching.
+      if (io.engine.clientsCount === 0 && !redis) return
       const c = dataClassOf(s.type)
       if (!c) return
       io.to(stateRooms(c, s.site)).volatile.emit('device:state', s)
@@ -272,7 +287,12 @@ export function attachSocketIo(
     done()
   })
   app.addHook('onClose', (_app, done) => {
-    io.close(() => done())
+    io.close(() => {
+      if (!redis) return done()
+      Promise.all([redis.pub.quit(), redis.sub.quit()])
+        .catch(() => undefined)
+        .finally(() => done())
+    })
   })
   return io
 }

@@ -1,9 +1,13 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
-import type { Log } from './log.ts'
+import type { DurableLog } from './port.ts'
 import type { Reader } from './reader.ts'
 
 /** The log's and each reader's health as Prometheus metrics; gauges are read when scraped, not per record. */
-export function logMetrics(register: Registry, log: Log, readers: readonly Reader[]) {
+export function logMetrics(
+  register: Registry,
+  log: Pick<DurableLog, 'stats' | 'refusal'>,
+  readers: readonly Pick<Reader, 'name' | 'status'>[],
+) {
   const refused = new Counter({
     name: 'sp_log_refused_total',
     help: 'Records refused by the log (not acknowledged; devices resend), by reason',

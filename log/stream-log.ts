@@ -63,6 +63,7 @@ export function createStreamLog(config: StreamLogConfig, log: Logger, onRefused?
   let bytes = 0
   let statsTimer: NodeJS.Timeout | null = null
   let streamInfo = ''
+  let reconnecting = false
 
   const refuse = (code: Refusal['code'], detail: string) => {
     if (!refusal)
@@ -138,6 +139,12 @@ export function createStreamLog(config: StreamLogConfig, log: Logger, onRefused?
       jsm = await untilReady('JetStream did not answer', deadline, () => nc!.jetstreamManager({ timeout: 2_000 }))
       await untilReady(`stream ${config.stream} could not be made`, deadline, () => ensureStream(jsm!))
       js = nc.jetstream({ timeout: config.publishTimeoutMs })
+      void (async () => {
+        for await (const st of nc!.status()) {
+          if (st.type === 'disconnect' || st.type === 'reconnecting') reconnecting = true
+          if (st.type === 'reconnect') reconnecting = false
+        }
+      })()
       closed = false
       await refreshStats()
       statsTimer = setInterval(() => void refreshStats(), 5_000).unref()
@@ -176,6 +183,12 @@ export function createStreamLog(config: StreamLogConfig, log: Logger, onRefused?
     /** The stream's leader and current replicas, as last seen (for /ready). */
     get health() {
       return streamInfo
+    },
+    /** connected, reconnecting or closed: the NATS client's own view. */
+    connectionStatus(): string {
+      if (!nc) return 'not connected'
+      if (nc.isClosed()) return 'closed'
+      return reconnecting ? `reconnecting to NATS (${config.servers.join(', ')})` : 'connected'
     },
     get connection(): NatsConnection {
       if (!nc) throw new Error('the replicated log is not started')

@@ -9,7 +9,7 @@ import { createTargetPolicy } from './ssrf.ts'
 /** What the thread is started with: plain data (it crosses to the worker by structured clone). */
 export interface OutboxWorkerData {
   entry: string
-  store: { dataDir: string; databaseUrl?: string | undefined }
+  store: { dataDir: string; databaseUrl?: string | undefined; serverKeyFile?: string | undefined }
   config: OutboxConfig
   logLevel: string
 }

@@ -24,6 +24,7 @@ const bus = {
 const registry = await openRegistry({
   dataDir: data.store.dataDir,
   databaseUrl: data.store.databaseUrl,
+  serverKeyFile: data.store.serverKeyFile,
   createAdminToken: false,
   onPoolError: (e) => log.error({ err: e.message }, 'database connection lost; it is reopened on the next query'),
 })

@@ -26,12 +26,17 @@ export const toNewQuarantine = (r: QuarantineRecord): NewQuarantine => ({
  * The log reader that keeps quarantined messages in the store. Entries and the
  * checkpoint commit in one transaction, so a replay after a crash adds nothing twice.
  */
-export function createQuarantineKeeper(store: QuarantineKeeperStore, now: () => number = Date.now): ReaderHandler {
+export function createQuarantineKeeper(
+  store: QuarantineKeeperStore,
+  now: () => number = Date.now,
+  /** Its checkpoint's name (one per partition in cluster mode). */
+  reader = QUARANTINE_READER,
+): ReaderHandler {
   let saved: Position | null = null
   let savedAt = 0
   return {
     async load() {
-      saved = await store.checkpoints.get(QUARANTINE_READER)
+      saved = await store.checkpoints.get(reader)
       return saved
     },
     async handle(batch: Batch) {
@@ -39,7 +44,7 @@ export function createQuarantineKeeper(store: QuarantineKeeperStore, now: () => 
       for (const r of batch.records) if (r.kind === 'quarantine') entries.push(toNewQuarantine(r))
       // Most batches hold only readings: their checkpoint is saved at most once a second (a replay of them adds nothing).
       if (entries.length === 0 && now() - savedAt < 1_000) return saved ?? undefined
-      await store.keepQuarantine(entries, QUARANTINE_READER, batch.end)
+      await store.keepQuarantine(entries, reader, batch.end)
       saved = batch.end
       savedAt = now()
       return saved

@@ -28,7 +28,17 @@ export function createHasher(key: Buffer): Hasher {
 }
 
 /** The server's HMAC key lives beside the database, readable by the service user only. */
-export function loadOrCreateServerKey(dataDir: string): Buffer {
+export function loadOrCreateServerKey(dataDir: string, keyFile?: string): Buffer {
+  // Cluster mode: one key that every node reads (SERVER_KEY_FILE), made by the operator, never by us.
+  if (keyFile) {
+    if (!existsSync(keyFile))
+      throw new Error(
+        `SERVER_KEY_FILE ${keyFile} does not exist: make it once with \`openssl rand -base64 32 > ${keyFile}\` and give every node the same file`,
+      )
+    const key = Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64')
+    if (key.length < 32) throw new Error(`SERVER_KEY_FILE ${keyFile} holds ${key.length} bytes; it needs 32 (openssl rand -base64 32)`)
+    return key
+  }
   const file = join(dataDir, 'server.key')
   if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64')
   const key = randomBytes(32)

@@ -76,7 +76,7 @@ export async function startNatsCluster(opts: { size?: number; dir?: string; log?
       [
         `server_name: ${name}`,
         `listen: 127.0.0.1:${p.client}`,
-        `jetstream { store_dir: "${store}", max_mem: 64MB, max_file: 1GB }`,
+        `jetstream { store_dir: "${store}", max_mem: 64MB, max_file: 16GB }`,
         `cluster { name: smartplace, listen: 127.0.0.1:${p.route}, routes: [ ${routes} ] }`,
       ].join('\n'),
     )

@@ -1,11 +1,14 @@
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import { deviceTypeOf, type LiveBus, type LogRecord, type QuarantineRecord, type Rule } from '#devices'
-import { ALERT_READER, createAlertEngine } from '../alerts/engine.ts'
+import { ALERT_READER, type AlertEngine, createAlertEngine } from '../alerts/engine.ts'
 import { createRuleBook } from '../alerts/rule-book.ts'
 import { createBroker } from '../broker/broker.ts'
 import { brokerMetrics } from '../broker/metrics.ts'
+import { type AlertEngines, createEngineRouter } from '../cluster/engine-router.ts'
+import { createPartitionReaders, type PartitionReaders } from '../cluster/partition-readers.ts'
 import { COLLECTION_READER, createCollectionRecorder } from '../collections/recorder.ts'
 import { createScheduleBook } from '../collections/schedule-book.ts'
 import { buildApp } from '../dashboards/app.ts'
@@ -24,13 +27,18 @@ import { createTtsMqtt } from '../ingest/tts-mqtt.ts'
 import { checkpointFile } from '../log/checkpoint-file.ts'
 import { createLog } from '../log/log.ts'
 import { logMetrics } from '../log/metrics.ts'
+import { partitionOf } from '../log/partition.ts'
+import type { DurableLog } from '../log/port.ts'
 import { createReader, type ReaderHandler } from '../log/reader.ts'
+import type { Position } from '../log/segments.ts'
+import { createStreamLog, type StreamLog } from '../log/stream-log.ts'
+import type { StreamReader } from '../log/stream-reader.ts'
 import { createOutboxThread } from '../outbox/thread.ts'
 import { createQuarantineKeeper, QUARANTINE_READER } from '../quarantine/keeper.ts'
 import { createRevocationWatch } from '../registry/revocation-watch.ts'
 import { openRegistry } from '../store/registry.ts'
 import type { ServiceConfig } from './config.ts'
-import { readiness } from './readiness.ts'
+import { clusterHealth, readiness } from './readiness.ts'
 
 /**
  * Wires the parts of the all-in-one service (design §2, §5). Opening the store is
@@ -47,6 +55,7 @@ export async function compose(
   const registry = await openRegistry({
     dataDir: config.DATA_DIR,
     databaseUrl: config.DATABASE_URL,
+    serverKeyFile: config.SERVER_KEY_FILE,
     onPoolError: (e) => log.error({ err: e.message }, 'database connection lost; it is reopened on the next query'),
     adminToken: config.ADMIN_TOKEN,
     quarantineMax: config.QUARANTINE_MAX_ENTRIES,
@@ -59,7 +68,29 @@ export async function compose(
 
   const logDir = join(config.DATA_DIR, 'log')
   let lm: ReturnType<typeof logMetrics> | null = null
-  const durable = createLog(
+  // Cluster mode (issue 15): the log is a replicated stream and each node reads the partitions it holds.
+  const cluster =
+    config.CLUSTER_NATS_URL && config.CLUSTER_REDIS_URL
+      ? { nats: config.CLUSTER_NATS_URL, redis: config.CLUSTER_REDIS_URL, node: config.CLUSTER_NODE_ID ?? `${hostname()}-${process.pid}` }
+      : null
+  const stream: StreamLog | null = cluster
+    ? createStreamLog(
+        {
+          servers: cluster.nats.split(','),
+          node: cluster.node,
+          stream: 'SP_LOG',
+          partitions: config.CLUSTER_PARTITIONS,
+          replicas: config.CLUSTER_REPLICAS,
+          publishTimeoutMs: 2_000,
+          maxBytes: config.SPOOL_MAX_MB * 1024 * 1024,
+          duplicateWindowMs: 120_000,
+          startTimeoutMs: 30_000,
+        },
+        log.child({ module: 'log' }),
+        (code) => lm?.refused(code),
+      )
+    : null
+  const fileLog = createLog(
     {
       dir: logDir,
       fsync: config.SPOOL_FSYNC === 'on',
@@ -71,12 +102,13 @@ export async function compose(
     log.child({ module: 'log' }),
     (code) => lm?.refused(code),
   )
+  const durable: DurableLog = stream ?? fileLog
   const readerLog = log.child({ module: 'reader' })
   const reader = (name: string, handler: ReaderHandler, kinds: LogRecord['kind'][], maxRecords: number, idleMs = 0) =>
     createReader({
       name,
       kinds,
-      log: durable,
+      log: fileLog,
       handler,
       logger: readerLog,
       maxRecords,
@@ -89,33 +121,41 @@ export async function compose(
   const legacySpool = createLegacySpoolDrain({ dataDir: config.DATA_DIR, client: influxClient, log: log.child({ module: 'legacy-spool' }) })
   // Which days of open data changed when, so a cached answer is never kept past a late reading.
   const openDataChanges = createChangeClock()
-  const influxWriter = createInfluxWriter({
-    client: influxClient,
-    checkpoint: checkpointFile(logDir, 'influxdb'),
-    log: log.child({ module: 'influx-writer' }),
-    onWriting: (records) => openDataChanges.noteReadings(records),
-    onWritten: (n, records) => {
-      im.written.inc(n)
-      openDataChanges.noteReadings(records)
+  const makeInfluxWriter = (checkpoint: { load(): Promise<Position | null>; save(p: Position): Promise<void> }) =>
+    createInfluxWriter({
+      client: influxClient,
+      checkpoint,
+      log: log.child({ module: 'influx-writer' }),
+      onWriting: (records) => openDataChanges.noteReadings(records),
+      onWritten: (n, records) => {
+        im.written.inc(n)
+        openDataChanges.noteReadings(records)
+      },
+      // Through the log, like every other quarantined message: durable, and the writer never waits on the store.
+      onRejected: (record, reason) =>
+        new Promise<void>((resolve, reject) => {
+          im.quarantined.inc({ code: 'INFLUX_REJECTED' })
+          const entry: QuarantineRecord = {
+            kind: 'quarantine',
+            receivedAt: record.receivedAt,
+            deviceId: record.deviceId,
+            topic: `influxdb:${record.type}`,
+            code: 'INFLUX_REJECTED',
+            reason: reason.slice(0, 2000),
+            issues: [],
+            payload: Buffer.from(JSON.stringify(record)).toString('base64'),
+          }
+          durable.append(entry, (e) => (e ? reject(e) : resolve()))
+        }),
+      onMissingDatabase: ensureDb,
+    })
+  const influxWriters = new Set<ReturnType<typeof makeInfluxWriter>>()
+  const influxWriterHealth = {
+    get lastError() {
+      for (const w of influxWriters) if (w.lastError) return w.lastError
+      return null
     },
-    // Through the log, like every other quarantined message: durable, and the writer never waits on the store.
-    onRejected: (record, reason) =>
-      new Promise<void>((resolve, reject) => {
-        im.quarantined.inc({ code: 'INFLUX_REJECTED' })
-        const entry: QuarantineRecord = {
-          kind: 'quarantine',
-          receivedAt: record.receivedAt,
-          deviceId: record.deviceId,
-          topic: `influxdb:${record.type}`,
-          code: 'INFLUX_REJECTED',
-          reason: reason.slice(0, 2000),
-          issues: [],
-          payload: Buffer.from(JSON.stringify(record)).toString('base64'),
-        }
-        durable.append(entry, (e) => (e ? reject(e) : resolve()))
-      }),
-    onMissingDatabase: ensureDb,
-  })
+  }
   const NO_RULES: readonly Rule[] = []
   // The catalogue with site and device overrides; the API's writes reach it through the store's change hook.
   const ruleBook = createRuleBook({
@@ -125,21 +165,26 @@ export async function compose(
   })
   // Collection schedules of bins and rounds: the deadline bin-full-before-collection forecasts against.
   const scheduleBook = createScheduleBook({ store: registry.rounds, log: log.child({ module: 'schedules' }) })
-  const collectionRecorder = createCollectionRecorder({ store: registry.rounds, log: log.child({ module: 'collections' }) })
-  const alertEngine = createAlertEngine({
-    store: registry.alerts,
-    bus,
-    rulesOf: ruleBook.rulesFor,
-    scheduleOf: scheduleBook.scheduleOf,
-    tariffPerKwh: config.ENERGY_TARIFF_GBP_PER_KWH,
-    incidents: registry.incidents,
-    incidentPolicy: {
-      minDevices: config.INCIDENT_MIN_DEVICES,
-      minShare: config.INCIDENT_MIN_SHARE,
-      withinS: config.INCIDENT_WITHIN_S,
-    },
-    log: log.child({ module: 'alerts' }),
-  })
+  const makeCollectionRecorder = (reader?: string) =>
+    createCollectionRecorder({ store: registry.rounds, log: log.child({ module: 'collections' }), reader })
+  const makeAlertEngine = (part?: { reader: string; owns: (deviceId: string) => boolean }) =>
+    createAlertEngine({
+      store: registry.alerts,
+      bus,
+      rulesOf: ruleBook.rulesFor,
+      scheduleOf: scheduleBook.scheduleOf,
+      tariffPerKwh: config.ENERGY_TARIFF_GBP_PER_KWH,
+      incidents: registry.incidents,
+      incidentPolicy: {
+        minDevices: config.INCIDENT_MIN_DEVICES,
+        minShare: config.INCIDENT_MIN_SHARE,
+        withinS: config.INCIDENT_WITHIN_S,
+      },
+      log: log.child({ module: 'alerts' }),
+      ...part,
+    })
+  const router = cluster ? createEngineRouter(config.CLUSTER_PARTITIONS) : null
+  const alertEngine: AlertEngines = router ?? makeAlertEngine()
   // A crew's collection mark reaches the missed-collection check (the round store tells us after its commit).
   registry.rounds.onChange((c) => {
     if (c.kind === 'collection' || c.kind === 'detected') openDataChanges.noteCollection(Date.parse(c.collection.at))
@@ -154,19 +199,80 @@ export async function compose(
         .catch((e: Error) => log.warn({ err: e.message }, 'collection event failed'))
     }
   })
-  const readers = [
-    reader('influxdb', influxWriter, ['reading'], config.INFLUX_BATCH_LINES, config.INFLUX_FLUSH_MS),
-    // 10 ms between part-full batches: a few ms on an alert, for a wake-up per several commits instead of per commit.
-    reader(ALERT_READER, alertEngine.handler, ['reading'], 1000, 10),
-    reader(QUARANTINE_READER, createQuarantineKeeper(registry), ['quarantine'], 500),
-    // Not latency-critical: 250 ms between part-full batches.
-    reader(COLLECTION_READER, collectionRecorder.handler, ['reading'], 1000, 250),
-  ]
+  // One machine: four readers of the local log. Cluster mode: the same four per partition this node holds, made
+  // afresh each time it takes one; the list is kept current for /ready and the metrics.
+  const readers: (ReturnType<typeof createReader> | StreamReader)[] = []
+  let partitionReaders: PartitionReaders | null = null
+  if (!cluster || !stream || !router) {
+    const influxWriter = makeInfluxWriter(checkpointFile(logDir, 'influxdb'))
+    influxWriters.add(influxWriter)
+    readers.push(
+      reader('influxdb', influxWriter, ['reading'], config.INFLUX_BATCH_LINES, config.INFLUX_FLUSH_MS),
+      // 10 ms between part-full batches: a few ms on an alert, for a wake-up per several commits instead of per commit.
+      reader(ALERT_READER, (alertEngine as AlertEngine).handler, ['reading'], 1000, 10),
+      reader(QUARANTINE_READER, createQuarantineKeeper(registry), ['quarantine'], 500),
+      // Not latency-critical: 250 ms between part-full batches.
+      reader(COLLECTION_READER, makeCollectionRecorder().handler, ['reading'], 1000, 250),
+    )
+  } else {
+    const writersOf = new Map<number, ReturnType<typeof makeInfluxWriter>>()
+    partitionReaders = createPartitionReaders({
+      nc: () => stream.connection,
+      stream: stream.stream,
+      node: cluster.node,
+      partitions: config.CLUSTER_PARTITIONS,
+      replicas: config.CLUSTER_REPLICAS,
+      leaseTtlMs: config.CLUSTER_LEASE_TTL_S * 1000,
+      running: readers,
+      log: readerLog,
+      onFailure: (name) => lm?.failure(name),
+      readersOf(p) {
+        const at = (kind: string) => `${kind}@p${p}`
+        const writer = makeInfluxWriter({
+          load: () => registry.checkpoints.get(at('influxdb')),
+          save: (cp) => registry.checkpoints.set(at('influxdb'), cp),
+        })
+        writersOf.set(p, writer)
+        influxWriters.add(writer)
+        const engine = makeAlertEngine({ reader: at(ALERT_READER), owns: (id) => partitionOf(id, config.CLUSTER_PARTITIONS) === p })
+        router.add(p, engine)
+        return [
+          {
+            name: at('influxdb'),
+            handler: writer,
+            kinds: ['reading'],
+            maxRecords: config.INFLUX_BATCH_LINES,
+            idleMs: config.INFLUX_FLUSH_MS,
+          },
+          { name: at(ALERT_READER), handler: engine.handler, kinds: ['reading'], maxRecords: 1000, idleMs: 10 },
+          {
+            name: at(QUARANTINE_READER),
+            handler: createQuarantineKeeper(registry, Date.now, at(QUARANTINE_READER)),
+            kinds: ['quarantine'],
+            maxRecords: 500,
+          },
+          {
+            name: at(COLLECTION_READER),
+            handler: makeCollectionRecorder(at(COLLECTION_READER)).handler,
+            kinds: ['reading'],
+            maxRecords: 1000,
+            idleMs: 250,
+          },
+        ]
+      },
+      dropped(p) {
+        router.remove(p)
+        const w = writersOf.get(p)
+        if (w) influxWriters.delete(w)
+        writersOf.delete(p)
+      },
+    })
+  }
   lm = logMetrics(metrics, durable, readers)
 
   // The durable outbox (issue 14, design D13): reads what the store committed, on a thread of its own (thread.ts says why).
   const outbox = createOutboxThread({
-    store: { dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL },
+    store: { dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL, serverKeyFile: config.SERVER_KEY_FILE },
     outbox: registry.outbox,
     bus,
     log: log.child({ module: 'outbox' }),
@@ -241,6 +347,7 @@ export async function compose(
           ? { certFile: config.MQTT_TLS_CERT, keyFile: config.MQTT_TLS_KEY, port: config.MQTT_TLS_PORT, wsPort: config.MQTT_WSS_PORT }
           : null,
       maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+      cluster: cluster ? { redisUrl: cluster.redis } : null,
       maxConnections: config.MQTT_MAX_CONNECTIONS,
       maxConnectionsPerAddress: config.MQTT_MAX_CONNECTIONS_PER_ADDRESS,
       trustedAddresses: new Set(config.MQTT_TRUSTED_ADDRESSES),
@@ -327,12 +434,23 @@ export async function compose(
       pingIntervalMs: config.SOCKETIO_PING_INTERVAL_MS,
       pingTimeoutMs: config.SOCKETIO_PING_TIMEOUT_MS,
       recheckMs: config.SOCKETIO_RECHECK_MS,
+      redisUrl: cluster?.redis ?? null,
     },
-    ready: () => readiness({ influx, influxUrl: config.INFLUX_URL, influxWriter, log: durable, readers }),
+    ready: () =>
+      readiness({
+        influx,
+        influxUrl: config.INFLUX_URL,
+        influxWriter: influxWriterHealth,
+        log: durable,
+        readers,
+        cluster:
+          cluster && stream && partitionReaders ? clusterHealth(cluster.node, stream, partitionReaders, config.CLUSTER_PARTITIONS) : null,
+      }),
   })
 
   return {
     ...{ registry, live, durable, legacySpool, readers, alertEngine, ruleBook, scheduleBook, broker, revocations, app, ensureDb, lm: lm! },
+    partitionReaders,
     outbox,
   }
 }

@@ -89,6 +89,9 @@ export const ServiceConfig = z
     ),
     // redis://host:6379: the broker's sessions and fan-out between nodes, and Socket.IO's rooms across nodes.
     CLUSTER_REDIS_URL: optional(z.string().regex(/^rediss?:\/\/\S+$/, 'CLUSTER_REDIS_URL must be redis://host:port')),
+    // The key that seals webhook secrets and checks device and people credentials, as a file every node reads;
+    // unset, DATA_DIR/server.key (made on first start). Cluster mode needs it: a device must pass on any node.
+    SERVER_KEY_FILE: optional(z.string()),
     // Fixed for the life of a cluster: a device's readings stay in one partition, so in one order.
     CLUSTER_PARTITIONS: z.coerce.number().int().min(1).max(256).default(12),
     CLUSTER_REPLICAS: z.coerce.number().int().min(1).max(5).default(3),
@@ -321,6 +324,12 @@ export const ServiceConfig = z
       ctx.addIssue({ code: 'custom', path: ['CLUSTER_NATS_URL'], message: 'cluster mode needs CLUSTER_NATS_URL with CLUSTER_REDIS_URL' })
     if (!c.CLUSTER_REDIS_URL)
       ctx.addIssue({ code: 'custom', path: ['CLUSTER_REDIS_URL'], message: 'cluster mode needs CLUSTER_REDIS_URL with CLUSTER_NATS_URL' })
+    if (!c.SERVER_KEY_FILE)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SERVER_KEY_FILE'],
+        message: 'cluster mode needs SERVER_KEY_FILE, one key file every node reads (openssl rand -base64 32 > server.key)',
+      })
     if (!c.DATABASE_URL)
       ctx.addIssue({
         code: 'custom',

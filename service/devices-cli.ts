@@ -32,6 +32,7 @@ if (!parsed.ok) {
 const registry = await openRegistry({
   dataDir: resolve(parsed.config.DATA_DIR),
   databaseUrl: parsed.config.DATABASE_URL,
+  serverKeyFile: parsed.config.SERVER_KEY_FILE,
   createAdminToken: false,
 })
 const num = (v: string | undefined) => (v === undefined ? undefined : Number(v))

@@ -1,6 +1,6 @@
 import type { ReadyCheck } from '../dashboards/routes/health.ts'
 import type { InfluxQuery } from '../influx/query.ts'
-import type { Log } from '../log/log.ts'
+import type { DurableLog } from '../log/port.ts'
 import type { Reader } from '../log/reader.ts'
 import { segmentName } from '../log/segments.ts'
 
@@ -20,8 +20,10 @@ export async function readiness(deps: {
   influx: InfluxQuery
   influxUrl: string
   influxWriter: { readonly lastError: string | null }
-  log: Log
-  readers: readonly Reader[]
+  log: Pick<DurableLog, 'refusal' | 'stats' | 'damage'>
+  readers: readonly Pick<Reader, 'name' | 'status'>[]
+  /** Cluster mode: this node, its partitions and the engines it needs (null on one machine). */
+  cluster?: (() => Promise<ReadyCheck['checks']>) | null
 }): Promise<ReadyCheck> {
   const checks: ReadyCheck['checks'] = {}
   const ping = await deps.influx.ping()
@@ -29,6 +31,7 @@ export async function readiness(deps: {
   checks.influxdb =
     ping && !writeError ? { ok: true } : { ok: false, detail: ping ? `writes failing: ${writeError}` : `unreachable at ${deps.influxUrl}` }
 
+  if (deps.cluster) Object.assign(checks, await deps.cluster())
   const refusal = deps.log.refusal
   const stats = deps.log.stats()
   const found = deps.log.damage
@@ -61,4 +64,30 @@ export async function readiness(deps: {
     else checks[`reader:${r.name}`] = { ok: recent.length === 0, detail: `${lag}${damage}` }
   }
   return { ok: Object.values(checks).every((c) => c.ok), checks }
+}
+
+/**
+ * Cluster mode's part of `/ready`: the NATS servers and the stream's replicas (why appends are refused
+ * while a quorum is missing), and which partitions this node reads.
+ */
+export function clusterHealth(
+  node: string,
+  stream: { readonly health: string; readonly refusal: { detail: string } | null; connectionStatus(): string },
+  readers: { owned(): number[]; liveNodes(): number },
+  partitions: number,
+): () => Promise<ReadyCheck['checks']> {
+  return async () => {
+    const owned = readers.owned()
+    const nats = stream.connectionStatus()
+    return {
+      nats:
+        nats === 'connected'
+          ? { ok: true, detail: `connected; stream ${stream.health}` }
+          : { ok: false, detail: `${nats}; stream ${stream.health}` },
+      partitions: {
+        ok: true,
+        detail: `node ${node} reads ${owned.length} of ${partitions} partition(s)${owned.length ? ` (${owned.map((p) => `p${p}`).join(', ')})` : ''}; ${readers.liveNodes()} node(s) live`,
+      },
+    }
+  }
 }

@@ -70,9 +70,11 @@ export function createService(config: ServiceConfig & { INFLUX_URL: string }, lo
       // Before the readers: the alert engine's load already asks for each device's rules.
       await p.ruleBook.start()
       await p.scheduleBook.start()
-      durable.start()
+      await durable.start()
       for (const _ of durable.damage) lm.damage('start')
-      for (const r of readers) r.start()
+      // Cluster mode: the readers of the partitions this node takes a lease on start as it takes them.
+      if (p.partitionReaders) await p.partitionReaders.start()
+      else for (const r of readers) r.start()
       p.legacySpool.start()
       await p.outbox.start()
       const warn = (what: string) => (e: Error) => log.warn({ err: e.message }, what)
@@ -121,8 +123,12 @@ export function createService(config: ServiceConfig & { INFLUX_URL: string }, lo
       await revocations.close(deadline)
       await broker.close()
       await durable.flush()
-      await Promise.all([...readers.map((r) => r.close(deadline)), parts.legacySpool.close(deadline), parts.outbox.close(deadline)])
-      await durable.close()
+      // Cluster mode hands each partition on, read to the end first, so the next owner starts where this node stopped.
+      const readersDone = parts.partitionReaders
+        ? parts.partitionReaders.close(deadline)
+        : Promise.all(readers.map((r) => r.close(deadline)))
+      await Promise.all([readersDone, parts.legacySpool.close(deadline), parts.outbox.close(deadline)])
+      await durable.close(deadline)
       parts.scheduleBook.close()
       parts.ruleBook.close()
       const behind = readers.filter((r) => r.status().lagBytes > 0).map((r) => r.name)

@@ -67,6 +67,8 @@ export interface Registry {
 
 export interface RegistryOptions {
   dataDir: string
+  /** The HMAC and sealing key's file when several nodes share one registry; unset, DATA_DIR/server.key. */
+  serverKeyFile?: string | undefined
   /** postgres://… selects PostgreSQL; unset, SQLite under dataDir. */
   databaseUrl?: string | undefined
   adminToken?: string | undefined
@@ -88,7 +90,7 @@ export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
   }
   const { db } = store
   // The HMAC key stays a file beside the data: it never travels through the database it protects.
-  const serverKey = loadOrCreateServerKey(opts.dataDir)
+  const serverKey = loadOrCreateServerKey(opts.dataDir, opts.serverKeyFile)
   const hasher = createHasher(serverKey)
   const devices = createDeviceStore(db, hasher)
 

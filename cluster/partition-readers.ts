@@ -1,0 +1,94 @@
+import type { NatsConnection } from 'nats'
+import type { Logger } from 'pino'
+import type { LogRecord } from '#devices'
+import type { ReaderHandler } from '../log/reader.ts'
+import { createStreamReader, type StreamReader } from '../log/stream-reader.ts'
+import { createPartitionLeases } from './partition-leases.ts'
+
+/** One reader kind of one partition: its handler, named after both (`influxdb@p3`) so its checkpoint is its own. */
+export interface PartitionReaderSpec {
+  name: string
+  handler: ReaderHandler
+  kinds: LogRecord['kind'][]
+  maxRecords: number
+  idleMs?: number
+}
+
+export interface PartitionReadersDeps {
+  nc: () => NatsConnection
+  stream: string
+  node: string
+  partitions: number
+  replicas: number
+  leaseTtlMs: number
+  /** The readers of a partition this node has just taken (a fresh handler each time: state is loaded from the store). */
+  readersOf(partition: number): PartitionReaderSpec[]
+  /** A partition's readers have stopped (drained or abandoned): drop what was built for it. */
+  dropped?(partition: number): void
+  /** The running readers, kept up to date for /ready and the metrics. */
+  running: Pick<StreamReader, 'name' | 'status'>[]
+  log: Logger
+  onFailure?(reader: string): void
+}
+
+/** How long a partition handed on cleanly may read on before it lets go. */
+const DRAIN_MS = 5_000
+
+/**
+ * Runs, on this node, the log's readers of the partitions it holds a lease on (issue 15): taken
+ * partitions get a fresh set of readers that resume from their checkpoints; a partition handed on
+ * is read to the end first; a lease lost (this node cut off too long) stops its readers at once.
+ */
+export function createPartitionReaders(deps: PartitionReadersDeps) {
+  const byPartition = new Map<number, StreamReader[]>()
+  let leases: ReturnType<typeof createPartitionLeases> | null = null
+
+  const acquired = async (p: number) => {
+    const readers = deps.readersOf(p).map((s) =>
+      createStreamReader({
+        name: s.name,
+        partition: p,
+        stream: deps.stream,
+        nc: deps.nc(),
+        handler: s.handler,
+        logger: deps.log,
+        maxRecords: s.maxRecords,
+        idleMs: s.idleMs ?? 0,
+        kinds: s.kinds,
+        onFailure: () => deps.onFailure?.(s.name),
+      }),
+    )
+    byPartition.set(p, readers)
+    deps.running.push(...readers)
+    for (const r of readers) r.start()
+  }
+
+  const released = async (p: number, drain: boolean) => {
+    const readers = byPartition.get(p) ?? []
+    byPartition.delete(p)
+    const deadline = Date.now() + DRAIN_MS
+    await Promise.all(readers.map((r) => (drain ? r.close(deadline) : r.abandon())))
+    for (const r of readers) {
+      const i = deps.running.indexOf(r)
+      if (i >= 0) deps.running.splice(i, 1)
+    }
+    deps.dropped?.(p)
+  }
+
+  return {
+    async start(deadline?: number) {
+      leases = createPartitionLeases(
+        { node: deps.node, partitions: deps.partitions, replicas: deps.replicas, ttlMs: deps.leaseTtlMs },
+        { nc: deps.nc(), log: deps.log, acquired, released },
+      )
+      await leases.start(deadline)
+    },
+    owned: () => leases?.owned() ?? [],
+    liveNodes: () => leases?.liveNodes ?? 0,
+    /** Hands every partition on, each read to the end first (SIGTERM), then leaves the cluster. */
+    async close(deadline = Date.now() + 5_000) {
+      await leases?.close(deadline)
+    },
+  }
+}
+export type PartitionReaders = ReturnType<typeof createPartitionReaders>

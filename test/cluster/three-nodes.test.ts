@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { MqttClient } from 'mqtt'
+import { io, type Socket } from 'socket.io-client'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import type { Alert } from '#devices'
+import { type NatsCluster, type PrivateRedis, startNatsCluster, startRedis } from '../../scripts/cluster-engines.ts'
+import { createDatabase } from '../../scripts/postgres.ts'
+import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
+
+// Acceptance 1 of issue 15: three nodes on loopback, one NATS JetStream cluster of three, one Redis, one PostgreSQL, one influxd.
+let nats: NatsCluster
+let redis: PrivateRedis
+let dropDb: () => Promise<void>
+const nodes: TestService[] = []
+const devices: MqttClient[] = []
+let socket: Socket | null = null
+const PARTITIONS = 6
+
+const ready = async (n: TestService) =>
+  (await (await fetch(`${n.url}/ready`)).json()) as { status: string; checks: Record<string, { ok: boolean; detail?: string }> }
+const ownedBy = async (n: TestService) => {
+  const detail = (await ready(n)).checks.partitions?.detail ?? ''
+  return Number(/reads (\d+) of/.exec(detail)?.[1] ?? -1)
+}
+
+beforeAll(async () => {
+  nats = await startNatsCluster()
+  redis = await startRedis()
+  const db = await createDatabase(inject('postgresUrl'))
+  dropDb = db.drop
+  const token = randomBytes(32).toString('base64url')
+  const influxDb = `t_${randomBytes(6).toString('hex')}`
+  // One key every node reads: a device provisioned through one node signs in on any.
+  const keyFile = join(mkdtempSync(join(tmpdir(), 'sp-key-')), 'server.key')
+  writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 })
+  for (const name of ['node-a', 'node-b', 'node-c']) {
+    nodes.push(
+      await startService(
+        {
+          DATABASE_URL: db.url,
+          CLUSTER_NATS_URL: nats.url,
+          CLUSTER_REDIS_URL: redis.url,
+          CLUSTER_PARTITIONS: String(PARTITIONS),
+          CLUSTER_NODE_ID: name,
+          CLUSTER_LEASE_TTL_S: '2',
+          SERVER_KEY_FILE: keyFile,
+        },
+        { token, db: influxDb },
+      ),
+    )
+  }
+  // The partitions spread over the three nodes, two each.
+  await waitFor(async () => {
+    const counts = await Promise.all(nodes.map(ownedBy))
+    return counts.every((c) => c === PARTITIONS / 3) ? counts : null
+  }, 20_000)
+}, 120_000)
+
+afterAll(async () => {
+  socket?.close()
+  for (const d of devices) await d.endAsync().catch(() => undefined)
+  for (const n of nodes.reverse()) await n.close().catch(() => undefined)
+  await dropDb?.()
+  await redis?.stop()
+  await nats?.stop()
+})
+
+const influxCount = async (n: TestService, deviceId: string) => {
+  const q = `SELECT count("fillingLevel") FROM "bin" WHERE "device_id" = '${deviceId}'`
+  const res = await fetch(`${n.influxUrl}/query?${new URLSearchParams({ db: n.db, q })}`)
+  const body = (await res.json()) as { results: { series?: { values: [string, number][] }[] }[] }
+  return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0
+}
+
+describe('a cluster of three nodes', () => {
+  it('reports its engines and the partitions each node reads', async () => {
+    for (const n of nodes) {
+      const r = await ready(n)
+      expect(r.checks.nats).toMatchObject({ ok: true })
+      expect(r.checks.nats!.detail).toMatch(/3 of 3 replicas current|leader/)
+      expect(r.checks.partitions!.detail).toMatch(/reads 2 of 6 partition\(s\).*3 node\(s\) live/)
+    }
+  })
+
+  it('takes devices on every node and lands each reading once; an alert raised from node A reaches a browser on node C', async () => {
+    const [a, b, c] = nodes as [TestService, TestService, TestService]
+    socket = io(c.url, { auth: { token: c.token }, transports: ['websocket'] })
+    const raised: Alert[] = []
+    socket.on('alert:raised', (x: Alert) => raised.push(x))
+    await new Promise<void>((resolve, reject) => {
+      socket!.once('connect', resolve)
+      socket!.once('connect_error', reject)
+    })
+
+    const clients = new Map<string, MqttClient>()
+    const bins = []
+    for (let i = 0; i < 9; i++) bins.push(await a.provision({ id: `bin-c${i}`, type: 'bin', site: 'market-square' }))
+    const t0 = Date.now() - 60_000
+    await Promise.all(
+      bins.map(async (bin, i) => {
+        const node = nodes[i % 3]!
+        const device = await connectDevice(node.mqttUrl, bin.id, bin.secret)
+        devices.push(device)
+        clients.set(bin.id, device)
+        const topic = telemetryTopic({ site: 'market-square', type: 'bin', id: bin.id })
+        for (let k = 0; k < 20; k++) {
+          const readings = { fillingLevel: 0.2 + k * 0.01, temperature: 12, batteryPct: 80, tilted: false }
+          await device.publishAsync(topic, JSON.stringify({ ts: t0 + k * 1000, readings }), { qos: 1 })
+        }
+      }),
+    )
+    // Every acknowledged reading is in InfluxDB once (a point per device and time), whichever node took it.
+    for (const bin of bins) await waitFor(async () => ((await influxCount(a, bin.id)) === 20 ? true : null), 20_000)
+    for (const bin of bins) expect(await influxCount(b, bin.id)).toBe(20)
+
+    // A full bin reported to node A: its alert reaches the admin's browser on node C.
+    // bin-c0 is connected to node A (bins go to nodes in turn).
+    const full = clients.get('bin-c0')!
+    const topic = telemetryTopic({ site: 'market-square', type: 'bin', id: 'bin-c0' })
+    for (const [k, fill] of [0.95, 0.96].entries())
+      await full.publishAsync(
+        topic,
+        JSON.stringify({ ts: t0 + 30_000 + k * 1000, readings: { fillingLevel: fill, temperature: 12, batteryPct: 80, tilted: false } }),
+        {
+          qos: 1,
+        },
+      )
+    const alert = await waitFor(() => raised.find((x) => x.deviceId === 'bin-c0' && x.ruleId === 'bin-full'), 10_000)
+    expect(alert.status).toBe('active')
+    // Raised once in the cluster, whichever node reads the partition.
+    await new Promise((r) => setTimeout(r, 500))
+    expect(raised.filter((x) => x.deviceId === 'bin-c0' && x.ruleId === 'bin-full')).toHaveLength(1)
+    const listed = (await (await b.api('/api/alerts?limit=100')).json()) as Alert[]
+    expect(listed.filter((x) => x.deviceId === 'bin-c0' && x.ruleId === 'bin-full').map((x) => x.id)).toEqual([alert.id])
+  }, 90_000)
+
+  it('delivers a command published through node A to its device connected to node B', async () => {
+    const [a, b] = nodes as [TestService, TestService]
+    const bin = await a.provision({ id: 'bin-cmd', type: 'bin', site: 'market-square' })
+    const device = await connectDevice(b.mqttUrl, bin.id, bin.secret)
+    devices.push(device)
+    const cmdTopic = `sp/v1/market-square/bin/bin-cmd/cmd`
+    await device.subscribeAsync(cmdTopic, { qos: 1 })
+    const got = new Promise<string>((resolve) => device.on('message', (t, p) => t === cmdTopic && resolve(p.toString())))
+    await new Promise<void>((resolve, reject) =>
+      a.service.broker.aedes.publish(
+        { cmd: 'publish', topic: cmdTopic, payload: Buffer.from('{"do":"reboot"}'), qos: 1, retain: false, dup: false },
+        (e) => (e ? reject(e) : resolve()),
+      ),
+    )
+    expect(await Promise.race([got, new Promise((r) => setTimeout(() => r('timeout'), 5_000))])).toBe('{"do":"reboot"}')
+  })
+})
