@@ -75,6 +75,8 @@ export interface EngineBatch {
   states: ReadonlyArray<readonly [string, string]>
   raise: readonly RaiseInput[]
   clear: readonly ClearInput[]
+  /** Cluster mode: the epoch this node holds the partition with; the store refuses the commit once a newer owner claimed it. */
+  fence?: number
 }
 
 /** Incidents: many devices of one site silent together, one incident rather than an alert each. */
@@ -150,6 +152,8 @@ export function createAlertEngine(deps: {
   reader?: string
   /** The devices whose state and alerts are this engine's (cluster mode: those of its partition); all by default. */
   owns?: (deviceId: string) => boolean
+  /** Cluster mode: the epoch of this node's lease on the partition (see store/reader-fences.ts). */
+  fence?: number
 }) {
   const now = deps.now ?? Date.now
   const READER = deps.reader ?? ALERT_READER
@@ -320,7 +324,7 @@ export function createAlertEngine(deps: {
   /** Saves rule state held back by skipped commits, with the position it belongs to. */
   async function savePending() {
     if (pending.size === 0 || !lastEnd) return
-    await deps.store.commitBatch({ reader: READER, checkpoint: lastEnd, states: serialise(), raise: [], clear: [] })
+    await deps.store.commitBatch({ reader: READER, checkpoint: lastEnd, states: serialise(), raise: [], clear: [], fence: deps.fence })
     for (const [id, s] of pending) states.set(id, s)
     pending.clear()
     committedAt = lastEnd
@@ -349,7 +353,14 @@ export function createAlertEngine(deps: {
     const saved = ids ? [...ids].flatMap((id) => (pending.has(id) ? [[id, JSON.stringify(pending.get(id))] as const] : [])) : serialise()
     let changed: AlertChange[]
     try {
-      changed = await deps.store.commitBatch({ reader: READER, checkpoint: ids ? null : end, states: saved, raise, clear })
+      changed = await deps.store.commitBatch({
+        reader: READER,
+        checkpoint: ids ? null : end,
+        states: saved,
+        raise,
+        clear,
+        fence: deps.fence,
+      })
     } catch (e) {
       // This batch is tried again: its changes must not count as seen.
       for (const [id, s] of before) {

@@ -13,8 +13,8 @@ export interface LeaseConfig {
 export interface LeaseDeps {
   nc: NatsConnection
   log: Logger
-  /** Starts this node's readers of a partition it now owns. */
-  acquired(partition: number): Promise<void>
+  /** Starts this node's readers of a partition it now owns; `epoch` is the lease's revision when taken. */
+  acquired(partition: number, epoch: number): Promise<void>
   /** Stops them: `drain` reads on until caught up (a clean hand-over); otherwise at once (the lease is lost). */
   released(partition: number, drain: boolean): Promise<void>
 }
@@ -101,7 +101,7 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
         owned.set(p, { revision, renewedAt: now, releasing: null })
         n++
         deps.log.info({ partition: p, node: config.node }, 'partition lease taken')
-        await deps.acquired(p)
+        await deps.acquired(p, revision)
       } catch {
         // Held by another node.
       }

@@ -9,6 +9,8 @@ import { createPartitionLeases } from './partition-leases.ts'
 export interface PartitionReaderSpec {
   name: string
   handler: ReaderHandler
+  /** Claims the reader's fence (store/reader-fences.ts) before it loads; readers whose effects are idempotent need none. */
+  claim?: () => Promise<void>
   kinds: LogRecord['kind'][]
   maxRecords: number
   idleMs?: number
@@ -22,7 +24,7 @@ export interface PartitionReadersDeps {
   replicas: number
   leaseTtlMs: number
   /** The readers of a partition this node has just taken (a fresh handler each time: state is loaded from the store). */
-  readersOf(partition: number): PartitionReaderSpec[]
+  readersOf(partition: number, epoch: number): PartitionReaderSpec[]
   /** A partition's readers have stopped (drained or abandoned): drop what was built for it. */
   dropped?(partition: number): void
   /** The running readers, kept up to date for /ready and the metrics. */
@@ -43,14 +45,16 @@ export function createPartitionReaders(deps: PartitionReadersDeps) {
   const byPartition = new Map<number, StreamReader[]>()
   let leases: ReturnType<typeof createPartitionLeases> | null = null
 
-  const acquired = async (p: number) => {
-    const readers = deps.readersOf(p).map((s) =>
+  const acquired = async (p: number, epoch: number) => {
+    const readers = deps.readersOf(p, epoch).map((s) =>
       createStreamReader({
         name: s.name,
         partition: p,
+        epoch,
         stream: deps.stream,
         nc: deps.nc(),
         handler: s.handler,
+        ...(s.claim ? { claim: s.claim } : {}),
         logger: deps.log,
         maxRecords: s.maxRecords,
         idleMs: s.idleMs ?? 0,

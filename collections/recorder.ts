@@ -39,6 +39,8 @@ export function createCollectionRecorder(deps: {
   now?: () => number
   /** Its checkpoint's name (one per partition in cluster mode). */
   reader?: string
+  /** Cluster mode: the epoch this node reads the partition with. */
+  fence?: number
 }): { handler: ReaderHandler } {
   const now = deps.now ?? Date.now
   const READER = deps.reader ?? COLLECTION_READER
@@ -53,7 +55,7 @@ export function createCollectionRecorder(deps: {
   const commit = async (entries: readonly NewCollection[], working: Map<string, DetectionState>, end: Position) => {
     const changed = new Set([...dirty, ...working.keys()])
     const rows = [...changed].map((id) => [id, JSON.stringify(working.get(id) ?? states.get(id))] as const)
-    const recorded = await deps.store.recordCollections(entries, rows, READER, end)
+    const recorded = await deps.store.recordCollections(entries, rows, READER, end, deps.fence)
     for (const [id, s] of working) states.set(id, s)
     dirty.clear()
     committed = end

@@ -116,6 +116,9 @@ export function createStreamLog(config: StreamLogConfig, log: Logger, onRefused?
       streamInfo = c
         ? `leader ${c.leader ?? 'none'}, ${current + (c.leader ? 1 : 0)} of ${config.replicas} replicas current`
         : `${config.replicas} replica(s)`
+      // A node that no device publishes to would otherwise stay "refusing" after the quorum is back.
+      const quorum = Math.floor(config.replicas / 2) + 1
+      if (refusal?.code === 'NO_QUORUM' && (!c || (c.leader && current + 1 >= quorum))) lift()
     } catch (e) {
       streamInfo = `stream info unavailable: ${(e as Error).message}`
     }
@@ -147,7 +150,7 @@ export function createStreamLog(config: StreamLogConfig, log: Logger, onRefused?
       })()
       closed = false
       await refreshStats()
-      statsTimer = setInterval(() => void refreshStats(), 5_000).unref()
+      statsTimer = setInterval(() => void refreshStats(), 2_000).unref()
     },
     append(record: LogRecord, done: AppendDone) {
       if (closed || !js) return done(new Error('LOG_CLOSED: the service is shutting down'))

@@ -8,9 +8,13 @@ export interface StreamReaderOptions {
   /** The reader kind and its partition, e.g. `influxdb@p3`: the handler's checkpoint is saved under it. */
   name: string
   partition: number
+  /** The lease's revision when this node took the partition: each owner reads through a consumer of its own. */
+  epoch: number
   stream: string
   nc: NatsConnection
   handler: ReaderHandler
+  /** Claims the reader's fence with `epoch` before anything is loaded, so a former owner's late commits are refused. */
+  claim?: () => Promise<void>
   logger: Logger
   maxRecords: number
   idleMs?: number
@@ -32,7 +36,10 @@ export const consumerName = (reader: string) => reader.replace(/[^A-Za-z0-9_-]/g
  */
 export function createStreamReader(o: StreamReaderOptions) {
   const wanted = new Set(o.kinds ?? ['reading', 'quarantine'])
-  const durable = consumerName(o.name)
+  const prefix = `${consumerName(o.name)}_e`
+  // A consumer per owner: a node that lost the lease but has not noticed yet cannot pull (and so hide)
+  // records from the new owner's consumer, which is what sharing one durable name would allow.
+  const durable = `${prefix}${o.epoch}`
   let running = false
   let draining = false
   let loop: Promise<void> = Promise.resolve()
@@ -69,9 +76,14 @@ export function createStreamReader(o: StreamReaderOptions) {
   }
 
   /** The consumer, made anew to start at `from`: whatever a former owner left unacknowledged is not ours to trust. */
-  const consumerAt = async (from: number): Promise<Consumer> => {
+  const consumerAt = async (from: number, takeOver: boolean): Promise<Consumer> => {
     const jsm = await o.nc.jetstreamManager({ timeout: 5_000 })
-    await jsm.consumers.delete(o.stream, durable).catch(() => undefined)
+    // Taking the partition, former owners' consumers of this reader go (a dead node leaves its own behind);
+    // later, only our own is made again, so a former owner's retry never removes the new owner's.
+    const stale: string[] = []
+    for await (const c of jsm.consumers.list(o.stream))
+      if (c.name.startsWith(prefix) && (takeOver || c.name === durable)) stale.push(c.name)
+    for (const name of stale) await jsm.consumers.delete(o.stream, name).catch(() => undefined)
     await jsm.consumers.add(o.stream, {
       durable_name: durable,
       filter_subject: subjectOf(o.stream, o.partition),
@@ -99,18 +111,34 @@ export function createStreamReader(o: StreamReaderOptions) {
     let consumer: Consumer | null = null
     while (running && consumer === null) {
       try {
+        await o.claim?.()
         const saved = await o.handler.load()
         next = saved && saved.segment === o.partition ? saved.offset : 1
-        consumer = await untilReady('consumer could not be made', Date.now() + 10_000, () => consumerAt(next!))
+        consumer = await untilReady('consumer could not be made', Date.now() + 10_000, () => consumerAt(next!, true))
       } catch (e) {
         delay = await fail(e, delay)
       }
     }
     let held: { records: LogRecord[]; end: number; last: JsMsg } | null = null
+    // The consumer's delivery sequence of the last message taken. A fetch that expires as messages are on
+    // their way leaves them delivered to nobody; the server counts them as sent, and acknowledging a later
+    // one would acknowledge them too. A jump in this sequence shows it: the consumer is made again from
+    // our own position, so nothing is skipped.
+    let delivered = 0
     while (running && consumer) {
       try {
         if (!held) {
           const msgs = await fetchBatch(consumer)
+          // Stopped meanwhile (the lease lost): what was fetched is left unacknowledged for the next owner.
+          if (!running) break
+          let expect = delivered + 1
+          if (msgs.some((m) => m.info.deliverySequence !== expect++)) {
+            o.logger.debug({ reader: o.name, after: delivered }, 'stream reader: deliveries went astray; reading again from its position')
+            consumer = await consumerAt(next!, false)
+            delivered = 0
+            continue
+          }
+          if (msgs.length > 0) delivered = msgs[msgs.length - 1]!.info.deliverySequence
           if (msgs.length === 0) {
             pending = 0
             oldestAt = null
@@ -143,7 +171,8 @@ export function createStreamReader(o: StreamReaderOptions) {
         // A consumer lost with its server is made again from where this reader is.
         if (!held && /consumer|not found|no responders|timeout|503/i.test((e as Error).message ?? '')) {
           try {
-            consumer = await consumerAt(next ?? 1)
+            consumer = await consumerAt(next ?? 1, false)
+            delivered = 0
           } catch {}
         }
       }

@@ -9,7 +9,7 @@ export const QUARANTINE_READER = 'quarantine'
 export interface QuarantineKeeperStore {
   checkpoints: { get(reader: string): Promise<Position | null> }
   /** Entries and the checkpoint in one transaction. */
-  keepQuarantine(entries: readonly NewQuarantine[], reader: string, checkpoint: Position): Promise<void>
+  keepQuarantine(entries: readonly NewQuarantine[], reader: string, checkpoint: Position, fence?: number): Promise<void>
 }
 
 export const toNewQuarantine = (r: QuarantineRecord): NewQuarantine => ({
@@ -31,6 +31,8 @@ export function createQuarantineKeeper(
   now: () => number = Date.now,
   /** Its checkpoint's name (one per partition in cluster mode). */
   reader = QUARANTINE_READER,
+  /** Cluster mode: the epoch this node reads the partition with. */
+  fence?: number,
 ): ReaderHandler {
   let saved: Position | null = null
   let savedAt = 0
@@ -44,7 +46,7 @@ export function createQuarantineKeeper(
       for (const r of batch.records) if (r.kind === 'quarantine') entries.push(toNewQuarantine(r))
       // Most batches hold only readings: their checkpoint is saved at most once a second (a replay of them adds nothing).
       if (entries.length === 0 && now() - savedAt < 1_000) return saved ?? undefined
-      await store.keepQuarantine(entries, reader, batch.end)
+      await store.keepQuarantine(entries, reader, batch.end, fence)
       saved = batch.end
       savedAt = now()
       return saved

@@ -165,9 +165,9 @@ export async function compose(
   })
   // Collection schedules of bins and rounds: the deadline bin-full-before-collection forecasts against.
   const scheduleBook = createScheduleBook({ store: registry.rounds, log: log.child({ module: 'schedules' }) })
-  const makeCollectionRecorder = (reader?: string) =>
-    createCollectionRecorder({ store: registry.rounds, log: log.child({ module: 'collections' }), reader })
-  const makeAlertEngine = (part?: { reader: string; owns: (deviceId: string) => boolean }) =>
+  const makeCollectionRecorder = (reader?: string, fence?: number) =>
+    createCollectionRecorder({ store: registry.rounds, log: log.child({ module: 'collections' }), reader, fence })
+  const makeAlertEngine = (part?: { reader: string; owns: (deviceId: string) => boolean; fence: number }) =>
     createAlertEngine({
       store: registry.alerts,
       bus,
@@ -226,15 +226,21 @@ export async function compose(
       running: readers,
       log: readerLog,
       onFailure: (name) => lm?.failure(name),
-      readersOf(p) {
+      readersOf(p, epoch) {
         const at = (kind: string) => `${kind}@p${p}`
+        // The readers whose commits are not idempotent claim their fences with the lease's epoch before they load.
+        const claim = (name: string) => () => registry.fences.claim(name, epoch)
         const writer = makeInfluxWriter({
           load: () => registry.checkpoints.get(at('influxdb')),
           save: (cp) => registry.checkpoints.set(at('influxdb'), cp),
         })
         writersOf.set(p, writer)
         influxWriters.add(writer)
-        const engine = makeAlertEngine({ reader: at(ALERT_READER), owns: (id) => partitionOf(id, config.CLUSTER_PARTITIONS) === p })
+        const engine = makeAlertEngine({
+          reader: at(ALERT_READER),
+          owns: (id) => partitionOf(id, config.CLUSTER_PARTITIONS) === p,
+          fence: epoch,
+        })
         router.add(p, engine)
         return [
           {
@@ -244,16 +250,25 @@ export async function compose(
             maxRecords: config.INFLUX_BATCH_LINES,
             idleMs: config.INFLUX_FLUSH_MS,
           },
-          { name: at(ALERT_READER), handler: engine.handler, kinds: ['reading'], maxRecords: 1000, idleMs: 10 },
+          {
+            name: at(ALERT_READER),
+            handler: engine.handler,
+            claim: claim(at(ALERT_READER)),
+            kinds: ['reading'],
+            maxRecords: 1000,
+            idleMs: 10,
+          },
           {
             name: at(QUARANTINE_READER),
-            handler: createQuarantineKeeper(registry, Date.now, at(QUARANTINE_READER)),
+            handler: createQuarantineKeeper(registry, Date.now, at(QUARANTINE_READER), epoch),
+            claim: claim(at(QUARANTINE_READER)),
             kinds: ['quarantine'],
             maxRecords: 500,
           },
           {
             name: at(COLLECTION_READER),
-            handler: makeCollectionRecorder(at(COLLECTION_READER)).handler,
+            handler: makeCollectionRecorder(at(COLLECTION_READER), epoch).handler,
+            claim: claim(at(COLLECTION_READER)),
             kinds: ['reading'],
             maxRecords: 1000,
             idleMs: 250,

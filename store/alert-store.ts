@@ -15,6 +15,7 @@ import {
   toEntry,
 } from './alert-transitions.ts'
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint-store.ts'
+import { checkFence } from './reader-fences.ts'
 import { visibleWhere } from './visible.ts'
 
 export { type ClearInput, type Command, type CommandResult, type RaiseInput, SYSTEM_ACTOR } from './alert-transitions.ts'
@@ -144,6 +145,7 @@ export function createAlertStore(db: Db): AlertStore {
     },
     async commitBatch(b) {
       return db.transaction().execute(async (trx) => {
+        await checkFence(trx, b.reader, b.fence)
         const changes: AlertChange[] = []
         for (const t of transitions(b)) {
           const row = t.raise ? await raiseIn(trx, t.raise, SYSTEM_ACTOR) : await clearIn(trx, t.clear!, SYSTEM_ACTOR)

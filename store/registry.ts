@@ -15,6 +15,7 @@ import { createOverrideStore, type OverrideStore } from './override-store.ts'
 import { createPeopleStore, type PeopleStore } from './people-store.ts'
 import { createPushStore, type PushStore } from './push-store.ts'
 import { createQuarantineStore, type NewQuarantine, type QuarantineStore } from './quarantine-store.ts'
+import { checkFence, claimFence } from './reader-fences.ts'
 import { createRoundStore, type RoundStore } from './round-store.ts'
 import { createSessionStore, type SessionStore } from './session-store.ts'
 import { createTokenStore, type TokenStore } from './token-store.ts'
@@ -39,7 +40,9 @@ export interface Registry {
   quarantine: QuarantineStore
   checkpoints: CheckpointStore
   /** Quarantine entries and a log reader's checkpoint, in one transaction. */
-  keepQuarantine(entries: readonly NewQuarantine[], reader: string, checkpoint: Checkpoint): Promise<void>
+  keepQuarantine(entries: readonly NewQuarantine[], reader: string, checkpoint: Checkpoint, fence?: number): Promise<void>
+  /** Cluster mode: a node taking a partition claims its readers' fences (store/reader-fences.ts). */
+  fences: { claim(reader: string, epoch: number): Promise<void> }
   admin: AdminTokens
   people: PeopleStore
   sessions: SessionStore
@@ -145,13 +148,15 @@ export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
     rounds: createRoundStore(db),
     quarantine: createQuarantineStore(db, opts.quarantineMax, opts.quarantineMaxAgeMs),
     checkpoints: createCheckpointStore(db),
-    async keepQuarantine(entries, reader, checkpoint) {
+    async keepQuarantine(entries, reader, checkpoint, fence) {
       await db.transaction().execute(async (trx) => {
+        await checkFence(trx, reader, fence)
         const q = createQuarantineStore(trx, opts.quarantineMax, opts.quarantineMaxAgeMs)
         for (const e of entries) await q.add(e)
         await writeCheckpoint(trx, reader, checkpoint)
       })
     },
+    fences: { claim: (reader, epoch) => claimFence(db, reader, epoch) },
     admin: { created, verify: (t) => stored !== null && hasher.verify(t, stored) },
     people: createPeopleStore(db),
     sessions: createSessionStore(db),

@@ -9,6 +9,7 @@ import {
   type ScheduleSource,
 } from '../devices/collections/index.ts'
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint-store.ts'
+import { checkFence } from './reader-fences.ts'
 import type { Database, Iso, Json } from './schema.ts'
 
 export interface RoundsTable {
@@ -184,6 +185,8 @@ export interface RoundStore {
     states: ReadonlyArray<readonly [string, string]>,
     reader: string,
     checkpoint: Checkpoint,
+    /** Cluster mode: the epoch this node reads the partition with (store/reader-fences.ts). */
+    fence?: number,
   ): Promise<Collection[]>
   /**
    * Called synchronously after every committed change to rounds, their bins or bins' schedules
@@ -503,9 +506,10 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
       ])
       return { checkpoint, states: new Map(rows.map((r) => [r.device_id, r.state])) }
     },
-    async recordCollections(entries, states, reader, checkpoint) {
+    async recordCollections(entries, states, reader, checkpoint, fence) {
       const recordedAt = new Date()
       const recorded = await db.transaction().execute(async (trx) => {
+        await checkFence(trx, reader, fence)
         const out: Collection[] = []
         for (const c of entries) {
           if (await near(trx, c.deviceId, c.at)) continue

@@ -111,6 +111,12 @@ export interface AlertStateTable {
   state: string
 }
 
+export interface ReaderFencesTable {
+  reader: string
+  epoch: number
+  updated_at: Iso
+}
+
 export interface ReaderCheckpointsTable {
   reader: string
   segment: number
@@ -153,4 +159,5 @@ export interface Database
   alert_history: AlertHistoryTable
   alert_state: AlertStateTable
   reader_checkpoints: ReaderCheckpointsTable
+  reader_fences: ReaderFencesTable
 }

@@ -14,6 +14,7 @@ import { tts } from './0011-tts.ts'
 import { outbox } from './0012-outbox.ts'
 import { open311 } from './0013-open311.ts'
 import { notifications } from './0014-notifications.ts'
+import { readerFences } from './0015-reader-fences.ts'
 
 /**
  * Listed in code rather than read from the folder, so the list is the same under tsx,
@@ -35,6 +36,7 @@ export function migrationProvider(d: Dialect): MigrationProvider {
     '0012-outbox': outbox(d),
     '0013-open311': open311(d),
     '0014-notifications': notifications(d),
+    '0015-reader-fences': readerFences(d),
   }
   return { getMigrations: async () => migrations }
 }

@@ -93,6 +93,7 @@ describe('the replicated log (NATS JetStream, three replicas)', () => {
       createStreamReader({
         name: `test@p${p}`,
         partition: p,
+        epoch: 1,
         stream: 'ORDER',
         nc,
         handler: memoryHandler(seen[p]!, cps, `test@p${p}`),
@@ -119,6 +120,7 @@ describe('the replicated log (NATS JetStream, three replicas)', () => {
     const r0 = createStreamReader({
       name: 'test@p0',
       partition: 0,
+      epoch: 2,
       stream: 'ORDER',
       nc,
       handler: memoryHandler(again, cps, 'test@p0'),
@@ -131,6 +133,51 @@ describe('the replicated log (NATS JetStream, three replicas)', () => {
     await new Promise((r) => setTimeout(r, 500))
     await r0.close(Date.now() + 1_000)
     expect(again).toHaveLength(1)
+    await nc.close()
+  }, 60_000)
+
+  it('lets no former owner that is still running hide records from the partition’s next owner', async () => {
+    const l = await openLog('ZOMBIE', 1)
+    for (let n = 0; n < 100; n++) expect(await append(l, reading('bin-z', n))).toBeNull()
+    const nc = await connect({ servers: cluster.url.split(',') })
+    // The former owner: lost its lease but has not noticed; it goes on fetching, slowly.
+    const zombieSeen: LogRecord[] = []
+    const zombie = createStreamReader({
+      name: 'zombie@p0',
+      partition: 0,
+      epoch: 1,
+      stream: 'ZOMBIE',
+      nc,
+      handler: {
+        load: async () => null,
+        async handle(batch) {
+          zombieSeen.push(...batch.records)
+          await new Promise((r) => setTimeout(r, 100))
+          return batch.end
+        },
+      },
+      logger: quiet,
+      maxRecords: 10,
+    })
+    zombie.start()
+    await until('the former owner reading', () => zombieSeen.length >= 20)
+    const seen: LogRecord[] = []
+    const owner = createStreamReader({
+      name: 'zombie@p0',
+      partition: 0,
+      epoch: 2,
+      stream: 'ZOMBIE',
+      nc,
+      handler: memoryHandler(seen, new Map(), 'zombie@p0'),
+      logger: quiet,
+      maxRecords: 10,
+    })
+    owner.start()
+    for (let n = 100; n < 200; n++) expect(await append(l, reading('bin-z', n))).toBeNull()
+    await until('the new owner has every record', () => seen.length >= 200)
+    await zombie.abandon()
+    await owner.close(Date.now() + 1_000)
+    expect(seen.map((r) => (r.kind === 'reading' ? r.ts : 0))).toEqual(Array.from({ length: 200 }, (_, n) => reading('bin-z', n).ts))
     await nc.close()
   }, 60_000)
 
@@ -176,6 +223,7 @@ describe('the replicated log (NATS JetStream, three replicas)', () => {
       createStreamReader({
         name: `faults@p${p}`,
         partition: p,
+        epoch: 1,
         stream: 'FAULTS',
         nc,
         handler: memoryHandler(seen, cps, `faults@p${p}`),

@@ -47,6 +47,7 @@ describe.each(STORE_ADAPTERS)('store contract on %s', (_dialect, open) => {
       '0012-outbox',
       '0013-open311',
       '0014-notifications',
+      '0015-reader-fences',
     ])
   })
   afterEach(async () => {
