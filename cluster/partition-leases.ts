@@ -8,6 +8,8 @@ export interface LeaseConfig {
   replicas: number
   /** A lease not renewed for this long expires (the bucket's time-to-live) and another node takes it. */
   ttlMs: number
+  /** The key-value bucket of these leases (the partitions', or a part run on one node at a time). */
+  bucket?: string
 }
 
 export interface LeaseDeps {
@@ -120,7 +122,7 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
     async start(deadline = Date.now() + 30_000) {
       const js = deps.nc.jetstream()
       const opts = { ttl: config.ttlMs, replicas: config.replicas, history: 1 }
-      leases = await untilReady('lease bucket', deadline, () => js.views.kv('sp_partition_leases', opts))
+      leases = await untilReady('lease bucket', deadline, () => js.views.kv(config.bucket ?? 'sp_partition_leases', opts))
       nodes = await untilReady('node bucket', deadline, () => js.views.kv('sp_nodes', opts))
       closed = false
       loop()

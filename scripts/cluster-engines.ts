@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
+import { connect as tcpConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
+import { connect } from 'nats'
 import { freePort } from './free-port.ts'
 
 /**
@@ -24,7 +25,7 @@ export const waitForPort = async (port: number, timeoutMs = 15_000): Promise<voi
   const until = Date.now() + timeoutMs
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1')
+      const s = tcpConnect(port, '127.0.0.1')
       s.once('connect', () => {
         s.destroy()
         resolve(true)
@@ -106,6 +107,7 @@ export async function startNatsCluster(opts: { size?: number; dir?: string; log?
     }
   })
   await Promise.all(ports.map((p) => waitForPort(p.client)))
+  await jetStreamReady(nodes.map((n) => n.url))
   return {
     nodes,
     url: nodes.map((n) => n.url).join(','),
@@ -114,6 +116,26 @@ export async function startNatsCluster(opts: { size?: number; dir?: string; log?
       await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
       if (!opts.dir) rmSync(dir, { recursive: true, force: true })
     },
+  }
+}
+
+/** Waits until the servers have elected JetStream's meta leader: before that, every stream or bucket request fails. */
+export async function jetStreamReady(servers: string[], timeoutMs = 30_000): Promise<void> {
+  const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 200 })
+  try {
+    const until = Date.now() + timeoutMs
+    for (;;) {
+      try {
+        const jsm = await nc.jetstreamManager({ timeout: 1_000 })
+        await jsm.getAccountInfo()
+        return
+      } catch (e) {
+        if (Date.now() > until) throw new Error(`JetStream not ready after ${timeoutMs} ms: ${(e as Error).message}`)
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    }
+  } finally {
+    await nc.close()
   }
 }
 

@@ -9,6 +9,7 @@ import { createBroker } from '../broker/broker.ts'
 import { brokerMetrics } from '../broker/metrics.ts'
 import { type AlertEngines, createEngineRouter } from '../cluster/engine-router.ts'
 import { createPartitionReaders, type PartitionReaders } from '../cluster/partition-readers.ts'
+import { createSingleton } from '../cluster/singleton.ts'
 import { COLLECTION_READER, createCollectionRecorder } from '../collections/recorder.ts'
 import { createScheduleBook } from '../collections/schedule-book.ts'
 import { buildApp } from '../dashboards/app.ts'
@@ -322,6 +323,21 @@ export async function compose(
           : null,
     },
   })
+  // Cluster mode: the outbox runs on one node at a time (its producer polls the shared store, so it sees
+  // what every node commits); the node that stops hands it on, a dead node's lease expires.
+  const outboxRunner =
+    cluster && stream
+      ? createSingleton({
+          name: 'outbox',
+          nc: () => stream.connection,
+          node: cluster.node,
+          replicas: config.CLUSTER_REPLICAS,
+          ttlMs: config.CLUSTER_LEASE_TTL_S * 1000,
+          log: log.child({ module: 'outbox' }),
+          start: () => outbox.start(),
+          stop: (deadline) => outbox.close(deadline),
+        })
+      : { start: () => outbox.start(), close: (deadline: number) => outbox.close(deadline) }
 
   const ingest = createIngest({
     log: durable,
@@ -459,14 +475,16 @@ export async function compose(
         log: durable,
         readers,
         cluster:
-          cluster && stream && partitionReaders ? clusterHealth(cluster.node, stream, partitionReaders, config.CLUSTER_PARTITIONS) : null,
+          cluster && stream && partitionReaders && 'holding' in outboxRunner
+            ? clusterHealth(cluster.node, stream, partitionReaders, config.CLUSTER_PARTITIONS, outboxRunner)
+            : null,
       }),
   })
 
   return {
     ...{ registry, live, durable, legacySpool, readers, alertEngine, ruleBook, scheduleBook, broker, revocations, app, ensureDb, lm: lm! },
     partitionReaders,
-    outbox,
+    outbox: outboxRunner,
   }
 }
 export type Parts = Awaited<ReturnType<typeof compose>>

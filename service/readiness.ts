@@ -75,6 +75,7 @@ export function clusterHealth(
   stream: { readonly health: string; readonly refusal: { detail: string } | null; connectionStatus(): string },
   readers: { owned(): number[]; liveNodes(): number },
   partitions: number,
+  outbox: { readonly holding: boolean },
 ): () => Promise<ReadyCheck['checks']> {
   return async () => {
     const owned = readers.owned()
@@ -88,6 +89,7 @@ export function clusterHealth(
         ok: true,
         detail: `node ${node} reads ${owned.length} of ${partitions} partition(s)${owned.length ? ` (${owned.map((p) => `p${p}`).join(', ')})` : ''}; ${readers.liveNodes()} node(s) live`,
       },
+      outbox: { ok: true, detail: outbox.holding ? 'runs on this node' : 'runs on another node' },
     }
   }
 }

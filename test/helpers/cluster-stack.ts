@@ -186,3 +186,16 @@ export async function clusterLoad(
     },
   }
 }
+
+/** Every partition owned by a live node and every reader of it caught up: what the cluster stores is final. */
+export async function caughtUp(stack: ClusterStack, partitions: number): Promise<boolean> {
+  const live = [...stack.nodes.values()].filter((n) => n.child.exitCode === null && n.child.signalCode === null)
+  const owned = new Set<number>()
+  for (const n of live) {
+    const r = await readyOf(n.url).catch(() => null)
+    if (!r) return false
+    for (const p of await partitionsOf(n.url)) owned.add(p)
+    for (const [name, c] of Object.entries(r.checks)) if (name.startsWith('reader:') && !c.detail?.startsWith('0 records')) return false
+  }
+  return owned.size === partitions
+}
