@@ -1,4 +1,3 @@
-import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { Registry as MetricsRegistry } from 'prom-client'
@@ -8,8 +7,8 @@ import { createRuleBook } from '../alerts/rule-book.ts'
 import { createBroker } from '../broker/broker.ts'
 import { brokerMetrics } from '../broker/metrics.ts'
 import { type AlertEngines, createEngineRouter } from '../cluster/engine-router.ts'
-import { createPartitionReaders, type PartitionReaders } from '../cluster/partition-readers.ts'
-import { createSingleton } from '../cluster/singleton.ts'
+import { clusterMetrics } from '../cluster/metrics.ts'
+import type { PartitionReaders } from '../cluster/partition-readers.ts'
 import { COLLECTION_READER, createCollectionRecorder } from '../collections/recorder.ts'
 import { createScheduleBook } from '../collections/schedule-book.ts'
 import { buildApp } from '../dashboards/app.ts'
@@ -28,16 +27,16 @@ import { createTtsMqtt } from '../ingest/tts-mqtt.ts'
 import { checkpointFile } from '../log/checkpoint-file.ts'
 import { createLog } from '../log/log.ts'
 import { logMetrics } from '../log/metrics.ts'
-import { partitionOf } from '../log/partition.ts'
 import type { DurableLog } from '../log/port.ts'
 import { createReader, type ReaderHandler } from '../log/reader.ts'
 import type { Position } from '../log/segments.ts'
-import { createStreamLog, type StreamLog } from '../log/stream-log.ts'
+import type { StreamLog } from '../log/stream-log.ts'
 import type { StreamReader } from '../log/stream-reader.ts'
 import { createOutboxThread } from '../outbox/thread.ts'
 import { createQuarantineKeeper, QUARANTINE_READER } from '../quarantine/keeper.ts'
 import { createRevocationWatch } from '../registry/revocation-watch.ts'
 import { openRegistry } from '../store/registry.ts'
+import { clusterLog, clusterOf, clusterOutbox, clusterReaders } from './cluster-wiring.ts'
 import type { ServiceConfig } from './config.ts'
 import { clusterHealth, readiness } from './readiness.ts'
 
@@ -70,27 +69,8 @@ export async function compose(
   const logDir = join(config.DATA_DIR, 'log')
   let lm: ReturnType<typeof logMetrics> | null = null
   // Cluster mode (issue 15): the log is a replicated stream and each node reads the partitions it holds.
-  const cluster =
-    config.CLUSTER_NATS_URL && config.CLUSTER_REDIS_URL
-      ? { nats: config.CLUSTER_NATS_URL, redis: config.CLUSTER_REDIS_URL, node: config.CLUSTER_NODE_ID ?? `${hostname()}-${process.pid}` }
-      : null
-  const stream: StreamLog | null = cluster
-    ? createStreamLog(
-        {
-          servers: cluster.nats.split(','),
-          node: cluster.node,
-          stream: 'SP_LOG',
-          partitions: config.CLUSTER_PARTITIONS,
-          replicas: config.CLUSTER_REPLICAS,
-          publishTimeoutMs: 2_000,
-          maxBytes: config.SPOOL_MAX_MB * 1024 * 1024,
-          duplicateWindowMs: 120_000,
-          startTimeoutMs: 30_000,
-        },
-        log.child({ module: 'log' }),
-        (code) => lm?.refused(code),
-      )
-    : null
+  const cluster = clusterOf(config)
+  const stream: StreamLog | null = cluster ? clusterLog(config, cluster, log.child({ module: 'log' }), (code) => lm?.refused(code)) : null
   const fileLog = createLog(
     {
       dir: logDir,
@@ -216,72 +196,19 @@ export async function compose(
       reader(COLLECTION_READER, makeCollectionRecorder().handler, ['reading'], 1000, 250),
     )
   } else {
-    const writersOf = new Map<number, ReturnType<typeof makeInfluxWriter>>()
-    partitionReaders = createPartitionReaders({
-      nc: () => stream.connection,
-      stream: stream.stream,
-      node: cluster.node,
-      partitions: config.CLUSTER_PARTITIONS,
-      replicas: config.CLUSTER_REPLICAS,
-      leaseTtlMs: config.CLUSTER_LEASE_TTL_S * 1000,
+    partitionReaders = clusterReaders({
+      config,
+      cluster,
+      stream,
+      registry,
       running: readers,
       log: readerLog,
       onFailure: (name) => lm?.failure(name),
-      readersOf(p, epoch) {
-        const at = (kind: string) => `${kind}@p${p}`
-        // The readers whose commits are not idempotent claim their fences with the lease's epoch before they load.
-        const claim = (name: string) => () => registry.fences.claim(name, epoch)
-        const writer = makeInfluxWriter({
-          load: () => registry.checkpoints.get(at('influxdb')),
-          save: (cp) => registry.checkpoints.set(at('influxdb'), cp),
-        })
-        writersOf.set(p, writer)
-        influxWriters.add(writer)
-        const engine = makeAlertEngine({
-          reader: at(ALERT_READER),
-          owns: (id) => partitionOf(id, config.CLUSTER_PARTITIONS) === p,
-          fence: epoch,
-        })
-        router.add(p, engine)
-        return [
-          {
-            name: at('influxdb'),
-            handler: writer,
-            kinds: ['reading'],
-            maxRecords: config.INFLUX_BATCH_LINES,
-            idleMs: config.INFLUX_FLUSH_MS,
-          },
-          {
-            name: at(ALERT_READER),
-            handler: engine.handler,
-            claim: claim(at(ALERT_READER)),
-            kinds: ['reading'],
-            maxRecords: 1000,
-            idleMs: 10,
-          },
-          {
-            name: at(QUARANTINE_READER),
-            handler: createQuarantineKeeper(registry, Date.now, at(QUARANTINE_READER), epoch),
-            claim: claim(at(QUARANTINE_READER)),
-            kinds: ['quarantine'],
-            maxRecords: 500,
-          },
-          {
-            name: at(COLLECTION_READER),
-            handler: makeCollectionRecorder(at(COLLECTION_READER), epoch).handler,
-            claim: claim(at(COLLECTION_READER)),
-            kinds: ['reading'],
-            maxRecords: 1000,
-            idleMs: 250,
-          },
-        ]
-      },
-      dropped(p) {
-        router.remove(p)
-        const w = writersOf.get(p)
-        if (w) influxWriters.delete(w)
-        writersOf.delete(p)
-      },
+      router,
+      influxWriters,
+      makeInfluxWriter,
+      makeAlertEngine,
+      makeCollectionRecorder,
     })
   }
   lm = logMetrics(metrics, durable, readers)
@@ -323,21 +250,9 @@ export async function compose(
           : null,
     },
   })
-  // Cluster mode: the outbox runs on one node at a time (its producer polls the shared store, so it sees
-  // what every node commits); the node that stops hands it on, a dead node's lease expires.
-  const outboxRunner =
-    cluster && stream
-      ? createSingleton({
-          name: 'outbox',
-          nc: () => stream.connection,
-          node: cluster.node,
-          replicas: config.CLUSTER_REPLICAS,
-          ttlMs: config.CLUSTER_LEASE_TTL_S * 1000,
-          log: log.child({ module: 'outbox' }),
-          start: () => outbox.start(),
-          stop: (deadline) => outbox.close(deadline),
-        })
-      : { start: () => outbox.start(), close: (deadline: number) => outbox.close(deadline) }
+  const outboxRunner = cluster && stream ? clusterOutbox(config, cluster, stream, outbox, log.child({ module: 'outbox' })) : null
+  if (cluster && partitionReaders && outboxRunner)
+    clusterMetrics(metrics, cluster.node, config.CLUSTER_PARTITIONS, partitionReaders, outboxRunner)
 
   const ingest = createIngest({
     log: durable,
@@ -475,7 +390,7 @@ export async function compose(
         log: durable,
         readers,
         cluster:
-          cluster && stream && partitionReaders && 'holding' in outboxRunner
+          cluster && stream && partitionReaders && outboxRunner
             ? clusterHealth(cluster.node, stream, partitionReaders, config.CLUSTER_PARTITIONS, outboxRunner)
             : null,
       }),
@@ -484,7 +399,7 @@ export async function compose(
   return {
     ...{ registry, live, durable, legacySpool, readers, alertEngine, ruleBook, scheduleBook, broker, revocations, app, ensureDb, lm: lm! },
     partitionReaders,
-    outbox: outboxRunner,
+    outbox: outboxRunner ?? { start: () => outbox.start(), close: (deadline: number) => outbox.close(deadline) },
   }
 }
 export type Parts = Awaited<ReturnType<typeof compose>>

@@ -33,7 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await rx?.close()
   await stack?.close()
-})
+}, 120_000)
 
 const holder = async () => {
   for (const n of stack.nodes.values()) {

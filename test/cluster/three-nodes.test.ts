@@ -62,11 +62,11 @@ beforeAll(async () => {
 afterAll(async () => {
   socket?.close()
   for (const d of devices) await d.endAsync().catch(() => undefined)
-  for (const n of nodes.reverse()) await n.close().catch(() => undefined)
+  await Promise.all(nodes.map((n) => n.close().catch(() => undefined)))
   await dropDb?.()
   await redis?.stop()
   await nats?.stop()
-})
+}, 120_000)
 
 const influxCount = async (n: TestService, deviceId: string) => {
   const q = `SELECT count("fillingLevel") FROM "bin" WHERE "device_id" = '${deviceId}'`

@@ -120,7 +120,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.close()
-})
+}, 120_000)
 
 describe('a cluster under load loses a node', () => {
   it('keeps every acknowledged reading, moves the dead node’s partitions within 10 s, and raises the same alerts as a run without the kill', async () => {

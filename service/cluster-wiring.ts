@@ -1,0 +1,155 @@
+import { hostname } from 'node:os'
+import type { Logger } from 'pino'
+import { ALERT_READER, type AlertEngine } from '../alerts/engine.ts'
+import type { createEngineRouter } from '../cluster/engine-router.ts'
+import { createPartitionReaders, type PartitionReaders } from '../cluster/partition-readers.ts'
+import { createSingleton } from '../cluster/singleton.ts'
+import { COLLECTION_READER } from '../collections/recorder.ts'
+import { partitionOf } from '../log/partition.ts'
+import type { Refusal } from '../log/port.ts'
+import type { ReaderHandler } from '../log/reader.ts'
+import type { Position } from '../log/segments.ts'
+import { createStreamLog, type StreamLog } from '../log/stream-log.ts'
+import type { StreamReader } from '../log/stream-reader.ts'
+import type { OutboxThread } from '../outbox/thread.ts'
+import { createQuarantineKeeper, QUARANTINE_READER } from '../quarantine/keeper.ts'
+import type { Registry } from '../store/registry.ts'
+import type { ServiceConfig } from './config.ts'
+
+/** Cluster mode's parts (issue 15), wired beside the single-machine ones in compose.ts. */
+export interface ClusterIdentity {
+  nats: string
+  redis: string
+  node: string
+}
+
+/** Cluster mode is on when both engines are configured (config.ts checks the rest). */
+export const clusterOf = (config: ServiceConfig): ClusterIdentity | null =>
+  config.CLUSTER_NATS_URL && config.CLUSTER_REDIS_URL
+    ? { nats: config.CLUSTER_NATS_URL, redis: config.CLUSTER_REDIS_URL, node: config.CLUSTER_NODE_ID ?? `${hostname()}-${process.pid}` }
+    : null
+
+/** The replicated log: a publish is acknowledged once a quorum of the stream's replicas has it. */
+export const clusterLog = (config: ServiceConfig, cluster: ClusterIdentity, log: Logger, onRefused: (code: Refusal['code']) => void) =>
+  createStreamLog(
+    {
+      servers: cluster.nats.split(','),
+      node: cluster.node,
+      stream: 'SP_LOG',
+      partitions: config.CLUSTER_PARTITIONS,
+      replicas: config.CLUSTER_REPLICAS,
+      publishTimeoutMs: 2_000,
+      // The same ceiling as the local log's: past it, readings are refused, never dropped.
+      maxBytes: config.SPOOL_MAX_MB * 1024 * 1024,
+      duplicateWindowMs: 120_000,
+      startTimeoutMs: 30_000,
+    },
+    log,
+    onRefused,
+  )
+
+type InfluxWriter = ReaderHandler & { readonly lastError: string | null }
+
+/**
+ * The four readers of each partition this node takes, made afresh each time (their state is loaded
+ * from the store). Those whose commits are not idempotent claim their fences with the lease's epoch
+ * before they load (store/reader-fences.ts); InfluxDB's writes are (a point per device and time).
+ */
+export function clusterReaders(d: {
+  config: ServiceConfig
+  cluster: ClusterIdentity
+  stream: StreamLog
+  registry: Registry
+  running: Pick<StreamReader, 'name' | 'status'>[]
+  log: Logger
+  onFailure: (reader: string) => void
+  router: ReturnType<typeof createEngineRouter>
+  influxWriters: Set<InfluxWriter>
+  makeInfluxWriter: (checkpoint: { load(): Promise<Position | null>; save(p: Position): Promise<void> }) => InfluxWriter
+  makeAlertEngine: (part: { reader: string; owns: (deviceId: string) => boolean; fence: number }) => AlertEngine
+  makeCollectionRecorder: (reader: string, fence: number) => { handler: ReaderHandler }
+}): PartitionReaders {
+  const { config, registry } = d
+  const writersOf = new Map<number, InfluxWriter>()
+  return createPartitionReaders({
+    nc: () => d.stream.connection,
+    stream: d.stream.stream,
+    node: d.cluster.node,
+    partitions: config.CLUSTER_PARTITIONS,
+    replicas: config.CLUSTER_REPLICAS,
+    leaseTtlMs: config.CLUSTER_LEASE_TTL_S * 1000,
+    running: d.running,
+    log: d.log,
+    onFailure: d.onFailure,
+    readersOf(p, epoch) {
+      const at = (kind: string) => `${kind}@p${p}`
+      const claim = (name: string) => () => registry.fences.claim(name, epoch)
+      const writer = d.makeInfluxWriter({
+        load: () => registry.checkpoints.get(at('influxdb')),
+        save: (cp) => registry.checkpoints.set(at('influxdb'), cp),
+      })
+      writersOf.set(p, writer)
+      d.influxWriters.add(writer)
+      const engine = d.makeAlertEngine({
+        reader: at(ALERT_READER),
+        owns: (id) => partitionOf(id, config.CLUSTER_PARTITIONS) === p,
+        fence: epoch,
+      })
+      d.router.add(p, engine)
+      return [
+        {
+          name: at('influxdb'),
+          handler: writer,
+          kinds: ['reading'],
+          maxRecords: config.INFLUX_BATCH_LINES,
+          idleMs: config.INFLUX_FLUSH_MS,
+        },
+        {
+          name: at(ALERT_READER),
+          handler: engine.handler,
+          claim: claim(at(ALERT_READER)),
+          kinds: ['reading'],
+          maxRecords: 1000,
+          idleMs: 10,
+        },
+        {
+          name: at(QUARANTINE_READER),
+          handler: createQuarantineKeeper(registry, Date.now, at(QUARANTINE_READER), epoch),
+          claim: claim(at(QUARANTINE_READER)),
+          kinds: ['quarantine'],
+          maxRecords: 500,
+        },
+        {
+          name: at(COLLECTION_READER),
+          handler: d.makeCollectionRecorder(at(COLLECTION_READER), epoch).handler,
+          claim: claim(at(COLLECTION_READER)),
+          kinds: ['reading'],
+          maxRecords: 1000,
+          idleMs: 250,
+        },
+      ]
+    },
+    dropped(p) {
+      d.router.remove(p)
+      const w = writersOf.get(p)
+      if (w) d.influxWriters.delete(w)
+      writersOf.delete(p)
+    },
+  })
+}
+
+/**
+ * The outbox on one node at a time (its producer polls the shared store, so it sees what every node
+ * commits): the node that stops hands it on, a dead node's lease expires and another takes it.
+ */
+export const clusterOutbox = (config: ServiceConfig, cluster: ClusterIdentity, stream: StreamLog, outbox: OutboxThread, log: Logger) =>
+  createSingleton({
+    name: 'outbox',
+    nc: () => stream.connection,
+    node: cluster.node,
+    replicas: config.CLUSTER_REPLICAS,
+    ttlMs: config.CLUSTER_LEASE_TTL_S * 1000,
+    log,
+    start: () => outbox.start(),
+    stop: (deadline) => outbox.close(deadline),
+  })
