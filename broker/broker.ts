@@ -55,7 +55,8 @@ export interface BrokerDeps {
   metrics: BrokerMetrics
   /** Rejects when the store cannot answer (the device is then told the server is unavailable, not that its secret is wrong). */
   authenticate(deviceId: string, secret: string): Promise<Device | null>
-  onPresence(device: Device, presence: 'online' | 'offline'): void
+  /** `since`: when the connection began (for offline: a newer connection elsewhere keeps the device online). */
+  onPresence(device: Device, presence: 'online' | 'offline', since: Date): void
   /**
    * A device's own telemetry, called before the PUBACK is sent; the PUBACK waits
    * for `done`, so the handler decides when a reading counts as accepted.
@@ -270,16 +271,19 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     cb(null)
   }
 
+  const connectedAt = new WeakMap<Client, Date>()
   aedes.on('clientReady', (client) => {
     metrics.connections.inc()
     const d = devices.get(client)
-    if (d) deps.onPresence(d, 'online')
+    const at = new Date()
+    connectedAt.set(client, at)
+    if (d) deps.onPresence(d, 'online', at)
   })
   aedes.on('clientDisconnect', (client) => {
     metrics.connections.dec()
     packetIds.end(client)
     const d = devices.get(client)
-    if (d) deps.onPresence(d, 'offline')
+    if (d) deps.onPresence(d, 'offline', connectedAt.get(client) ?? new Date(0))
   })
   // Every close for a protocol error is counted once, with its reason: the packet guard's, or Aedes's own.
   const onError = (client: Client | null, err: Error) => {

@@ -312,10 +312,10 @@ export async function compose(
     log: log.child({ module: 'broker' }),
     metrics: brokerMetrics(metrics),
     authenticate: registry.devices.authenticate,
-    onPresence(device, presence) {
+    onPresence(device, presence, since) {
       // Presence is best-effort and off the MQTT path: a full data volume or a lost database must not turn a connect into a crash.
       registry.devices
-        .setPresence(device.id, presence, new Date())
+        .setPresence(device.id, presence, presence === 'online' ? since : new Date(), presence === 'offline' ? since : undefined)
         .catch((e: Error) => log.warn({ deviceId: device.id, err: e.message }, 'could not store presence'))
       live.presence(device, presence)
     },

@@ -25,7 +25,11 @@ export interface DeviceStore {
   get(id: string): Promise<Device | null>
   list(filter?: DeviceFilter): Promise<Device[]>
   revoke(id: string): Promise<boolean>
-  setPresence(id: string, presence: Device['presence'], at: Date): Promise<void>
+  /**
+   * `since`, for offline: when the connection that ended began. A device that has moved to another
+   * node (cluster mode) was marked online by its new connection after that, and stays online.
+   */
+  setPresence(id: string, presence: Device['presence'], at: Date, since?: Date): Promise<void>
 }
 
 type Row = Selectable<DevicesTable>
@@ -104,8 +108,10 @@ export function createDeviceStore(db: Kysely<Database>, hasher: Hasher): DeviceS
         .executeTakeFirst()
       return r.numUpdatedRows > 0n
     },
-    async setPresence(id, presence, at) {
-      await db.updateTable('devices').set({ presence, last_seen: at.toISOString() }).where('id', '=', id).execute()
+    async setPresence(id, presence, at, since) {
+      let q = db.updateTable('devices').set({ presence, last_seen: at.toISOString() }).where('id', '=', id)
+      if (since) q = q.where((eb) => eb.or([eb('presence', '<>', 'online'), eb('last_seen', '<=', since.toISOString())]))
+      await q.execute()
     },
   }
 }

@@ -153,4 +153,21 @@ describe('a cluster of three nodes', () => {
     )
     expect(await Promise.race([got, new Promise((r) => setTimeout(() => r('timeout'), 5_000))])).toBe('{"do":"reboot"}')
   })
+
+  it('keeps a device online when it moves to another node (the old node’s disconnect does not mark it offline)', async () => {
+    const [a, b] = nodes as [TestService, TestService]
+    const bin = await a.provision({ id: 'bin-moves', type: 'bin', site: 'market-square' })
+    const first = await connectDevice(a.mqttUrl, bin.id, bin.secret)
+    const presence = async () => ((await (await b.api('/api/devices/bin-moves')).json()) as { presence: string }).presence
+    await waitFor(async () => (await presence()) === 'online', 5_000)
+    const closed = new Promise<void>((r) => first.once('close', () => r()))
+    const second = await connectDevice(b.mqttUrl, bin.id, bin.secret)
+    devices.push(second)
+    // Node A drops its connection (the session moved, MQTT 3.1.1 §3.1.4), after node B marked the device online.
+    await closed
+    await new Promise((r) => setTimeout(r, 1_000))
+    expect(await presence()).toBe('online')
+    await second.endAsync()
+    await waitFor(async () => (await presence()) === 'offline', 5_000)
+  })
 })
