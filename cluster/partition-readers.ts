@@ -2,6 +2,7 @@ import type { NatsConnection } from 'nats'
 import type { Logger } from 'pino'
 import type { LogRecord } from '#devices'
 import type { ReaderHandler } from '../log/reader.ts'
+import { subjectOf } from '../log/stream-log.ts'
 import { createStreamReader, type StreamReader } from '../log/stream-reader.ts'
 import { createPartitionLeases } from './partition-leases.ts'
 
@@ -35,6 +36,8 @@ export interface PartitionReadersDeps {
 
 /** How long a partition handed on cleanly may read on before it lets go. */
 const DRAIN_MS = 5_000
+/** How often what every reader of a partition has made durable is purged from the stream. */
+const PURGE_MS = 10_000
 
 /**
  * Runs, on this node, the log's readers of the partitions it holds a lease on (issue 15): taken
@@ -44,6 +47,20 @@ const DRAIN_MS = 5_000
 export function createPartitionReaders(deps: PartitionReadersDeps) {
   const byPartition = new Map<number, StreamReader[]>()
   let leases: ReturnType<typeof createPartitionLeases> | null = null
+  let purgeTimer: NodeJS.Timeout | null = null
+
+  // The local log deletes a segment once every reader has passed it; the stream's partitions are purged
+  // the same way, up to the oldest record any of their readers may still need, so the stream stays small
+  // and only an unread backlog can fill it (then appends are refused, never dropped).
+  const purge = async () => {
+    const jsm = await deps.nc().jetstreamManager({ timeout: 5_000 })
+    for (const [p, readers] of byPartition) {
+      const need = readers.map((r) => r.durable())
+      if (need.some((n) => n === null)) continue
+      const below = Math.min(...(need as number[]))
+      if (below > 1) await jsm.streams.purge(deps.stream, { filter: subjectOf(deps.stream, p), seq: below })
+    }
+  }
 
   const acquired = async (p: number, epoch: number) => {
     const readers = deps.readersOf(p, epoch).map((s) =>
@@ -86,11 +103,18 @@ export function createPartitionReaders(deps: PartitionReadersDeps) {
         { nc: deps.nc(), log: deps.log, acquired, released },
       )
       await leases.start(deadline)
+      purgeTimer = setInterval(() => {
+        purge().catch((e: Error) => deps.log.warn({ err: e.message }, 'stream purge failed; tried again later'))
+      }, PURGE_MS)
+      purgeTimer.unref()
     },
+    /** Purges now what every reader of this node's partitions has made durable (the timer does it every 10 s). */
+    purge,
     owned: () => leases?.owned() ?? [],
     liveNodes: () => leases?.liveNodes ?? 0,
     /** Hands every partition on, each read to the end first (SIGTERM), then leaves the cluster. */
     async close(deadline = Date.now() + 5_000) {
+      if (purgeTimer) clearInterval(purgeTimer)
       await leases?.close(deadline)
     },
   }

@@ -44,6 +44,8 @@ export function createStreamReader(o: StreamReaderOptions) {
   let draining = false
   let loop: Promise<void> = Promise.resolve()
   let next: number | null = null
+  // The first sequence whose effects are not yet durable (a handler may commit less often than it reads).
+  let durableNext: number | null = null
   let pending = 0
   let oldestAt: number | null = null
   let error: string | null = null
@@ -114,6 +116,7 @@ export function createStreamReader(o: StreamReaderOptions) {
         await o.claim?.()
         const saved = await o.handler.load()
         next = saved && saved.segment === o.partition ? saved.offset : 1
+        durableNext = next
         consumer = await untilReady('consumer could not be made', Date.now() + 10_000, () => consumerAt(next!, true))
       } catch (e) {
         delay = await fail(e, delay)
@@ -158,9 +161,14 @@ export function createStreamReader(o: StreamReaderOptions) {
         }
         // The same batch is tried again until it is handled: per-device order is kept.
         const end = { segment: o.partition, offset: held.end }
-        if (held.records.length > 0) await o.handler.handle({ records: held.records, end })
+        // Handed over even when none of its records is this reader's kind, as the local log's reader does: the
+        // handler then moves its checkpoint (at its own pace), so what it has passed can be purged.
+        const durable = await o.handler.handle({ records: held.records, end })
         held.last.ack()
         next = held.end
+        // Nothing returned: the whole batch is durable. A position of another partition: nothing is yet.
+        if (!durable) durableNext = next
+        else if (durable.segment === o.partition) durableNext = durable.offset
         held = null
         error = null
         failingSince = null
@@ -186,6 +194,8 @@ export function createStreamReader(o: StreamReaderOptions) {
       running = true
       loop = run()
     },
+    /** The first stream sequence this reader may still need after a restart; null before it loaded. */
+    durable: () => durableNext,
     status(): ReaderStatus {
       return {
         name: o.name,

@@ -3,6 +3,7 @@ import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LogRecord, ReadingRecord } from '#devices'
 import { createPartitionLeases } from '../../cluster/partition-leases.ts'
+import { createPartitionReaders } from '../../cluster/partition-readers.ts'
 import { partitionOf } from '../../log/partition.ts'
 import type { ReaderHandler } from '../../log/reader.ts'
 import type { Position } from '../../log/segments.ts'
@@ -240,6 +241,49 @@ describe('the replicated log (NATS JetStream, three replicas)', () => {
     expect(seen.length).toBe(keys().size)
     await nc.close()
   }, 120_000)
+})
+
+describe('the readers of a node’s partitions', () => {
+  it('purge from the stream what every reader has made durable, and keep what one still needs', async () => {
+    const l = await openLog('PURGE', 2)
+    for (let n = 0; n < 100; n++) expect(await append(l, reading(`bin-${n % 10}`, n))).toBeNull()
+    const nc = await connect({ servers: cluster.url.split(',') })
+    const seen: LogRecord[] = []
+    const cps = new Map<string, Position>()
+    // One reader kind keeps everything durable at once; the other has made nothing of partition 1 durable yet.
+    const holdsBack: ReaderHandler = {
+      load: async () => null,
+      handle: async (b) => ({ segment: b.end.segment, offset: b.end.segment === 1 ? 1 : b.end.offset }),
+    }
+    const running: { name: string }[] = []
+    const readers = createPartitionReaders({
+      nc: () => nc,
+      stream: 'PURGE',
+      node: 'purger',
+      partitions: 2,
+      replicas: 3,
+      leaseTtlMs: 2_000,
+      running: running as never,
+      log: quiet,
+      readersOf: (p) => [
+        { name: `keeps@p${p}`, handler: memoryHandler(seen, cps, `keeps@p${p}`), kinds: ['reading'], maxRecords: 50 },
+        { name: `holds@p${p}`, handler: holdsBack, kinds: ['reading'], maxRecords: 50 },
+      ],
+    })
+    await readers.start()
+    await until('both partitions taken and read', () => readers.owned().length === 2 && seen.length >= 100)
+    const jsm = await nc.jetstreamManager()
+    const count = async (p: number) =>
+      (await jsm.streams.info('PURGE', { subjects_filter: `purge.p${p}` })).state.subjects?.[`purge.p${p}`] ?? 0
+    const before = [await count(0), await count(1)]
+    expect(before[0]! + before[1]!).toBe(100)
+    await readers.purge()
+    // Partition 0: every reader is past every record. Partition 1: one reader still needs them all.
+    expect(await count(0)).toBe(0)
+    expect(await count(1)).toBe(before[1])
+    await readers.close(Date.now() + 2_000)
+    await nc.close()
+  }, 60_000)
 })
 
 describe('partition leases (a NATS key-value bucket with a time-to-live)', () => {
