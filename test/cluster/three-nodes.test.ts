@@ -82,6 +82,12 @@ describe('a cluster of three nodes', () => {
       expect(r.checks.nats).toMatchObject({ ok: true })
       expect(r.checks.nats!.detail).toMatch(/3 of 3 replicas current|leader/)
       expect(r.checks.partitions!.detail).toMatch(/reads 2 of 6 partition\(s\).*3 node\(s\) live/)
+      // The same as metrics: which partitions this node reads, and each partition reader's lag.
+      const metrics = await (await n.api('/metrics')).text()
+      const owned = [...metrics.matchAll(/^sp_partition_owned\{partition="(p\d)",node="node-\w"\} 1$/gm)].map((m) => m[1])
+      expect(owned).toHaveLength(2)
+      for (const p of owned) expect(metrics).toMatch(new RegExp(`^sp_reader_lag_records\\{reader="alerts@${p}"\\} \\d+$`, 'm'))
+      expect(metrics).toMatch(/^sp_cluster_nodes_live 3$/m)
     }
   })
 
