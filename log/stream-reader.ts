@@ -122,7 +122,7 @@ export function createStreamReader(o: StreamReaderOptions) {
         delay = await fail(e, delay)
       }
     }
-    let held: { records: LogRecord[]; end: number; last: JsMsg } | null = null
+    let held: { records: LogRecord[]; end: number; last: JsMsg; fetched: number } | null = null
     // The consumer's delivery sequence of the last message taken. A fetch that expires as messages are on
     // their way leaves them delivered to nobody; the server counts them as sent, and acknowledging a later
     // one would acknowledge them too. A jump in this sequence shows it: the consumer is made again from
@@ -155,7 +155,7 @@ export function createStreamReader(o: StreamReaderOptions) {
             if (wanted.has(r.kind)) records.push(r)
           }
           const last = msgs[msgs.length - 1]!
-          held = { records, end: last.seq + 1, last }
+          held = { records, end: last.seq + 1, last, fetched: msgs.length }
           pending = last.info.pending
           oldestAt = pending > 0 ? (oldestAt ?? Date.now()) : null
         }
@@ -169,10 +169,14 @@ export function createStreamReader(o: StreamReaderOptions) {
         // Nothing returned: the whole batch is durable. A position of another partition: nothing is yet.
         if (!durable) durableNext = next
         else if (durable.segment === o.partition) durableNext = durable.offset
+        const partial = held.fetched < o.maxRecords && pending === 0
         held = null
         error = null
         failingSince = null
         delay = 200
+        // Handing on: caught up with what the stream held at the last fetch is enough. Other nodes go on
+        // appending to this partition, so waiting for an empty fetch could last until the deadline.
+        if (draining && partial) break
         if (pending === 0 && o.idleMs && !draining) await pause(o.idleMs)
       } catch (e) {
         delay = await fail(e, delay)
