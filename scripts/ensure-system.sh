@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 for_tests=0
-[ "${1:-}" = "--for-tests" ] && for_tests=1
+for_cluster=0
+[ "${1:-}" = "--for-tests" ] && for_tests=1 && for_cluster=1
+# `npm run cluster` (scripts/cluster.sh): cluster mode's engines, without the browser and benchmark tools.
+[ "${1:-}" = "--for-cluster" ] && for_cluster=1
 
 node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);console.log(a>20||(a===20&&b>=19)?1:0)' 2>/dev/null || echo 0)
 if [ "$node_ok" != 1 ]; then
@@ -29,9 +32,11 @@ if [ "$for_tests" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
   command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
-  # The store's contract tests start a private PostgreSQL; Debian keeps initdb off PATH.
+fi
+if [ "$for_cluster" = 1 ]; then
+  # The store's contract tests and cluster mode start a private PostgreSQL; Debian keeps initdb off PATH.
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-  # Cluster mode's engines (issue 15), for its tests only: the single-node service needs neither.
+  # Cluster mode's engines (issue 15), for its tests and `npm run cluster`: the single-node service needs neither.
   [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
   [ -x /usr/bin/redis-server ] || command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 fi
