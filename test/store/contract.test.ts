@@ -251,6 +251,7 @@ describe('store upgrade', () => {
       '0012-outbox',
       '0013-open311',
       '0014-notifications',
+      '0015-reader-fences',
     ])
     expect(await adopted.db.selectFrom('secrets').select('name').execute()).toEqual([{ name: 'admin_token' }])
     await adopted.close()
