@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config'
 // Solo tests measure the service's own resources (its memory over a year-long download, its PUBACK
 // p99 beside a frozen dashboard): on two cores another file's servers take the CPU, starve V8's
 // concurrent GC, and the figure would measure the neighbour.
+// Cluster mode's tests (test/solo/cluster-*) run there too: each starts three nats-servers, Redis and
+// three nodes, and their leases (seconds) must not expire because a neighbour holds both cores.
 // Unset (vitest run by hand), every file is included.
 const phase = process.env.SP_PHASE
 const SOLO = 'test/solo/**'

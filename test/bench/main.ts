@@ -33,6 +33,10 @@ if (opt.outbox) {
   const { runOutboxBench } = await import('./outbox-main.ts')
   process.exit(await runOutboxBench(opt.outbox, ROOT))
 }
+if (opt.cluster) {
+  const { runClusterBench } = await import('./cluster-main.ts')
+  process.exit(await runClusterBench(opt.cluster, ROOT))
+}
 cleanupOnSignals()
 
 let ts = Date.now() - 6 * 86_400_000 // unique device times, inside the accepted window

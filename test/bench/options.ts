@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { type ClusterBenchOptions, parseClusterOptions } from './cluster-options.ts'
 
 /** The rate the latency targets are stated at. */
 export const FIXED_RATE = 2000
@@ -18,6 +19,8 @@ export interface BenchOptions {
   roundsOnly: boolean
   /** `--outbox`: the webhook outbox benchmark instead (outbox-main.ts); null for the main one. */
   outbox: OutboxBenchOptions | null
+  /** `--cluster`: one node against a three-node cluster instead (cluster-main.ts); null for the main one. */
+  cluster: ClusterBenchOptions | null
 }
 
 export interface OutboxBenchOptions {
@@ -62,9 +65,12 @@ export const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--baseline
   --rate R            (--outbox) readings/s of the fixed load (default ${OUTBOX.rate})
   --subscriptions N   (--outbox) webhook subscriptions in B and C (default ${OUTBOX.subscriptions})
   --alert-devices N   (--outbox) bins that tip over and stand up, raising and clearing alerts (default ${OUTBOX['alert-devices']})
-  --alert-every-ms MS (--outbox) each such bin's interval between readings (default ${OUTBOX['alert-every-ms']})`
+  --alert-every-ms MS (--outbox) each such bin's interval between readings (default ${OUTBOX['alert-every-ms']})
+       npm run bench -- --cluster [--quick] …   one node against a three-node cluster; --cluster --help for its options`
 
 export function parseBenchOptions(argv: string[]): BenchOptions {
+  // --cluster has options of its own (cluster-options.ts).
+  if (argv.includes('--cluster')) return { ...parseBenchOptions([]), cluster: parseClusterOptions(argv) }
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -126,5 +132,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     quick: values.quick ?? false,
     roundsOnly: values['rounds-only'] ?? false,
     outbox,
+    cluster: null,
   }
 }

@@ -22,6 +22,8 @@ export interface ChildOptions {
   env?: Record<string, string>
   /** Extra node flags, e.g. --cpu-prof for a profile. */
   nodeArgs?: string[]
+  /** How long it may take to say it is running (a cluster node waits for NATS and its leases). */
+  startTimeoutMs?: number
 }
 
 /** The real entry point (`service/main.ts`) as its own process, with the flags it runs with in production, so it can be killed with SIGKILL or SIGTERM. */
@@ -54,7 +56,7 @@ export async function spawnService(o: ChildOptions): Promise<ChildService> {
   })
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start:\n${out}`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`service did not start:\n${out}`)), o.startTimeoutMs ?? 30_000)
     const check = () => {
       if (out.includes('smartplace is running')) {
         clearTimeout(timer)

@@ -67,6 +67,7 @@ export async function startClusterStack(opts: { partitions?: number; env?: Recor
         token,
         httpPort: p.http,
         mqttPort: p.mqtt,
+        startTimeoutMs: 90_000,
         env: {
           DATABASE_URL: pg.url,
           CLUSTER_NATS_URL: nats.url,
