@@ -184,6 +184,8 @@ describe('first look: a fresh npm start shows an open alert in every view within
     expect(after.anchor).toBe(kept.anchor)
     expect(after.devices).toHaveLength(kept.devices.length)
     expect(after.playedUntil).toBeGreaterThan(kept.anchor - H)
+    // The first look's start line follows the banner, asynchronously: waited for, not raced.
+    await waitFor(() => again.sim.output().includes('first look: demo devices starting'), 15_000)
     expect(again.sim.output()).toContain('"resumed":true')
     expect(again.sim.output()).not.toMatch(/first look: .*left out/)
     expect((await api<Alert[]>(again.sim, `/api/alerts?status=open&site=${DEMO_SITES.town}`)).length).toBeGreaterThan(0)
