@@ -30,14 +30,14 @@ export interface PartitionReadersDeps {
   dropped?(partition: number): void
   /** The running readers, kept up to date for /ready and the metrics. */
   running: Pick<StreamReader, 'name' | 'status'>[]
+  /** How often what every reader of a partition has made durable is purged from the stream; unset, never. */
+  purgeEveryMs?: number
   log: Logger
   onFailure?(reader: string): void
 }
 
 /** How long a partition handed on cleanly may read on before it lets go. */
 const DRAIN_MS = 5_000
-/** How often what every reader of a partition has made durable is purged from the stream. */
-const PURGE_MS = 10_000
 
 /**
  * Runs, on this node, the log's readers of the partitions it holds a lease on (issue 15): taken
@@ -103,10 +103,14 @@ export function createPartitionReaders(deps: PartitionReadersDeps) {
         { nc: deps.nc(), log: deps.log, acquired, released },
       )
       await leases.start(deadline)
-      purgeTimer = setInterval(() => {
-        purge().catch((e: Error) => deps.log.warn({ err: e.message }, 'stream purge failed; tried again later'))
-      }, PURGE_MS)
-      purgeTimer.unref()
+      // Off for now: a CI run with it lost acknowledged readings in the NATS-kill test (under investigation).
+      // Without it the stream keeps everything until its ceiling, where appends are refused, never dropped.
+      if (deps.purgeEveryMs) {
+        purgeTimer = setInterval(() => {
+          purge().catch((e: Error) => deps.log.warn({ err: e.message }, 'stream purge failed; tried again later'))
+        }, deps.purgeEveryMs)
+        purgeTimer.unref()
+      }
     },
     /** Purges now what every reader of this node's partitions has made durable (the timer does it every 10 s). */
     purge,

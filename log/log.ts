@@ -277,8 +277,11 @@ export function createLog(config: LogConfig, log: Logger, onRefused?: (code: Ref
       openNext()
       space = createSpaceGuard(config.dir, () => {
         if (!refusal) return
-        // After a real ENOSPC, wait for room for a whole batch, or every tick would fail one more.
-        if (refusal.code === 'DISK_ERROR' || blocked(refusal.code === 'DISK_FULL' ? 1024 * 1024 : 0) === null) lift()
+        // After a real ENOSPC, wait for room for a whole batch, or every tick would fail one more. At the
+        // ceiling, wait until a segment's worth is free (readers passed one and it was deleted): lifting as
+        // soon as one byte fits would acknowledge small records between refusals of larger ones.
+        const room = refusal.code === 'DISK_FULL' ? 1024 * 1024 : refusal.code === 'LOG_CEILING' ? rotateAt : 0
+        if (refusal.code === 'DISK_ERROR' || blocked(room) === null) lift()
       })
       space.start()
       closed = false
