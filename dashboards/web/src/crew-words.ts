@@ -1,23 +1,19 @@
 import type { CrewBin } from '#devices'
+import { dayKeyOf, hhmm, londonParts } from './london-time.ts'
 
-/** The crew works to the council's clock whatever the phone is set to. */
-const ZONE = 'Europe/London'
-const timeOnly = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, hour: '2-digit', minute: '2-digit' })
-const withWeekday = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, weekday: 'short', hour: '2-digit', minute: '2-digit' })
-// Date and time apart: en-GB puts a comma between them when formatted together ("Mon 7 Dec, 07:00").
-const dateOnly = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, weekday: 'short', day: 'numeric', month: 'short' })
-const dayKey = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' })
+/** The crew works to the council's clock whatever the phone is set to (London, by london-time.ts). */
 
 const WEEK_MS = 6 * 86_400_000
 
 /** Whether a time falls on today's date in London. */
-export const londonToday = (iso: string, now = Date.now()) => dayKey.format(Date.parse(iso)) === dayKey.format(now)
+export const londonToday = (iso: string, now = Date.now()) => dayKeyOf(Date.parse(iso)) === dayKeyOf(now)
 
 /** "14:30" today, "Tue 14:30" within the week, "Tue 9 Jun 14:30" further off (all London time). */
 export function when(iso: string, now = Date.now()): string {
   const t = Date.parse(iso)
-  if (dayKey.format(t) === dayKey.format(now)) return timeOnly.format(t)
-  return Math.abs(t - now) < WEEK_MS ? withWeekday.format(t) : `${dateOnly.format(t)} ${timeOnly.format(t)}`
+  const p = londonParts(t)
+  if (dayKeyOf(t) === dayKeyOf(now)) return hhmm(p)
+  return Math.abs(t - now) < WEEK_MS ? `${p.weekday} ${hhmm(p)}` : `${p.weekday} ${p.day} ${p.monthName} ${hhmm(p)}`
 }
 
 /** Fill in four bands; each has its own colour, size and word, so colour is never the only cue. */

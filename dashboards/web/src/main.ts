@@ -55,9 +55,9 @@ function prefetchRound() {
   const list = request<CrewToday>('/api/crew/today')
   list.catch(() => {})
   earlyCrew = { at: Date.now(), list }
-  // Only a head start: the view loads them again itself and says so if that fails.
+  // Only a head start: the view loads it again itself and says so if that fails. Not the map: its
+  // 45 KB would share a slow line with the list, and Leaflet's start would hold up drawing it.
   import('./crew.ts').catch(() => {})
-  import('./crew-map.ts').catch(() => {})
 }
 function takeEarlyCrew() {
   const e = earlyCrew
