@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../../scripts/free-port.ts'
 import { nodeFlags } from '../../scripts/node-flags.ts'
+import { captureChildOutput, childLogLevel, noteSecret } from '../helpers/log-capture.ts'
 import { onCleanup } from './cleanup.ts'
 
 export interface ServiceProcess {
@@ -11,7 +12,7 @@ export interface ServiceProcess {
   pid: number
   url: string
   mqttUrl: string
-  /** The last output, for failure messages. */
+  /** The last output (log lines at warn and above), for failure messages and the warning count. */
   output(): string
   /** SIGTERM, wait for the exit, remove the data dir. */
   stop(): Promise<void>
@@ -41,7 +42,10 @@ export function unreadEnv(root: string, names = Object.keys(BENCH_ENV)): string[
 // Both the current and the baseline service start through here, with the same environment and
 // each with its own tree's node flags (service/node-flags), so nothing but their code and those differs. Only the entry point and the environment
 // names of service/config.ts are relied on: the internals are free to change between commits.
+// Under `npm test` (the bench smoke test) it logs at debug into the log dir for the leak check (test/log-check/), both
+// trees alike; a bench run on its own (no SP_TEST_LOG_DIR) keeps warn, so its figures are not a debug log's.
 export async function startServiceProcess(o: ServiceStart): Promise<ServiceProcess> {
+  noteSecret(o.token)
   const dataDir = mkdtempSync(join(tmpdir(), 'sp-bench-'))
   const [httpPort, mqttPort] = [await freePort(), await freePort()]
   const child = spawn(process.execPath, [...nodeFlags(o.root), '--import', 'tsx', 'service/main.ts'], {
@@ -57,9 +61,9 @@ export async function startServiceProcess(o: ServiceStart): Promise<ServiceProce
       INFLUX_URL: o.influxUrl,
       INFLUX_DB: o.db,
       ADMIN_TOKEN: o.token,
-      LOG_LEVEL: 'warn',
       ...BENCH_ENV,
       ...o.env,
+      LOG_LEVEL: childLogLevel(o.env?.LOG_LEVEL ?? 'warn'),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -67,12 +71,7 @@ export async function startServiceProcess(o: ServiceStart): Promise<ServiceProce
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     rmSync(dataDir, { recursive: true, force: true })
   })
-  let out = ''
-  const keep = (b: Buffer) => {
-    out = (out + b.toString()).slice(-20_000)
-  }
-  child.stdout!.on('data', keep)
-  child.stderr!.on('data', keep)
+  const output = captureChildOutput(child, 'bench-service', o.env?.LOG_LEVEL ?? 'warn')
   const exited = new Promise<void>((r) => child.once('exit', () => r()))
   const url = `http://127.0.0.1:${httpPort}`
 
@@ -80,13 +79,13 @@ export async function startServiceProcess(o: ServiceStart): Promise<ServiceProce
   try {
     const deadline = Date.now() + 30_000
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`service in ${o.root} exited with ${child.exitCode}:\n${out}`)
+      if (child.exitCode !== null) throw new Error(`service in ${o.root} exited with ${child.exitCode}:\n${output()}`)
       const ok = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(2_000) }).then(
         (r) => r.ok,
         () => false,
       )
       if (ok) break
-      if (Date.now() > deadline) throw new Error(`service in ${o.root} not ready within 30 s:\n${out}`)
+      if (Date.now() > deadline) throw new Error(`service in ${o.root} not ready within 30 s:\n${output()}`)
       await new Promise((r) => setTimeout(r, 100))
     }
   } catch (e) {
@@ -101,7 +100,7 @@ export async function startServiceProcess(o: ServiceStart): Promise<ServiceProce
     pid: child.pid!,
     url,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
-    output: () => out,
+    output,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM')

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 // @ts-expect-error oidc-provider ships no type declarations; the little used here is typed below.
 import ProviderModule from 'oidc-provider'
+import { noteSecret } from './log-capture.ts'
 
 /** What the test provider says about one of its accounts. */
 export interface AccountClaims {
@@ -45,6 +46,8 @@ export interface TestProvider {
 export async function listenProvider(): Promise<TestProvider> {
   const clientId = 'smartplace-test'
   const clientSecret = randomBytes(24).toString('base64url')
+  // 32 characters: too short for the log check's shape of a random secret, so it is noted by name.
+  noteSecret(clientSecret)
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null
   let userinfoCalls = 0
   const server = createServer((req, res) => {
@@ -64,13 +67,15 @@ export async function listenProvider(): Promise<TestProvider> {
       return userinfoCalls
     },
     configure({ redirectUri, accounts, claimsInIdToken = false }) {
+      const cookieKey = randomBytes(32).toString('base64url')
+      noteSecret(cookieKey)
       const provider = new Provider(issuer, {
         // token_endpoint_auth_method is left at its default, client_secret_basic.
         clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [redirectUri], response_types: ['code'] }],
         pkce: { required: () => true },
         claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
         conformIdTokenClaims: !claimsInIdToken,
-        cookies: { keys: [randomBytes(32).toString('base64url')] },
+        cookies: { keys: [cookieKey] },
         findAccount: (_ctx: unknown, id: string) => {
           const account = accounts[id]
           return account ? { accountId: id, claims: () => ({ sub: id, ...account }) } : undefined

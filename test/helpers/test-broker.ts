@@ -1,9 +1,11 @@
+import { appendFileSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import type { Device } from '#devices'
 import { type Broker, type BrokerConfig, createBroker } from '../../broker/broker.ts'
 import { brokerMetrics } from '../../broker/metrics.ts'
+import { inProcessLogFile } from './log-capture.ts'
 
 export interface TestBroker {
   broker: Broker
@@ -29,8 +31,11 @@ export interface TestBroker {
 export async function startTestBroker(config: Partial<BrokerConfig> = {}): Promise<TestBroker> {
   const register = new Registry()
   const logs: Record<string, unknown>[] = []
+  // Under `npm test` every line also goes to the log dir, for the leak check (test/log-check/); synchronously, as testLogger's.
+  const logFile = inProcessLogFile('broker')
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
+      if (logFile) appendFileSync(logFile, chunk)
       for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>)
       cb()
     },

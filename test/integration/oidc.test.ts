@@ -315,6 +315,8 @@ describe('single sign-on against a real OpenID provider', () => {
   it('links an invited person only on an address the provider verified, then drops their password and invitation links', async () => {
     const { registry } = svc.service
     const oldPassword = 'an old password from before sso'
+    noteSecret(oldPassword)
+    noteSecret('a brand new passphrase')
     const invited = await registry.people.create({
       email: 'hana@council.example',
       name: 'Hana',
@@ -365,6 +367,7 @@ describe('single sign-on against a real OpenID provider', () => {
   it('never links an active person with a password, nor an administrator, even on a verified address', async () => {
     const { registry } = svc.service
     const password = 'pat keeps this passphrase'
+    noteSecret(password)
     const pat = await registry.people.create({
       email: 'pat@council.example',
       name: 'Pat',

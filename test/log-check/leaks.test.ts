@@ -26,6 +26,14 @@ describe('the log leak check (run over the whole suite by scripts/test.sh)', () 
     expect(kinds(line({ password: '[Redacted]' }))).toEqual([])
   })
 
+  it('finds a password change body (current, next) and an OIDC client secret, wherever they are nested', () => {
+    expect(kinds(line({ body: { current: 'old pass phrase', next: 'new pass phrase' } }))).toEqual(['credential-field'])
+    expect(kinds(line({ next: 'a sensible new passphrase' }))).toEqual(['credential-field'])
+    expect(kinds(line({ req: { body: { current: 'the one-time one' } } }))).toEqual(['credential-field'])
+    expect(kinds(line({ form: { client_secret: 'short-test-secret' } }))).toEqual(['credential-field'])
+    expect(kinds(line({ body: { current: '[Redacted]', next: '[Redacted]' } }))).toEqual([])
+  })
+
   it('passes what the service does log: where it listens, device ids, times, counts', () => {
     const ok = [
       line({ http: 'http://127.0.0.1:41234', mqtt: 1883, msg: 'smartplace started' }),

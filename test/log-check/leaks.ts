@@ -18,7 +18,9 @@ const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/
 const IPV4 = /(?<![/\d.[])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/
 // In JSON, a value made only of hex and colons with a '::' or a hex letter: an IPv6 address, not a clock time.
 const IPV6 = /"(?=[0-9a-f:]*(?:::|[a-f]))(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}"/i
-const CREDENTIAL_FIELD = /"(password|passwd|secret|token|authorization|cookie|csrf[a-z]*|set-cookie)"\s*:\s*"(?!\[Redacted\])[^"]+"/i
+// `current` and `next` are the old and new password of POST /api/auth/password (dashboards/routes/auth.ts).
+const CREDENTIAL_FIELD =
+  /"(password|passwd|current|next|secret|client_secret|token|authorization|cookie|csrf[a-z]*|set-cookie)"\s*:\s*"(?!\[Redacted\])[^"]+"/i
 
 // Addresses that are not about a person: a server the service failed to reach, a certificate's own name.
 const SERVER_CONTEXT = /\b(?:E[A-Z]+|connect \w+) (?:\d{1,3}\.){3}\d{1,3}:\d+|IP Address:[0-9a-f.:]+/gi
