@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseCsv } from '../helpers/csv.ts'
+import { acMeasurementValidator, errorsOf, geoJsonValidator, toKeyValues, wasteContainerValidator } from '../helpers/open-data-schemas.ts'
 import { connectDevice, countPoints, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 
 /**
@@ -524,6 +525,44 @@ describe('open data history datasets: daily bin fill and building energy, paged,
     })
   })
 
+  describe('issue 13, acceptance 3: the bodies served hold to the shipped RFC 7946 and Smart Data Models schemas', () => {
+    const geoJson = geoJsonValidator()
+    const acMeasurement = acMeasurementValidator()
+
+    it('serves GeoJSON of bin days and of building energy (whole and paged) that the RFC 7946 FeatureCollection schema accepts', async () => {
+      const bodies = [
+        `/open/bin-fill-daily.geojson?${BIN_WINDOW}`,
+        `/open/bin-fill-daily.geojson?${BIN_WINDOW}&limit=3`,
+        `/open/energy-half-hourly.geojson?${ENERGY_WINDOW}`,
+        `/open/energy-half-hourly.geojson?${ENERGY_WINDOW}&limit=50`,
+        `/open/energy-daily.geojson?${ENERGY_WINDOW}`,
+      ]
+      for (const path of bodies) {
+        const res = await open(path)
+        expect(res.headers.get('content-type'), path).toMatch(/^application\/geo\+json/)
+        const geo = JSON.parse(await res.text()) as FeatureCollection
+        expect(geo.features.length, path).toBeGreaterThan(0)
+        expect({ path, errors: errorsOf(geoJson, geo) }).toEqual({ path, errors: [] })
+        // The schema reads these very features: one moved off the globe (longitude 200) is refused.
+        const swapped = structuredClone(geo)
+        swapped.features[0]!.geometry.coordinates = [200, 51.4]
+        expect(geoJson(swapped), path).toBe(false)
+      }
+    })
+
+    it('serves energy NGSI-LD whose every entity, in key-values form, the shipped ACMeasurement schema accepts', async () => {
+      for (const path of [`/open/energy-half-hourly.jsonld?${ENERGY_WINDOW}`, `/open/energy-daily.jsonld?${ENERGY_WINDOW}`]) {
+        const entities = JSON.parse(await text(path)) as Record<string, unknown>[]
+        expect(entities.length, path).toBeGreaterThan(0)
+        for (const e of entities) {
+          const kv = toKeyValues(e)
+          expect({ id: kv.id, errors: errorsOf(acMeasurement, kv) }).toEqual({ id: kv.id, errors: [] })
+        }
+        expect(acMeasurement({ ...toKeyValues(entities[0]!), totalActiveEnergyImport: -1 }), path).toBe(false)
+      }
+    })
+  })
+
   describe('issue 13, acceptance 5: clear refusals, stable paging, conditional requests, and a per-address rate limit', () => {
     it('refuses a page over 5,000 rows with PAGE_SIZE_TOO_LARGE, saying what to do instead; 5,000 itself is served', async () => {
       const body = await refusal(`/open/bin-fill-daily.csv?${BIN_WINDOW}&limit=5001`)
@@ -708,6 +747,28 @@ describe('open data history datasets: daily bin fill and building energy, paged,
       expect(csvRows(now.body).rows.find((r) => r.id === 'hb-d')).toMatchObject({ date: '2026-01-09', emptyings: '1' })
       expect((await headersOf(binCsv, { 'if-none-match': before.etag! })).status).toBe(200)
       expect(now.etag).not.toBe(before.etag)
+    })
+
+    // Acceptance 3, here: after the readings above have come through MQTT, so bins have a latest fill.
+    it('serves bin-fill-latest as GeoJSON the RFC 7946 schema accepts, and as NGSI-LD the WasteContainer schema accepts', async () => {
+      await publish('bin-fill-latest')
+      const geo = JSON.parse(await text('/open/bin-fill-latest.geojson')) as FeatureCollection
+      expect(geo.features.map((f) => f.id)).toEqual(BINS.filter((b) => b.latitude !== undefined).map((b) => b.id))
+      expect(errorsOf(geoJsonValidator(), geo)).toEqual([])
+      const waste = wasteContainerValidator()
+      const entities = JSON.parse(await text('/open/bin-fill-latest.jsonld')) as Record<string, unknown>[]
+      expect(entities.map((e) => e.id)).toEqual(geo.features.map((f) => `urn:ngsi-ld:WasteContainer:${f.id}`))
+      // Fill and emptying as served, not only the bare entity: the schema is held to both.
+      expect(entities.filter((e) => 'fillingLevel' in e).map((e) => e.id)).toEqual([
+        'urn:ngsi-ld:WasteContainer:hb-a',
+        'urn:ngsi-ld:WasteContainer:hb-b',
+      ])
+      expect(entities.every((e) => 'dateLastEmptying' in e)).toBe(true)
+      for (const e of entities) {
+        const kv = toKeyValues(e)
+        expect({ id: kv.id, errors: errorsOf(waste, kv) }).toEqual({ id: kv.id, errors: [] })
+      }
+      expect(waste({ ...toKeyValues(entities[0]!), fillingLevel: 50 })).toBe(false)
     })
 
     // Last: the allowance is per route and per address, and this uses up energy-daily.geojson's.

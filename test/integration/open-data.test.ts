@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditEntry, DeviceState } from '#devices'
 import { parseCsv } from '../helpers/csv.ts'
+import { dayOf, isoDay } from '../helpers/open-data-seed.ts'
 import { type Caller, signedInPerson } from '../helpers/people.ts'
 import { connectDevice, countPoints, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 
@@ -37,6 +38,16 @@ describe('open data: datasets switched on by an administrator, served as DCAT, C
     expect(res.headers.get('content-type')).toMatch(/^application\/ld\+json/)
     return (await res.json()) as { '@context': Record<string, string>; '@type': string; 'dcat:dataset': Record<string, unknown>[] }
   }
+  /** The catalogue as a browser asks for it: the page for people. */
+  const cataloguePage = async () => {
+    const res = await fetch(`${svc.url}/open`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/)
+    return res.text()
+  }
+  /** The datasets the page shows: a section per dataset, headed by its identifier, with its download links. */
+  const pageDatasets = (html: string) => [...html.matchAll(/<section aria-labelledby="([a-z-]+)">/g)].map((m) => m[1])
+  const pageLinks = (html: string) => [...html.matchAll(/<a href="[^"]*(\/open\/[a-z-]+\.[a-z]+)"/g)].map((m) => m[1])
 
   beforeAll(async () => {
     svc = await startService()
@@ -87,6 +98,12 @@ describe('open data: datasets switched on by an administrator, served as DCAT, C
       'service-readings-daily',
     ])
     expect(list.every((d) => !d.published)).toBe(true)
+    // The page for people lists nothing either: no section, no download link, and says so.
+    const page = await cataloguePage()
+    expect(pageDatasets(page)).toEqual([])
+    expect(pageLinks(page)).toEqual([])
+    expect(page).toContain('No datasets are published yet.')
+    for (const d of list) expect(page).not.toContain(d.id)
   })
 
   it('refuses the switch to anyone but an administrator, and an unknown dataset with 404', async () => {
@@ -163,6 +180,14 @@ describe('open data: datasets switched on by an administrator, served as DCAT, C
     expect(ngsi[0]!.dateLastEmptying).toEqual({ type: 'Property', value: { '@type': 'DateTime', '@value': EMPTIED } })
     expect(ngsi[1]!.dateLastEmptying).toBeUndefined()
 
+    // The page for people lists it too, with a link per format and a sample holding the bins.
+    const page = await cataloguePage()
+    expect(pageDatasets(page)).toEqual(['bin-fill-latest'])
+    expect(pageLinks(page)).toEqual(FORMATS.map((f) => `/open/bin-fill-latest.${f}`))
+    expect(page).toContain('Street bin fill levels (latest)')
+    expect(page).not.toContain('No datasets are published yet.')
+    for (const id of Object.keys(FILL)) expect(page).toContain(`<td>${id}</td>`)
+
     // Who published it, and when, is in the audit log.
     const audit = (await (await svc.api('/api/audit?limit=50')).json()) as AuditEntry[]
     const entry = audit.find((e) => e.action === 'dataset-published' && e.target === 'dataset:bin-fill-latest')!
@@ -185,12 +210,26 @@ describe('open data: datasets switched on by an administrator, served as DCAT, C
     expect(await stale.text()).toBe(await (await fetch(`${svc.url}/open/bin-fill-latest.csv`)).text())
   })
 
-  it('withdraws the dataset: the catalogue is empty again, every format 404, and the withdrawal is audited', async () => {
-    expect((await publish(admin, false)).status).toBe(200)
+  it('withdraws the dataset: the catalogue is empty again, every format 404, and the withdrawal is audited with who and when', async () => {
+    const before = Date.now()
+    const res = await publish(admin, false)
+    expect(res.status).toBe(200)
+    expect((await res.json()) as { published: boolean; changedBy: string }).toMatchObject({ published: false, changedBy: admin.actor })
     expect((await catalogue())['dcat:dataset']).toEqual([])
+    expect(pageDatasets(await cataloguePage())).toEqual([])
     for (const f of FORMATS) expect((await fetch(`${svc.url}/open/bin-fill-latest.${f}`)).status).toBe(404)
     const audit = (await (await svc.api('/api/audit?limit=50')).json()) as AuditEntry[]
-    expect(audit.find((e) => e.action === 'dataset-withdrawn' && e.target === 'dataset:bin-fill-latest')?.actor).toBe(admin.actor)
+    const ofDataset = audit.filter((e) => e.target === 'dataset:bin-fill-latest')
+    const withdrawn = ofDataset.filter((e) => e.action === 'dataset-withdrawn')
+    const published = ofDataset.filter((e) => e.action === 'dataset-published')
+    expect([withdrawn.length, published.length]).toEqual([1, 1])
+    const entry = withdrawn[0]!
+    expect(entry.actor).toBe(admin.actor)
+    expect(Date.parse(entry.at)).toBeGreaterThanOrEqual(before - 1000)
+    expect(Date.parse(entry.at)).toBeLessThanOrEqual(Date.now())
+    // Its own entry, after the publication's: both stay in the log.
+    expect(entry.id).not.toBe(published[0]!.id)
+    expect(Date.parse(entry.at)).toBeGreaterThanOrEqual(Date.parse(published[0]!.at))
   })
 
   it("publishes service health as CSV: bins online per area, agreeing with each bin's presence in the API", async () => {
@@ -206,7 +245,7 @@ describe('open data: datasets switched on by an administrator, served as DCAT, C
     expect((await as(admin, 'PUT', '/api/open-data/datasets/service-health', { published: false })).status).toBe(200)
   })
 
-  it('publishes readings per day per type and area as CSV, agreeing with what InfluxDB holds', async () => {
+  it('publishes readings per day per type and area as CSV, listed in /open, agreeing with InfluxDB and with the readings API on an explicit window', async () => {
     expect((await as(admin, 'PUT', '/api/open-data/datasets/service-readings-daily', { published: true })).status).toBe(200)
     const res = await fetch(`${svc.url}/open/service-readings-daily.csv`)
     expect(res.status).toBe(200)
@@ -217,6 +256,42 @@ describe('open data: datasets switched on by an administrator, served as DCAT, C
     const held = await countPoints(svc.influxUrl, svc.db, 'bin')
     expect(held).toBe(Object.keys(FILL).length)
     expect(records).toEqual([['bin', 'unassigned', today, String(held)]])
+    expect((await catalogue())['dcat:dataset'].map((d) => d['dct:identifier'])).toEqual(['service-readings-daily'])
+
+    // On an explicit window (London days, `to` exclusive), against the readings API: each bin's points
+    // over the last few days, counted by the London day they fell on.
+    const day = dayOf(today)
+    const london = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' })
+    const perDay = new Map<string, number>()
+    for (const id of ['ob-1', 'ob-2', 'ob-3']) {
+      const q = new URLSearchParams({ from: new Date(Date.now() - 4 * 86_400_000).toISOString(), to: new Date().toISOString() })
+      const r = await svc.api(`/api/devices/${id}/readings?${q}`)
+      expect(r.status, await r.clone().text()).toBe(200)
+      for (const p of ((await r.json()) as { points: { time: string; fillingLevel?: number | null }[] }).points) {
+        if (typeof p.fillingLevel !== 'number') continue
+        const date = london.format(Date.parse(p.time))
+        perDay.set(date, (perDay.get(date) ?? 0) + 1)
+      }
+    }
+    const rowsOn = async (from: number, to: number) => {
+      const r = await fetch(`${svc.url}/open/service-readings-daily.csv?from=${isoDay(from)}&to=${isoDay(to)}`)
+      const body = await r.text()
+      expect(r.status, body).toBe(200)
+      const [head, ...rows] = parseCsv(body)
+      expect(head).toEqual(header)
+      return rows
+    }
+    const fromApi = (from: number, to: number) =>
+      [...perDay.entries()]
+        .filter(([date]) => date >= isoDay(from) && date < isoDay(to))
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([date, n]) => ['bin', 'unassigned', date, String(n)])
+    expect(fromApi(day - 2, day + 1)).toEqual([['bin', 'unassigned', today, String(Object.keys(FILL).length)]])
+    expect(await rowsOn(day - 2, day + 1)).toEqual(fromApi(day - 2, day + 1))
+    // A window that ends before today holds none of today's readings; one that starts tomorrow, nothing.
+    expect(await rowsOn(day - 2, day)).toEqual(fromApi(day - 2, day))
+    expect(await rowsOn(day - 2, day)).toEqual([])
+    expect(await rowsOn(day + 1, day + 3)).toEqual([])
     expect((await as(admin, 'PUT', '/api/open-data/datasets/service-readings-daily', { published: false })).status).toBe(200)
   })
 
