@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
@@ -19,7 +19,7 @@ import { freePort } from '../../scripts/free-port.ts'
 import { nodeFlags } from '../../scripts/node-flags.ts'
 import { DEMO_AREAS, DEMO_ROUND, DEMO_SITES, demoCollectionDay } from '../../simulators/first-look-devices.ts'
 import { demoSet, demoStream } from '../../simulators/first-look-stream.ts'
-import { childLogFile, noteSecret } from '../helpers/log-capture.ts'
+import { captureChildOutput, childLogLevel, noteSecret } from '../helpers/log-capture.ts'
 import { waitFor } from '../helpers/service.ts'
 
 const H = 3_600_000
@@ -46,22 +46,15 @@ async function spawnSim(dataDir: string, db: string, token: string, args: string
       INFLUX_URL: inject('influxUrl'),
       INFLUX_DB: db,
       ADMIN_TOKEN: token,
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: childLogLevel('info'),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  let out = ''
-  const logFile = childLogFile('first-look')
-  const take = (b: Buffer) => {
-    out = (out + b.toString()).slice(-50_000)
-    if (logFile) appendFileSync(logFile, b)
-  }
-  child.stdout!.on('data', take)
-  child.stderr!.on('data', take)
+  const output = captureChildOutput(child, 'first-look', 'info', 50_000)
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
-  await waitFor(() => out.includes('smartplace is running') || child.exitCode !== null, 30_000)
-  if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}:\n${out}`)
-  return { child, url: `http://127.0.0.1:${httpPort}`, exited, output: () => out }
+  await waitFor(() => output().includes('smartplace is running') || child.exitCode !== null, 30_000)
+  if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}:\n${output()}`)
+  return { child, url: `http://127.0.0.1:${httpPort}`, exited, output }
 }
 
 describe('first look: a fresh npm start shows an open alert in every view within a minute (issue 11, item 6, acceptance 5)', () => {

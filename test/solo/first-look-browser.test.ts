@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../scripts/free-port.ts'
 import { launchChromium } from '../helpers/browser.ts'
-import { childLogFile, noteSecret } from '../helpers/log-capture.ts'
+import { captureChildOutput, childLogLevel, noteSecret } from '../helpers/log-capture.ts'
 import { waitFor } from '../helpers/service.ts'
 import { DESKTOP, openPage, requireBuiltWebApp, screenshot, signIn } from '../helpers/web.ts'
 
@@ -22,7 +22,6 @@ describe('a fresh npm start, seen in Chromium (issue 11, acceptance 5)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sp-first-look-browser-'))
   let child: ChildProcess | undefined
   let exited: Promise<unknown> = Promise.resolve()
-  let out = ''
   let browser: Browser
 
   beforeAll(async () => {
@@ -52,25 +51,19 @@ describe('a fresh npm start, seen in Chromium (issue 11, acceptance 5)', () => {
       MQTT_PORT: String(await freePort()),
       MQTT_WS_PORT: String(await freePort()),
       MQTT_HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: childLogLevel('info'),
     })
     const started = Date.now()
     child = spawn('bash', ['scripts/start.sh'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    const logFile = childLogFile('first-look-browser')
-    const take = (b: Buffer) => {
-      out = (out + b.toString()).slice(-50_000)
-      if (logFile) appendFileSync(logFile, b)
-    }
-    child.stdout!.on('data', take)
-    child.stderr!.on('data', take)
+    const output = captureChildOutput(child, 'first-look-browser', 'info', 50_000)
     const c = child
     exited = new Promise((r) => c.once('exit', r))
-    await waitFor(() => out.includes('smartplace is running') || c.exitCode !== null, 45_000).catch(() => undefined)
-    expect(c.exitCode, out.slice(-5000)).toBeNull()
-    const url = /dashboard: (http:\/\/\S+?)\/?\n/.exec(out)?.[1]
-    expect(url, out.slice(-3000)).toBeDefined()
+    await waitFor(() => output().includes('smartplace is running') || c.exitCode !== null, 45_000).catch(() => undefined)
+    expect(c.exitCode, output().slice(-5000)).toBeNull()
+    const url = /dashboard: (http:\/\/\S+?)\/?\n/.exec(output())?.[1]
+    expect(url, output().slice(-3000)).toBeDefined()
     // The banner says how to get in, and nobody can until the README's command is run.
-    expect(out).toContain('npm run people -- create-admin')
+    expect(output()).toContain('npm run people -- create-admin')
 
     const cli = spawnSync(
       process.execPath,
@@ -104,7 +97,7 @@ describe('a fresh npm start, seen in Chromium (issue 11, acceptance 5)', () => {
     }
     await waitFor(shown, Math.max(1, 60_000 - (Date.now() - started)), 1_000).catch(async () => {
       await screenshot(page, 'first-look-inbox-timeout')
-      throw new Error(`not every view had an open alert in the inbox 60 s after npm start\n${out.slice(-4000)}`)
+      throw new Error(`not every view had an open alert in the inbox 60 s after npm start\n${output().slice(-4000)}`)
     })
     expect(Date.now() - started).toBeLessThan(60_000)
     await screenshot(page, 'first-look-inbox')
