@@ -52,9 +52,12 @@ const isCrew = (me: Me) => me.grants.some((g) => g.role === 'crew')
  */
 let earlyCrew: { at: number; list: Promise<CrewToday> } | null = null
 function prefetchRound() {
-  const list = request<CrewToday>('/api/crew/today')
+  // public/early.js asked already, before this bundle had even arrived.
+  const asked = window.__spEarlyCrew
+  window.__spEarlyCrew = undefined
+  const list = asked ? (asked.list as Promise<CrewToday>) : request<CrewToday>('/api/crew/today')
   list.catch(() => {})
-  earlyCrew = { at: Date.now(), list }
+  earlyCrew = { at: asked?.at ?? Date.now(), list }
   // Only a head start: the view loads it again itself and says so if that fails. Not the map: its
   // 45 KB would share a slow line with the list, and Leaflet's start would hold up drawing it.
   import('./crew.ts').catch(() => {})
