@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs'
-import { Ajv, type ValidateFunction } from 'ajv'
-import addFormats from 'ajv-formats'
+import type { ValidateFunction } from 'ajv'
 import jsonld from 'jsonld'
 import { describe, expect, it } from 'vitest'
 import {
@@ -25,14 +23,20 @@ import {
   toCsv,
   WASTE_CONTEXT,
 } from '#devices'
+import {
+  acMeasurementValidator,
+  fixture,
+  geoJsonValidator,
+  smartDataModelAjv,
+  toKeyValues,
+  wasteContainerValidator,
+} from '../helpers/open-data-schemas.ts'
 
 /**
  * Issue 13, acceptance 3: the open-data formats hold up against the standards others read them with.
  * Every schema and context is a shipped fixture (test/fixtures/open-data, README there says where
  * each came from): nothing is fetched, and the JSON-LD document loader refuses the network.
  */
-
-const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/open-data/${name}`, import.meta.url), 'utf8'))
 
 const row = (over: Partial<BinFillRow> = {}): BinFillRow => ({
   id: 'b1',
@@ -59,8 +63,7 @@ const PLACED = ROWS.filter((r) => r.latitude !== null && r.longitude !== null)
 const errorsOf = (validate: ValidateFunction, data: unknown) => (validate(data) ? [] : (validate.errors ?? []))
 
 describe('GeoJSON validates against RFC 7946 (issue 13, acceptance 3)', () => {
-  const ajv = new Ajv({ allErrors: true, strictTuples: false })
-  const validate = ajv.compile(fixture('geojson-featurecollection.schema.json') as object)
+  const validate = geoJsonValidator()
 
   it('writes a FeatureCollection the RFC 7946 schema accepts, a Point [lon, lat] per placed bin', () => {
     const geo = JSON.parse(JSON.stringify(binsToGeoJson(ROWS)))
@@ -155,38 +158,8 @@ describe('GeoJSON validates against RFC 7946 (issue 13, acceptance 3)', () => {
   })
 })
 
-type NgsiAttribute = { type: 'Property' | 'GeoProperty' | 'Relationship'; value?: unknown; object?: unknown }
-
-/**
- * NGSI-LD normalised → key-values, the form the Smart Data Models JSON Schemas describe: each
- * Property by its value (a typed DateTime `{'@type','@value'}` by its string), a GeoProperty by its
- * GeoJSON, a Relationship by its object; sub-attributes (observedAt) and `@context` are dropped.
- */
-function toKeyValues(entity: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [key, v] of Object.entries(entity)) {
-    if (key === '@context') continue
-    if (key === 'id' || key === 'type') {
-      out[key] = v
-      continue
-    }
-    const attr = v as NgsiAttribute
-    if (attr.type === 'Relationship') out[key] = attr.object
-    else if (attr.type === 'Property' || attr.type === 'GeoProperty') {
-      const value = attr.value as { '@value'?: unknown } | null
-      out[key] = value !== null && typeof value === 'object' && '@value' in value ? value['@value'] : value
-    } else throw new Error(`${key} is not an NGSI-LD attribute: ${JSON.stringify(v)}`)
-  }
-  return out
-}
-
 describe('NGSI-LD entities validate against the Smart Data Models WasteContainer schema (issue 13, acceptance 3)', () => {
-  // The Smart Data Models schemas carry their own keywords ($schemaVersion, modelTags) and name
-  // meta-schemas Ajv does not bundle, so they are compiled as they are, without strict mode.
-  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false })
-  addFormats.default(ajv)
-  ajv.addSchema(fixture('common-schema.excerpt.json') as object)
-  const validate = ajv.compile(fixture('waste-container.schema.json') as object)
+  const validate = wasteContainerValidator()
   const entities = JSON.parse(JSON.stringify(binsToNgsiLd(ROWS))) as Record<string, unknown>[]
 
   it('writes one NGSI-LD entity per placed bin, with its urn, type, @context and attribute shapes', () => {
@@ -266,11 +239,10 @@ const DAY_PERIODS = [
 const dt = (v: string) => ({ '@type': 'DateTime', '@value': v })
 
 describe('NGSI-LD energy entities follow the Smart Data Models ACMeasurement schema (issue 13, acceptances 1 and 3)', () => {
-  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false })
-  addFormats.default(ajv)
-  ajv.addSchema(fixture('common-schema.excerpt.json') as object)
   // The corrected copy (README beside it): upstream nests these properties where no validator looks.
-  const validate = ajv.compile(fixture('ac-measurement.schema.json') as object)
+  const validate = acMeasurementValidator()
+  // The same settings, for the upstream copy the corrections are checked against.
+  const ajv = smartDataModelAjv()
   const halfHours = written(ngsiLdHalfHourWriter(), HALF_HOURS)
   const days = written(ngsiLdDailyWriter(), DAYS)
 

@@ -21,12 +21,13 @@ export function geoJsonValidator(): ValidateFunction {
  * A Smart Data Models schema. They carry their own keywords ($schemaVersion, modelTags) and name
  * meta-schemas Ajv does not bundle, so they are compiled as they are, without strict mode.
  */
-function smartDataModel(file: string): ValidateFunction {
+export function smartDataModelAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false })
   addFormats.default(ajv)
   ajv.addSchema(fixture('common-schema.excerpt.json') as object)
-  return ajv.compile(fixture(file) as object)
+  return ajv
 }
+const smartDataModel = (file: string): ValidateFunction => smartDataModelAjv().compile(fixture(file) as object)
 
 /** The Smart Data Models WasteContainer schema (key-values form). */
 export const wasteContainerValidator = () => smartDataModel('waste-container.schema.json')
