@@ -78,6 +78,12 @@ export interface PeopleStore {
   addInvitation(tokenHash: Buffer, personId: string, expiresAt: number, createdBy: string): Promise<void>
   /** The person of an unused, unexpired invitation, without using it (to greet them, and to judge their password first). */
   peekInvitation(tokenHash: Buffer, now: number): Promise<string | undefined>
+  /**
+   * What became of an invitation link, live or not, for the audit of a refused one: whose it is and
+   * whether it was used or has expired (used wins: a used link's expiry does not matter); undefined
+   * for a link that was never made or has been withdrawn.
+   */
+  invitationState(tokenHash: Buffer, now: number): Promise<{ personId: string; state: 'live' | 'used' | 'expired' } | undefined>
   /** Marks an unused, unexpired invitation used and returns its person id; undefined otherwise. Single use holds under races. */
   useInvitation(tokenHash: Buffer, now: number): Promise<string | undefined>
   /** Withdraws a person's unused invitations, so that only the newest link works. */
@@ -213,6 +219,16 @@ export function createPeopleStore(db: Kysely<Database>): PeopleStore {
         .where('expires_at', '>', now)
         .executeTakeFirst()
       return r?.person_id
+    },
+    async invitationState(tokenHash, now) {
+      const r = await db
+        .selectFrom('invitations')
+        .select(['person_id', 'expires_at', 'used_at'])
+        .where('token_hash', '=', tokenHash)
+        .executeTakeFirst()
+      if (!r) return undefined
+      const state = r.used_at !== null ? 'used' : Number(r.expires_at) <= now ? 'expired' : 'live'
+      return { personId: r.person_id, state }
     },
     async useInvitation(tokenHash, now) {
       // One conditional update: two clicks on the same link cannot both succeed.

@@ -52,6 +52,50 @@ export const authRoutes =
     }
     const throttled = (reply: FastifyReply, r: Refusal) =>
       sendTooMany(reply, 'AUTH_THROTTLED', r.retryAfterS, throttledMessage(r.scope, r.retryAfterS))
+    /**
+     * A refused password sign-in. The account attacked is named (target, and its email for the
+     * reviewer) only when the typed email is a known account's; otherwise the typed text is not
+     * kept at all: it may be a password typed into the email box.
+     */
+    const auditFailedSignIn = (
+      req: FastifyRequest,
+      person: PersonRecord | undefined,
+      reason: string,
+      extra: Record<string, unknown> = {},
+    ) =>
+      audit(
+        registry.audit,
+        req,
+        'sign-in-failed',
+        person ? `person:${person.id}` : null,
+        person
+          ? { method: 'password', reason, email: person.email, ...extra }
+          : { method: 'password', reason, unknownAccount: true, ...extra },
+      )
+    /**
+     * A refused invitation link, and why: the person it was for when the link was theirs (known by
+     * its hash; the link itself is never kept). `person`: the one the link led to, when it still worked.
+     */
+    const auditRefusedLink = async (
+      req: FastifyRequest,
+      tokenHash: Buffer,
+      step: 'open' | 'accept',
+      known: { person?: PersonRecord | undefined; throttledBy?: Refusal } = {},
+    ) => {
+      let person = known.person
+      let reason = person ? `account-${person.status}` : 'throttled'
+      if (!person) {
+        const link = await registry.people.invitationState(tokenHash, Date.now())
+        person = link ? await registry.people.get(link.personId) : undefined
+        if (!known.throttledBy) reason = !link ? 'invitation-unknown' : link.state === 'live' ? 'account-gone' : `invitation-${link.state}`
+      }
+      await audit(registry.audit, req, 'sign-in-failed', person ? `person:${person.id}` : null, {
+        method: 'invitation',
+        step,
+        reason,
+        ...(known.throttledBy ? { scope: known.throttledBy.scope } : {}),
+      })
+    }
 
     app.post(
       '/api/auth/sign-in',
@@ -71,7 +115,11 @@ export const authRoutes =
       async (req, reply) => {
         const { email, password } = req.body
         const refusal = brake.check(req.ip, email)
-        if (refusal) return throttled(reply, refusal)
+        if (refusal) {
+          // Refused unchecked, so no argon2 hash; still a guess, and recorded as one (the route's rate limit bounds the entries).
+          await auditFailedSignIn(req, await registry.people.byEmail(email), 'throttled', { scope: refusal.scope })
+          return throttled(reply, refusal)
+        }
         const person = await registry.people.byEmail(email)
         // Always one argon2 verification (a dummy one without a hash): as slow for unknown emails as for known ones.
         const right = await verifyPassword(person?.passwordHash ?? null, password)
@@ -86,7 +134,7 @@ export const authRoutes =
                 : null
         if (reason || !person) {
           brake.failed(req.ip, email)
-          await audit(registry.audit, req, 'sign-in-failed', person ? `person:${person.id}` : null, { method: 'password', reason, email })
+          await auditFailedSignIn(req, person, reason ?? 'unknown-email')
           deps.log.info({ reason }, 'sign-in refused')
           return sendError(reply, 401, 'SIGN_IN_FAILED')
         }
@@ -199,12 +247,15 @@ export const authRoutes =
         },
       },
       async (req, reply) => {
+        // Not audited while throttled: this route has no rate limit, and each refusal would be a write.
         const refusal = deps.guard.check(req.ip, INVITATION_IDENTITY, 'http')
         if (refusal) return throttled(reply, refusal)
-        const id = await registry.people.peekInvitation(registry.hasher.hash(`invitation:${req.params.token}`), Date.now())
+        const tokenHash = registry.hasher.hash(`invitation:${req.params.token}`)
+        const id = await registry.people.peekInvitation(tokenHash, Date.now())
         const person = id ? await registry.people.get(id) : undefined
         if (person?.status !== 'invited') {
           deps.guard.failed(req.ip, INVITATION_IDENTITY, 'http')
+          await auditRefusedLink(req, tokenHash, 'open', { person })
           return sendError(reply, 410, 'NOT_FOUND', INVITATION_GONE)
         }
         return { name: person.name, email: person.email }
@@ -226,9 +277,12 @@ export const authRoutes =
       },
       async (req, reply) => {
         const { token, password } = req.body
-        const refusal = deps.guard.check(req.ip, INVITATION_IDENTITY, 'http')
-        if (refusal) return throttled(reply, refusal)
         const tokenHash = registry.hasher.hash(`invitation:${token}`)
+        const refusal = deps.guard.check(req.ip, INVITATION_IDENTITY, 'http')
+        if (refusal) {
+          await auditRefusedLink(req, tokenHash, 'accept', { throttledBy: refusal })
+          return throttled(reply, refusal)
+        }
         // Judged before the link is used, so a weak password does not burn it.
         const invited = await registry.people.peekInvitation(tokenHash, Date.now())
         const invitee = invited ? await registry.people.get(invited) : undefined
@@ -241,6 +295,7 @@ export const authRoutes =
         // Only someone who has not signed up yet: an active person's stray link must not reset their password, nor a disabled one's revive them.
         if (person?.status !== 'invited') {
           deps.guard.failed(req.ip, INVITATION_IDENTITY, 'http')
+          await auditRefusedLink(req, tokenHash, 'accept', { person })
           return sendError(reply, 410, 'NOT_FOUND', INVITATION_GONE)
         }
         deps.guard.succeeded(req.ip)

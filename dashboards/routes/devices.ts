@@ -1,7 +1,7 @@
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { Device, DeviceInput, DeviceState, DeviceTypeName, deviceTypeOf, type Scope } from '#devices'
+import { csvWriter, Device, DeviceInput, DeviceState, type DeviceTypeDef, DeviceTypeName, deviceTypeOf, type Scope } from '#devices'
 import type { InfluxQuery } from '../../influx/query.ts'
 import { queryReadings } from '../../influx/schema.ts'
 import type { AuditStore } from '../../store/audit-store.ts'
@@ -32,6 +32,51 @@ const noDevice = (reply: FastifyReply, id: string) => sendError(reply, 404, 'NOT
 
 /** A home's UPRN is housing data: only callers who read housing data at the device's site see it. */
 const deviceView = (d: Device, scope: Scope): Device => (d.uprn === null || scope.data('housing', d.site) ? d : { ...d, uprn: null })
+
+const ReadingsQuery = z.object({
+  from: z.iso.datetime({ offset: true }).optional().describe('default: 24 hours before `to`'),
+  to: z.iso.datetime({ offset: true }).optional().describe('default: now'),
+  every: z.string().regex(DURATION, 'a duration such as 30s, 15m, 1h or 1d').optional(),
+})
+const WINDOW_RULES = 'Ranges over 7 days need `every` (e.g. 1h, means per step); at most 10,000 points.'
+
+interface Window {
+  from: number
+  to: number
+  every: string | null
+}
+
+/** The window a readings request asks for, as epoch ms; a string is the refusal to send (400). */
+function windowOf(q: z.infer<typeof ReadingsQuery>, now = Date.now()): Window | string {
+  const to = q.to ? Date.parse(q.to) : now
+  const from = q.from ? Date.parse(q.from) : to - 86_400_000
+  const every = q.every ?? null
+  if (from >= to || to - from > MAX_RANGE_MS) return '`from` must be before `to` and the range at most 366 days'
+  if (!every && to - from > 7 * 86_400_000) return 'ranges over 7 days need `every`'
+  if (every) {
+    const m = DURATION.exec(every)!
+    const step = Number(m[1]) * MS[m[2] as keyof typeof MS]
+    if ((to - from) / step > MAX_POINTS) return `\`every\` too small: more than ${MAX_POINTS} points`
+  }
+  return { from, to, every }
+}
+
+/**
+ * The points of queryReadings as CSV: `time`, then the type's fields (only the averaged ones with
+ * `every`, as the query asks for), then anything else InfluxDB answered (`suspect`), so a column
+ * never depends on whether the window happened to hold a value for it.
+ */
+export function readingsCsv(def: DeviceTypeDef, every: string | null, points: readonly Record<string, unknown>[]): string {
+  const fields = Object.entries(def.fields)
+    .filter(([, m]) => every === null || m.unit !== 'code')
+    .map(([f]) => f)
+  const columns = new Set(['time', ...fields, ...(every === null ? ['suspect'] : [])])
+  for (const p of points) for (const k of Object.keys(p)) columns.add(k)
+  const w = csvWriter<Record<string, unknown>>(z.object(Object.fromEntries([...columns].map((c) => [c, z.unknown()]))))
+  let text = w.head
+  for (const p of points) text += w.row(p)
+  return text + w.tail
+}
 
 export const deviceRoutes =
   (deps: DeviceRoutesDeps): FastifyPluginAsyncZod =>
@@ -112,20 +157,23 @@ export const deviceRoutes =
       },
     )
 
+    /** The device, when the caller may read it; otherwise the one 404 for missing and out of scope. */
+    const readable = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+      const d = await deps.devices.get(req.params.id)
+      if (d && principalOf(req).scope.device(d.type, d.site)) return d
+      noDevice(reply, req.params.id)
+      return null
+    }
+
     app.get(
       '/api/devices/:id/readings',
       {
         config: { access: { data: 'any' }, rateLimit: READINGS_LIMIT },
         schema: {
           tags: ['devices'],
-          description:
-            'Reading history from InfluxDB. Ranges over 7 days need `every` (e.g. 1h); at most 10,000 points. At most 120 calls a minute per client (429 with Retry-After beyond).',
+          description: `Reading history from InfluxDB. ${WINDOW_RULES} At most 120 calls a minute per client (429 with Retry-After beyond).`,
           params: Params,
-          querystring: z.object({
-            from: z.iso.datetime({ offset: true }).optional().describe('default: 24 hours before `to`'),
-            to: z.iso.datetime({ offset: true }).optional().describe('default: now'),
-            every: z.string().regex(DURATION, 'a duration such as 30s, 15m, 1h or 1d').optional(),
-          }),
+          querystring: ReadingsQuery,
           response: {
             200: z.object({
               deviceId: z.string(),
@@ -141,22 +189,60 @@ export const deviceRoutes =
         },
       },
       async (req, reply) => {
-        const d = await deps.devices.get(req.params.id)
-        if (!d || !principalOf(req).scope.device(d.type, d.site)) return noDevice(reply, req.params.id)
-        const to = req.query.to ? Date.parse(req.query.to) : Date.now()
-        const from = req.query.from ? Date.parse(req.query.from) : to - 86_400_000
-        const every = req.query.every ?? null
-        if (from >= to || to - from > MAX_RANGE_MS)
-          return sendError(reply, 400, 'BAD_REQUEST', '`from` must be before `to` and the range at most 366 days')
-        if (!every && to - from > 7 * 86_400_000) return sendError(reply, 400, 'BAD_REQUEST', 'ranges over 7 days need `every`')
-        if (every) {
-          const m = DURATION.exec(every)!
-          const step = Number(m[1]) * MS[m[2] as keyof typeof MS]
-          if ((to - from) / step > MAX_POINTS)
-            return sendError(reply, 400, 'BAD_REQUEST', `\`every\` too small: more than ${MAX_POINTS} points`)
-        }
-        const points = await queryReadings(deps.influx, deviceTypeOf(d.type)!, { deviceId: d.id, from, to, every, maxPoints: MAX_POINTS })
-        return { deviceId: d.id, from: new Date(from).toISOString(), to: new Date(to).toISOString(), every, points }
+        const d = await readable(req, reply)
+        if (!d) return reply
+        const w = windowOf(req.query)
+        if (typeof w === 'string') return sendError(reply, 400, 'BAD_REQUEST', w)
+        const points = await queryReadings(deps.influx, deviceTypeOf(d.type)!, { deviceId: d.id, ...w, maxPoints: MAX_POINTS })
+        return { deviceId: d.id, from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString(), every: w.every, points }
+      },
+    )
+
+    app.get(
+      '/api/devices/:id/readings.csv',
+      {
+        config: { access: { data: 'any' }, rateLimit: READINGS_LIMIT },
+        schema: {
+          tags: ['devices'],
+          description:
+            `The same reading history as \`/api/devices/{id}/readings\`, for the same window, as a CSV download (RFC 4180, UTF-8, a header row): ` +
+            `a \`time\` column, then one per field of the device's type (\`suspect\` is 1 on readings outside their plausible band). ${WINDOW_RULES} ` +
+            'Each download is an export: recorded in the audit log with who, which device, the window and from where. At most 120 calls a minute per client.',
+          params: Params,
+          querystring: ReadingsQuery,
+          response: {
+            200: { description: 'the readings, a row per point, oldest first', content: { 'text/csv': { schema: z.string() } } },
+            400: ErrorBody,
+            404: ErrorBody,
+            429: ErrorBody,
+          },
+        },
+      },
+      async (req, reply) => {
+        const d = await readable(req, reply)
+        if (!d) return reply
+        const w = windowOf(req.query)
+        if (typeof w === 'string') return sendError(reply, 400, 'BAD_REQUEST', w)
+        const def = deviceTypeOf(d.type)!
+        const points = await queryReadings(deps.influx, def, { deviceId: d.id, ...w, maxPoints: MAX_POINTS })
+        const from = new Date(w.from).toISOString()
+        const to = new Date(w.to).toISOString()
+        // A HEAD carries no readings away: only a download is an export.
+        if (req.method === 'GET')
+          await audit(deps.audit, req, 'export', `device:${d.id}`, {
+            what: 'readings',
+            format: 'csv',
+            from,
+            to,
+            every: w.every,
+            rows: points.length,
+          })
+        const stamp = (iso: string) => iso.replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')
+        return reply
+          .type('text/csv; charset=utf-8; header=present')
+          .header('content-disposition', `attachment; filename="${d.id}-readings-${stamp(from)}-${stamp(to)}.csv"`)
+          .header('cache-control', 'no-store')
+          .send(readingsCsv(def, w.every, points))
       },
     )
   }

@@ -82,8 +82,8 @@ export interface AuthzFixture {
 
 const byKind = <T>(f: (k: Kind) => T): Record<Kind, T> => ({ bin: f('bin'), boiler: f('boiler'), room: f('room'), meter: f('meter') })
 
-export async function startAuthzFixture(env: Record<string, string> = {}): Promise<AuthzFixture> {
-  const svc = await startService(env)
+export async function startAuthzFixture(env: Record<string, string> = {}, opts: { webRoot?: string } = {}): Promise<AuthzFixture> {
+  const svc = await startService(env, opts.webRoot ? { webRoot: opts.webRoot } : {})
   const registry = svc.service.registry
   let counter = 0
   const unique = () => ++counter

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditEntry, Grant } from '#devices'
+import { hashPassword } from '../../dashboards/access/passwords.ts'
 import { apiToken, putArea, signedInPerson } from '../helpers/people.ts'
 import { startService, type TestService } from '../helpers/service.ts'
 
@@ -39,6 +40,10 @@ describe('the audit log', () => {
 
   let secrets: string[]
   let targets: Record<string, string>
+  let known: { id: string; email: string }
+  // What a person typed into the sign-in form's email box that is no account's: a password, perhaps.
+  const TYPED_PASSWORD = 'my-secret-passphrase-42'
+  const WRONG_PASSWORD = 'not-the-right-passphrase'
 
   beforeAll(async () => {
     svc = await startService()
@@ -60,7 +65,33 @@ describe('the audit log', () => {
     await json(await asAdmin('PUT', '/api/areas/b', { name: 'Area B', kind: 'estate', sites: ['site-b'] }), 201)
     await json(await asAdmin('DELETE', '/api/areas/b'), 204)
 
-    secrets = [made.token, made.token.slice(4), new URL(invited.invitation.url).searchParams.get('invitation')!]
+    // A failed sign-in of each kind: a known account's email with a wrong password, and a password typed into the email box.
+    known = await registry().people.create({
+      email: 'known@council.example',
+      name: 'Known',
+      grants: [crewA],
+      status: 'active',
+      passwordHash: await hashPassword('the right passphrase, long enough'),
+      mustChangePassword: false,
+      createdBy: 'admin-token',
+    })
+    for (const email of [known.email, TYPED_PASSWORD]) {
+      const res = await fetch(`${svc.url}/api/auth/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: WRONG_PASSWORD }),
+      })
+      expect(res.status).toBe(401)
+      await res.text()
+    }
+
+    secrets = [
+      made.token,
+      made.token.slice(4),
+      new URL(invited.invitation.url).searchParams.get('invitation')!,
+      TYPED_PASSWORD,
+      WRONG_PASSWORD,
+    ]
     targets = {
       'invitation-created': `person:${invited.person.id}`,
       'person-grants-changed': `person:${invited.person.id}`,
@@ -92,10 +123,30 @@ describe('the audit log', () => {
     expect(entries.find((e) => e.action === 'token-created')?.detail).toMatchObject({ name: 'audited token', grant: crewA })
   })
 
-  it('never holds a token, an invitation link or an email', async () => {
-    const text = JSON.stringify(await everything())
+  it('records a failed sign-in against the account it tried, from where; a typed email that is no account is not kept', async () => {
+    const failed = (await everything()).filter((e) => e.action === 'sign-in-failed')
+    expect(failed.map(({ actor, target, detail }) => ({ actor, target, detail }))).toEqual([
+      { actor: 'anonymous', target: null, detail: { method: 'password', reason: 'unknown-email', unknownAccount: true } },
+      {
+        actor: 'anonymous',
+        target: `person:${known.id}`,
+        detail: { method: 'password', reason: 'wrong-password', email: 'known@council.example' },
+      },
+    ])
+    for (const e of failed) expect(e.address).toMatch(LOOPBACK)
+  })
+
+  it('holds no token, invitation link or password, and an email only as the known account a failed sign-in tried', async () => {
+    const entries = await everything()
+    const text = JSON.stringify(entries)
     for (const s of secrets) expect(text).not.toContain(s)
-    expect(text).not.toContain('@council.example')
+    // Emails of people invited, changed or disabled are not there (their ids are); the one email is the attacked account's.
+    const withEmail = entries.filter((e) => JSON.stringify(e).includes('@'))
+    expect(withEmail.map((e) => [e.action, e.target, e.detail?.email])).toEqual([
+      ['sign-in-failed', `person:${known.id}`, 'known@council.example'],
+    ])
+    expect(text).not.toContain('audited@council.example')
+    expect(text).not.toContain('chief@council.example')
   })
 
   it('pages newest first by id and filters by action and actor', async () => {

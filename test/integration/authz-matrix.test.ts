@@ -1,4 +1,6 @@
 import { createECDH, randomBytes } from 'node:crypto'
+import { existsSync, readdirSync } from 'node:fs'
+import { join, relative, sep } from 'node:path'
 import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collectRoutes } from '../../dashboards/access/route-table.ts'
@@ -14,6 +16,8 @@ import {
   WHO,
   type Who,
 } from '../helpers/authz-fixture.ts'
+import { noteSecret } from '../helpers/log-capture.ts'
+import { requireBuiltWebApp, WEB_ROOT } from '../helpers/web.ts'
 
 /**
  * Acceptance 1 of issue 10: every route the server registers, read from Fastify's own route table,
@@ -118,6 +122,8 @@ const deadDelivery = async (f: AuthzFixture) => {
 
 const NEW_PASSWORD = 'kettle lantern orchard 1984'
 const OLD_PASSWORD = 'copper meadow bicycle 77'
+noteSecret(NEW_PASSWORD)
+noteSecret(OLD_PASSWORD)
 
 const MATRIX: Record<string, Case | readonly Case[]> = {
   // Operations and documentation: public.
@@ -355,6 +361,12 @@ const MATRIX: Record<string, Case | readonly Case[]> = {
     expect: readsKind(k),
   })),
 
+  // The export of the same history as CSV: the same scope, object by object (and audited); two kinds keep the matrix under its limit.
+  'GET /api/devices/:id/readings.csv': kinds(['bin', 'boiler'], (k) => ({
+    target: (side, f) => ({ path: `/api/devices/${f.devices[side][k]}/readings.csv` }),
+    expect: readsKind(k),
+  })),
+
   // Alerts and incidents.
   'GET /api/alerts': { target: () => ({ path: '/api/alerts' }), expect: everyone(200) },
   'GET /api/alerts/:id': kinds(['bin', 'boiler', 'room', 'meter'], (k) => ({
@@ -495,6 +507,31 @@ const MATRIX: Record<string, Case | readonly Case[]> = {
   'GET /api/quarantine': { target: () => ({ path: '/api/quarantine' }), expect: adminOnly(200, 1) },
   'GET /api/quarantine/summary': { target: () => ({ path: '/api/quarantine/summary' }), expect: adminOnly(200, 1) },
   'POST /api/quarantine/replay': { target: () => ({ path: '/api/quarantine/replay', body: {} }), expect: adminOnly(200, 1) },
+
+  // The web app: the shell at / and each built file, public to everyone alike (they carry no data; the API they call checks).
+  ...webApp(),
+}
+
+/**
+ * The web app's routes: the static plugin registers one per file of the build (and / for the shell),
+ * so the entries are named from the build the service serves, whose asset names carry content
+ * hashes. Only files the build is known to make are given one: the shell, what Vite copies from
+ * dashboards/web/public (public by being put there) and its hashed bundles in assets/. Anything else
+ * served from the web root, and any route of another static root, has no entry and fails the
+ * coverage test. Empty when the app is not built: beforeAll then says so.
+ */
+function webApp(): Record<string, Case> {
+  if (!existsSync(join(WEB_ROOT, 'index.html'))) return {}
+  const filesUnder = (root: string) =>
+    readdirSync(root, { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile())
+      .map((d) => relative(root, join(d.parentPath, d.name)).split(sep).join('/'))
+  const copied = new Set(filesUnder(join(WEB_ROOT, '..', 'public')))
+  const known = (file: string) => file === 'index.html' || copied.has(file) || /^assets\/[\w.-]+\.(js|css|svg|png|webp|woff2?)$/.test(file)
+  const entries: Record<string, Case> = { 'GET /': { label: 'app shell', target: () => ({ path: '/' }), expect: PUBLIC(200) } }
+  for (const file of filesUnder(WEB_ROOT).filter(known))
+    entries[`GET /${file}`] = { target: () => ({ path: `/${file}` }), expect: PUBLIC(200) }
+  return entries
 }
 
 const list = <T>(v: T | readonly T[]): readonly T[] => (Array.isArray(v) ? v : [v as T])
@@ -534,13 +571,18 @@ describe('authorisation matrix: every route × every role × in-area and out-of-
 
   beforeAll(async () => {
     // An issuer nobody answers at: the single sign-on routes are registered, and fail as they would with the provider down.
-    f = await startAuthzFixture({
-      OIDC_ISSUER: 'http://127.0.0.1:1/',
-      OIDC_CLIENT_ID: 'smartplace',
-      OIDC_CLIENT_SECRET: 'matrix-client-secret',
-      // Web Push on, so that its routes answer as they do in use.
-      VAPID_SUBJECT: 'mailto:it@council.example',
-    })
+    // The built web app, as the browser tests serve it: its static routes are in the table too.
+    requireBuiltWebApp()
+    f = await startAuthzFixture(
+      {
+        OIDC_ISSUER: 'http://127.0.0.1:1/',
+        OIDC_CLIENT_ID: 'smartplace',
+        OIDC_CLIENT_SECRET: 'matrix-client-secret',
+        // Web Push on, so that its routes answer as they do in use.
+        VAPID_SUBJECT: 'mailto:it@council.example',
+      },
+      { webRoot: WEB_ROOT },
+    )
   })
   afterAll(async () => {
     await f?.close()
@@ -550,6 +592,13 @@ describe('authorisation matrix: every route × every role × in-area and out-of-
     const table = f.svc.service.routes
     // Fastify's own table, as it registered each route (collectRoutes): a route added without an entry fails here.
     expect(table.length).toBeGreaterThan(80)
+    // The web app is served (its shell and its script), so its routes are held to entries like any other.
+    for (const url of ['/', '/index.html', '/sw.js'])
+      expect(
+        table.some((r) => r.method === 'GET' && r.url === url),
+        url,
+      ).toBe(true)
+    expect(table.filter((r) => r.method === 'GET' && r.url.startsWith('/assets/')).length).toBeGreaterThan(0)
     const problems: string[] = []
     const registered = new Set(table.map((r) => `${r.method} ${r.url}`))
     // A HEAD route Fastify adds beside a GET is tried with the GET's entry.

@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Grant, Me } from '#devices'
 import { hashPassword } from '../../dashboards/access/passwords.ts'
+import { noteSecret } from '../helpers/log-capture.ts'
 import { startService, type TestService } from '../helpers/service.ts'
 
 const CREW: Grant[] = [{ role: 'crew', areas: ['north-round'] }]
 const PASSWORD = 'lanterns along the towpath'
+noteSecret(PASSWORD)
 
 describe('accepting an invitation', () => {
   let svc: TestService
@@ -50,6 +52,12 @@ describe('accepting an invitation', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email, password }),
     })
+  /** Refused links recorded since `mark` (an audit id), oldest first: whose, where and why; never the link. */
+  const refusedSince = async (mark: number) =>
+    (await svc.service.registry.audit.list({ action: 'sign-in-failed', limit: 500 }))
+      .filter((e) => e.id > mark && e.detail?.method === 'invitation')
+      .reverse()
+  const newestId = async () => (await svc.service.registry.audit.list({ limit: 1 }))[0]?.id ?? 0
   const gone = async (res: Response) => {
     expect(res.status).toBe(410)
     expect(await res.json()).toMatchObject({ error: { code: 'NOT_FOUND', message: expect.stringMatching(/used or has expired/) } })
@@ -71,7 +79,11 @@ describe('accepting an invitation', () => {
     expect(await mine.json()).toMatchObject({ id: inv.id, csrfToken: me.csrfToken })
     expect((await svc.service.registry.people.get(inv.id))?.status).toBe('active')
 
+    const mark = await newestId()
     await gone(await accept(inv.token, 'another passphrase entirely'))
+    expect((await refusedSince(mark)).map(({ actor, target, detail }) => ({ actor, target, detail }))).toEqual([
+      { actor: 'anonymous', target: `person:${inv.id}`, detail: { method: 'invitation', step: 'accept', reason: 'invitation-used' } },
+    ])
     expect((await signIn(inv.email, 'another passphrase entirely')).status).toBe(401)
     expect((await signIn(inv.email, PASSWORD)).status).toBe(200)
 
@@ -95,16 +107,29 @@ describe('accepting an invitation', () => {
     expect((await accept(inv.token)).status).toBe(200)
   })
 
-  it('answers 410 for an expired link, an unknown one, and one whose person was disabled', async () => {
+  it('answers 410 for an expired link, an unknown one, and one whose person was disabled, and audits each refusal with its reason', async () => {
+    const mark = await newestId()
     const expired = await invite({ expiresInMs: -1_000 })
     await gone(await accept(expired.token))
     expect((await svc.service.registry.people.get(expired.id))?.status).toBe('invited')
 
-    await gone(await accept(randomBytes(32).toString('base64url')))
+    const unknown = randomBytes(32).toString('base64url')
+    await gone(await accept(unknown))
 
     const disabled = await invite({ status: 'disabled' })
     await gone(await accept(disabled.token))
     expect((await signIn(disabled.email, PASSWORD)).status).toBe(401)
+
+    const refused = await refusedSince(mark)
+    expect(refused.map((e) => [e.actor, e.target, e.detail])).toEqual([
+      ['anonymous', `person:${expired.id}`, { method: 'invitation', step: 'accept', reason: 'invitation-expired' }],
+      ['anonymous', null, { method: 'invitation', step: 'accept', reason: 'invitation-unknown' }],
+      ['anonymous', `person:${disabled.id}`, { method: 'invitation', step: 'accept', reason: 'account-disabled' }],
+    ])
+    for (const e of refused) expect(e.address).toMatch(/127\.0\.0\.1/)
+    const text = JSON.stringify(refused)
+    for (const secret of [expired.token, unknown, disabled.token, PASSWORD, expired.email, disabled.email])
+      expect(text).not.toContain(secret)
   })
 
   it('answers 410 to the still-unused link of a person who is already active, and leaves their password alone', async () => {
@@ -114,7 +139,9 @@ describe('accepting an invitation', () => {
     await registry.people.setPassword(inv.id, await hashPassword(PASSWORD), false)
     await registry.people.setStatus(inv.id, 'active')
 
+    const mark = await newestId()
     await gone(await accept(inv.token, 'a passphrase of the finder'))
+    expect((await refusedSince(mark)).map((e) => [e.target, e.detail?.reason])).toEqual([[`person:${inv.id}`, 'account-active']])
     expect((await signIn(inv.email, 'a passphrase of the finder')).status).toBe(401)
     expect((await signIn(inv.email, PASSWORD)).status).toBe(200)
     expect((await registry.people.get(inv.id))?.status).toBe('active')
@@ -132,7 +159,44 @@ describe('accepting an invitation', () => {
     // Neither the look nor the refused password used the link.
     expect((await fetch(`${svc.url}/api/auth/invitations/${inv.token}`)).status).toBe(200)
     expect((await accept(inv.token)).status).toBe(200)
+    const mark = await newestId()
     await gone(await fetch(`${svc.url}/api/auth/invitations/${inv.token}`))
     await gone(await fetch(`${svc.url}/api/auth/invitations/${randomBytes(32).toString('base64url')}`))
+    // Opening a spent or unknown link is refused and recorded as such, as accepting one is.
+    expect((await refusedSince(mark)).map((e) => [e.target, e.detail])).toEqual([
+      [`person:${inv.id}`, { method: 'invitation', step: 'open', reason: 'invitation-used' }],
+      [null, { method: 'invitation', step: 'open', reason: 'invitation-unknown' }],
+    ])
+  })
+})
+
+describe('guessing invitation links', () => {
+  let svc: TestService
+  beforeAll(async () => {
+    svc = await startService()
+  })
+  afterAll(async () => {
+    await svc?.close()
+  })
+
+  it('audits the guesses refused unchecked once the address is braked, as throttled', async () => {
+    const statuses: number[] = []
+    for (let i = 0; i < 23; i++) {
+      const res = await fetch(`${svc.url}/api/auth/invitations/accept`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: randomBytes(32).toString('base64url'), password: PASSWORD }),
+      })
+      statuses.push(res.status)
+      await res.text()
+    }
+    // 20 free wrong links an address; the next one starts a block, and those after it are refused unchecked.
+    expect(statuses.slice(0, 21)).toEqual(Array(21).fill(410))
+    expect(statuses.slice(21)).toEqual([429, 429])
+    const refused = (await svc.service.registry.audit.list({ action: 'sign-in-failed', limit: 100 })).reverse()
+    expect(refused.map((e) => e.detail?.reason)).toEqual([...Array(21).fill('invitation-unknown'), 'throttled', 'throttled'])
+    expect(refused.slice(21).map((e) => e.detail)).toEqual(
+      Array(2).fill({ method: 'invitation', step: 'accept', reason: 'throttled', scope: 'address' }),
+    )
   })
 })

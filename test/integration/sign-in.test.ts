@@ -8,12 +8,14 @@ import { createSessions } from '../../dashboards/access/sessions.ts'
 import { createHasher } from '../../registry/credentials.ts'
 import type { Registry } from '../../store/registry.ts'
 import { createSessionStore } from '../../store/session-store.ts'
+import { noteSecret } from '../helpers/log-capture.ts'
 import { startService, type TestService } from '../helpers/service.ts'
 import { freshStore, STORE_ADAPTERS } from '../helpers/stores.ts'
 
 const run = promisify(execFile)
 const ADMIN: Grant[] = [{ role: 'admin', areas: null }]
 const PASSWORD = 'plum orchard by the canal lock'
+noteSecret(PASSWORD)
 
 /** A person who signs in with a password, made straight through the registry. */
 async function person(
@@ -170,6 +172,8 @@ describe('signing in with email and password', () => {
     )
     const oneTime = /One-time password: (\S+)/.exec(cli.stdout)?.[1]
     expect(oneTime).toBeDefined()
+    noteSecret(oneTime!)
+    noteSecret('a sensible new passphrase')
     expect(oneTime!.length).toBeGreaterThanOrEqual(16)
     expect(cli.stdout).toMatch(/must be changed at first sign-in/)
     await expect(
@@ -240,7 +244,7 @@ describe('signing in with email and password', () => {
       ['sign-in', `person:${p.id}`],
       ['sign-in-failed', 'anonymous'],
     ])
-    expect(audit[2]!.detail).toMatchObject({ reason: 'wrong-password' })
+    expect(audit[2]!.detail).toEqual({ method: 'password', reason: 'wrong-password', email: p.email })
     for (const e of audit) expect(e.address).toMatch(/127\.0\.0\.1/)
     expect(JSON.stringify(audit)).not.toContain(wrong)
     expect(JSON.stringify(audit)).not.toContain(PASSWORD)
@@ -269,12 +273,41 @@ describe('throttling wrong passwords', () => {
     return answers
   }
 
+  /** The audit entries written since the newest one at `mark`, oldest first. */
+  const auditSince = async (mark: number) => (await svc.service.registry.audit.list({ limit: 500 })).filter((e) => e.id > mark).reverse()
+  const newestId = async () => (await svc.service.registry.audit.list({ limit: 1 }))[0]?.id ?? 0
+
   it('blocks an account after 20 wrong passwords, even for the right one, and an unknown email alike', async () => {
     const p = await person(svc.service.registry)
     const unknown = `nobody-${randomBytes(4).toString('hex')}@council.example`
     for (const email of [p.email, unknown]) {
+      const mark = await newestId()
       const answers = await twentyWrong(email)
       expect(answers.slice(0, 5).map((a) => a.code)).toEqual(Array(5).fill('SIGN_IN_FAILED'))
+
+      // Every guess is in the audit log, those the brake refused unchecked too: 20 guesses, 20 failures.
+      const audit = await auditSince(mark)
+      expect(audit.map((e) => e.action)).toEqual(Array(20).fill('sign-in-failed'))
+      expect(answers.filter((a) => a.status === 429).length).toBeGreaterThan(0)
+      expect(audit.map((e) => e.detail?.reason)).toEqual(
+        answers.map((a) => (a.status === 429 ? 'throttled' : email === p.email ? 'wrong-password' : 'unknown-email')),
+      )
+      for (const e of audit) {
+        expect(e.actor).toBe('anonymous')
+        expect(e.address).toMatch(/127\.0\.0\.1/)
+        // Which account was attacked, when the email is an account's; an unknown one is not kept (it may be a password).
+        if (email === p.email) {
+          expect(e.target).toBe(`person:${p.id}`)
+          expect(e.detail).toMatchObject({ method: 'password', email: p.email })
+        } else {
+          expect(e.target).toBeNull()
+          expect(e.detail).toMatchObject({ method: 'password', unknownAccount: true })
+          expect(e.detail).not.toHaveProperty('email')
+        }
+      }
+      expect(audit.filter((e) => e.detail?.reason === 'throttled').every((e) => e.detail?.scope === 'identity')).toBe(true)
+      expect(JSON.stringify(audit)).not.toContain(unknown)
+      expect(JSON.stringify(audit)).not.toContain('wrong guess number')
       const last = answers.at(-1)!
       expect(last).toMatchObject({ status: 429, code: 'AUTH_THROTTLED' })
       expect(Number(last.retryAfter)).toBeGreaterThanOrEqual(1)
@@ -283,6 +316,8 @@ describe('throttling wrong passwords', () => {
       expect(right.status).toBe(429)
       expect(Number(right.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
       expect(right.headers.getSetCookie()).toEqual([])
+      // Refused unchecked, the right password is a refused sign-in like the guesses before it.
+      expect((await auditSince(mark)).slice(20).map((e) => [e.action, e.detail?.reason])).toEqual([['sign-in-failed', 'throttled']])
     }
     // Braked per account: someone else signs in meanwhile from the same address.
     const other = await person(svc.service.registry)
