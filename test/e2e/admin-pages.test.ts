@@ -5,7 +5,7 @@ import type { MqttClient } from 'mqtt'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { QuarantineEntry } from '#devices'
-import { launchChromium } from '../helpers/browser.ts'
+import { keyboardAudit, launchChromium } from '../helpers/browser.ts'
 import { putArea } from '../helpers/people.ts'
 import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 import {
@@ -173,8 +173,11 @@ describe('the admin pages in Chromium (issue 11, admin)', () => {
       expect(await page.getByRole('region', { name: /Secret for/ }).count()).toBe(0)
 
       const closed = new Promise<void>((resolve) => device!.once('close', () => resolve()))
-      await page.getByRole('button', { name: 'Revoke: Bin, 14 Hawthorn House', exact: true }).click()
-      await page.getByRole('button', { name: 'Yes, revoke: Bin, 14 Hawthorn House', exact: true }).click()
+      // Revoked and confirmed by keyboard alone.
+      expect(await tabTo(page, /^Revoke: Bin, 14 Hawthorn House$/)).toBe(true)
+      await page.keyboard.press('Enter')
+      expect(await tabTo(page, /^Yes, revoke: Bin, 14 Hawthorn House$/)).toBe(true)
+      await page.keyboard.press('Space')
       await page.getByText('Bin, 14 Hawthorn House is revoked and disconnected.').waitFor()
       await closed
       await expect(connectDevice(svc.mqttUrl, 'bin-hawthorn-14', secret)).rejects.toThrow()
@@ -245,7 +248,9 @@ describe('the admin pages in Chromium (issue 11, admin)', () => {
       const entry = page.getByRole('listitem').filter({ hasText: `From ${noisy.id} (bin)` })
       await entry.getByText('very full').waitFor()
       await expect(entry.getByText(/fillingLevel/).count()).resolves.toBeGreaterThan(0)
-      await entry.getByRole('button', { name: new RegExp(`^Replay: message from ${noisy.id} at `) }).click()
+      // Replayed by keyboard alone.
+      expect(await tabTo(page, new RegExp(`^Replay: message from ${noisy.id} at `))).toBe(true)
+      await page.keyboard.press('Enter')
       await page.getByText(/Replay of the message from bin-noisy: Replayed 1: 0 accepted and ingested, 1 refused again/).waitFor()
       // The replayed message's button went with the reload: focus is on the list's heading, not lost.
       await expect.poll(() => page.evaluate('document.activeElement?.textContent')).toBe('Newest messages')
@@ -359,6 +364,15 @@ describe('the admin pages in Chromium (issue 11, admin)', () => {
         await heading(page, 'Admin').waitFor()
         expect(await axeViolations(page), `index ${label}`).toEqual([])
         await screenshot(page, `admin-index-${label}`)
+        if (size === PHONE) {
+          await page.setViewportSize({ width: 320, height: 640 })
+          expect(await scrollsSideways(page), 'index at 320 px').toBe(false)
+          await page.setViewportSize(PHONE)
+        } else {
+          const audit = await keyboardAudit(page)
+          expect(audit.problems, 'index by keyboard').toEqual([])
+          expect(audit.reached).toEqual(expect.arrayContaining(PAGES.map((n) => `a "${TITLES[n]}"`)))
+        }
         for (const name of PAGES) {
           await page.goto(`${url}/#admin/${name}`)
           await heading(page, TITLES[name]).waitFor()
@@ -371,6 +385,8 @@ describe('the admin pages in Chromium (issue 11, admin)', () => {
           if (name === 'devices') await page.getByRole('button', { name: 'Revoke: Quay Steps' }).click()
           expect(await axeViolations(page), `${name} ${label}`).toEqual([])
           await screenshot(page, `admin-${name}-${label}`)
+          // Every control, forms open, reached by Tab with its focus shown.
+          if (size === DESKTOP) expect((await keyboardAudit(page)).problems, `${name} by keyboard`).toEqual([])
           if (size === PHONE) {
             await page.setViewportSize({ width: 320, height: 640 })
             expect(await scrollsSideways(page), `${name} at 320 px`).toBe(false)
@@ -382,5 +398,5 @@ describe('the admin pages in Chromium (issue 11, admin)', () => {
         await context.close()
       }
     }
-  }, 60_000)
+  }, 120_000)
 })

@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert } from '#devices'
 import type { Service } from '../../service/service.ts'
-import { launchChromium } from '../helpers/browser.ts'
+import { keyboardAudit, launchChromium } from '../helpers/browser.ts'
 import { putArea } from '../helpers/people.ts'
 import { startService, type TestService } from '../helpers/service.ts'
 import {
@@ -308,6 +308,97 @@ describe('the alerts inbox in Chromium (issue 11, item 4)', () => {
       'console: Failed to load resource: the server responded with a status of 400 (Bad Request)',
       'console: Failed to load resource: the server responded with a status of 409 (Conflict)',
     ])
+    await a.context.close()
+  })
+
+  it('works from the keyboard alone: every control on the list and on an alert page reached, focus shown; assign, snooze and resolve by Tab and Enter', async () => {
+    const a = await openPage(browser, DESKTOP)
+    await signIn(a.page, url, admin, 'Alerts', '#alerts/all')
+    await expect.poll(async () => (await titles(a.page)).length).toBe(6)
+    // Severity in a word beside its colour on every card.
+    const sev = (await a.page.evaluate(
+      `[...document.querySelectorAll('.inbox-row')].map((r) => [r.className.match(/sev-(\\w+)/)[1], r.querySelector('.inbox-sev').textContent])`,
+    )) as [string, string][]
+    expect(sev.length).toBe(6)
+    for (const [severity, word] of sev) expect(word).toBe(severity[0]!.toUpperCase() + severity.slice(1))
+    const list = await keyboardAudit(a.page)
+    expect(list.problems).toEqual([])
+    expect(list.reached).toEqual(expect.arrayContaining(['a "Bin full, Hill Top"', 'button "Resolved"', 'button "Cleared"']))
+
+    // The housing alert's page, every form there: assign, unsnooze (it was snoozed), resolve, open a case.
+    await a.page.goto(`${url}/#alerts/${boilerA.id}`)
+    await a.page.getByRole('heading', { name: 'History, oldest first' }).waitFor()
+    const housing = await keyboardAudit(a.page)
+    expect(housing.problems).toEqual([])
+    const label = 'Boiler pressure low, 14 Hawthorn House'
+    expect(housing.reached).toEqual(
+      expect.arrayContaining([
+        `button "Assign: ${label}"`,
+        `button "Unsnooze: ${label}"`,
+        `button "Resolve: ${label}"`,
+        `button "Open a case: ${label}"`,
+      ]),
+    )
+
+    // Hill Top's full bin, by keyboard only: Tab, arrow keys in a list, typing, Enter and Space.
+    const open = (await (await api('/api/alerts?status=open&limit=1000')).json()) as Alert[]
+    const hill = open.find((x) => x.deviceId === 'bin-b' && x.ruleId === 'bin-full')!
+    await a.page.goto(`${url}/#alerts/${hill.id}`)
+    await a.page.getByRole('heading', { name: 'History, oldest first' }).waitFor()
+    const name = 'Bin full, Hill Top'
+    const audit = await keyboardAudit(a.page)
+    expect(audit.problems).toEqual([])
+    for (const verb of ['Acknowledge', 'Assign', 'Snooze', 'Resolve']) expect(audit.reached).toContain(`button "${verb}: ${name}"`)
+    const message = a.page.locator('#view-alerts [role="alert"]')
+    const focusedIs = (sel: string) => a.page.evaluate(`document.activeElement.matches(${JSON.stringify(sel)})`) as Promise<boolean>
+    /** Tab to the action's button, then back to its field. */
+    const toFieldOf = async (verb: string) => {
+      await a.page.locator('#view-alerts h2').first().focus()
+      expect(await tabTo(a.page, new RegExp(`^${verb}: ${name}$`)), verb).toBe(true)
+      await a.page.keyboard.press('Shift+Tab')
+    }
+    /** Arrow down a focused list until it shows `text`. */
+    const choose = async (text: string) => {
+      for (let i = 0; i < 30 && (await a.page.evaluate('document.activeElement.selectedOptions[0].text')) !== text; i++)
+        await a.page.keyboard.press('ArrowDown')
+      expect(await a.page.evaluate('document.activeElement.selectedOptions[0].text')).toBe(text)
+    }
+
+    await toFieldOf('Assign')
+    expect(await focusedIs('select')).toBe(true)
+    await choose('Ada Admin')
+    await a.page.keyboard.press('Tab')
+    await a.page.keyboard.press('Enter')
+    await expect.poll(() => message.textContent()).toBe('Assigned.')
+    await expect.poll(() => a.page.locator('.inbox-facts').textContent()).toContain('Assigned toAda Admin')
+
+    await toFieldOf('Snooze')
+    expect(await focusedIs('select')).toBe(true)
+    await choose('For 4 hours')
+    await a.page.keyboard.press('Tab')
+    await a.page.keyboard.press('Space')
+    await expect.poll(() => message.textContent()).toBe('Snoozed.')
+    await a.page.getByRole('button', { name: `Unsnooze: ${name}`, exact: true }).waitFor()
+
+    await toFieldOf('Resolve')
+    expect(await focusedIs('input[name="note"]')).toBe(true)
+    await a.page.keyboard.type('Emptied on the afternoon round')
+    await a.page.keyboard.press('Tab')
+    await a.page.keyboard.press('Enter')
+    await expect.poll(() => message.textContent()).toBe('Resolved.')
+    await a.page.getByRole('button', { name: `Reopen: ${name}`, exact: true }).waitFor()
+    const done = (await (await api(`/api/alerts/${hill.id}`)).json()) as Alert & { assignee?: unknown }
+    expect(done.status).toBe('resolved')
+    expect(await a.page.locator('.inbox-history li').allTextContents()).toEqual([
+      expect.stringMatching(/^\d\d:\d\d Raised$/),
+      expect.stringMatching(/^\d\d:\d\d Assigned to Ada Admin \(you\) by Ada Admin \(you\)$/),
+      expect.stringMatching(/^\d\d:\d\d Snoozed until (\w{3} )?\d\d:\d\d by Ada Admin \(you\)$/),
+      expect.stringMatching(/^\d\d:\d\d Resolved by Ada Admin \(you\).*Emptied on the afternoon round$/),
+    ])
+    // The page after the actions, the reopen form now showing: still all by keyboard.
+    expect((await keyboardAudit(a.page)).problems).toEqual([])
+    await screenshot(a.page, 'inbox-detail-keyboard-desktop')
+    expect(await a.problems()).toEqual([])
     await a.context.close()
   })
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../helpers/browser.ts'
 import { type CrewFleet, measureCrewLive, measureCrewLoad, setupCrewFleet } from '../helpers/crew-fleet.ts'
 import { startService, type TestService } from '../helpers/service.ts'
-import { openPage, PHONE, requireBuiltWebApp, signIn, WEB_ROOT } from '../helpers/web.ts'
+import { openPage, PHONE, requireBuiltWebApp, signIn, tabTo, WEB_ROOT } from '../helpers/web.ts'
 
 /**
  * What must hold for a city-sized fleet (issue 11, acceptance 3). How fast it is (interactive
@@ -48,6 +48,13 @@ describe('the crew view with 2,000 bins, 500 boilers and 100 meters (issue 11, a
     // Focus moves to the first new row's button, so a keyboard or screen-reader user carries on from there.
     expect(await page.evaluate('document.activeElement?.closest("li")?.dataset.deviceId')).toBe(
       await page.locator('#crew-list > li').nth(50).getAttribute('data-device-id'),
+    )
+    // The next fifty by keyboard alone: Tab on down the list to the button, then Enter.
+    expect(await tabTo(page, /^Show 50 more bins \(1900 not shown\)$/)).toBe(true)
+    await page.keyboard.press('Enter')
+    await expect.poll(() => page.locator('#crew-list > li').count()).toBe(150)
+    expect(await page.evaluate('document.activeElement?.closest("li")?.dataset.deviceId')).toBe(
+      await page.locator('#crew-list > li').nth(100).getAttribute('data-device-id'),
     )
     expect(await problems()).toEqual([])
     await context.close()

@@ -3,7 +3,7 @@ import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-c
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CrewToday } from '#devices'
 import type { Service } from '../../service/service.ts'
-import { launchChromium } from '../helpers/browser.ts'
+import { keyboardAudit, launchChromium } from '../helpers/browser.ts'
 import { putArea } from '../helpers/people.ts'
 import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 import {
@@ -14,6 +14,7 @@ import {
   requireBuiltWebApp,
   screenshot,
   scrollsSideways,
+  tabTo,
   WEB_ROOT,
   signIn as webSignIn,
 } from '../helpers/web.ts'
@@ -328,5 +329,49 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
     expect(await scrollsSideways(wide)).toBe(false)
     await shoot(wide, '1366x900')
     await desk.close()
+  })
+  it('works from the keyboard alone: every control and marker reached with its focus shown; a marker names its band and Enter finds its row', async () => {
+    const { context, page, violations } = await phone()
+    await signIn(page)
+    await expect.poll(() => page.locator('#crew-map path.bin-marker').count()).toBe(RIVERSIDE.length)
+    // Colour is never the only cue: each marker's accessible name says its band in the list's words.
+    const WORD: Record<string, string> = {
+      full: 'full',
+      'nearly-full': 'nearly full',
+      filling: 'filling',
+      low: 'under half full',
+      unknown: 'no reading yet',
+    }
+    const markers = (await page.evaluate(
+      `[...document.querySelectorAll('#crew-map path.bin-marker')].map((p) => [p.dataset.deviceId, p.dataset.band, p.getAttribute('aria-label')])`,
+    )) as [string, string, string][]
+    expect(markers).toHaveLength(RIVERSIDE.length)
+    for (const [id, band, name] of markers) {
+      const bin = RIVERSIDE.find((b) => b.id === id)!
+      expect(name, id).toMatch(new RegExp(`^Find in the list: ${bin.name} · .+ \\(${WORD[band]}\\)`))
+    }
+    expect(markers.find(([id]) => id === 'r-full')![1]).toBe('full')
+
+    const audit = await keyboardAudit(page)
+    expect(audit.problems).toEqual([])
+    expect(audit.reached).toEqual(
+      expect.arrayContaining([
+        'button "Collected: Lock Gate"',
+        'a "All alerts in your areas"',
+        expect.stringMatching(/^path "Find in the list: Mill Yard · 97% full \(full\)/),
+      ]),
+    )
+    // Enter on Mill Yard's marker brings its row into view and puts the focus there, as a tap does.
+    await page.locator('#crew-h').focus()
+    expect(await tabTo(page, /^Find in the list: Mill Yard/)).toBe(true)
+    await page.keyboard.press('Enter')
+    await expect.poll(() => page.evaluate(`document.activeElement.closest('li')?.dataset.deviceId`)).toBe('r-full')
+    await page.locator('#crew-h').focus()
+    expect(await tabTo(page, /^Find in the list: Lock Gate/)).toBe(true)
+    await page.keyboard.press('Space')
+    await expect.poll(() => page.evaluate(`document.activeElement.closest('li')?.dataset.deviceId`)).toBe('r-half')
+    await shoot(page, 'keyboard-360x640')
+    expect(await violations()).toEqual([])
+    await context.close()
   })
 })

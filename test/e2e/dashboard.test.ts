@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Service } from '../../service/service.ts'
-import { launchChromium } from '../helpers/browser.ts'
+import { keyboardAudit, launchChromium } from '../helpers/browser.ts'
 import { putArea } from '../helpers/people.ts'
 import { connectDevice, startService, type TestService, telemetryTopic } from '../helpers/service.ts'
-import { axeViolations, createPerson, DESKTOP, PHONE, requireBuiltWebApp, scrollsSideways, WEB_ROOT } from '../helpers/web.ts'
+import { axeViolations, createPerson, DESKTOP, PHONE, requireBuiltWebApp, screenshot, scrollsSideways, WEB_ROOT } from '../helpers/web.ts'
 
 describe('the dashboard in a real browser (acceptance 7)', () => {
   let svc: TestService
@@ -84,9 +84,15 @@ describe('the dashboard in a real browser (acceptance 7)', () => {
     for (const size of [PHONE, DESKTOP]) {
       await page.setViewportSize(size)
       expect(await axeViolations(page), `${size.width}×${size.height}`).toEqual([])
+      await screenshot(page, `all-devices-${size.width}x${size.height}`)
     }
     await page.setViewportSize({ width: 320, height: 640 })
     expect(await scrollsSideways(page)).toBe(false)
+    // Every control on the view is reached by Tab and shows where the focus is.
+    await page.setViewportSize(DESKTOP)
+    const audit = await keyboardAudit(page)
+    expect(audit.problems).toEqual([])
+    expect(audit.reached).toEqual(expect.arrayContaining(['button "Sign out"', 'a "All devices"']))
     await device.endAsync()
   })
 
@@ -97,6 +103,7 @@ describe('the dashboard in a real browser (acceptance 7)', () => {
     for (const size of [PHONE, DESKTOP]) {
       await page.setViewportSize(size)
       expect(await axeViolations(page), `${size.width}×${size.height}`).toEqual([])
+      await screenshot(page, `sign-in-${size.width}x${size.height}`)
     }
     await page.setViewportSize({ width: 320, height: 640 })
     expect(await scrollsSideways(page)).toBe(false)

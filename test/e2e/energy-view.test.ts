@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EnergyBuildings, EnergyDay } from '#devices'
-import { launchChromium } from '../helpers/browser.ts'
+import { keyboardAudit, launchChromium } from '../helpers/browser.ts'
 import { putArea } from '../helpers/people.ts'
 import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 import {
@@ -165,6 +165,10 @@ describe("the energy manager's buildings in Chromium (issue 11, energy)", () => 
       String(museum.week.wasteKwh),
     )
     await checkPage(a.page, 'buildings')
+    // Every control reached by Tab, its focus shown (issue 11, acceptance 2).
+    const rankingKeys = await keyboardAudit(a.page)
+    expect(rankingKeys.problems).toEqual([])
+    expect(rankingKeys.reached).toEqual(expect.arrayContaining(['a "Town Hall"', 'a "Museum"']))
 
     // Keyboard only: Tab to the Town Hall's link and press Enter.
     expect(await tabTo(a.page, /^Town Hall$/)).toBe(true)
@@ -183,6 +187,12 @@ describe("the energy manager's buildings in Chromium (issue 11, energy)", () => 
     expect(drawn[3]).toEqual(before.halfHours.map((h) => h.median))
     expect(await a.page.locator('.energy-halfhours tbody tr').count()).toBe(before.halfHours.length)
     await checkPage(a.page, 'building')
+    await a.page.getByText('The half-hours as a table').click()
+    const buildingKeys = await keyboardAudit(a.page)
+    expect(buildingKeys.problems).toEqual([])
+    expect(buildingKeys.reached).toEqual(expect.arrayContaining(['summary "The half-hours as a table"']))
+    await a.page.getByText('The half-hours as a table').click()
+    expect(await a.page.locator('.energy-halfhours').isVisible()).toBe(false)
 
     const b = await openPage(browser, DESKTOP)
     await signIn(b.page, svc.url, energy, 'Town Hall', '#buildings/m-hall')
@@ -202,4 +212,65 @@ describe("the energy manager's buildings in Chromium (issue 11, energy)", () => 
     await a.context.close()
     await b.context.close()
   }, 90_000)
+  it("draws the day's usage and the usual band exactly as the API gives them, and a half-hour's kWh is the register's rise in the readings (acceptance 4)", async () => {
+    const { page, problems, context } = await openPage(browser, DESKTOP)
+    await signIn(page, svc.url, energy, 'Town Hall', '#buildings/m-hall')
+    await page.locator('.energy-plot canvas').waitFor()
+    const day = await api<EnergyDay>('/api/energy/buildings/m-hall')
+    const drawn = (await page.evaluate(`document.querySelector('.energy-plot').plot.data.map((s) => Array.from(s))`)) as (number | null)[][]
+    // Series: time, the band's high and low, the median, this day's kWh.
+    expect(drawn[0]).toEqual(day.halfHours.map((h) => Date.parse(h.start) / 1000))
+    expect(drawn[1]).toEqual(day.halfHours.map((h) => h.high))
+    expect(drawn[2]).toEqual(day.halfHours.map((h) => h.low))
+    expect(drawn[4]).toEqual(day.halfHours.map((h) => h.kwh))
+    expect(day.halfHours.filter((h) => h.kwh !== null).length).toBeGreaterThan(0)
+    expect(day.halfHours.filter((h) => h.high !== null && h.low !== null).length).toBe(day.halfHours.length)
+
+    // The same window from the readings API: each half-hour with a reading at its start and at its end
+    // used the register's rise between them.
+    const from = day.halfHours[0]!.start
+    const to = new Date(Date.parse(day.halfHours.at(-1)!.start) + SLOT).toISOString()
+    const raw = await api<{ points: { time: string; energyWh: number }[] }>(
+      `/api/devices/m-hall/readings?${new URLSearchParams({ from, to })}`,
+    )
+    const wh = new Map(raw.points.map((p) => [Date.parse(p.time), p.energyWh]))
+    let compared = 0
+    for (const [i, h] of day.halfHours.entries()) {
+      const t = Date.parse(h.start)
+      const a = wh.get(t)
+      const b = wh.get(t + SLOT)
+      if (a === undefined || b === undefined) continue
+      expect(drawn[4]![i], h.start).toBeCloseTo((b - a) / 1000, 3)
+      compared++
+    }
+    // Only in the first half-hour of a Monday can the day hold fewer than two of its readings.
+    if (raw.points.length >= 2) expect(compared).toBeGreaterThan(0)
+    expect(await problems()).toEqual([])
+    await context.close()
+  })
+
+  it('says the band and the lines in words as well as colour: a key naming each, and the range in the table', async () => {
+    const { page, context } = await openPage(browser, PHONE)
+    await signIn(page, svc.url, energy, 'Town Hall', '#buildings/m-hall')
+    await page.locator('.energy-plot canvas').waitFor()
+    expect(await page.locator('.energy-key li').allTextContents()).toEqual([
+      'This day: solid line with dots',
+      'Usual for the weekday (median): dashed line',
+      'Usual range (10th to 90th percentile): shaded band',
+    ])
+    // The median really is dashed and this day's line really has points: shape, not only colour.
+    const series = (await page.evaluate(
+      `(() => { const u = document.querySelector('.energy-plot').plot; return u.series.map((s, i) => ({ label: s.label, dash: s.dash ?? null, points: typeof s.points?.show === 'function' ? s.points.show(u, i) === true : s.points?.show === true })) })()`,
+    )) as { label: string; dash: number[] | null; points: boolean }[]
+    expect(series.find((s) => s.label === 'Usual')!.dash).not.toBeNull()
+    expect(series.find((s) => s.label === 'This day')!.points).toBe(true)
+    const day = await api<EnergyDay>('/api/energy/buildings/m-hall')
+    const first = day.halfHours[0]!
+    expect(await page.locator('.energy-halfhours thead th').allTextContents()).toContain('Usual range')
+    expect(await page.locator('.energy-halfhours tbody tr').first().locator('td[data-label="Usual range"]').textContent()).toMatch(
+      /^[\d.,]+ kWh to [\d.,]+ kWh$/,
+    )
+    expect(first.low).not.toBeNull()
+    await context.close()
+  })
 })

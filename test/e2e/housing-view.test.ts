@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert, CaseView } from '#devices'
-import { launchChromium } from '../helpers/browser.ts'
+import { keyboardAudit, launchChromium } from '../helpers/browser.ts'
 import { putArea } from '../helpers/people.ts'
 import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 import {
@@ -167,6 +167,13 @@ describe("the housing officer's view in Chromium (issue 11, housing)", () => {
     await page.setViewportSize(DESKTOP)
   }
 
+  /** Every control reached by Tab with its focus shown; those named are among them. */
+  const keys = async (page: Page, ...names: string[]) => {
+    const audit = await keyboardAudit(page)
+    expect(audit.problems).toEqual([])
+    expect(audit.reached).toEqual(expect.arrayContaining(names))
+  }
+
   it('lands a housing officer on their estates, with counts, and nothing of the estate they are not granted', async () => {
     const { page, problems } = await open()
     await signIn(page, url, officer, 'Estates')
@@ -183,6 +190,7 @@ describe("the housing officer's view in Chromium (issue 11, housing)", () => {
     const text = (await page.locator('#view-homes').textContent()) ?? ''
     for (const absent of ['Elm', 'elm', HOME_ELM]) expect(text).not.toContain(absent)
     await checkPage(page, 'estates')
+    await keys(page, 'a "Hawthorn Estate"')
     expect(await problems()).toEqual([])
   })
 
@@ -202,6 +210,7 @@ describe("the housing officer's view in Chromium (issue 11, housing)", () => {
     expect(await h14.locator('[data-now="humidity"] dd').textContent()).toBe('55 %')
     expect(await page.locator(`#homes > li[data-uprn="${HOME_15}"] .home-alerts`).textContent()).toBe('No open alerts')
     await checkPage(page, 'estate')
+    await keys(page, 'a "14 Hawthorn House"', 'a "15 Hawthorn House"')
 
     await page.getByRole('link', { name: '14 Hawthorn House' }).click()
     await h2(page, '14 Hawthorn House').waitFor()
@@ -237,6 +246,25 @@ describe("the housing officer's view in Chromium (issue 11, housing)", () => {
       return n
     })()`)) as number
     expect(painted).toBeGreaterThan(20)
+    // Dashed, not only coloured: along that row the level's colour comes and goes, run after run.
+    const runs = (await page.evaluate(`(() => {
+      const u = document.querySelector('[data-chart="pressure"]').plot
+      const y = Math.round(u.valToPos(0.8, 'y', true))
+      const row = u.ctx.getImageData(u.bbox.left, y - 1, u.bbox.width, 3).data
+      const w = Math.round(u.bbox.width)
+      let runs = 0, was = false
+      for (let x = 0; x < w; x++) {
+        let on = false
+        for (let r = 0; r < 3; r++) {
+          const i = (r * w + x) * 4
+          if (row[i] === 138 && row[i + 1] === 109 && row[i + 2] === 0) on = true
+        }
+        if (on && !was) runs++
+        was = on
+      }
+      return runs
+    })()`)) as number
+    expect(runs).toBeGreaterThan(10)
     // The damp-risk period is shaded and said in words; the figures are there as text too.
     const humid = page.locator('figure:has([data-chart="humidity-r-14"])')
     expect(await humid.locator('.damp-span').count()).toBe(1)
@@ -245,14 +273,19 @@ describe("the housing officer's view in Chromium (issue 11, housing)", () => {
     )
     expect(await humid.locator('tbody tr').first().textContent()).toMatch(/^Relative humidity55 % at \d\d:\d\d55 %88 %$/)
     await checkPage(page, 'home')
+    await keys(page, 'button "Show 24 hours"', 'button "Show 7 days"', 'button "Show 30 days"')
 
     // Acceptance 4: each chart reads back what the readings API gives for the same window, at each period.
-    for (const [button, every] of [
-      ['Show 24 hours', ''],
-      ['Show 7 days', '15m'],
-      ['Show 30 days', '1h'],
+    // The periods are chosen by keyboard alone: Tab to the button, then Enter (or Space).
+    for (const [button, every, hours, key] of [
+      ['Show 24 hours', '', 24, 'Enter'],
+      ['Show 7 days', '15m', 7 * 24, 'Space'],
+      ['Show 30 days', '1h', 30 * 24, 'Enter'],
     ] as const) {
-      await page.getByRole('button', { name: button, exact: true }).click()
+      await page.locator('#view-homes h2').focus()
+      expect(await tabTo(page, new RegExp(`^${button}$`)), button).toBe(true)
+      await page.keyboard.press(key)
+      await expect.poll(() => page.getByRole('button', { name: button, exact: true }).getAttribute('aria-pressed')).toBe('true')
       for (const key of ['pressure', 'temperatures', 'humidity-r-14']) {
         const el = page.locator(`[data-chart="${key}"]`)
         await expect.poll(() => el.getAttribute('data-every')).toBe(every)
@@ -270,7 +303,17 @@ describe("the housing officer's view in Chromium (issue 11, housing)", () => {
         ]
         expect(api.points.length, `${key} ${button}`).toBeGreaterThan(20)
         expect(drawn.data, `${key} ${button}`).toEqual(expected)
+        // Each chart spans its period: 24 hours, 7 days, 30 days up to now.
+        expect(Date.parse(drawn.to) - Date.parse(drawn.from), `${key} ${button}`).toBe(hours * 3_600_000)
+        expect(Date.now() - Date.parse(drawn.to), `${key} ${button}`).toBeLessThan(120_000)
       }
+      // The period shown is told by more than colour: pressed, bold and underlined.
+      const pressed = (await page.evaluate(`(() => {
+        const b = document.querySelector('.periods button[aria-pressed="true"]'), s = getComputedStyle(b)
+        return [b.textContent, Number(s.fontWeight) >= 600, s.textDecorationLine]
+      })()`)) as [string, boolean, string]
+      expect(pressed).toEqual([button, true, 'underline'])
+      if (every) await checkPage(page, `home-${every === '15m' ? '7d' : '30d'}`)
     }
     expect(await problems()).toEqual([])
   })

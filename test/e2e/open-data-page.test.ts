@@ -1,8 +1,8 @@
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../helpers/browser.ts'
+import { keyboardAudit, launchChromium } from '../helpers/browser.ts'
 import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
-import { axeViolations, openPage, screenshot, scrollsSideways } from '../helpers/web.ts'
+import { axeViolations, checkAtSizes, openPage, screenshot, scrollsSideways } from '../helpers/web.ts'
 
 const PUBLISHER = 'Royal Borough of Kingston upon Thames'
 const OGL = 'https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/'
@@ -124,6 +124,11 @@ describe('the open data catalogue for people and for portals at /open (issue 13,
       expect(await scrollsSideways(page)).toBe(false)
       expect(await axeViolations(page)).toEqual([])
       await screenshot(page, 'open-data-page')
+      // And on a phone and a desktop (issue 11, acceptance 2), every link reached by Tab with its focus shown.
+      expect(await checkAtSizes(page, 'open-data-page')).toEqual([])
+      const audit = await keyboardAudit(page)
+      expect(audit.problems).toEqual([])
+      expect(audit.reached).toEqual(expect.arrayContaining(['a "CSV (spreadsheet)"']))
       expect(await problems()).toEqual([])
     } finally {
       await context.close()

@@ -3,10 +3,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Grant } from '#devices'
 import type { Service } from '../../service/service.ts'
-import { launchChromium } from '../helpers/browser.ts'
+import { keyboardAudit, launchChromium } from '../helpers/browser.ts'
 import { listenProvider, type TestProvider } from '../helpers/oidc-provider.ts'
 import { startService, type TestService } from '../helpers/service.ts'
-import { createPerson, requireBuiltWebApp, WEB_ROOT } from '../helpers/web.ts'
+import { checkAtSizes, createPerson, requireBuiltWebApp, WEB_ROOT } from '../helpers/web.ts'
 
 const NEW_PASSWORD = 'copper kettle lighthouse marmalade'
 
@@ -263,6 +263,58 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
     expect(await page.locator('#me-roles').textContent()).toBe('crew in north-ward')
     expect((await sessionCookie(context))?.httpOnly).toBe(true)
     await context.close()
+  })
+
+  it('the sign-in page and its sub-pages: no axe-core violations at 360 and 1366 px, nothing sideways at 320 px, all by keyboard', async () => {
+    // The sign-in page, then with "Use an API token" opened by the keyboard alone.
+    const { context, page } = await open('/')
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+    expect(await checkAtSizes(page, 'sign-in')).toEqual([])
+    const audit = await keyboardAudit(page)
+    expect(audit.problems).toEqual([])
+    expect(audit.reached).toEqual(expect.arrayContaining(['input "Email"', 'summary "Use an API token"']))
+    await page.locator('#sign-in-h').focus()
+    for (let i = 0; i < 20 && !(await page.evaluate(`document.activeElement.matches('#token-option summary')`)); i++)
+      await page.keyboard.press('Tab')
+    await page.keyboard.press('Enter')
+    expect(await page.getByLabel('Access token').isVisible()).toBe(true)
+    expect(await checkAtSizes(page, 'sign-in-token')).toEqual([])
+    const withToken = await keyboardAudit(page)
+    expect(withToken.problems).toEqual([])
+    expect(withToken.reached).toEqual(expect.arrayContaining(['input "Access token"', 'button "Sign in with the token"']))
+    await context.close()
+
+    // "Choose a new password", after a one-time password.
+    const gus = await person('Gus Patel', 'issued once only 7730', [{ role: 'viewer', areas: null }], true)
+    const change = await open('/')
+    await signIn(change.page, gus.email, gus.password)
+    await change.page.getByRole('heading', { name: 'Choose a new password' }).waitFor({ timeout: 5_000 })
+    expect(await checkAtSizes(change.page, 'sign-in-change-password')).toEqual([])
+    expect((await keyboardAudit(change.page)).problems).toEqual([])
+    await change.context.close()
+
+    // "Set up your account", from an invitation link.
+    const p = await service.registry.people.create({
+      email: `hal-${randomBytes(3).toString('hex')}@council.example`,
+      name: 'Hal Evans',
+      grants: [{ role: 'viewer', areas: null }],
+      status: 'invited',
+      passwordHash: null,
+      mustChangePassword: false,
+      createdBy: 'admin-token',
+    })
+    const link = randomBytes(32).toString('base64url')
+    await service.registry.people.addInvitation(
+      service.registry.hasher.hash(`invitation:${link}`),
+      p.id,
+      Date.now() + 3_600_000,
+      'admin-token',
+    )
+    const invited = await open(`/?invitation=${link}`)
+    await invited.page.getByRole('heading', { name: 'Set up your account' }).waitFor()
+    expect(await checkAtSizes(invited.page, 'sign-in-invitation')).toEqual([])
+    expect((await keyboardAudit(invited.page)).problems).toEqual([])
+    await invited.context.close()
   })
 
   // Last: the brake holds this address (where the browser is too) for a while.

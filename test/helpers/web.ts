@@ -6,6 +6,7 @@ import { type Algorithm, hash } from '@node-rs/argon2'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import type { Grant } from '#devices'
 import type { Registry } from '../../store/registry.ts'
+import { noteSecret } from './log-capture.ts'
 
 /** The built web app; browser tests serve it through startService({…}, { webRoot: WEB_ROOT, token }). */
 export const WEB_ROOT = fileURLToPath(new URL('../../dashboards/web/dist', import.meta.url))
@@ -24,6 +25,7 @@ export async function createPerson(
   registry: Registry,
   p: { email: string; name: string; password: string; grants: Grant[]; mustChangePassword?: boolean },
 ): Promise<string> {
+  noteSecret(p.password)
   const person = await registry.people.create({
     email: p.email,
     name: p.name,
@@ -126,4 +128,26 @@ export async function tabTo(page: Page, name: RegExp, max = 200): Promise<boolea
     }
   }
   return false
+}
+
+/**
+ * axe-core at 360 × 640 and at 1366 × 900 (a screenshot `<name>-phone`/`<name>-desktop` at each), then
+ * no sideways scrolling at 320 px; the viewport is left at 1366 × 900. Returns what failed, by size.
+ */
+export async function checkAtSizes(page: Page, name: string): Promise<string[]> {
+  const failed: string[] = []
+  for (const [size, vp] of [
+    ['phone', PHONE],
+    ['desktop', DESKTOP],
+  ] as const) {
+    await page.setViewportSize(vp)
+    await page.waitForTimeout(150)
+    for (const v of await axeViolations(page)) failed.push(`${size}: ${v}`)
+    await screenshot(page, `${name}-${size}`)
+  }
+  await page.setViewportSize({ width: 320, height: 640 })
+  await page.waitForTimeout(150)
+  if (await scrollsSideways(page)) failed.push('scrolls sideways at 320 px')
+  await page.setViewportSize(DESKTOP)
+  return failed
 }

@@ -80,6 +80,12 @@ export function createCrewMap(container: HTMLElement, tileUrl: string | null, on
       const id = b.id
       const marker = m
       m.on('click', () => onPick(id))
+      // A round's SVG circles are buttons too: Tab reaches each, Enter or Space finds its row as a tap does.
+      m.getElement()?.addEventListener('keydown', (e) => {
+        if ((e as KeyboardEvent).key !== 'Enter' && (e as KeyboardEvent).key !== ' ') return
+        e.preventDefault()
+        onPick(id)
+      })
       // Two thousand tooltips made up front cost a phone a long task; most are never seen.
       if (many) m.once('mouseover', () => marker.bindTooltip(labelOf(latest.get(id) ?? b)).openTooltip())
       markers.set(b.id, m)
@@ -93,6 +99,10 @@ export function createCrewMap(container: HTMLElement, tileUrl: string | null, on
       path.dataset.deviceId = b.id
       path.dataset.band = bandOf(b.fill).id
       path.classList.add('bin-marker')
+      // Its name says the band in words (colour is never the only cue) and what the bin is.
+      path.setAttribute('role', 'button')
+      path.setAttribute('tabindex', '0')
+      path.setAttribute('aria-label', `Find in the list: ${labelOf(b)}`)
     }
   }
   const placed = (b: CrewBin): b is CrewBin & { latitude: number; longitude: number } => b.latitude !== null && b.longitude !== null
