@@ -82,9 +82,10 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
       }
     }
     try {
-      const names: string[] = []
-      for await (const k of await nodes.keys()) names.push(k)
-      live = Math.max(1, names.length)
+      // A set: a heartbeat written while the listing runs can list its key twice.
+      const names = new Set<string>()
+      for await (const k of await nodes.keys()) names.add(k)
+      live = Math.max(1, names.size)
     } catch {
       return
     }

@@ -119,10 +119,19 @@ export function createService(config: ServiceConfig & { INFLUX_URL: string }, lo
       // Reverse order of start: stop taking requests and readings, put everything on disk, let the readers catch up, then the store.
       if (pruneTimer) clearInterval(pruneTimer)
       if (silenceTimer) clearInterval(silenceTimer)
-      await app.close()
+      // Each step waits at most until the deadline: a client that never lets go must not hold the shutdown.
+      const upTo = async (what: string, p: Promise<unknown>) => {
+        let timer: ReturnType<typeof setTimeout> | undefined
+        const late = new Promise<'late'>((r) => {
+          timer = setTimeout(() => r('late'), Math.max(0, deadline - Date.now()))
+        })
+        const done = await Promise.race([p.then(() => 'done' as const), late]).finally(() => clearTimeout(timer))
+        if (done === 'late') log.warn({ step: what }, 'shutdown step passed its deadline; going on')
+      }
+      await upTo('http', app.close())
       await revocations.close(deadline)
-      await broker.close()
-      await durable.flush()
+      await upTo('broker', broker.close())
+      await upTo('log flush', durable.flush())
       // Cluster mode hands each partition on, read to the end first, so the next owner starts where this node stopped.
       const readersDone = parts.partitionReaders
         ? parts.partitionReaders.close(deadline)
