@@ -157,12 +157,28 @@ export const deviceRoutes =
       },
     )
 
-    /** The device, when the caller may read it; otherwise the one 404 for missing and out of scope. */
-    const readable = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+    /**
+     * The device's readings for the asked window, when the caller may read the device (otherwise
+     * the one 404 for missing and out of scope) and the window holds (otherwise a 400): null once
+     * the refusal is sent. Both readings routes, JSON and CSV, answer from this.
+     */
+    const readingsFor = async (
+      req: FastifyRequest<{ Params: { id: string }; Querystring: z.infer<typeof ReadingsQuery> }>,
+      reply: FastifyReply,
+    ) => {
       const d = await deps.devices.get(req.params.id)
-      if (d && principalOf(req).scope.device(d.type, d.site)) return d
-      noDevice(reply, req.params.id)
-      return null
+      if (!d || !principalOf(req).scope.device(d.type, d.site)) {
+        noDevice(reply, req.params.id)
+        return null
+      }
+      const w = windowOf(req.query)
+      if (typeof w === 'string') {
+        sendError(reply, 400, 'BAD_REQUEST', w)
+        return null
+      }
+      const def = deviceTypeOf(d.type)!
+      const points = await queryReadings(deps.influx, def, { deviceId: d.id, ...w, maxPoints: MAX_POINTS })
+      return { d, def, w, points, from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString() }
     }
 
     app.get(
@@ -189,12 +205,9 @@ export const deviceRoutes =
         },
       },
       async (req, reply) => {
-        const d = await readable(req, reply)
-        if (!d) return reply
-        const w = windowOf(req.query)
-        if (typeof w === 'string') return sendError(reply, 400, 'BAD_REQUEST', w)
-        const points = await queryReadings(deps.influx, deviceTypeOf(d.type)!, { deviceId: d.id, ...w, maxPoints: MAX_POINTS })
-        return { deviceId: d.id, from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString(), every: w.every, points }
+        const r = await readingsFor(req, reply)
+        if (!r) return reply
+        return { deviceId: r.d.id, from: r.from, to: r.to, every: r.w.every, points: r.points }
       },
     )
 
@@ -219,14 +232,9 @@ export const deviceRoutes =
         },
       },
       async (req, reply) => {
-        const d = await readable(req, reply)
-        if (!d) return reply
-        const w = windowOf(req.query)
-        if (typeof w === 'string') return sendError(reply, 400, 'BAD_REQUEST', w)
-        const def = deviceTypeOf(d.type)!
-        const points = await queryReadings(deps.influx, def, { deviceId: d.id, ...w, maxPoints: MAX_POINTS })
-        const from = new Date(w.from).toISOString()
-        const to = new Date(w.to).toISOString()
+        const r = await readingsFor(req, reply)
+        if (!r) return reply
+        const { d, def, w, points, from, to } = r
         // A HEAD carries no readings away: only a download is an export.
         if (req.method === 'GET')
           await audit(deps.audit, req, 'export', `device:${d.id}`, {

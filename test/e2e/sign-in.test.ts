@@ -25,6 +25,27 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
     return { id, email, password }
   }
 
+  /** Invites a person (no password yet); returns the one-time link that an admin's invitation would send, valid for an hour. */
+  const invitationLink = async (name: string, grants: Grant[]) => {
+    const p = await service.registry.people.create({
+      email: `${name.split(' ')[0]!.toLowerCase()}-${randomBytes(3).toString('hex')}@council.example`,
+      name,
+      grants,
+      status: 'invited',
+      passwordHash: null,
+      mustChangePassword: false,
+      createdBy: 'admin-token',
+    })
+    const link = randomBytes(32).toString('base64url')
+    await service.registry.people.addInvitation(
+      service.registry.hasher.hash(`invitation:${link}`),
+      p.id,
+      Date.now() + 3_600_000,
+      'admin-token',
+    )
+    return link
+  }
+
   beforeAll(async () => {
     requireBuiltWebApp()
     // A real OpenID provider, so that the page offers single sign-on beside the password.
@@ -175,22 +196,7 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
   })
 
   it('an invitation link: the person chooses a password, is signed in, and the link leaves the address bar; it works once', async () => {
-    const p = await service.registry.people.create({
-      email: `eve-${randomBytes(3).toString('hex')}@council.example`,
-      name: 'Eve Adeyemi',
-      grants: [{ role: 'housing', areas: null }],
-      status: 'invited',
-      passwordHash: null,
-      mustChangePassword: false,
-      createdBy: 'admin-token',
-    })
-    const link = randomBytes(32).toString('base64url')
-    await service.registry.people.addInvitation(
-      service.registry.hasher.hash(`invitation:${link}`),
-      p.id,
-      Date.now() + 3_600_000,
-      'admin-token',
-    )
+    const link = await invitationLink('Eve Adeyemi', [{ role: 'housing', areas: null }])
 
     const { context, page } = await open(`/?invitation=${link}`)
     await page.getByRole('heading', { name: 'Set up your account' }).waitFor()
@@ -294,22 +300,7 @@ describe('signing in from the web app (issue 10, sign-in)', () => {
     await change.context.close()
 
     // "Set up your account", from an invitation link.
-    const p = await service.registry.people.create({
-      email: `hal-${randomBytes(3).toString('hex')}@council.example`,
-      name: 'Hal Evans',
-      grants: [{ role: 'viewer', areas: null }],
-      status: 'invited',
-      passwordHash: null,
-      mustChangePassword: false,
-      createdBy: 'admin-token',
-    })
-    const link = randomBytes(32).toString('base64url')
-    await service.registry.people.addInvitation(
-      service.registry.hasher.hash(`invitation:${link}`),
-      p.id,
-      Date.now() + 3_600_000,
-      'admin-token',
-    )
+    const link = await invitationLink('Hal Evans', [{ role: 'viewer', areas: null }])
     const invited = await open(`/?invitation=${link}`)
     await invited.page.getByRole('heading', { name: 'Set up your account' }).waitFor()
     expect(await checkAtSizes(invited.page, 'sign-in-invitation')).toEqual([])
