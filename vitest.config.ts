@@ -18,6 +18,10 @@ export default defineConfig({
     globalSetup: ['test/helpers/global-influxd.ts', 'test/helpers/global-postgres.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // expect.poll waits for something that must come (a live word, a row): vitest's 1 s default is
+    // shorter than a Chromium page's socket handshake on two cores that another file's servers share
+    // (CI saw '#conn' still empty). Polls that need longer still say so; none asserts an absence.
+    expect: { poll: { timeout: 10_000 } },
     // Two cores: more workers only fight over the CPU that the servers under test need.
     maxWorkers: phase === 'solo' ? 1 : 2,
   },

@@ -1,9 +1,9 @@
 import { z } from 'zod'
 import { AlertStatus } from './alerts/alert.ts'
 import { Severity } from './alerts/rule.ts'
+import { CREW_MAX_BINS } from './crew-limits.ts'
 
-/** More bins than a crew can work through in a day; beyond this the list keeps the most urgent. */
-export const CREW_MAX_BINS = 2000
+export { CREW_FIRST_PAGE, CREW_MAX_BINS } from './crew-limits.ts'
 
 /** Alerts that put a bin at the top of the list whatever its fill: danger before overflow. */
 export const URGENT_BIN_RULES = ['bin-fire', 'bin-knocked-over'] as const
@@ -46,6 +46,20 @@ export const CrewToday = z.object({
   bins: z.array(CrewBin).describe('fire and knocked over first, then overflowing before the next collection (soonest first), then fullest'),
 })
 export type CrewToday = z.infer<typeof CrewToday>
+
+/**
+ * How many of the list to send: a phone asks for the top first (its screen shows a few dozen rows, and
+ * on a weak signal the first rows come a second sooner), then the whole list for the map.
+ */
+export const CrewTodayQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(CREW_MAX_BINS)
+    .optional()
+    .describe(`at most this many bins (1–${CREW_MAX_BINS}); unset: ${CREW_MAX_BINS}`),
+})
 
 /** Whether full comes before the next collection: null when either is unknown, false when it is not filling. */
 export function fullBefore(o: { ratePerDay: number | null; reachesAt: string | null }, next: number | null): boolean | null {

@@ -105,23 +105,22 @@ const mqttUrls = [
   broker.tlsPort !== null ? `  MQTT TLS:  mqtts://127.0.0.1:${broker.tlsPort}\n` : '',
   broker.wssPort !== null ? `  MQTT WSS:  wss://127.0.0.1:${broker.wssPort}\n` : '',
 ]
-process.stdout.write(
+// One write, after every await: a reader that sees the first line of the banner sees all of it.
+const nobodyYet = (await service.registry.people.count()) === 0
+const banner = [
   `\nsmartplace is running\n  dashboard: ${service.httpUrl}/\n  API docs:  ${service.httpUrl}/docs\n${mqttUrls.join('')}`,
-)
-if (service.createdAdminToken) {
-  process.stdout.write(`  admin token (shown once, keep it safe): ${service.createdAdminToken}\n`)
-} else if (!config.ADMIN_TOKEN) {
-  process.stdout.write(
-    '  admin token: the one printed at the first start (lost it? start with ADMIN_TOKEN=<a new one, 32+ characters> to replace it)\n',
-  )
-}
-if ((await service.registry.people.count()) === 0) {
-  process.stdout.write(
-    '  sign in: nobody can sign in yet. Create the first administrator (prints a one-time password):\n' +
-      '           npm run people -- create-admin --email you@council.gov.uk --name "Your Name"\n',
-  )
-}
-process.stdout.write('\n')
+  service.createdAdminToken
+    ? `  admin token (shown once, keep it safe): ${service.createdAdminToken}\n`
+    : !config.ADMIN_TOKEN
+      ? '  admin token: the one printed at the first start (lost it? start with ADMIN_TOKEN=<a new one, 32+ characters> to replace it)\n'
+      : '',
+  nobodyYet
+    ? '  sign in: nobody can sign in yet. Create the first administrator (prints a one-time password):\n' +
+      '           npm run people -- create-admin --email you@council.gov.uk --name "Your Name"\n'
+    : '',
+  '\n',
+]
+process.stdout.write(banner.join(''))
 
 let closing = false
 const shutdown = async (signal: string) => {

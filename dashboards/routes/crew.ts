@@ -5,6 +5,7 @@ import {
   type CrewAlert,
   type CrewBin,
   CrewToday,
+  CrewTodayQuery,
   compareCrewAlerts,
   compareCrewBins,
   type Device,
@@ -97,7 +98,8 @@ export const crewRoutes =
           tags: ['rounds'],
           description:
             `The caller's bins for today's round, with fill, forecast, next collection and open alerts: fires and knocked-over bins first, ` +
-            `then those that will overflow before their next collection (soonest first), then the fullest. At most ${CREW_MAX_BINS} bins.`,
+            `then those that will overflow before their next collection (soonest first), then the fullest. At most ${CREW_MAX_BINS} bins, or \`limit\` if fewer.`,
+          querystring: CrewTodayQuery,
           response: { 200: CrewToday },
         },
       },
@@ -132,7 +134,7 @@ export const crewRoutes =
           generatedAt: iso(now)!,
           total: bins.length,
           mapTileUrl: deps.mapTileUrl ?? null,
-          bins: bins.slice(0, CREW_MAX_BINS),
+          bins: bins.slice(0, req.query.limit ?? CREW_MAX_BINS),
         }
       },
     )

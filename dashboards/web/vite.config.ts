@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       // zod-free, for the first page a phone loads; before '#devices', which would take it as a prefix.
       { find: '#devices/rights', replacement: fileURLToPath(new URL('../../devices/access/rights.ts', import.meta.url)) },
+      { find: '#devices/crew-limits', replacement: fileURLToPath(new URL('../../devices/crew-limits.ts', import.meta.url)) },
       { find: '#devices', replacement: fileURLToPath(new URL('../../devices/index.ts', import.meta.url)) },
     ],
   },

@@ -41,7 +41,15 @@ describe('the crew view with 2,000 bins, 500 boilers and 100 meters (issue 11, a
 
   it('shows the rest of the list fifty at a time, on request', async () => {
     const { context, page, problems } = await openPage(browser, PHONE)
+    const asked: string[] = []
+    page.on('request', (r) => {
+      const u = new URL(r.url())
+      if (u.pathname === '/api/crew/today') asked.push(u.search)
+    })
     await signIn(page, svc.service.httpUrl, fleet.crew, "Today's round")
+    // The top fifty first (the rows drawn at once), then the whole list for the map and the rest.
+    await expect.poll(() => asked).toEqual(['?limit=50', ''])
+    await expect.poll(() => page.locator('#crew-summary').textContent()).toBe('2000 bins. Most urgent first.')
     const more = page.getByRole('button', { name: /^Show 50 more bins \(1950 not shown\)$/ })
     await more.click()
     await expect.poll(() => page.locator('#crew-list > li').count()).toBe(100)

@@ -56,8 +56,9 @@ describe('GET /api/crew/today: the crew’s bins for the day, most urgent first 
       headers: { ...who.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     })
-  const today = async (who: Caller | 'admin'): Promise<CrewToday> => {
-    const res = who === 'admin' ? await svc.api('/api/crew/today') : await call(who, 'GET', '/api/crew/today')
+  const today = async (who: Caller | 'admin', query = ''): Promise<CrewToday> => {
+    const path = `/api/crew/today${query}`
+    const res = who === 'admin' ? await svc.api(path) : await call(who, 'GET', path)
     const text = await res.text()
     expect(res.status, text).toBe(200)
     return JSON.parse(text) as CrewToday
@@ -171,6 +172,19 @@ describe('GET /api/crew/today: the crew’s bins for the day, most urgent first 
 
     // The same list for the same crew's automation token.
     expect((await today(crewNorthToken)).bins.map((b) => b.id)).toEqual(NORTH_ORDER)
+  })
+
+  it('sends only the top of the list when asked for fewer (the first rows of a phone), with the same total, and refuses a limit it cannot honour', async () => {
+    const top = await today(crewNorth, '?limit=2')
+    expect(top.bins.map((b) => b.id)).toEqual(NORTH_ORDER.slice(0, 2))
+    expect(top.total).toBe(NORTH_ORDER.length)
+    expect(top.bins[0]).toEqual((await today(crewNorth)).bins[0])
+    expect((await today(crewNorth, '?limit=2000')).bins.map((b) => b.id)).toEqual(NORTH_ORDER)
+    for (const bad of ['0', '-1', '2001', '1.5', 'all', '1e9', '']) {
+      const res = await call(crewNorth, 'GET', `/api/crew/today?limit=${bad}`)
+      const body = (await res.json()) as { error?: { code?: string } }
+      expect([bad, res.status, body.error?.code]).toEqual([bad, 400, 'BAD_REQUEST'])
+    }
   })
 
   it('lists to the other area only its own bin, and to an admin every bin in one order across areas', async () => {

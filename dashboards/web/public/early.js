@@ -3,10 +3,10 @@
 // half a second the list no longer waits for. main.ts takes the answer, or asks again if it failed.
 // Plain JavaScript in public/, so Vite neither bundles it into the app nor renames it.
 try {
-  // As main.ts's LANDING_KEY and TOKEN_KEY.
+  // As main.ts's LANDING_KEY and TOKEN_KEY; 50 is CREW_FIRST_PAGE (devices/crew.ts), the rows drawn first.
   const crew = localStorage.getItem('smartplace.landing') === 'round' && ['', '#round'].includes(location.hash)
   if (crew && !sessionStorage.getItem('smartplace.token') && !new URLSearchParams(location.search).has('invitation')) {
-    const list = fetch('/api/crew/today', { credentials: 'same-origin' }).then((r) =>
+    const list = fetch('/api/crew/today?limit=50', { credentials: 'same-origin' }).then((r) =>
       r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`)),
     )
     list.catch(() => {})

@@ -80,7 +80,8 @@ export function createApi(credentials: Credentials) {
     devices: () => call<DeviceWithState[]>('/api/devices'),
     openAlerts: () => call<Alert[]>('/api/alerts?status=open'),
     ack: (id: string) => call<Alert>(`/api/alerts/${encodeURIComponent(id)}/ack`, 'POST', {}),
-    crewToday: () => call<CrewToday>('/api/crew/today'),
+    /** Today's list; `limit`: only its top, for the first rows. */
+    crewToday: (limit?: number) => call<CrewToday>(`/api/crew/today${limit ? `?limit=${limit}` : ''}`),
     /** Marks a bin emptied now. */
     collected: (deviceId: string) => call<Collection>(`/api/bins/${encodeURIComponent(deviceId)}/collections`, 'POST', {}),
   }

@@ -1,4 +1,5 @@
 import type { Alert, CrewBin, CrewToday, DeviceState } from '#devices'
+import { CREW_FIRST_PAGE, CREW_MAX_BINS } from '#devices/crew-limits'
 import { type Api, ApiError, type Credentials } from './api.ts'
 import { type CrewRow, createRow, renderRow } from './crew-list.ts'
 import type { CrewMap } from './crew-map.ts'
@@ -13,9 +14,15 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
  * Rows drawn at first; more on request. A crew works down the top of the list, and a phone lays out
  * 2,000 rows in seconds: the map still shows every bin, and tapping one draws the rows down to it.
  */
-const LIST_PAGE = 50
+const LIST_PAGE = CREW_FIRST_PAGE
 
-/** The first list: the one fetched early (if it came back fine), else asked for now, which reports why not. */
+/** Whether the answer holds every bin the server lists, or only the top asked for first. */
+const whole = (t: CrewToday) => t.bins.length >= Math.min(t.total, CREW_MAX_BINS)
+
+/**
+ * The first list, the top of it only: the one fetched early (if it came back fine), else asked for
+ * now, which reports why not. The whole list follows for the map and "Show more".
+ */
 async function firstList(api: Api, early: Promise<CrewToday> | null): Promise<CrewToday> {
   if (early) {
     try {
@@ -24,7 +31,7 @@ async function firstList(api: Api, early: Promise<CrewToday> | null): Promise<Cr
       // Signed in with a token, or the cookie had expired: ask the usual way.
     }
   }
-  return api.crewToday()
+  return api.crewToday(CREW_FIRST_PAGE)
 }
 
 /** Alert events come in bursts (a round of readings); one fetch answers a burst. */
@@ -64,7 +71,10 @@ export async function startCrew(
   const more = document.createElement('button')
   more.type = 'button'
   more.className = 'crew-more'
-  more.addEventListener('click', () => {
+  more.addEventListener('click', async () => {
+    // Tapped before the whole list came: it comes first.
+    if (!whole(latest)) await refetch()
+    if (stopped) return
     length += LIST_PAGE
     show(latest)
     rows.get(latest.bins[length - LIST_PAGE]?.id ?? '')?.button.focus()
@@ -113,13 +123,14 @@ export async function startCrew(
     }
     for (const id of rows.keys()) if (!listed.has(id)) rows.delete(id)
     list.replaceChildren(...order)
-    const left = today.bins.length - order.length
+    // Until the whole list is in, the counts are the server's (the rows are the top of it already).
+    const shown = whole(today) ? today.bins.length : Math.min(today.total, CREW_MAX_BINS)
+    const left = shown - order.length
     more.textContent = `Show ${Math.min(left, LIST_PAGE)} more bins (${left} not shown)`
     if (left > 0) list.after(more)
     else more.remove()
     // Reordering moves rows out and back, which drops focus; a crew mid-tap keeps their place.
     if (focused && list.contains(focused)) focused.focus()
-    const shown = today.bins.length
     $('crew-summary').textContent =
       shown === 0
         ? 'No bins in your areas.'
@@ -207,6 +218,7 @@ export async function startCrew(
   }
 
   show(first)
+  if (!whole(first)) void refetch()
 
   const live = connectLive(credentials, {
     onEnded: (e) => end(e),

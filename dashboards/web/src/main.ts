@@ -1,6 +1,7 @@
 // First: before any module that makes a zod schema.
 import './zod-config.ts'
 import type { CrewToday, Me } from '#devices'
+import { CREW_FIRST_PAGE } from '#devices/crew-limits'
 import { ApiError, type Credentials, createApi, request } from './api.ts'
 import { authApi } from './auth.ts'
 import { type Dashboard, type Ended, startDashboard } from './dashboard.ts'
@@ -55,7 +56,7 @@ function prefetchRound() {
   // public/early.js asked already, before this bundle had even arrived.
   const asked = window.__spEarlyCrew
   window.__spEarlyCrew = undefined
-  const list = asked ? (asked.list as Promise<CrewToday>) : request<CrewToday>('/api/crew/today')
+  const list = asked ? (asked.list as Promise<CrewToday>) : request<CrewToday>(`/api/crew/today?limit=${CREW_FIRST_PAGE}`)
   list.catch(() => {})
   earlyCrew = { at: asked?.at ?? Date.now(), list }
   // Only a head start: the view loads it again itself and says so if that fails. Not the map: its
