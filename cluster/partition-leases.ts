@@ -1,4 +1,4 @@
-import { type KV, type NatsConnection, StringCodec } from 'nats'
+import { type JetStreamManager, type KV, type NatsConnection, StringCodec } from 'nats'
 import type { Logger } from 'pino'
 import { untilReady } from '../log/stream-log.ts'
 
@@ -23,6 +23,25 @@ export interface LeaseDeps {
 
 const sc = StringCodec()
 const key = (p: number) => `p${p}`
+const NODES = 'sp_nodes'
+
+/**
+ * How many nodes have a heartbeat in the bucket: its stream lists the keys that hold a message, and
+ * each key's last entry says whether it is a heartbeat or a departed node's deletion. Every step is
+ * a request with a timeout. Not `kv.keys()`: its listing ends only at a message with nothing pending
+ * after it, so a heartbeat that expires while it lists leaves it waiting for ever, and with it this
+ * node's renewals (CI: a node held three partitions that two others had taken, and never noticed).
+ */
+export async function countLiveNodes(jsm: JetStreamManager, nodes: KV): Promise<number> {
+  const prefix = `$KV.${NODES}.`
+  const info = await jsm.streams.info(`KV_${NODES}`, { subjects_filter: `${prefix}>` })
+  let live = 0
+  for (const subject of Object.keys(info.state.subjects ?? {})) {
+    const entry = await nodes.get(subject.slice(prefix.length))
+    if (entry?.operation === 'PUT') live++
+  }
+  return live
+}
 
 /**
  * Who reads which partition of the log (issue 15): one lease per partition in a NATS key-value
@@ -35,9 +54,11 @@ const key = (p: number) => `p${p}`
 export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
   let leases: KV | null = null
   let nodes: KV | null = null
+  let jsm: JetStreamManager | null = null
   // `releasing`: being handed on (read to the end) while its lease is still renewed, so nobody takes it early.
   const owned = new Map<number, { revision: number; renewedAt: number; releasing: Promise<void> | null }>()
   let timer: NodeJS.Timeout | null = null
+  let watchdog: NodeJS.Timeout | null = null
   let ticking: Promise<void> = Promise.resolve()
   let closed = false
   let live = 1
@@ -69,7 +90,7 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
   }
 
   const tick = async () => {
-    if (!leases || !nodes || closed) return
+    if (!leases || !nodes || !jsm || closed) return
     const now = Date.now()
     await nodes.put(config.node, sc.encode(String(now))).catch(() => undefined)
     for (const [p, held] of owned) {
@@ -82,10 +103,7 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
       }
     }
     try {
-      // A set: a heartbeat written while the listing runs can list its key twice.
-      const names = new Set<string>()
-      for await (const k of await nodes.keys()) names.add(k)
-      live = Math.max(1, names.size)
+      live = Math.max(1, await countLiveNodes(jsm, nodes))
     } catch {
       return
     }
@@ -111,6 +129,17 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
     }
   }
 
+  /**
+   * Apart from the rounds, so that a round stuck on a request that never answers cannot leave this
+   * node reading partitions whose leases have lapsed and been taken: a lease not renewed for a whole
+   * time-to-live may belong to another node now, so its readers stop (CI saw a node go on reading
+   * three partitions for 40 s after two others had taken them).
+   */
+  const checkLapsed = () => {
+    const now = Date.now()
+    for (const [p, held] of owned) if (now - held.renewedAt >= config.ttlMs) lose(p, `not renewed for ${now - held.renewedAt} ms`)
+  }
+
   const loop = () => {
     ticking = tick()
       .catch((e: Error) => deps.log.warn({ err: e.message }, 'lease round failed'))
@@ -124,9 +153,11 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
       const js = deps.nc.jetstream()
       const opts = { ttl: config.ttlMs, replicas: config.replicas, history: 1 }
       leases = await untilReady('lease bucket', deadline, () => js.views.kv(config.bucket ?? 'sp_partition_leases', opts))
-      nodes = await untilReady('node bucket', deadline, () => js.views.kv('sp_nodes', opts))
+      nodes = await untilReady('node bucket', deadline, () => js.views.kv(NODES, opts))
+      jsm = await deps.nc.jetstreamManager({ timeout: 5_000 })
       closed = false
       loop()
+      watchdog = setInterval(checkLapsed, tickMs)
       await ticking
     },
     /** The partitions this node reads now. */
@@ -141,7 +172,9 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
     async close(deadline = Date.now() + 5_000) {
       closed = true
       if (timer) clearTimeout(timer)
-      await ticking
+      if (watchdog) clearInterval(watchdog)
+      // A round stuck on a request does not hold up the hand-over past the deadline.
+      await Promise.race([ticking, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))])
       // Gone from the live nodes first, so the others raise their share and take each partition as it is handed on.
       await nodes?.delete(config.node).catch(() => undefined)
       // Renewed while they drain, as the loop has stopped.

@@ -1,0 +1,94 @@
+import { connect, type KV, type NatsConnection } from 'nats'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { countLiveNodes, createPartitionLeases } from '../../cluster/partition-leases.ts'
+import { type NatsCluster, startNatsCluster } from '../../scripts/cluster-engines.ts'
+
+// Issue 15: each node's share of the partitions is ceil(partitions / live nodes), counted every
+// lease round. The count must always come back: a round that waits for ever stops this node's
+// renewals, and others take its partitions while it goes on reading them.
+describe('lease rounds: counting live nodes, and a round that never ends', () => {
+  let nats: NatsCluster
+  let nc: NatsConnection
+  let nodes: KV
+  const TTL = 1_000
+
+  beforeAll(async () => {
+    nats = await startNatsCluster()
+    nc = await connect({ servers: nats.url })
+    nodes = await nc.jetstream().views.kv('sp_nodes', { ttl: TTL, replicas: 1, history: 1 })
+  })
+  afterAll(async () => {
+    await nc?.close()
+    await nats?.stop()
+  })
+
+  const count = async () => countLiveNodes(await nc.jetstreamManager({ timeout: 5_000 }), nodes)
+  const beat = (name: string) => nodes.put(name, new TextEncoder().encode(String(Date.now())))
+
+  it('counts heartbeats, not a node that left (its key deleted) nor one gone quiet (its key expired)', async () => {
+    await Promise.all(['a', 'b', 'c'].map(beat))
+    expect(await count()).toBe(3)
+    await nodes.delete('c')
+    expect(await count()).toBe(2)
+    // b stops beating; a goes on.
+    const until = Date.now() + TTL + 1_500
+    while (Date.now() < until) {
+      await beat('a')
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(await count()).toBe(1)
+  })
+
+  it('always answers while heartbeats come and expire under it', async () => {
+    let n = 0
+    const churn = setInterval(() => void beat(`n${n++ % 20}`).catch(() => undefined), 15)
+    try {
+      const slowest = { ms: 0 }
+      const until = Date.now() + 6_000
+      while (Date.now() < until) {
+        const from = Date.now()
+        const live = await Promise.race([
+          count(),
+          new Promise<number>((_, no) => setTimeout(() => no(new Error('no answer in 3 s')), 3_000)),
+        ])
+        slowest.ms = Math.max(slowest.ms, Date.now() - from)
+        expect(live).toBeGreaterThanOrEqual(0)
+        expect(live).toBeLessThanOrEqual(22)
+      }
+      expect(slowest.ms).toBeLessThan(3_000)
+    } finally {
+      clearInterval(churn)
+    }
+  })
+
+  it('stops reading a partition whose round is stuck once its lease has lapsed, and another node takes it', async () => {
+    const log = pino({ level: 'silent' })
+    const released: [number, boolean][] = []
+    // Node "stuck": its round waits for ever inside the first partition it takes.
+    const stuck = createPartitionLeases(
+      { node: 'stuck', partitions: 1, replicas: 1, ttlMs: TTL, bucket: 'sp_stuck_leases' },
+      {
+        nc,
+        log,
+        acquired: () => new Promise(() => {}),
+        released: async (p, drain) => {
+          released.push([p, drain])
+        },
+      },
+    )
+    void stuck.start()
+    await expect.poll(() => stuck.owned(), { timeout: 5_000 }).toEqual([0])
+    // Not renewed for a time-to-live: the watch stops its readers at once (no drain), and it no longer claims it.
+    await expect.poll(() => released, { timeout: TTL * 3 }).toEqual([[0, false]])
+    expect(stuck.owned()).toEqual([])
+    const other = createPartitionLeases(
+      { node: 'other', partitions: 1, replicas: 1, ttlMs: TTL, bucket: 'sp_stuck_leases' },
+      { nc, log, acquired: async () => {}, released: async () => {} },
+    )
+    await other.start()
+    await expect.poll(() => other.owned(), { timeout: TTL * 3 }).toEqual([0])
+    await other.close(Date.now() + 1_000)
+    await stuck.close(Date.now() + 500)
+  })
+})
