@@ -36,12 +36,8 @@ const NODES = 'sp_nodes'
 export async function countLiveNodes(jsm: JetStreamManager, nodes: KV): Promise<number> {
   const prefix = `$KV.${NODES}.`
   const info = await jsm.streams.info(`KV_${NODES}`, { subjects_filter: `${prefix}>` })
-  let live = 0
-  for (const subject of Object.keys(info.state.subjects ?? {})) {
-    const entry = await nodes.get(subject.slice(prefix.length))
-    if (entry?.operation === 'PUT') live++
-  }
-  return live
+  const entries = await Promise.all(Object.keys(info.state.subjects ?? {}).map((s) => nodes.get(s.slice(prefix.length))))
+  return entries.filter((e) => e?.operation === 'PUT').length
 }
 
 /**
@@ -93,16 +89,21 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
   const tick = async () => {
     if (!leases || !nodes || !jsm || closed) return
     const now = Date.now()
-    await nodes.put(config.node, sc.encode(String(now))).catch(() => undefined)
-    for (const [p, held] of owned) {
-      try {
-        held.revision = await leases.update(key(p), sc.encode(config.node), held.revision)
-        held.renewedAt = now
-      } catch (e) {
-        // Taken by another node, or not renewed for a whole time-to-live: either way it may be read elsewhere now.
-        if (/wrong last sequence/i.test((e as Error).message) || now - held.renewedAt >= config.ttlMs) lose(p, (e as Error).message)
-      }
-    }
+    const heartbeat = nodes.put(config.node, sc.encode(String(now))).catch(() => undefined)
+    // Every renewal at once and first: on a loaded host a round of requests one after another took
+    // longer than the watch allows, and leases were given up that were still ours.
+    await Promise.all(
+      [...owned].map(async ([p, held]) => {
+        try {
+          held.revision = await leases!.update(key(p), sc.encode(config.node), held.revision)
+          held.renewedAt = now
+        } catch (e) {
+          // Taken by another node, or not renewed for a whole time-to-live: either way it may be read elsewhere now.
+          if (/wrong last sequence/i.test((e as Error).message) || now - held.renewedAt >= config.ttlMs) lose(p, (e as Error).message)
+        }
+      }),
+    )
+    await heartbeat
     try {
       live = Math.max(1, await countLiveNodes(jsm, nodes))
     } catch {
