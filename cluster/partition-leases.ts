@@ -25,6 +25,13 @@ const sc = StringCodec()
 const key = (p: number) => `p${p}`
 const NODES = 'sp_nodes'
 
+/** Waits for `p`, but not past `until` (epoch ms); its timer is cleared either way. */
+async function notPast(p: Promise<unknown>, until: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, Math.max(0, until - Date.now()))))])
+  clearTimeout(timer)
+}
+
 /**
  * How many nodes have a heartbeat in the bucket: its stream lists the keys that hold a message, and
  * each key's last entry says whether it is a heartbeat or a departed node's deletion. Every step is
@@ -176,7 +183,7 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
       if (timer) clearTimeout(timer)
       if (watchdog) clearInterval(watchdog)
       // A round stuck on a request does not hold up the hand-over past the deadline.
-      await Promise.race([ticking, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))])
+      await notPast(ticking, deadline)
       // Gone from the live nodes first, so the others raise their share and take each partition as it is handed on.
       await nodes?.delete(config.node).catch(() => undefined)
       // Renewed while they drain, as the loop has stopped.
@@ -189,10 +196,7 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
             })
             .catch(() => undefined)
       }, tickMs)
-      await Promise.race([
-        Promise.all([...owned.keys()].map(handOn)),
-        new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now()) + 1_000)),
-      ])
+      await notPast(Promise.all([...owned.keys()].map(handOn)), deadline + 1_000)
       clearInterval(renew)
     },
   }
