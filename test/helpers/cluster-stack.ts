@@ -144,6 +144,7 @@ export async function clusterLoad(
   const stats = { sent: 0, acked: 0, errors: 0, reconnects: 0, lastAckAt: Date.now() }
   for (const c of clients) c.on('reconnect', () => stats.reconnects++)
   const count = new Array<number>(devices.length).fill(0)
+  let closed = false
   let i = 0
   let owed = 0
   let last = performance.now()
@@ -182,7 +183,10 @@ export async function clusterLoad(
       const deadline = Date.now() + waitMs
       while (stats.acked + stats.errors < stats.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     },
+    /** Ends every client; a second call (from a test's clean-up) does nothing. */
     async close() {
+      if (closed) return
+      closed = true
       await Promise.all(clients.map((c) => c.endAsync(true)))
     },
   }
