@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { constants as zlib } from 'node:zlib'
 import fastifyCompress from '@fastify/compress'
 import fastifyCookie from '@fastify/cookie'
@@ -50,7 +51,7 @@ import { ruleRoutes } from './routes/rules.ts'
 import { tokenRoutes } from './routes/tokens.ts'
 import { ttsRoutes } from './routes/tts-uplink.ts'
 import { type OutboxRoutesDeps, webhookRoutes } from './routes/webhooks.ts'
-import { allowInlineStyle, helmetOptions } from './security-headers.ts'
+import { allowInlineStyle, helmetOptions, inlineScriptHashes } from './security-headers.ts'
 import { attachSocketIo } from './socket-io.ts'
 
 export interface HttpOptions {
@@ -144,7 +145,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
 
   // First, so that every answer carries the headers: 404s, errors, refusals and static files too.
-  await app.register(fastifyHelmet, helmetOptions(deps.http.mapTileUrl))
+  const page = deps.webRoot ? join(deps.webRoot, 'index.html') : null
+  const scriptHashes = page && existsSync(page) ? inlineScriptHashes(readFileSync(page, 'utf8')) : []
+  await app.register(fastifyHelmet, helmetOptions(deps.http.mapTileUrl, scriptHashes))
   // A crew's list of 2,000 bins is about 800 KB of JSON, four seconds on a weak phone signal; compressed it
   // is a tenth of that. Brotli at quality 4 costs about what gzip does; its default (11) would cost far more.
   await app.register(fastifyCompress, { threshold: 1024, brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } } })

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { FastifyHelmetOptions } from '@fastify/helmet'
 
 /**
@@ -12,11 +13,24 @@ export function tileSource(template: string): string {
 }
 
 /**
- * What the dashboard, Swagger UI (/docs) and Socket.IO need, and nothing else. No inline
- * script or style anywhere: the Vite build emits files, and DOM code sets styles through
- * CSSOM, which style-src does not govern.
+ * The CSP hash source of each inline script of a page ('sha256-…'): the page's own first script,
+ * which asks for a crew's list before the bundle has arrived, runs without 'unsafe-inline', and a
+ * script injected into the page (changed by a single byte) does not.
  */
-export function cspDirectives(mapTileUrl: string | null): Record<string, string[]> {
+export function inlineScriptHashes(html: string): string[] {
+  const hashes: string[] = []
+  for (const m of html.matchAll(/<script(\s[^>]*)?>([\s\S]*?)<\/script>/gi))
+    if (!/\ssrc\s*=/i.test(m[1] ?? '') && m[2]!.trim() !== '')
+      hashes.push(`'sha256-${createHash('sha256').update(m[2]!, 'utf8').digest('base64')}'`)
+  return hashes
+}
+
+/**
+ * What the dashboard, Swagger UI (/docs) and Socket.IO need, and nothing else. No inline style
+ * anywhere, and no inline script but those of the page named by their hashes: the Vite build
+ * emits files, and DOM code sets styles through CSSOM, which style-src does not govern.
+ */
+export function cspDirectives(mapTileUrl: string | null, scriptHashes: readonly string[] = []): Record<string, string[]> {
   return {
     'default-src': ["'self'"],
     'base-uri': ["'self'"],
@@ -27,17 +41,17 @@ export function cspDirectives(mapTileUrl: string | null): Record<string, string[
     'frame-ancestors': ["'none'"],
     'img-src': ["'self'", 'data:', ...(mapTileUrl ? [tileSource(mapTileUrl)] : [])],
     'object-src': ["'none'"],
-    'script-src': ["'self'"],
+    'script-src': ["'self'", ...scriptHashes],
     'script-src-attr': ["'none'"],
     'style-src': ["'self'"],
   }
 }
 
-export function helmetOptions(mapTileUrl: string | null): FastifyHelmetOptions {
+export function helmetOptions(mapTileUrl: string | null, scriptHashes: readonly string[] = []): FastifyHelmetOptions {
   return {
     // useDefaults: false also leaves out upgrade-insecure-requests, which would send a plain-http
     // LAN deployment's own requests to an https port that is not there.
-    contentSecurityPolicy: { useDefaults: false, directives: cspDirectives(mapTileUrl) },
+    contentSecurityPolicy: { useDefaults: false, directives: cspDirectives(mapTileUrl, scriptHashes) },
     // frame-ancestors for browsers that read CSP; this for those that do not.
     xFrameOptions: { action: 'deny' },
     // HSTS belongs to whatever terminates TLS: the app cannot tell whether https exists, and a

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { inlineScriptHashes } from '../../dashboards/security-headers.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import { type CrewFleet, measureCrewLive, measureCrewLoad, setupCrewFleet } from '../helpers/crew-fleet.ts'
 import { startService, type TestService } from '../helpers/service.ts'
@@ -37,6 +38,38 @@ describe('the crew view with 2,000 bins, 500 boilers and 100 meters (issue 11, a
     expect(f.jsBytes).toBeLessThanOrEqual(150 * 1024)
     // 2,000 rows cost a phone seconds of layout: the most urgent 50 are drawn, the rest on request.
     expect(f.rows).toBe(50)
+  })
+
+  it('lets the page’s own first script, allowed by its hash, ask for the list and who is signed in; the app uses both answers', async () => {
+    const url = svc.service.httpUrl
+    const res = await fetch(`${url}/`)
+    const hashes = inlineScriptHashes(await res.text())
+    expect(hashes).toHaveLength(1)
+    expect(res.headers.get('content-security-policy')).toContain(`script-src 'self' ${hashes[0]};`)
+
+    const first = await openPage(browser, PHONE)
+    await signIn(first.page, url, fleet.crew, "Today's round")
+    const state = await first.context.storageState()
+    await first.context.close()
+    // The same phone coming back. Only the page's script hands over answers before the app starts.
+    const { context, page, problems } = await openPage(browser, PHONE, state)
+    await page.addInitScript({
+      content: `let early; window.__earlyHandedOver = 0
+        Object.defineProperty(window, '__spEarlyCrew', { configurable: true, get: () => early, set: (v) => { if (v) window.__earlyHandedOver++; early = v } })`,
+    })
+    const asked: string[] = []
+    page.on('request', (r) => {
+      const u = new URL(r.url())
+      if (u.pathname === '/api/me' || u.pathname === '/api/crew/today') asked.push(`${u.pathname}${u.search}`)
+    })
+    await page.goto(`${url}/`)
+    await expect.poll(() => page.locator('#crew-summary').textContent()).toBe('2000 bins. Most urgent first.')
+    expect(await page.evaluate('window.__earlyHandedOver')).toBe(1)
+    // Each asked once: the app took the page's answers rather than asking again.
+    expect(asked).toEqual(['/api/crew/today?limit=50', '/api/me', '/api/crew/today'])
+    // A blocked inline script would be a violation here.
+    expect(await problems()).toEqual([])
+    await context.close()
   })
 
   it('shows the rest of the list fifty at a time, on request', async () => {

@@ -1,9 +1,14 @@
-import { io, type Socket } from 'socket.io-client'
+import type { Socket } from 'socket.io-client'
 import type { ClientToServerEvents, ServerToClientEvents } from '#devices'
 import type { Credentials } from './api.ts'
 import type { Ended } from './dashboard.ts'
 
-export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>
+type RealSocket = Socket<ServerToClientEvents, ClientToServerEvents>
+
+/** What a view does with its connection: listen to the server's events. */
+export interface LiveSocket {
+  on<E extends keyof ServerToClientEvents>(event: E, listener: ServerToClientEvents[E]): void
+}
 
 export interface Live {
   socket: LiveSocket
@@ -22,7 +27,6 @@ export interface Live {
 let newest: object | null = null
 
 export function connectLive(credentials: Credentials, o: { onEnded(e: Ended): void; onBack?(): void; onAway?(since: number): void }): Live {
-  const socket: LiveSocket = credentials.kind === 'bearer' ? io({ auth: { token: credentials.token } }) : io()
   const conn = document.getElementById('conn')
   const me = {}
   newest = me
@@ -38,30 +42,46 @@ export function connectLive(credentials: Credentials, o: { onEnded(e: Ended): vo
     setConn('reconnecting…')
     o.onAway?.(dataAt)
   }
-  socket.on('connect', () => {
-    setConn('live')
-    dataAt = Date.now()
-    if (!away) return
-    away = false
-    o.onBack?.()
-  })
-  socket.on('disconnect', (reason) => {
-    gone()
-    // The server's access check closed it (signed out elsewhere, roles changed): the client will not
-    // retry by itself. Retrying is the check: a session that is over is refused at the handshake.
-    if (reason === 'io server disconnect' && !stopped) socket.connect()
-  })
-  socket.on('connect_error', (e) => {
-    if (e.message === 'UNAUTHENTICATED') return end({ reason: 'signed-out' })
-    if (e.message === 'PASSWORD_CHANGE_REQUIRED') return end({ reason: 'password-change' })
-    // The handshake is braked like the API; the message says when to come back rather than blaming the credentials.
-    if (e.message === 'AUTH_THROTTLED')
-      return end({ reason: 'throttled', retryAfterS: Number((e as { data?: { retryAfterS?: number } }).data?.retryAfterS) || 1 })
-    gone()
-  })
+  let socket: RealSocket | null = null
+  /** Listeners a view added before the client library had arrived. */
+  const waiting: [keyof ServerToClientEvents, ServerToClientEvents[keyof ServerToClientEvents]][] = []
+  const attach = (real: RealSocket) => {
+    socket = real
+    socket.on('connect', () => {
+      setConn('live')
+      dataAt = Date.now()
+      if (!away) return
+      away = false
+      o.onBack?.()
+    })
+    socket.on('disconnect', (reason) => {
+      gone()
+      // The server's access check closed it (signed out elsewhere, roles changed): the client will not
+      // retry by itself. Retrying is the check: a session that is over is refused at the handshake.
+      if (reason === 'io server disconnect' && !stopped) real.connect()
+    })
+    socket.on('connect_error', (e) => {
+      if (e.message === 'UNAUTHENTICATED') return end({ reason: 'signed-out' })
+      if (e.message === 'PASSWORD_CHANGE_REQUIRED') return end({ reason: 'password-change' })
+      // The handshake is braked like the API; the message says when to come back rather than blaming the credentials.
+      if (e.message === 'AUTH_THROTTLED')
+        return end({ reason: 'throttled', retryAfterS: Number((e as { data?: { retryAfterS?: number } }).data?.retryAfterS) || 1 })
+      gone()
+    })
+    // biome-ignore lint/suspicious/noExplicitAny: each pair was typed together by on() below.
+    for (const [event, listener] of waiting.splice(0)) real.on(event, listener as any)
+  }
+  // The client library (a third of the first page's code) arrives after the view has drawn: a phone's
+  // first rows do not wait for it, and the view's listeners are added as soon as it is in.
+  import('socket.io-client')
+    .then(({ io }) => {
+      if (stopped) return
+      attach(credentials.kind === 'bearer' ? io({ auth: { token: credentials.token } }) : io())
+    })
+    .catch(() => gone())
   const stop = () => {
     stopped = true
-    socket.disconnect()
+    socket?.disconnect()
     setConn('')
   }
   const end = (e: Ended) => {
@@ -70,7 +90,13 @@ export function connectLive(credentials: Credentials, o: { onEnded(e: Ended): vo
     o.onEnded(e)
   }
   return {
-    socket,
+    socket: {
+      on(event, listener) {
+        // biome-ignore lint/suspicious/noExplicitAny: the overloads of Socket.on take the pair typed as on()'s own signature says.
+        if (socket) socket.on(event, listener as any)
+        else waiting.push([event, listener])
+      },
+    },
     get dataAt() {
       return dataAt
     },

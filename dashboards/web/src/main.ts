@@ -4,6 +4,7 @@ import type { CrewToday, Me } from '#devices'
 import { CREW_FIRST_PAGE } from '#devices/crew-limits'
 import { ApiError, type Credentials, createApi, request } from './api.ts'
 import { authApi } from './auth.ts'
+import { startCrew } from './crew.ts'
 import { type Dashboard, type Ended, startDashboard } from './dashboard.ts'
 import { describeGrants, inWords } from './render.ts'
 import { failure, isAdmin, readsClass, type StartView } from './view.ts'
@@ -52,16 +53,17 @@ const isCrew = (me: Me) => me.grants.some((g) => g.role === 'crew')
  * The list is used only if it came back fine within 10 s; otherwise the view asks again.
  */
 let earlyCrew: { at: number; list: Promise<CrewToday> } | null = null
-function prefetchRound() {
+/** Who is signed in, as public/early.js asked; null when it did not ask. */
+function prefetchRound(): Promise<Me> | null {
   // public/early.js asked already, before this bundle had even arrived.
   const asked = window.__spEarlyCrew
   window.__spEarlyCrew = undefined
   const list = asked ? (asked.list as Promise<CrewToday>) : request<CrewToday>(`/api/crew/today?limit=${CREW_FIRST_PAGE}`)
   list.catch(() => {})
   earlyCrew = { at: asked?.at ?? Date.now(), list }
-  // Only a head start: the view loads it again itself and says so if that fails. Not the map: its
-  // 45 KB would share a slow line with the list, and Leaflet's start would hold up drawing it.
-  import('./crew.ts').catch(() => {})
+  // (The view's own code is in this bundle: a chunk of its own would be one more round trip after it.)
+  // Not the map: its 45 KB would share a slow line with the list, and Leaflet's start would hold up drawing it.
+  return asked ? (asked.me as Promise<Me>) : null
 }
 function takeEarlyCrew() {
   const e = earlyCrew
@@ -73,10 +75,7 @@ const ROUTES: Record<string, Route> = {
     label: "Today's round",
     section: 'crew-view',
     offer: (me) => isCrew(me) || isAdmin(me),
-    start: async () => {
-      const { startCrew } = await import('./crew.ts')
-      return (ctx) => startCrew(ctx.api, ctx.credentials, ctx.onEnded, takeEarlyCrew())
-    },
+    start: async () => (ctx) => startCrew(ctx.api, ctx.credentials, ctx.onEnded, takeEarlyCrew()),
   },
   homes: {
     label: 'Homes',
@@ -462,9 +461,10 @@ async function boot() {
   if (link) return openInvitation(link)
   const saved = sessionStorage.getItem(TOKEN_KEY)
   if (saved) return signInWithToken(saved)
-  if (localStorage.getItem(LANDING_KEY) === 'round' && ['', '#round'].includes(location.hash)) prefetchRound()
+  const early = localStorage.getItem(LANDING_KEY) === 'round' && ['', '#round'].includes(location.hash) ? prefetchRound() : null
   try {
-    const me = await authApi.me()
+    // Asked early, and any failure asked again the usual way, which says why (signed out, unreachable).
+    const me = early ? await early.catch(() => authApi.me()) : await authApi.me()
     await enter(me, sessionOf(me))
   } catch (e) {
     showSignIn(is(e, 401) ? '' : messageOf(e))
