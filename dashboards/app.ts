@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, sep } from 'node:path'
 import { constants as zlib } from 'node:zlib'
 import fastifyCompress from '@fastify/compress'
 import fastifyCookie from '@fastify/cookie'
@@ -256,7 +256,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
 
   if (deps.webRoot && existsSync(deps.webRoot)) {
-    await app.register(fastifyStatic, { root: deps.webRoot, prefix: '/', wildcard: false })
+    const assets = join(deps.webRoot, 'assets') + sep
+    await app.register(fastifyStatic, {
+      root: deps.webRoot,
+      prefix: '/',
+      wildcard: false,
+      // Vite names each built file by its content: a phone keeps it until the name changes, and asks
+      // again each time only for the page, which names the current files.
+      setHeaders: (reply, path) =>
+        reply.header('cache-control', path.startsWith(assets) ? 'public, max-age=31536000, immutable' : 'no-cache'),
+    })
   }
   app.setNotFoundHandler((_req, reply) => sendError(reply, 404, 'NOT_FOUND'))
   return app

@@ -43,9 +43,16 @@ describe('the crew view with 2,000 bins, 500 boilers and 100 meters (issue 11, a
   it('lets the page’s own first script, allowed by its hash, ask for the list and who is signed in; the app uses both answers', async () => {
     const url = svc.service.httpUrl
     const res = await fetch(`${url}/`)
-    const hashes = inlineScriptHashes(await res.text())
+    const html = await res.text()
+    const hashes = inlineScriptHashes(html)
     expect(hashes).toHaveLength(1)
     expect(res.headers.get('content-security-policy')).toContain(`script-src 'self' ${hashes[0]};`)
+    // The page is asked for again each visit; the files it names (by their content) are kept until their names change.
+    expect(res.headers.get('cache-control')).toBe('no-cache')
+    const bundle = /src="(\/assets\/index-[^"]+\.js)"/.exec(html)?.[1]
+    expect(bundle).toBeDefined()
+    const file = await fetch(`${url}${bundle}`)
+    expect([file.status, file.headers.get('cache-control')]).toEqual([200, 'public, max-age=31536000, immutable'])
 
     const first = await openPage(browser, PHONE)
     await signIn(first.page, url, fleet.crew, "Today's round")
