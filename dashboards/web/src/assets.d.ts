@@ -2,7 +2,7 @@
 declare module '*.css' {}
 
 interface Window {
-  /** Today's list and who is signed in, asked for by public/early.js before the bundle started; a failed answer rejects. */
+  /** Today's list and who is signed in, asked for by the page's first script (index.html) before the bundle started; a failed answer rejects. */
   __spEarlyCrew?: { at: number; list: Promise<unknown>; me: Promise<unknown> }
 }
 

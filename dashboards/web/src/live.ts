@@ -71,8 +71,9 @@ export function connectLive(credentials: Credentials, o: { onEnded(e: Ended): vo
     // biome-ignore lint/suspicious/noExplicitAny: each pair was typed together by on() below.
     for (const [event, listener] of waiting.splice(0)) real.on(event, listener as any)
   }
-  // The client library (a third of the first page's code) arrives after the view has drawn: a phone's
-  // first rows do not wait for it, and the view's listeners are added as soon as it is in.
+  // The client library (41 KB, more than the rest of the first page's code) arrives after the view has
+  // drawn: a phone's first rows do not wait for it, and the view's listeners are added once it is in.
+  // Should it fail to arrive, the header says reconnecting and the view keeps its last data.
   import('socket.io-client')
     .then(({ io }) => {
       if (stopped) return

@@ -48,21 +48,23 @@ interface Route {
 }
 const isCrew = (me: Me) => me.grants.some((g) => g.role === 'crew')
 /**
- * Today's list and the crew view's code, asked for at once when this browser last landed on the
- * round, in parallel with asking who is signed in: on a slow phone connection that saves a second.
- * The list is used only if it came back fine within 10 s; otherwise the view asks again.
+ * Today's list and who is signed in, asked for by the page's first script (index.html) when this
+ * browser last landed on the round, while this bundle was still on its way: on a slow phone
+ * connection that saves a second. The list is used only if it came back fine within 10 s; otherwise
+ * the view asks again. The crew view's own code is in this bundle: a chunk of its own would cost one
+ * more round trip after it.
  */
 let earlyCrew: { at: number; list: Promise<CrewToday> } | null = null
-/** Who is signed in, as public/early.js asked; null when it did not ask. */
+/** Who is signed in, as the page's first script asked; null when it did not ask. */
 function prefetchRound(): Promise<Me> | null {
-  // public/early.js asked already, before this bundle had even arrived.
+  // The page's first script asked already, before this bundle had even arrived.
   const asked = window.__spEarlyCrew
   window.__spEarlyCrew = undefined
   const list = asked ? (asked.list as Promise<CrewToday>) : request<CrewToday>(`/api/crew/today?limit=${CREW_FIRST_PAGE}`)
   list.catch(() => {})
   earlyCrew = { at: asked?.at ?? Date.now(), list }
-  // (The view's own code is in this bundle: a chunk of its own would be one more round trip after it.)
-  // Not the map: its 45 KB would share a slow line with the list, and Leaflet's start would hold up drawing it.
+  // Not the map: its 45 KB would share a slow line with the list (fetched beside it, even at the lowest
+  // priority, the first row came later in bench:web), and Leaflet's start would hold up drawing it.
   return asked ? (asked.me as Promise<Me>) : null
 }
 function takeEarlyCrew() {
