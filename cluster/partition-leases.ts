@@ -1,5 +1,6 @@
 import { type JetStreamManager, type KV, type NatsConnection, StringCodec } from 'nats'
 import type { Logger } from 'pino'
+import { settledBy } from '../log/deadline.ts'
 import { untilReady } from '../log/stream-log.ts'
 
 export interface LeaseConfig {
@@ -24,13 +25,6 @@ export interface LeaseDeps {
 const sc = StringCodec()
 const key = (p: number) => `p${p}`
 const NODES = 'sp_nodes'
-
-/** Waits for `p`, but not past `until` (epoch ms); its timer is cleared either way. */
-async function notPast(p: Promise<unknown>, until: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, Math.max(0, until - Date.now()))))])
-  clearTimeout(timer)
-}
 
 /**
  * How many nodes have a heartbeat in the bucket: its stream lists the keys that hold a message, and
@@ -183,7 +177,7 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
       if (timer) clearTimeout(timer)
       if (watchdog) clearInterval(watchdog)
       // A round stuck on a request does not hold up the hand-over past the deadline.
-      await notPast(ticking, deadline)
+      await settledBy(ticking, deadline)
       // Gone from the live nodes first, so the others raise their share and take each partition as it is handed on.
       await nodes?.delete(config.node).catch(() => undefined)
       // Renewed while they drain, as the loop has stopped.
@@ -196,7 +190,7 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
             })
             .catch(() => undefined)
       }, tickMs)
-      await notPast(Promise.all([...owned.keys()].map(handOn)), deadline + 1_000)
+      await settledBy(Promise.all([...owned.keys()].map(handOn)), deadline + 1_000)
       clearInterval(renew)
     },
   }

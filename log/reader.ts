@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { LogRecord } from '#devices'
 import { type Batch, createCursor } from './cursor.ts'
+import { settledBy } from './deadline.ts'
 import type { Log } from './log.ts'
 import type { Damage, Position } from './segments.ts'
 
@@ -46,8 +47,6 @@ export interface ReaderStatus {
   /** The latest damaged records this reader skipped, with when it met them. */
   damage: (Damage & { at: number })[]
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
  * Runs one reader of the log: reads after its checkpoint, hands batches to the
@@ -190,8 +189,7 @@ export function createReader(o: ReaderOptions) {
       if (left === 0) stop()
       const timer = setTimeout(stop, left)
       // An in-flight handler may outlive the deadline; its checkpoint then simply stays behind.
-      let finished = false
-      await Promise.race([loop.then(() => (finished = true)), sleep(left + 200)])
+      const finished = await settledBy(loop, Date.now() + left + 200)
       stop()
       clearTimeout(timer)
       // Only a handler that is not mid-batch may save what it holds back (the alert engine's pending state).

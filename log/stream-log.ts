@@ -9,6 +9,7 @@ import {
 } from 'nats'
 import type { Logger } from 'pino'
 import type { LogRecord } from '#devices'
+import { settledBy } from './deadline.ts'
 import { partitionOf } from './partition.ts'
 import type { AppendDone, DurableLog, Refusal } from './port.ts'
 
@@ -201,7 +202,7 @@ export function createStreamLog(config: StreamLogConfig, log: Logger, onRefused?
       if (closed && !nc) return
       closed = true
       if (statsTimer) clearInterval(statsTimer)
-      await Promise.race([api.flush(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))])
+      await settledBy(api.flush(), deadline)
       await nc?.drain().catch(() => nc?.close())
       nc = null
       js = null

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Delivery, OutboxChannel, SendOutcome } from '#devices'
+import { settledBy } from '../log/deadline.ts'
 import type { OutboxStore } from '../store/outbox-store.ts'
 import { type BackoffPolicy, decide } from './backoff.ts'
 import { createBatchedRecords } from './batched-records.ts'
@@ -182,10 +183,7 @@ export function createSender(o: SenderOptions) {
       stopped = true
       if (timer) clearTimeout(timer)
       const all = Promise.allSettled([...inFlight.values()])
-      const left = deadline - Date.now()
-      let t: NodeJS.Timeout | undefined
-      await Promise.race([all, new Promise((r) => (t = setTimeout(r, Math.max(0, left))))])
-      clearTimeout(t)
+      await settledBy(all, deadline)
       abort.abort()
       await all
     },

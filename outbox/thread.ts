@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
+import { settledBy } from '../log/deadline.ts'
 import type { OutboxStore } from '../store/outbox-store.ts'
 import { COMMIT_EVENTS, type CommitPokes } from './commit-events.ts'
 import type { OutboxConfig } from './outbox.ts'
@@ -117,11 +118,8 @@ export function createOutboxThread(deps: {
       if (!w) return
       const exited = new Promise<void>((r) => w.once('exit', () => r()))
       w.postMessage({ type: 'close', deadline } satisfies ToOutbox)
-      let t: NodeJS.Timeout | undefined
       // Until the deadline (the service still closes its own store and InfluxDB after it); then it is stopped.
-      const late = new Promise<'late'>((r) => (t = setTimeout(() => r('late'), Math.max(0, deadline - Date.now()))))
-      if ((await Promise.race([exited, late])) === 'late') await w.terminate()
-      clearTimeout(t)
+      if (!(await settledBy(exited, deadline))) await w.terminate()
     },
   }
 }

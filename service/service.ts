@@ -4,6 +4,7 @@ import { DEVICE_TYPES, type LiveBus } from '#devices'
 import type { Broker } from '../broker/broker.ts'
 import type { RouteEntry } from '../dashboards/access/route-table.ts'
 import { ingestMetrics } from '../ingest/metrics.ts'
+import { settledBy } from '../log/deadline.ts'
 import type { Registry } from '../store/registry.ts'
 import { compose, type Parts } from './compose.ts'
 import type { ServiceConfig } from './config.ts'
@@ -121,12 +122,7 @@ export function createService(config: ServiceConfig & { INFLUX_URL: string }, lo
       if (silenceTimer) clearInterval(silenceTimer)
       // Each step waits at most until the deadline: a client that never lets go must not hold the shutdown.
       const upTo = async (what: string, p: Promise<unknown>) => {
-        let timer: ReturnType<typeof setTimeout> | undefined
-        const late = new Promise<'late'>((r) => {
-          timer = setTimeout(() => r('late'), Math.max(0, deadline - Date.now()))
-        })
-        const done = await Promise.race([p.then(() => 'done' as const), late]).finally(() => clearTimeout(timer))
-        if (done === 'late') log.warn({ step: what }, 'shutdown step passed its deadline; going on')
+        if (!(await settledBy(p, deadline))) log.warn({ step: what }, 'shutdown step passed its deadline; going on')
       }
       await upTo('http', app.close())
       await revocations.close(deadline)
