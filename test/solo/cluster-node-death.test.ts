@@ -127,25 +127,25 @@ describe('a cluster under load loses a node', () => {
     const nodes = [...stack.nodes.values()]
     const base = T0
     const load = await clusterLoad(nodes, devices, RATE, (k, n) => reading(k, n, base))
-    try {
-      await new Promise((r) => setTimeout(r, 5_000))
-      const a = stack.nodes.get('a')!
-      // Under this load on two shared cores one /ready can take longer than the helper's 3 s: ask again.
-      const heldByA = await waitFor(() => partitionsOf(a.url), 15_000, 200)
-      expect(heldByA).toHaveLength(2)
-      a.child.kill('SIGKILL')
-      const killedAt = Date.now()
-      const others = [stack.nodes.get('b')!.url, stack.nodes.get('c')!.url]
-      await waitFor(async () => new Set((await owners(others)).flat()).size === PARTITIONS, 15_000, 100)
-      const movedIn = Date.now() - killedAt
-      expect(movedIn).toBeLessThan(10_000)
-      await new Promise((r) => setTimeout(r, Math.max(0, 12_000 - (Date.now() - killedAt))))
-      await load.stop()
-    } finally {
-      // A failure above must not leave 1,000 readings/s running into the next test.
+    // A failure below must not leave 1,000 readings/s running into the next test.
+    onTestFinished(async () => {
       await load.stop(0)
       await load.close()
-    }
+    })
+    await new Promise((r) => setTimeout(r, 5_000))
+    const a = stack.nodes.get('a')!
+    // Under this load on two shared cores one /ready can take longer than the helper's 3 s: ask again.
+    const heldByA = await waitFor(() => partitionsOf(a.url), 15_000, 200)
+    expect(heldByA).toHaveLength(2)
+    a.child.kill('SIGKILL')
+    const killedAt = Date.now()
+    const others = [stack.nodes.get('b')!.url, stack.nodes.get('c')!.url]
+    await waitFor(async () => new Set((await owners(others)).flat()).size === PARTITIONS, 15_000, 100)
+    const movedIn = Date.now() - killedAt
+    expect(movedIn).toBeLessThan(10_000)
+    await new Promise((r) => setTimeout(r, Math.max(0, 12_000 - (Date.now() - killedAt))))
+    await load.stop()
+    await load.close()
     expect(load.stats.reconnects).toBeGreaterThan(0)
     expect(load.stats.acked).toBeGreaterThan(RATE * 10)
     await expectLanded(load.acked, load.sentTs)
