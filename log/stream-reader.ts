@@ -1,6 +1,7 @@
 import { AckPolicy, type Consumer, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats'
 import type { Logger } from 'pino'
 import type { LogRecord } from '#devices'
+import { settledBy } from './deadline.ts'
 import type { ReaderHandler, ReaderStatus } from './reader.ts'
 import { subjectOf, untilReady } from './stream-log.ts'
 
@@ -21,8 +22,6 @@ export interface StreamReaderOptions {
   kinds?: readonly LogRecord['kind'][]
   onFailure?(): void
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** A durable consumer's name may not hold `.`, `*`, `>` or spaces. */
 export const consumerName = (reader: string) => reader.replace(/[^A-Za-z0-9_-]/g, '_')
@@ -128,6 +127,12 @@ export function createStreamReader(o: StreamReaderOptions) {
     // one would acknowledge them too. A jump in this sequence shows it: the consumer is made again from
     // our own position, so nothing is skipped.
     let delivered = 0
+    const readAgain = async () => {
+      o.logger.debug({ reader: o.name, after: delivered }, 'stream reader: deliveries went astray; reading again from its position')
+      const c = await consumerAt(next!, false)
+      delivered = 0
+      return c
+    }
     while (running && consumer) {
       try {
         if (!held) {
@@ -136,13 +141,18 @@ export function createStreamReader(o: StreamReaderOptions) {
           if (!running) break
           let expect = delivered + 1
           if (msgs.some((m) => m.info.deliverySequence !== expect++)) {
-            o.logger.debug({ reader: o.name, after: delivered }, 'stream reader: deliveries went astray; reading again from its position')
-            consumer = await consumerAt(next!, false)
-            delivered = 0
+            consumer = await readAgain()
             continue
           }
           if (msgs.length > 0) delivered = msgs[msgs.length - 1]!.info.deliverySequence
           if (msgs.length === 0) {
+            // Deliveries that went astray with nothing after them (the last ones before the devices fell
+            // quiet) show no jump: the consumer's own count of what it delivered does. Unread, they would
+            // wait for ack_wait (an hour), and a later acknowledgement would pass over them.
+            if ((await consumer.info()).delivered.consumer_seq > delivered) {
+              consumer = await readAgain()
+              continue
+            }
             pending = 0
             oldestAt = null
             if (draining) break
@@ -217,12 +227,10 @@ export function createStreamReader(o: StreamReaderOptions) {
     async close(deadline = Date.now()) {
       draining = true
       wake?.()
-      const left = Math.max(0, deadline - Date.now())
-      let finished = false
-      await Promise.race([loop.then(() => (finished = true)), sleep(left)])
+      let finished = await settledBy(loop, deadline)
       running = false
       wake?.()
-      await Promise.race([loop.then(() => (finished = true)), sleep(2_500)])
+      finished ||= await settledBy(loop, Date.now() + 2_500)
       if (finished && o.handler.close)
         await o.handler.close().catch((e: Error) => o.logger.warn({ reader: o.name, err: e.message }, 'reader close failed'))
     },
@@ -230,7 +238,7 @@ export function createStreamReader(o: StreamReaderOptions) {
     async abandon() {
       running = false
       wake?.()
-      await Promise.race([loop, sleep(2_500)])
+      await settledBy(loop, Date.now() + 2_500)
     },
   }
 }

@@ -81,6 +81,15 @@ async function expectLanded(acked: Map<string, Set<number>>, sent: Map<string, n
       consumers.push(`${c.name}:${c.ack_floor.stream_seq}/${c.num_pending}`)
     await nc.close()
     missing.unshift(`in stream: ${found.join(', ')}; stream ${info.state.messages} msgs; consumers ${consumers.join(' ')}`)
+    // Each live node's word on its readers: stuck in a batch, failing, or idle and sure it is caught up.
+    const readers: string[] = []
+    for (const [name, n] of stack.nodes) {
+      const checks = await readyOf(n.url)
+        .then((r) => r.checks)
+        .catch(() => null)
+      for (const [k, c] of Object.entries(checks ?? {})) if (k.startsWith('reader:')) readers.push(`${name} ${k}=${c.detail ?? c.ok}`)
+    }
+    missing.unshift(`readers: ${readers.join('; ')}`)
     const b = stack.nodes.get('b')!
     const q = await (await fetch(`${b.url}/api/quarantine?limit=50`, { headers: { authorization: `Bearer ${stack.token}` } })).text()
     throw new Error(

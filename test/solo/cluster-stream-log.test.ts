@@ -182,6 +182,56 @@ describe('the replicated log (NATS JetStream, three replicas)', () => {
     await nc.close()
   }, 60_000)
 
+  it('reads records delivered to a pull request nobody listens to any more, even when no record follows them', async () => {
+    const l = await openLog('ASTRAY', 1)
+    for (let n = 0; n < 10; n++) expect(await append(l, reading('bin-s', n))).toBeNull()
+    const nc = await connect({ servers: cluster.url.split(',') })
+    const seen: LogRecord[] = []
+    // The first batch is held in hand while a stale pull request (a fetch the client already gave up on) waits first in line.
+    let release!: () => void
+    const held = new Promise<void>((r) => (release = r))
+    let inHand = false
+    const inner = memoryHandler(seen, new Map(), 'astray@p0')
+    const reader = createStreamReader({
+      name: 'astray@p0',
+      partition: 0,
+      epoch: 1,
+      stream: 'ASTRAY',
+      nc,
+      handler: {
+        load: inner.load,
+        async handle(batch) {
+          inHand = true
+          await held
+          return inner.handle(batch)
+        },
+      },
+      logger: quiet,
+      maxRecords: 100,
+    })
+    reader.start()
+    await until('the first batch in hand', () => inHand)
+    // The server delivers the next records to this request's inbox, where they are dropped, as a fetch that
+    // expired as they were on their way drops them: they went astray.
+    const inbox = `_INBOX.astray.${Date.now()}`
+    const stray = nc.subscribe(inbox, { callback: () => undefined })
+    nc.publish('$JS.API.CONSUMER.MSG.NEXT.ASTRAY.astray_p0_e1', JSON.stringify({ batch: 5, expires: 30_000_000_000 }), { reply: inbox })
+    await nc.flush()
+    for (let n = 10; n < 15; n++) expect(await append(l, reading('bin-s', n))).toBeNull()
+    const jsm = await nc.jetstreamManager()
+    const end = Date.now() + 10_000
+    while ((await jsm.consumers.info('ASTRAY', 'astray_p0_e1')).delivered.consumer_seq < 15 && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 50))
+    expect((await jsm.consumers.info('ASTRAY', 'astray_p0_e1')).delivered.consumer_seq).toBe(15)
+    stray.unsubscribe()
+    release()
+    // Nothing follows the lost five, so no jump in the delivery sequence shows them; they are read all the same.
+    await until('all fifteen records', () => seen.length >= 15, 15_000)
+    await reader.close(Date.now() + 1_000)
+    expect(seen.map((r) => (r.kind === 'reading' ? r.ts : 0))).toEqual(Array.from({ length: 15 }, (_, n) => reading('bin-s', n).ts))
+    await nc.close()
+  }, 60_000)
+
   it('loses no acknowledged record when a server is killed, refuses while no quorum is left, and resumes by itself', async () => {
     const l = await openLog('FAULTS', 2, 1_000)
     const acked: string[] = []
