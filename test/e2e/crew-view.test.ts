@@ -1,11 +1,12 @@
 import type { MqttClient } from 'mqtt'
-import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import type { CrewToday } from '#devices'
 import type { Service } from '../../service/service.ts'
 import { keyboardAudit, launchChromium } from '../helpers/browser.ts'
 import { putArea } from '../helpers/people.ts'
 import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
+import { tcpRelay } from '../helpers/tcp-relay.ts'
 import {
   axeViolations,
   createPerson,
@@ -249,14 +250,9 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
 
   it('keeps the last data when the connection drops, says how old it is, and catches up when it is back', async () => {
     const { context, page } = await phone()
-    let offline = false
-    const sockets: WebSocketRoute[] = []
-    // Between the page and the server: closes the live connection on demand and refuses new ones while "offline".
-    await page.routeWebSocket(/\/socket\.io\//, (ws) => {
-      if (offline) return ws.close()
-      ws.connectToServer()
-      sockets.push(ws)
-    })
+    // The phone's signal, between it and the service: cut, every connection drops and none can be made.
+    const net = await tcpRelay(Number(new URL(url).port))
+    onTestFinished(() => net.close())
     // Socket.IO starts on long-polling and then moves to the WebSocket ("5" ends the upgrade): cut it once it has.
     let upgraded = false
     page.on('websocket', (w) =>
@@ -264,15 +260,15 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
         if (f.payload === '5') upgraded = true
       }),
     )
-    await signIn(page)
+    await webSignIn(page, net.url, crew, "Today's round")
     await expect.poll(() => page.locator('#conn').textContent()).toBe('live')
     await expect.poll(() => upgraded).toBe(true)
+    // The connection is held by the page's worker (live-worker.ts), not the page's own thread.
+    expect(page.workers().map((w) => new URL(w.url()).pathname)).toContainEqual(expect.stringMatching(/^\/assets\/live-worker-[\w-]+\.js$/))
     const banner = page.locator('#crew-offline')
     expect(await banner.isHidden()).toBe(true)
 
-    offline = true
-    await page.route('**/socket.io/**', (r) => r.abort())
-    for (const ws of sockets) await ws.close()
+    net.cut()
     await banner.waitFor({ state: 'visible', timeout: 10_000 })
     expect(await banner.textContent()).toMatch(/^Showing data from \d\d:\d\d; reconnecting$/)
     expect(await banner.getAttribute('role')).toBe('status')
@@ -281,8 +277,7 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
     await publish('r-quiet', 'riverside', [{ ts: Date.now(), fill: 0.4 }])
     await shoot(page, 'offline')
 
-    offline = false
-    await page.unroute('**/socket.io/**')
+    net.mend()
     await banner.waitFor({ state: 'hidden', timeout: 15_000 })
     await expect.poll(() => row(page, 'r-quiet').locator('.bin-fill').textContent()).toBe('40% full')
     expect(await page.locator('#conn').textContent()).toBe('live')

@@ -2,6 +2,7 @@ import type { Socket } from 'socket.io-client'
 import type { ClientToServerEvents, ServerToClientEvents } from '#devices'
 import type { Credentials } from './api.ts'
 import type { Ended } from './dashboard.ts'
+import type { LiveAsk, LiveNews } from './live-worker.ts'
 
 type RealSocket = Socket<ServerToClientEvents, ClientToServerEvents>
 
@@ -42,46 +43,82 @@ export function connectLive(credentials: Credentials, o: { onEnded(e: Ended): vo
     setConn('reconnecting…')
     o.onAway?.(dataAt)
   }
-  let socket: RealSocket | null = null
-  /** Listeners a view added before the client library had arrived. */
-  const waiting: [keyof ServerToClientEvents, ServerToClientEvents[keyof ServerToClientEvents]][] = []
-  const attach = (real: RealSocket) => {
-    socket = real
-    socket.on('connect', () => {
-      setConn('live')
-      dataAt = Date.now()
-      if (!away) return
-      away = false
-      o.onBack?.()
-    })
-    socket.on('disconnect', (reason) => {
-      gone()
-      // The server's access check closed it (signed out elsewhere, roles changed): the client will not
-      // retry by itself. Retrying is the check: a session that is over is refused at the handshake.
-      if (reason === 'io server disconnect' && !stopped) real.connect()
-    })
-    socket.on('connect_error', (e) => {
-      if (e.message === 'UNAUTHENTICATED') return end({ reason: 'signed-out' })
-      if (e.message === 'PASSWORD_CHANGE_REQUIRED') return end({ reason: 'password-change' })
-      // The handshake is braked like the API; the message says when to come back rather than blaming the credentials.
-      if (e.message === 'AUTH_THROTTLED')
-        return end({ reason: 'throttled', retryAfterS: Number((e as { data?: { retryAfterS?: number } }).data?.retryAfterS) || 1 })
-      gone()
-    })
-    // biome-ignore lint/suspicious/noExplicitAny: each pair was typed together by on() below.
-    for (const [event, listener] of waiting.splice(0)) real.on(event, listener as any)
+  /** The views' listeners, by event: called with what the server sent, wherever the connection runs. */
+  const listeners = new Map<string, ((...args: unknown[]) => void)[]>()
+  const dispatch = (event: string, args: unknown[]) => {
+    for (const l of listeners.get(event) ?? []) l(...args)
   }
-  // The client library (41 KB, more than the rest of the first page's code) arrives after the view has
-  // drawn: a phone's first rows do not wait for it, and the view's listeners are added once it is in.
-  // Should it fail to arrive, the header says reconnecting and the view keeps its last data.
-  import('socket.io-client')
-    .then(({ io }) => {
+  const connected = () => {
+    setConn('live')
+    dataAt = Date.now()
+    if (!away) return
+    away = false
+    o.onBack?.()
+  }
+  const disconnected = (reason: string) => {
+    gone()
+    // The server's access check closed it (signed out elsewhere, roles changed): the client will not
+    // retry by itself. Retrying is the check: a session that is over is refused at the handshake.
+    if (reason === 'io server disconnect' && !stopped) reconnect()
+  }
+  const refused = (message: string, data: unknown) => {
+    if (message === 'UNAUTHENTICATED') return end({ reason: 'signed-out' })
+    if (message === 'PASSWORD_CHANGE_REQUIRED') return end({ reason: 'password-change' })
+    // The handshake is braked like the API; the message says when to come back rather than blaming the credentials.
+    if (message === 'AUTH_THROTTLED')
+      return end({ reason: 'throttled', retryAfterS: Number((data as { retryAfterS?: number } | null)?.retryAfterS) || 1 })
+    gone()
+  }
+  const token = credentials.kind === 'bearer' ? credentials.token : null
+
+  let worker: Worker | null = null
+  let socket: RealSocket | null = null
+  const reconnect = () => {
+    if (worker) worker.postMessage({ kind: 'connect' } satisfies LiveAsk)
+    else socket?.connect()
+  }
+  /** The same connection in the page itself, for a browser where the worker does not start. */
+  const inPage = () => {
+    import('socket.io-client')
+      .then(({ io }) => {
+        if (stopped) return
+        const real: RealSocket = token === null ? io() : io({ auth: { token } })
+        socket = real
+        real.on('connect', connected)
+        real.on('disconnect', disconnected)
+        real.on('connect_error', (e) => refused(e.message, (e as { data?: unknown }).data ?? null))
+        real.onAny((event: string, ...args: unknown[]) => dispatch(event, args))
+      })
+      .catch(() => gone())
+  }
+  // The client library (41 KB, more than the rest of the first page's code) runs in a worker: a slow
+  // phone's main thread neither compiles it nor parses its packets, and the first rows do not wait for
+  // it. Should it fail to arrive, the header says reconnecting and the view keeps its last data.
+  try {
+    const w = new Worker(new URL('./live-worker.ts', import.meta.url), { type: 'module', name: 'live' })
+    worker = w
+    w.onmessage = (e: MessageEvent<LiveNews>) => {
       if (stopped) return
-      attach(credentials.kind === 'bearer' ? io({ auth: { token: credentials.token } }) : io())
-    })
-    .catch(() => gone())
+      const n = e.data
+      if (n.kind === 'event') dispatch(n.event, n.args)
+      else if (n.kind === 'connect') connected()
+      else if (n.kind === 'disconnect') disconnected(n.reason)
+      else refused(n.message, n.data)
+    }
+    w.onerror = () => {
+      w.terminate()
+      if (worker !== w || stopped) return
+      worker = null
+      inPage()
+    }
+    w.postMessage({ kind: 'start', token } satisfies LiveAsk)
+  } catch {
+    inPage()
+  }
   const stop = () => {
     stopped = true
+    worker?.terminate()
+    worker = null
     socket?.disconnect()
     setConn('')
   }
@@ -93,9 +130,9 @@ export function connectLive(credentials: Credentials, o: { onEnded(e: Ended): vo
   return {
     socket: {
       on(event, listener) {
-        // biome-ignore lint/suspicious/noExplicitAny: the overloads of Socket.on take the pair typed as on()'s own signature says.
-        if (socket) socket.on(event, listener as any)
-        else waiting.push([event, listener])
+        const list = listeners.get(event) ?? []
+        list.push(listener as (...args: unknown[]) => void)
+        listeners.set(event, list)
       },
     },
     get dataAt() {
