@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inlineScriptHashes } from '../../dashboards/security-headers.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import { type CrewFleet, measureCrewLive, measureCrewLoad, setupCrewFleet } from '../helpers/crew-fleet.ts'
 import { startService, type TestService } from '../helpers/service.ts'
-import { openPage, PHONE, requireBuiltWebApp, signIn, tabTo, WEB_ROOT } from '../helpers/web.ts'
+import { ARTIFACTS, openPage, PHONE, requireBuiltWebApp, screenshot, signIn, tabTo, WEB_ROOT } from '../helpers/web.ts'
 
 /**
  * What must hold for a city-sized fleet (issue 11, acceptance 3). How fast it is (interactive
@@ -90,6 +91,10 @@ describe('the crew view with 2,000 bins, 500 boilers and 100 meters (issue 11, a
     // The top fifty first (the rows drawn at once), then the whole list for the map and the rest.
     await expect.poll(() => asked).toEqual(['?limit=50', ''])
     await expect.poll(() => page.locator('#crew-summary').textContent()).toBe('2000 bins. Most urgent first.')
+    // The whole list was fetched and parsed by a worker, off the main thread.
+    expect(page.workers().map((w) => new URL(w.url()).pathname)).toContainEqual(
+      expect.stringMatching(/^\/assets\/crew-list-worker-[\w-]+\.js$/),
+    )
     const more = page.getByRole('button', { name: /^Show 50 more bins \(1950 not shown\)$/ })
     await more.click()
     await expect.poll(() => page.locator('#crew-list > li').count()).toBe(100)
@@ -105,6 +110,93 @@ describe('the crew view with 2,000 bins, 500 boilers and 100 meters (issue 11, a
       await page.locator('#crew-list > li').nth(100).getAttribute('data-device-id'),
     )
     expect(await problems()).toEqual([])
+    await context.close()
+  })
+
+  it('draws every bin on an overview without loading Leaflet; a tap on a circle finds its bin and brings in the map to pan and zoom', async () => {
+    const url = svc.service.httpUrl
+    const { context, page, problems } = await openPage(browser, PHONE)
+    const files: string[] = []
+    page.on('request', (r) => {
+      const u = new URL(r.url())
+      if (u.pathname.startsWith('/assets/')) files.push(u.pathname)
+    })
+    await signIn(page, url, fleet.crew, "Today's round")
+    const overview = page.locator('#crew-map canvas.crew-map-preview')
+    await expect.poll(() => overview.getAttribute('data-bins')).toBe('2000')
+    expect(await overview.getAttribute('aria-label')).toMatch(/^Map of 2000 bins, \d+ of them full\. The list below has every one\.$/)
+    expect(files.filter((f) => f.includes('/crew-map-'))).toEqual([])
+    expect(await page.locator('#crew-map.leaflet-container').count()).toBe(0)
+    await screenshot(page, 'crew-2000-overview-phone')
+    await page.locator('#crew-map').screenshot({ path: join(ARTIFACTS, 'crew-2000-overview-map.png') })
+
+    // Where Leaflet would put each bin (Web Mercator, fitted with 24 px of padding, zoom in half steps),
+    // worked out here on its own: the circle the app says was tapped must be under the finger.
+    const bins = ((await (await svc.api('/api/crew/today')).json()) as { bins: { id: string; latitude: number; longitude: number }[] }).bins
+    const box = (await overview.boundingBox())!
+    const mx = (lon: number) => (lon + 180) / 360
+    const my = (lat: number) => {
+      const s = Math.sin((lat * Math.PI) / 180)
+      return 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)
+    }
+    const xs = bins.map((b) => mx(b.longitude))
+    const ys = bins.map((b) => my(b.latitude))
+    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)]
+    const fit = Math.min((box.width - 48) / (256 * (x1 - x0)), (box.height - 48) / (256 * (y1 - y0)))
+    const scale = 256 * 2 ** Math.min(17, Math.floor(Math.log2(fit) * 2) / 2)
+    const at = (b: { latitude: number; longitude: number }) => ({
+      x: (mx(b.longitude) - (x0 + x1) / 2) * scale + box.width / 2,
+      y: (my(b.latitude) - (y0 + y1) / 2) * scale + box.height / 2,
+    })
+    // A bin far down the list (not among the rows drawn), at the map's bottom-right corner.
+    const far = bins.reduce((a, b) => (at(b).x + at(b).y > at(a).x + at(a).y ? b : a))
+    const tap = at(far)
+    await page.touchscreen.tap(box.x + tap.x, box.y + tap.y)
+    await expect.poll(() => page.evaluate('document.activeElement?.closest("li")?.dataset.deviceId ?? null')).not.toBeNull()
+    const pickedId = (await page.evaluate('document.activeElement.closest("li").dataset.deviceId')) as string
+    const p = at(bins.find((b) => b.id === pickedId)!)
+    expect(Math.hypot(p.x - tap.x, p.y - tap.y)).toBeLessThanOrEqual(13 + 8)
+    expect(bins.findIndex((b) => b.id === pickedId)).toBeGreaterThanOrEqual(50)
+    // The same touch brought Leaflet, in the overview's place.
+    await page.locator('#crew-map.leaflet-container').waitFor()
+    await expect.poll(() => overview.count()).toBe(0)
+    await expect.poll(() => page.locator('#crew-map canvas.leaflet-zoom-animated').count()).toBe(1)
+    await page.waitForTimeout(500)
+    await page.locator('#crew-map').screenshot({ path: join(ARTIFACTS, 'crew-2000-leaflet-map.png') })
+    expect(files.filter((f) => f.includes('/crew-map-'))).not.toEqual([])
+    expect(await problems()).toEqual([])
+    await context.close()
+
+    // From the keyboard: the overview's button brings the map, and the map takes the focus (arrow keys pan it).
+    const k = await openPage(browser, PHONE)
+    await signIn(k.page, url, fleet.crew, "Today's round")
+    await expect.poll(() => k.page.locator('#crew-map canvas.crew-map-preview').getAttribute('data-bins')).toBe('2000')
+    expect(await tabTo(k.page, /^Move and zoom the map$/)).toBe(true)
+    await k.page.keyboard.press('Enter')
+    await k.page.locator('#crew-map.leaflet-container').waitFor()
+    await expect.poll(() => k.page.evaluate('document.activeElement?.id')).toBe('crew-map')
+    expect(await k.problems()).toEqual([])
+    await k.context.close()
+  })
+
+  it('still gets the whole list when its worker cannot start', async () => {
+    const { context, page, problems } = await openPage(browser, PHONE)
+    let routed = 0
+    await page.route('**/assets/crew-list-worker-*.js', (r) => {
+      routed++
+      return r.fulfill({ status: 404, body: 'gone' })
+    })
+    const asked: string[] = []
+    page.on('request', (r) => {
+      const u = new URL(r.url())
+      if (u.pathname === '/api/crew/today') asked.push(u.search)
+    })
+    await signIn(page, svc.service.httpUrl, fleet.crew, "Today's round")
+    await expect.poll(() => page.locator('#crew-summary').textContent()).toBe('2000 bins. Most urgent first.')
+    // Asked by the page itself (a worker's own requests are reported to the test later, if at all).
+    await expect.poll(() => asked).toEqual(['?limit=50', ''])
+    expect(routed).toBe(1)
+    expect(await problems()).toEqual([expect.stringMatching(/^404 \/assets\/crew-list-worker-[\w-]+\.js$/)])
     await context.close()
   })
 

@@ -74,7 +74,8 @@ const WATCH_LONG_TASKS = `
   new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push({ start: e.startTime, end: e.startTime + e.duration }) })
     .observe({ type: 'longtask', buffered: true })
 `
-// When the first "Collected" button was first painted, and when the map had started, by the page's
+// When the first "Collected" button was first painted, and when the map had started (or a large
+// round's overview had drawn every bin), by the page's
 // own clock. The page says so on the console, and the harness waits for that: a locator or an
 // evaluate makes Playwright inject its own scripts into the page, and compiling those on a CPU
 // slowed 4× takes the main thread for hundreds of milliseconds just as the app starts, which the
@@ -98,7 +99,10 @@ const WATCH_FIRST_ROW = `
         after.port2.postMessage(0)
       }
     }
-    if (!map && document.querySelector('#crew-map.leaflet-container')) {
+    // Leaflet in, or a large round's overview drawn with the whole list (the summary says how many).
+    const whole = /^(\\d+) bins?\\. Most urgent first\\.$/.exec(document.getElementById('crew-summary')?.textContent ?? '')
+    const overview = document.querySelector('#crew-map canvas.crew-map-preview')
+    if (!map && (document.querySelector('#crew-map.leaflet-container') || (whole && overview?.dataset.bins === whole[1]))) {
       map = true
       console.debug('sp:map')
     }

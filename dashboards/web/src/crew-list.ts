@@ -16,7 +16,13 @@ export interface CrewRow {
   bin: CrewBin
   /** A mark is on its way: the button stays disabled through live re-renders. */
   sending: boolean
+  /** What was last drawn, and when: the same bin fetched again is not drawn again. */
+  drawn: string
+  drawnAt: number
 }
+
+/** Its words depend on the time too ("Full by 14:30" becomes "Full now"): redrawn at least this often. */
+const STALE_MS = 60_000
 
 /** One row of today's list: name, fill, alerts, forecast, and the button that marks it collected. */
 export function createRow(bin: CrewBin, onCollect: (row: CrewRow) => void): CrewRow {
@@ -27,7 +33,7 @@ export function createRow(bin: CrewBin, onCollect: (row: CrewRow) => void): Crew
   const status = el('p', '', 'bin-status')
   // Focus lands here once the row is marked, so the result is read out where the button was.
   status.tabIndex = -1
-  const row: CrewRow = { li, button, status, bin, sending: false }
+  const row: CrewRow = { li, button, status, bin, sending: false, drawn: '', drawnAt: 0 }
   button.addEventListener('click', () => onCollect(row))
   renderRow(row, bin)
   return row
@@ -35,6 +41,12 @@ export function createRow(bin: CrewBin, onCollect: (row: CrewRow) => void): Crew
 
 export function renderRow(row: CrewRow, bin: CrewBin, now = Date.now()) {
   row.bin = bin
+  // The whole list, fetched after its top, repeats the rows already drawn: fifty rows' DOM built again
+  // for nothing is tens of milliseconds of a slow phone's main thread.
+  const drawn = JSON.stringify(bin)
+  if (drawn === row.drawn && now - row.drawnAt < STALE_MS) return
+  row.drawn = drawn
+  row.drawnAt = now
   const band = bandOf(bin.fill)
   const urgent = isUrgent(bin)
   row.li.className = `bin band-${band.id}${urgent ? ' urgent' : ''}`

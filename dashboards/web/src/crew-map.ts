@@ -1,7 +1,7 @@
 import 'leaflet/dist/leaflet.css'
 import L from 'leaflet'
 import type { CrewBin } from '#devices'
-import { bandOf, fillText, isUrgent } from './crew-words.ts'
+import { bandOf, fillText, MAP_OVERVIEW_FROM, markerStyle } from './crew-words.ts'
 
 export interface CrewMap {
   /** Draws these bins (one marker each), dropping markers of bins no longer listed. */
@@ -11,31 +11,13 @@ export interface CrewMap {
   remove(): void
 }
 
-/** More bins than this draw on a canvas. */
-const CANVAS_FROM = 300
 /** Milliseconds of marker drawing per task: well under the 50 ms that makes a task long. */
 const TASK_BUDGET_MS = 12
 
 // Great Britain, for a round whose bins have no positions yet.
 const GB: L.LatLngExpression = [54.0, -2.5]
 
-/**
- * Size, edge and colour together: a fuller bin is a bigger circle, a dashed edge will overflow
- * before its collection, a thick black edge is on fire or knocked over. Colour is never the only cue.
- */
-function styleOf(b: CrewBin): L.CircleMarkerOptions {
-  const band = bandOf(b.fill)
-  const urgent = isUrgent(b)
-  const overflow = !urgent && b.fullBeforeCollection === true
-  return {
-    radius: band.radius,
-    fillColor: band.colour,
-    fillOpacity: b.fill === null ? 0.15 : 0.85,
-    color: urgent ? '#000' : '#1b1b1b',
-    weight: urgent ? 5 : overflow ? 3 : 1.5,
-    dashArray: overflow ? '5 4' : '',
-  }
-}
+const styleOf = (b: CrewBin): L.CircleMarkerOptions => markerStyle(b)
 
 const labelOf = (b: CrewBin) =>
   [b.name, `${fillText(b)} (${bandOf(b.fill).word.toLowerCase()})`, ...b.alerts.map((a) => a.title)].join(' · ')
@@ -47,7 +29,7 @@ const labelOf = (b: CrewBin) =>
 export function createCrewMap(container: HTMLElement, tileUrl: string | null, onPick: (deviceId: string) => void, expected = 0): CrewMap {
   // Thousands of SVG circles cost a phone seconds to lay out; one canvas draws them in milliseconds.
   // A round's few dozen stay SVG, each its own element (tests and assistive tools can find them).
-  const many = expected > CANVAS_FROM
+  const many = expected > MAP_OVERVIEW_FROM
   const map = L.map(container, { attributionControl: tileUrl !== null, zoomSnap: 0.5, preferCanvas: many }).setView(GB, 5)
   if (tileUrl) L.tileLayer(tileUrl, { maxZoom: 19, attribution: `Map tiles: ${new URL(tileUrl.replace('{s}', 'a')).host}` }).addTo(map)
   const markers = new Map<string, L.CircleMarker>()

@@ -59,3 +59,25 @@ export const isUrgent = (b: Pick<CrewBin, 'alerts'>) => b.alerts.some((a) => a.r
 const RECENT_MS = 3_600_000
 export const collectedRecently = (b: Pick<CrewBin, 'collectedAt'>, now = Date.now()) =>
   b.collectedAt !== null && now - Date.parse(b.collectedAt) < RECENT_MS
+
+/** More bins than this make the map an overview: drawn on a canvas, with Leaflet loaded on a first touch. */
+export const MAP_OVERVIEW_FROM = 300
+
+/**
+ * How a bin's circle looks, in Leaflet's option names (the overview draws the same): a fuller bin is
+ * bigger, a dashed edge will overflow before its collection, a thick black edge is on fire or knocked
+ * over. Colour is never the only cue.
+ */
+export function markerStyle(b: CrewBin) {
+  const band = bandOf(b.fill)
+  const urgent = isUrgent(b)
+  const overflow = !urgent && b.fullBeforeCollection === true
+  return {
+    radius: band.radius,
+    fillColor: band.colour,
+    fillOpacity: b.fill === null ? 0.15 : 0.85,
+    color: urgent ? '#000' : '#1b1b1b',
+    weight: urgent ? 5 : overflow ? 3 : 1.5,
+    dashArray: overflow ? '5 4' : '',
+  }
+}

@@ -3,8 +3,10 @@ import { CREW_FIRST_PAGE, CREW_MAX_BINS } from '#devices/crew-limits'
 import { type Api, ApiError, type Credentials } from './api.ts'
 import { type CrewRow, createRow, renderRow } from './crew-list.ts'
 import type { CrewMap } from './crew-map.ts'
+import { createMapPreview } from './crew-map-preview.ts'
 import { phoneAlerts } from './crew-push.ts'
-import { londonToday, when } from './crew-words.ts'
+import { wholeList } from './crew-whole.ts'
+import { londonToday, MAP_OVERVIEW_FROM, when } from './crew-words.ts'
 import type { Dashboard, Ended } from './dashboard.ts'
 import { connectLive } from './live.ts'
 
@@ -17,7 +19,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const LIST_PAGE = CREW_FIRST_PAGE
 
 /** Whether the answer holds every bin the server lists, or only the top asked for first. */
-const whole = (t: CrewToday) => t.bins.length >= Math.min(t.total, CREW_MAX_BINS)
+const isWhole = (t: CrewToday) => t.bins.length >= Math.min(t.total, CREW_MAX_BINS)
 
 /**
  * The first list, the top of it only: the one fetched early (if it came back fine), else asked for
@@ -73,7 +75,7 @@ export async function startCrew(
   more.className = 'crew-more'
   more.addEventListener('click', async () => {
     // Tapped before the whole list came: it comes first.
-    if (!whole(latest)) await refetch()
+    if (!isWhole(latest)) await refetch()
     if (stopped) return
     length += LIST_PAGE
     show(latest)
@@ -91,17 +93,26 @@ export async function startCrew(
     row.li.scrollIntoView({ block: 'center' })
     ;(row.li.contains(row.button) ? row.button : row.status).focus()
   }
-  // The map and its library come after the list: a crew can start on the list while it loads.
+  // The map and its library come after the list: a crew can start on the list while it loads. A large
+  // round's map is an overview first (crew-map-preview.ts): Leaflet comes when a finger or key asks.
   let map: CrewMap | null = null
-  void import('./crew-map.ts')
-    .then(({ createCrewMap }) => {
-      if (stopped) return
-      map = createCrewMap($('crew-map'), first.mapTileUrl, pick, first.bins.length)
-      map.show(latest.bins)
-    })
-    .catch(() => {
-      if (!stopped) say('The map could not load; the list below works without it. Reload the page to try the map again.')
-    })
+  const container = $('crew-map')
+  const loadMap = (focus: boolean) =>
+    import('./crew-map.ts')
+      .then(({ createCrewMap }) => {
+        if (stopped) return
+        const leaflet = createCrewMap(container, first.mapTileUrl, pick, Math.max(first.total, first.bins.length))
+        map?.remove()
+        map = leaflet
+        leaflet.show(latest.bins)
+        if (focus) container.focus()
+      })
+      .catch(() => {
+        if (!stopped) say('The map could not load; the list below works without it. Reload the page to try the map again.')
+      })
+  if (first.total > MAP_OVERVIEW_FROM)
+    map = createMapPreview(container, pick, () => void loadMap(container.contains(document.activeElement)))
+  else void loadMap(false)
 
   /** Where each bin is in `latest.bins`, for live changes. */
   let indexOf = new Map<string, number>()
@@ -124,7 +135,7 @@ export async function startCrew(
     for (const id of rows.keys()) if (!listed.has(id)) rows.delete(id)
     list.replaceChildren(...order)
     // Until the whole list is in, the counts are the server's (the rows are the top of it already).
-    const shown = whole(today) ? today.bins.length : Math.min(today.total, CREW_MAX_BINS)
+    const shown = isWhole(today) ? today.bins.length : Math.min(today.total, CREW_MAX_BINS)
     const left = shown - order.length
     more.textContent = `Show ${Math.min(left, LIST_PAGE)} more bins (${left} not shown)`
     if (left > 0) list.after(more)
@@ -151,6 +162,7 @@ export async function startCrew(
     return true
   }
 
+  const whole = wholeList(api, credentials)
   let fetching: Promise<void> | null = null
   let again = false
   /** Fetches the list again; calls during a fetch make one more afterwards, not one each. */
@@ -161,7 +173,7 @@ export async function startCrew(
     }
     fetching = (async () => {
       try {
-        const today = await api.crewToday()
+        const today = await whole.fetch()
         if (stopped) return
         dataAt = Date.now()
         show(today)
@@ -218,7 +230,7 @@ export async function startCrew(
   }
 
   show(first)
-  if (!whole(first)) void refetch()
+  if (!isWhole(first)) void refetch()
 
   const live = connectLive(credentials, {
     onEnded: (e) => end(e),
@@ -236,6 +248,7 @@ export async function startCrew(
     push.stop()
     if (timer) clearTimeout(timer)
     live.stop()
+    whole.stop()
     map?.remove()
     rows.clear()
     list.replaceChildren()
