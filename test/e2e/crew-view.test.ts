@@ -371,4 +371,23 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
     expect(await violations()).toEqual([])
     await context.close()
   })
+
+  it('stays live when the worker that holds the connection cannot start: the page holds it itself', async () => {
+    const { context, page, violations } = await phone()
+    let routed = 0
+    await page.route('**/assets/live-worker-*.js', (r) => {
+      routed++
+      return r.fulfill({ status: 404, body: 'gone' })
+    })
+    await signIn(page)
+    await expect.poll(() => page.locator('#conn').textContent()).toBe('live')
+    expect(routed).toBe(1)
+    expect(page.workers().map((w) => w.url())).not.toContainEqual(expect.stringMatching(/live-worker/))
+    const before = await row(page, 'r-low').locator('.bin-fill').textContent()
+    const fill = before === '64% full' ? 0.65 : 0.64
+    await publish('r-low', 'riverside', [{ ts: Date.now(), fill }])
+    await expect.poll(() => row(page, 'r-low').locator('.bin-fill').textContent()).toBe(`${Math.round(fill * 100)}% full`)
+    expect(await violations()).toEqual([expect.stringMatching(/^404 \/assets\/live-worker-[\w-]+\.js$/)])
+    await context.close()
+  })
 })
