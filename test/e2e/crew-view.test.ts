@@ -65,7 +65,8 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
 
   beforeAll(async () => {
     requireBuiltWebApp()
-    svc = await startService({ MQTT_DEVICE_RATE: '0' }, { webRoot: WEB_ROOT })
+    // Open connections' access checked again every half second (15 s by default), for the sign-out test.
+    svc = await startService({ MQTT_DEVICE_RATE: '0', SOCKETIO_RECHECK_MS: '500' }, { webRoot: WEB_ROOT })
     service = svc.service
     url = service.httpUrl
     mqttUrl = `mqtt://127.0.0.1:${service.broker.port}`
@@ -388,6 +389,26 @@ describe("the crew's phone view in Chromium (issue 11, crew)", () => {
     await publish('r-low', 'riverside', [{ ts: Date.now(), fill }])
     await expect.poll(() => row(page, 'r-low').locator('.bin-fill').textContent()).toBe(`${Math.round(fill * 100)}% full`)
     expect(await violations()).toEqual([expect.stringMatching(/^404 \/assets\/live-worker-[\w-]+\.js$/)])
+    await context.close()
+  })
+
+  it('ends the view when the session is ended elsewhere: the server closes the worker’s connection and refuses it again', async () => {
+    const { context, page } = await phone()
+    // A script error while the view ends would leave a signed-out phone on an empty round (it did: Leaflet's second remove).
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(e.message))
+    await signIn(page)
+    await expect.poll(() => page.locator('#conn').textContent()).toBe('live')
+    expect(page.workers().map((w) => new URL(w.url()).pathname)).toContainEqual(expect.stringMatching(/^\/assets\/live-worker-/))
+    // Nothing the page itself asks of the API gets through from here on: only the connection can tell it.
+    await page.route('**/api/**', (r) => r.abort())
+    // An admin changes Rowan's grants (the same ones): they are signed out everywhere, their open connection included.
+    const res = await admin(`/api/people/${crewId}/grants`, { method: 'PUT', body: { grants: [{ role: 'crew', areas: ['riverside'] }] } })
+    expect(res.status).toBe(200)
+    // The next check of open connections closes it; the worker asks again, is refused, and the page says so.
+    await page.getByText('Your session has ended. Sign in again.').waitFor({ timeout: 15_000 })
+    expect(await page.locator('#crew-view').isHidden()).toBe(true)
+    expect(errors).toEqual([])
     await context.close()
   })
 })

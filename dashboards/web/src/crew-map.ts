@@ -124,6 +124,8 @@ export function createCrewMap(container: HTMLElement, tileUrl: string | null, on
       if (placed(b) && markers.has(b.id)) place(b)
     },
     remove() {
+      // Leaflet throws on a second remove ("Map container is being reused").
+      if (removed) return
       removed = true
       resized.disconnect()
       map.remove()

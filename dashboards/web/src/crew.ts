@@ -243,7 +243,9 @@ export async function startCrew(
   })
   const { socket } = live
   const push = phoneAlerts(api, $('crew-push'))
+  // Called twice when the view ends itself (signed out): once here, once by the app as it shows the sign-in.
   const stop = () => {
+    if (stopped) return
     stopped = true
     push.stop()
     if (timer) clearTimeout(timer)
