@@ -39,14 +39,26 @@ export function createRow(bin: CrewBin, onCollect: (row: CrewRow) => void): Crew
   return row
 }
 
-export function renderRow(row: CrewRow, bin: CrewBin, now = Date.now()) {
-  row.bin = bin
-  // The whole list, fetched after its top, repeats the rows already drawn: fifty rows' DOM built again
-  // for nothing is tens of milliseconds of a slow phone's main thread.
+/**
+ * A row from a list fetched again: drawn only if its bin changed (or its words may have aged). The whole
+ * list, fetched after its top, repeats the rows already drawn, and fifty rows' DOM built again for nothing
+ * is tens of milliseconds of a slow phone's main thread. Live changes call `renderRow`, which always draws.
+ */
+export function refreshRow(row: CrewRow, bin: CrewBin, now = Date.now()) {
   const drawn = JSON.stringify(bin)
-  if (drawn === row.drawn && now - row.drawnAt < STALE_MS) return
+  if (drawn === row.drawn && now - row.drawnAt < STALE_MS) {
+    row.bin = bin
+    return
+  }
+  renderRow(row, bin, now)
   row.drawn = drawn
   row.drawnAt = now
+}
+
+export function renderRow(row: CrewRow, bin: CrewBin, now = Date.now()) {
+  row.bin = bin
+  // Drawn from elsewhere than refreshRow: what that one last compared against no longer shows.
+  row.drawn = ''
   const band = bandOf(bin.fill)
   const urgent = isUrgent(bin)
   row.li.className = `bin band-${band.id}${urgent ? ' urgent' : ''}`

@@ -1,6 +1,5 @@
-import type { CrewBin } from '#devices'
 import type { CrewMap } from './crew-map.ts'
-import { markerStyle } from './crew-words.ts'
+import { markerStyle, type Placed, placed } from './crew-words.ts'
 
 /** As the Leaflet map fits its bins (crew-map.ts): 24 px of padding, zoom in half steps, at most 17. */
 const PADDING = 24
@@ -15,7 +14,6 @@ const TASK_BUDGET_MS = 12
 /** How far from a circle's centre a finger still means that bin, in CSS pixels. */
 const TOUCH_SLOP = 8
 
-type Placed = CrewBin & { latitude: number; longitude: number }
 type Spot = { x: number; y: number; r: number; id: string }
 type Look = ReturnType<typeof markerStyle>
 const sameLook = (a: Look, b: Look) =>
@@ -25,7 +23,6 @@ const sameLook = (a: Look, b: Look) =>
   a.color === b.color &&
   a.weight === b.weight &&
   a.dashArray === b.dashArray
-const placed = (b: CrewBin): b is Placed => b.latitude !== null && b.longitude !== null
 
 /** Web Mercator (Leaflet's EPSG:3857), as parts of the world's width: x and y in 0–1. */
 const mercX = (lon: number) => (lon + 180) / 360

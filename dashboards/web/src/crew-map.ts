@@ -1,7 +1,7 @@
 import 'leaflet/dist/leaflet.css'
 import L from 'leaflet'
 import type { CrewBin } from '#devices'
-import { bandOf, fillText, MAP_OVERVIEW_FROM, markerStyle } from './crew-words.ts'
+import { bandOf, fillText, MAP_OVERVIEW_FROM, markerStyle, type Placed, placed } from './crew-words.ts'
 
 export interface CrewMap {
   /** Draws these bins (one marker each), dropping markers of bins no longer listed. */
@@ -54,7 +54,7 @@ export function createCrewMap(container: HTMLElement, tileUrl: string | null, on
   })
   resized.observe(container)
 
-  const place = (b: CrewBin & { latitude: number; longitude: number }) => {
+  const place = (b: Placed) => {
     latest.set(b.id, b)
     let m = markers.get(b.id)
     if (!m) {
@@ -87,13 +87,12 @@ export function createCrewMap(container: HTMLElement, tileUrl: string | null, on
       path.setAttribute('aria-label', `Find in the list: ${labelOf(b)}`)
     }
   }
-  const placed = (b: CrewBin): b is CrewBin & { latitude: number; longitude: number } => b.latitude !== null && b.longitude !== null
 
   return {
     show(bins) {
       const seen = new Set<string>()
       const points: L.LatLngTuple[] = []
-      const todo: (CrewBin & { latitude: number; longitude: number })[] = []
+      const todo: Placed[] = []
       for (const b of bins) {
         if (!placed(b)) continue
         seen.add(b.id)

@@ -81,3 +81,7 @@ export function markerStyle(b: CrewBin) {
     dashArray: overflow ? '5 4' : '',
   }
 }
+
+/** A bin with a position, which the map can show. */
+export type Placed = CrewBin & { latitude: number; longitude: number }
+export const placed = (b: CrewBin): b is Placed => b.latitude !== null && b.longitude !== null

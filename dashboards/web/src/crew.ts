@@ -1,7 +1,7 @@
 import type { Alert, CrewBin, CrewToday, DeviceState } from '#devices'
 import { CREW_FIRST_PAGE, CREW_MAX_BINS } from '#devices/crew-limits'
 import { type Api, ApiError, type Credentials } from './api.ts'
-import { type CrewRow, createRow, renderRow } from './crew-list.ts'
+import { type CrewRow, createRow, refreshRow, renderRow } from './crew-list.ts'
 import type { CrewMap } from './crew-map.ts'
 import { createMapPreview } from './crew-map-preview.ts'
 import { phoneAlerts } from './crew-push.ts'
@@ -125,7 +125,7 @@ export async function startCrew(
     for (const b of today.bins.slice(0, length)) {
       listed.add(b.id)
       let row = rows.get(b.id)
-      if (row) renderRow(row, b)
+      if (row) refreshRow(row, b)
       else {
         row = createRow(b, collect)
         rows.set(b.id, row)

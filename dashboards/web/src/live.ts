@@ -46,7 +46,8 @@ export function connectLive(credentials: Credentials, o: { onEnded(e: Ended): vo
   /** The views' listeners, by event: called with what the server sent, wherever the connection runs. */
   const listeners = new Map<string, ((...args: unknown[]) => void)[]>()
   const dispatch = (event: string, args: unknown[]) => {
-    for (const l of listeners.get(event) ?? []) l(...args)
+    const list = listeners.get(event)
+    if (list) for (const l of list) l(...args)
   }
   const connected = () => {
     setConn('live')
