@@ -117,6 +117,27 @@ describe('the crew view with 2,000 bins, 500 boilers and 100 meters (issue 11, a
     await context.close()
   })
 
+  it('draws the first rows once: the whole list, arriving after them, neither rebuilds nor moves a row already on screen', async () => {
+    const { context, page, problems } = await openPage(browser, PHONE)
+    // Counts, from the first rows on, each row put back into the list and each row whose insides are built again.
+    await page.addInitScript({
+      content: `window.__moved = 0; window.__rebuilt = 0
+        new MutationObserver((ms) => {
+          for (const m of ms) {
+            if (m.target.id === 'crew-list') window.__moved += m.removedNodes.length
+            else if (m.target.parentElement?.id === 'crew-list') window.__rebuilt += 1
+          }
+        }).observe(document, { childList: true, subtree: true })`,
+    })
+    await signIn(page, svc.service.httpUrl, fleet.crew, "Today's round")
+    await expect.poll(() => page.locator('#crew-summary').textContent()).toBe('2000 bins. Most urgent first.')
+    expect(await page.locator('#crew-list > li').count()).toBe(50)
+    // The whole list repeats the fifty already drawn, unchanged (no reading came meanwhile): nothing to redo.
+    expect(await page.evaluate('[window.__moved, window.__rebuilt]')).toEqual([0, 0])
+    expect(await problems()).toEqual([])
+    await context.close()
+  })
+
   it('draws every bin on an overview without loading Leaflet; a tap on a circle finds its bin and brings in the map to pan and zoom', async () => {
     const url = svc.service.httpUrl
     const { context, page, problems } = await openPage(browser, PHONE)

@@ -16,8 +16,8 @@ export interface CrewRow {
   bin: CrewBin
   /** A mark is on its way: the button stays disabled through live re-renders. */
   sending: boolean
-  /** What was last drawn, and when: the same bin fetched again is not drawn again. */
-  drawn: string
+  /** The bin as last drawn, and when: the same bin fetched again is not drawn again. */
+  drawn: CrewBin
   drawnAt: number
 }
 
@@ -33,7 +33,7 @@ export function createRow(bin: CrewBin, onCollect: (row: CrewRow) => void): Crew
   const status = el('p', '', 'bin-status')
   // Focus lands here once the row is marked, so the result is read out where the button was.
   status.tabIndex = -1
-  const row: CrewRow = { li, button, status, bin, sending: false, drawn: '', drawnAt: 0 }
+  const row: CrewRow = { li, button, status, bin, sending: false, drawn: bin, drawnAt: 0 }
   button.addEventListener('click', () => onCollect(row))
   renderRow(row, bin)
   return row
@@ -45,20 +45,17 @@ export function createRow(bin: CrewBin, onCollect: (row: CrewRow) => void): Crew
  * is tens of milliseconds of a slow phone's main thread. Live changes call `renderRow`, which always draws.
  */
 export function refreshRow(row: CrewRow, bin: CrewBin, now = Date.now()) {
-  const drawn = JSON.stringify(bin)
-  if (drawn === row.drawn && now - row.drawnAt < STALE_MS) {
+  if (now - row.drawnAt < STALE_MS && JSON.stringify(bin) === JSON.stringify(row.drawn)) {
     row.bin = bin
     return
   }
   renderRow(row, bin, now)
-  row.drawn = drawn
-  row.drawnAt = now
 }
 
 export function renderRow(row: CrewRow, bin: CrewBin, now = Date.now()) {
   row.bin = bin
-  // Drawn from elsewhere than refreshRow: what that one last compared against no longer shows.
-  row.drawn = ''
+  row.drawn = bin
+  row.drawnAt = now
   const band = bandOf(bin.fill)
   const urgent = isUrgent(bin)
   row.li.className = `bin band-${band.id}${urgent ? ' urgent' : ''}`

@@ -1,5 +1,5 @@
 import type { CrewMap } from './crew-map.ts'
-import { markerStyle, type Placed, placed } from './crew-words.ts'
+import { markerStyle, type Placed, placed, positions } from './crew-words.ts'
 
 /** As the Leaflet map fits its bins (crew-map.ts): 24 px of padding, zoom in half steps, at most 17. */
 const PADDING = 24
@@ -49,12 +49,17 @@ export function createMapPreview(container: HTMLElement, onPick: (deviceId: stri
   container.append(canvas, button)
 
   let bins: Placed[] = []
-  let indexOf = new Map<string, number>()
+  /** Made at the first live change, not with each list. */
+  let indexOf: Map<string, number> | null = null
   /** Where each drawn circle is, in CSS pixels, for a tap to find. */
   let spots: Spot[] = []
   let timer: ReturnType<typeof setTimeout> | null = null
   let woken = false
 
+  /** The container's inner size in CSS pixels, from the last resize seen; 0 while hidden. */
+  let size = { w: 0, h: 0 }
+  /** Where circles are drawn before they are shown. */
+  let back: CanvasRenderingContext2D | null = null
   /** Bumped by each draw: a slower earlier one stops. */
   let generation = 0
   let removed = false
@@ -65,17 +70,32 @@ export function createMapPreview(container: HTMLElement, onPick: (deviceId: stri
    */
   const draw = () => {
     const mine = ++generation
-    const w = container.clientWidth
-    const h = container.clientHeight
+    const { w, h } = size
     if (w === 0 || h === 0) return
+    if (bins.length === 0) {
+      // Nothing to place (yet, or any more): no canvas to make, and none of the last one's circles left.
+      if (canvas.dataset.bins) {
+        canvas.getContext('2d')?.clearRect(0, 0, canvas.width, canvas.height)
+        canvas.dataset.bins = '0'
+        spots = []
+      }
+      return
+    }
     const ratio = window.devicePixelRatio || 1
-    const buffer = document.createElement('canvas')
-    buffer.width = Math.round(w * ratio)
-    buffer.height = Math.round(h * ratio)
-    // Drawn by the CPU, so a chunk's drawing can be finished inside its own task (below).
-    const ctx = buffer.getContext('2d', { willReadFrequently: true })
+    const width = Math.round(w * ratio)
+    const height = Math.round(h * ratio)
+    // Kept from draw to draw: making one costs a slow phone tens of milliseconds.
+    if (!back || back.canvas.width !== width || back.canvas.height !== height) {
+      const buffer = document.createElement('canvas')
+      buffer.width = width
+      buffer.height = height
+      // Drawn by the CPU, so a chunk's drawing can be finished inside its own task (below).
+      back = buffer.getContext('2d', { willReadFrequently: true })
+    }
+    const ctx = back
     if (!ctx) return
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0)
+    ctx.clearRect(0, 0, w, h)
     ctx.lineCap = 'round'
     ctx.lineJoin = 'round'
     const list = bins
@@ -140,15 +160,16 @@ export function createMapPreview(container: HTMLElement, onPick: (deviceId: stri
         setTimeout(step, 0)
         return
       }
-      canvas.width = buffer.width
-      canvas.height = buffer.height
-      canvas.getContext('2d')?.drawImage(buffer, 0, 0)
+      canvas.width = width
+      canvas.height = height
+      canvas.getContext('2d')?.drawImage(ctx.canvas, 0, 0)
       spots = drawn
       canvas.dataset.bins = String(list.length)
       const full = list.filter((b) => (b.fill ?? 0) >= 0.95).length
       canvas.setAttribute('aria-label', `Map of ${list.length} bins, ${full} of them full. The list below has every one.`)
     }
-    step()
+    // The first circles in a task after this one, which may have had to make the canvas.
+    setTimeout(step, 0)
   }
 
   /** Draws in a task of its own, once however often asked meanwhile; `now` brings a wait for one sooner. */
@@ -161,7 +182,14 @@ export function createMapPreview(container: HTMLElement, onPick: (deviceId: stri
     }, ms)
   }
   // The view is hidden when the overview is made; it is drawn once it has a size, and again on a turn of the phone.
-  const resized = new ResizeObserver(() => draw())
+  // Not inside the observer's call, which comes between a frame's layout and its paint: the list's first rows would wait for it.
+  // Its size as the observer saw it: asking the container would have the phone lay out the page then and there.
+  const resized = new ResizeObserver((entries) => {
+    const box = entries[entries.length - 1]?.contentRect
+    if (!box) return
+    size = { w: Math.round(box.width), h: Math.round(box.height) }
+    soon(0)
+  })
   resized.observe(container)
 
   const wakeOnce = () => {
@@ -191,11 +219,12 @@ export function createMapPreview(container: HTMLElement, onPick: (deviceId: stri
   return {
     show(list) {
       bins = list.filter(placed)
-      indexOf = new Map(bins.map((b, i) => [b.id, i]))
+      indexOf = null
       // Not in the caller's task: that one has just drawn the list's rows.
       soon(0)
     },
     update(b) {
+      if (!indexOf) indexOf = positions(bins)
       const i = indexOf.get(b.id)
       if (i === undefined || !placed(b)) return
       bins[i] = b

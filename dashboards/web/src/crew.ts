@@ -1,12 +1,13 @@
 import type { Alert, CrewBin, CrewToday, DeviceState } from '#devices'
 import { CREW_FIRST_PAGE, CREW_MAX_BINS } from '#devices/crew-limits'
+import { afterPaint } from './after-paint.ts'
 import { type Api, ApiError, type Credentials } from './api.ts'
 import { type CrewRow, createRow, refreshRow, renderRow } from './crew-list.ts'
 import type { CrewMap } from './crew-map.ts'
 import { createMapPreview } from './crew-map-preview.ts'
 import { phoneAlerts } from './crew-push.ts'
 import { wholeList } from './crew-whole.ts'
-import { londonToday, MAP_OVERVIEW_FROM, when } from './crew-words.ts'
+import { londonToday, MAP_OVERVIEW_FROM, positions, when } from './crew-words.ts'
 import type { Dashboard, Ended } from './dashboard.ts'
 import { connectLive } from './live.ts'
 
@@ -34,6 +35,14 @@ async function firstList(api: Api, early: Promise<CrewToday> | null): Promise<Cr
     }
   }
   return api.crewToday(CREW_FIRST_PAGE)
+}
+
+/** True when `list` holds exactly these rows, in this order. */
+function inPlace(list: HTMLElement, order: HTMLLIElement[]): boolean {
+  const now = list.children
+  if (now.length !== order.length) return false
+  for (let i = 0; i < order.length; i++) if (now[i] !== order[i]) return false
+  return true
 }
 
 /** Alert events come in bursts (a round of readings); one fetch answers a burst. */
@@ -110,14 +119,22 @@ export async function startCrew(
       .catch(() => {
         if (!stopped) say('The map could not load; the list below works without it. Reload the page to try the map again.')
       })
-  if (first.total > MAP_OVERVIEW_FROM)
+  const openMap = () => {
+    if (first.total <= MAP_OVERVIEW_FROM) return void loadMap(false)
     map = createMapPreview(container, pick, () => void loadMap(container.contains(document.activeElement)))
-  else void loadMap(false)
+    // An overview of the top fifty would be drawn again a moment later: it waits for the whole list.
+    if (isWhole(latest)) map.show(latest.bins)
+  }
 
   /** Where each bin is in `latest.bins`, for live changes. */
-  let indexOf = new Map<string, number>()
+  let indexOf: Map<string, number> | null = null
+  /** Made when first asked (a live change), not with each list: 2,000 entries are tens of milliseconds of a slow phone. */
+  const at = (id: string) => {
+    if (!indexOf) indexOf = positions(latest.bins)
+    return indexOf.get(id)
+  }
   const show = (today: CrewToday) => {
-    if (today !== latest || indexOf.size === 0) indexOf = new Map(today.bins.map((b, i) => [b.id, i]))
+    if (today !== latest) indexOf = null
     latest = today
     const focused = list.contains(document.activeElement) ? (document.activeElement as HTMLElement) : null
     const order: HTMLLIElement[] = []
@@ -133,7 +150,8 @@ export async function startCrew(
       order.push(row.li)
     }
     for (const id of rows.keys()) if (!listed.has(id)) rows.delete(id)
-    list.replaceChildren(...order)
+    // Putting back rows already in place still has the phone lay out and paint all of them again.
+    if (!inPlace(list, order)) list.replaceChildren(...order)
     // Until the whole list is in, the counts are the server's (the rows are the top of it already).
     const shown = isWhole(today) ? today.bins.length : Math.min(today.total, CREW_MAX_BINS)
     const left = shown - order.length
@@ -229,8 +247,18 @@ export async function startCrew(
     banner.hidden = false
   }
 
+  const push = phoneAlerts(api, $('crew-push'))
   show(first)
-  if (!isWhole(first)) void refetch()
+  // The rows first; the map and the whole list's worker once they are on screen, each in a task of its own.
+  let wholeTimer: ReturnType<typeof setTimeout> | null = null
+  const cancelRest = afterPaint(() => {
+    openMap()
+    if (!isWhole(first))
+      wholeTimer = setTimeout(() => {
+        wholeTimer = null
+        void refetch()
+      }, 0)
+  })
 
   const live = connectLive(credentials, {
     onEnded: (e) => end(e),
@@ -242,11 +270,12 @@ export async function startCrew(
     },
   })
   const { socket } = live
-  const push = phoneAlerts(api, $('crew-push'))
   // Called twice when the view ends itself (signed out): once here, once by the app as it shows the sign-in.
   const stop = () => {
     if (stopped) return
     stopped = true
+    cancelRest()
+    if (wholeTimer) clearTimeout(wholeTimer)
     push.stop()
     if (timer) clearTimeout(timer)
     live.stop()
@@ -260,7 +289,7 @@ export async function startCrew(
   }
   /** A live change to one bin: kept in the list as fetched too, so drawing more rows or the map does not bring back the old. */
   const patch = (bin: CrewBin) => {
-    const i = indexOf.get(bin.id)
+    const i = at(bin.id)
     if (i === undefined) return
     latest.bins[i] = bin
     dataAt = Date.now()
@@ -269,14 +298,14 @@ export async function startCrew(
     map?.update(bin)
   }
   socket.on('device:state', (s: DeviceState) => {
-    const i = indexOf.get(s.deviceId)
+    const i = at(s.deviceId)
     const fill = s.latest?.readings.fillingLevel
     if (i === undefined || typeof fill !== 'number' || !s.latest) return
     patch({ ...latest.bins[i]!, fill: Math.min(1, Math.max(0, fill)), fillAt: s.latest.ts })
   })
   // A bin marked by a colleague (or seen emptied by its sensor) shows as done here too, at once.
   socket.on('collection:recorded', ({ collection }) => {
-    const i = indexOf.get(collection.deviceId)
+    const i = at(collection.deviceId)
     if (i === undefined || !londonToday(collection.at)) return
     const bin = latest.bins[i]!
     if (bin.collectedAt !== null && Date.parse(bin.collectedAt) >= Date.parse(collection.at)) return

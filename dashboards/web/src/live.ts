@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io-client'
 import type { ClientToServerEvents, ServerToClientEvents } from '#devices'
+import { afterPaint } from './after-paint.ts'
 import type { Credentials } from './api.ts'
 import type { Ended } from './dashboard.ts'
 import type { LiveAsk, LiveNews } from './live-worker.ts'
@@ -95,29 +96,34 @@ export function connectLive(credentials: Credentials, o: { onEnded(e: Ended): vo
   // The client library (41 KB, more than the rest of the first page's code) runs in a worker: a slow
   // phone's main thread neither compiles it nor parses its packets, and the first rows do not wait for
   // it. Should it fail to arrive, the header says reconnecting and the view keeps its last data.
-  try {
-    const w = new Worker(new URL('./live-worker.ts', import.meta.url), { type: 'module', name: 'live' })
-    worker = w
-    w.onmessage = (e: MessageEvent<LiveNews>) => {
-      if (stopped) return
-      const n = e.data
-      if (n.kind === 'event') dispatch(n.event, n.args)
-      else if (n.kind === 'connect') connected()
-      else if (n.kind === 'disconnect') disconnected(n.reason)
-      else refused(n.message, n.data)
-    }
-    w.onerror = () => {
-      w.terminate()
-      if (worker !== w || stopped) return
-      worker = null
+  // Started once the view has painted: creating a worker is main-thread work the first rows need not wait for.
+  const begin = () => {
+    try {
+      const w = new Worker(new URL('./live-worker.ts', import.meta.url), { type: 'module', name: 'live' })
+      worker = w
+      w.onmessage = (e: MessageEvent<LiveNews>) => {
+        if (stopped) return
+        const n = e.data
+        if (n.kind === 'event') dispatch(n.event, n.args)
+        else if (n.kind === 'connect') connected()
+        else if (n.kind === 'disconnect') disconnected(n.reason)
+        else refused(n.message, n.data)
+      }
+      w.onerror = () => {
+        w.terminate()
+        if (worker !== w || stopped) return
+        worker = null
+        inPage()
+      }
+      w.postMessage({ kind: 'start', token } satisfies LiveAsk)
+    } catch {
       inPage()
     }
-    w.postMessage({ kind: 'start', token } satisfies LiveAsk)
-  } catch {
-    inPage()
   }
+  const cancelBegin = afterPaint(begin)
   const stop = () => {
     stopped = true
+    cancelBegin()
     worker?.terminate()
     worker = null
     socket?.disconnect()

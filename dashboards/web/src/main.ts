@@ -2,6 +2,7 @@
 import './zod-config.ts'
 import type { CrewToday, Me } from '#devices'
 import { CREW_FIRST_PAGE } from '#devices/crew-limits'
+import { afterPaint } from './after-paint.ts'
 import { ApiError, type Credentials, createApi, request } from './api.ts'
 import { authApi } from './auth.ts'
 import { startCrew } from './crew.ts'
@@ -216,7 +217,13 @@ function showSignIn(message = '', kind: 'error' | 'notice' = 'error') {
   for (const f of document.querySelectorAll('form')) f.reset()
   say('sign-in-message', message, kind)
   show('sign-in-view')
+  // Asked only when the form is shown: a signed-in phone's first view has no use for it.
+  if (!providersAsked) {
+    providersAsked = true
+    void showProviders()
+  }
 }
+let providersAsked = false
 
 const sessionOf = (me: Me): Credentials => ({ kind: 'session', csrf: me.csrfToken ?? '' })
 
@@ -458,7 +465,6 @@ async function showHealth() {
 
 /** Where a fresh page starts: an invitation link, this tab's token, the session cookie, or the sign-in form. */
 async function boot() {
-  void showProviders()
   const link = new URLSearchParams(location.search).get('invitation')
   if (link) return openInvitation(link)
   const saved = sessionStorage.getItem(TOKEN_KEY)
@@ -482,6 +488,6 @@ window.addEventListener('hashchange', () => {
     void enter(signedIn.me, signedIn.credentials)
 })
 
-void showHealth()
+// The header's health line once the first view has painted: its answer need not share a slow line with the view's.
+void boot().finally(() => afterPaint(() => void showHealth()))
 setInterval(showHealth, 10_000)
-void boot()
