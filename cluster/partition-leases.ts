@@ -82,7 +82,11 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
     return held.releasing
   }
   const lose = (p: number, why: string) => {
+    const held = owned.get(p)
     owned.delete(p)
+    // Still ours on the servers if only our side counted it lapsed (a renewal's reply late): the next owner
+    // need not wait out the time-to-live. Taken by another node, the revision differs and nothing is deleted.
+    if (held) void leases?.delete(key(p), { previousSeq: held.revision }).catch(() => undefined)
     deps.log.warn({ partition: p, err: why }, 'partition lease lost; its readers stop at once')
     void deps.released(p, false).catch((e: Error) => deps.log.warn({ partition: p, err: e.message }, 'partition release failed'))
   }
@@ -96,9 +100,19 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
     await Promise.all(
       [...owned].map(async ([p, held]) => {
         try {
-          held.revision = await leases!.update(key(p), sc.encode(config.node), held.revision)
+          const revision = await leases!.update(key(p), sc.encode(config.node), held.revision)
+          if (owned.get(p) !== held) {
+            // Given up while this renewal was on its way (its reply came after the watch's time-to-live):
+            // its readers have stopped, and the key just renewed would keep every other node off the
+            // partition for one more time-to-live with nobody reading it. Let it go now.
+            await leases!.delete(key(p), { previousSeq: revision }).catch(() => undefined)
+            return
+          }
+          held.revision = revision
           held.renewedAt = now
         } catch (e) {
+          // Given up meanwhile (the watch): already stopped, and this node may have taken it again since, with new readers.
+          if (owned.get(p) !== held) return
           // Taken by another node, or not renewed for a whole time-to-live: either way it may be read elsewhere now.
           if (/wrong last sequence/i.test((e as Error).message) || now - held.renewedAt >= config.ttlMs) lose(p, (e as Error).message)
         }

@@ -91,4 +91,70 @@ describe('lease rounds: counting live nodes, and a round that never ends', () =>
     await other.close(Date.now() + 1_000)
     await stuck.close(Date.now() + 500)
   })
+
+  it('lets a lease go at once when a renewal it had given up on comes back late, rather than hold it a time-to-live with nobody reading', async () => {
+    const log = pino({ level: 'silent' })
+    const ttl = 4_000
+    const bucket = 'sp_late_leases'
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+    // One renewal slow both ways, as while a stream's leader is elected: it reaches the servers just
+    // before the lease would lapse there, and its reply comes after this node's watch has given up.
+    let armed = false
+    let late: { revision: number; at: number } | null = null
+    const slow = (kv: KV): KV =>
+      new Proxy(kv, {
+        get(target, prop) {
+          if (prop !== 'update') {
+            const v = Reflect.get(target, prop, target)
+            return typeof v === 'function' ? v.bind(target) : v
+          }
+          return async (k: string, data: Uint8Array, version: number) => {
+            if (!armed) return target.update(k, data, version)
+            armed = false
+            await sleep(ttl - ttl / 4 - 500)
+            const revision = await target.update(k, data, version)
+            await sleep(2_300)
+            late = { revision, at: Date.now() }
+            return revision
+          }
+        },
+      })
+    const viaSlowKv = {
+      jetstream: () => ({ views: { kv: async (name: string, o: object) => (name === bucket ? slow(await nc.jetstream().views.kv(name, o)) : nc.jetstream().views.kv(name, o)) } }),
+      jetstreamManager: (o: object) => nc.jetstreamManager(o),
+    } as unknown as NatsConnection
+    const released: [number, boolean][] = []
+    let acquired = 0
+    const node = createPartitionLeases(
+      { node: 'late', partitions: 1, replicas: 1, ttlMs: ttl, bucket },
+      {
+        nc: viaSlowKv,
+        log,
+        acquired: async () => {
+          acquired++
+        },
+        released: async (p, drain) => {
+          released.push([p, drain])
+        },
+      },
+    )
+    const watch = await nc.jetstream().views.kv(bucket, { ttl, replicas: 1, history: 1 })
+    try {
+      await node.start()
+      await expect.poll(() => node.owned(), { timeout: 5_000 }).toEqual([0])
+      // The very next renewal is the slow one: the last that reached the servers was the lease's creation.
+      armed = true
+      await expect.poll(() => released, { timeout: ttl * 2 }).toEqual([[0, false]])
+      await expect.poll(() => late, { timeout: ttl * 2 }).not.toBeNull()
+      const { revision, at } = late!
+      // Left alone, the key would stay at that revision until a time-to-live after it reached the servers,
+      // about two seconds from now. Let go, it is deleted (and may already be taken afresh, a new revision).
+      await expect
+        .poll(async () => (await watch.get('p0').catch(() => null))?.revision ?? 0, { timeout: 800, interval: 50 })
+        .not.toBe(revision)
+      expect(Date.now() - at).toBeLessThan(1_500)
+    } finally {
+      await node.close(Date.now() + 1_000)
+    }
+  }, 30_000)
 })

@@ -69,9 +69,11 @@ export function createDayChart() {
   return {
     figure,
     show,
+    // Twice when a view ends itself (signed out): once by the view, once by the app showing the sign-in.
     destroy() {
       resize.disconnect()
       plot?.destroy()
+      plot = null
     },
   }
 }

@@ -105,9 +105,11 @@ export function createChart(spec: ChartSpec) {
     }
     describe(spec, xs, ys, spans, { key, table, spansList })
   }
+  // Twice when a view ends itself (signed out): once by the view, once by the app showing the sign-in.
   const destroy = () => {
     resize.disconnect()
     plot?.destroy()
+    plot = null
   }
   return { figure, plotEl, show, destroy }
 }
