@@ -120,7 +120,12 @@ describe('lease rounds: counting live nodes, and a round that never ends', () =>
         },
       })
     const viaSlowKv = {
-      jetstream: () => ({ views: { kv: async (name: string, o: object) => (name === bucket ? slow(await nc.jetstream().views.kv(name, o)) : nc.jetstream().views.kv(name, o)) } }),
+      jetstream: () => ({
+        views: {
+          kv: async (name: string, o: object) =>
+            name === bucket ? slow(await nc.jetstream().views.kv(name, o)) : nc.jetstream().views.kv(name, o),
+        },
+      }),
       jetstreamManager: (o: object) => nc.jetstreamManager(o),
     } as unknown as NatsConnection
     const released: [number, boolean][] = []
@@ -153,6 +158,8 @@ describe('lease rounds: counting live nodes, and a round that never ends', () =>
         .poll(async () => (await watch.get('p0').catch(() => null))?.revision ?? 0, { timeout: 800, interval: 50 })
         .not.toBe(revision)
       expect(Date.now() - at).toBeLessThan(1_500)
+      // And read again: here by the same node, the only one, which takes the free key at its next round.
+      await expect.poll(() => acquired, { timeout: ttl }).toBe(2)
     } finally {
       await node.close(Date.now() + 1_000)
     }
