@@ -5,6 +5,7 @@ import type { ReaderHandler } from '../log/reader.ts'
 import { subjectOf } from '../log/stream-log.ts'
 import { createStreamReader, type StreamReader } from '../log/stream-reader.ts'
 import { createPartitionLeases } from './partition-leases.ts'
+import { purgePlan } from './purge-gate.ts'
 
 /** One reader kind of one partition: its handler, named after both (`influxdb@p3`) so its checkpoint is its own. */
 export interface PartitionReaderSpec {
@@ -30,7 +31,7 @@ export interface PartitionReadersDeps {
   dropped?(partition: number): void
   /** The running readers, kept up to date for /ready and the metrics. */
   running: Pick<StreamReader, 'name' | 'status'>[]
-  /** How often what every reader of a partition has made durable is purged from the stream; unset, never. */
+  /** How often what every reader of a partition has made durable is purged from the stream; unset or 0, never. */
   purgeEveryMs?: number
   log: Logger
   onFailure?(reader: string): void
@@ -48,6 +49,7 @@ export function createPartitionReaders(deps: PartitionReadersDeps) {
   const byPartition = new Map<number, StreamReader[]>()
   let leases: ReturnType<typeof createPartitionLeases> | null = null
   let purgeTimer: NodeJS.Timeout | null = null
+  let purgeOff: string | null = 'not started'
 
   // The local log deletes a segment once every reader has passed it; the stream's partitions are purged
   // the same way, up to the oldest record any of their readers may still need, so the stream stays small
@@ -103,17 +105,22 @@ export function createPartitionReaders(deps: PartitionReadersDeps) {
         { nc: deps.nc(), log: deps.log, acquired, released },
       )
       await leases.start(deadline)
-      // Off for now: a CI run with it lost acknowledged readings in the NATS-kill test (under investigation).
-      // Without it the stream keeps everything until its ceiling, where appends are refused, never dropped.
-      if (deps.purgeEveryMs) {
+      // Not on a server that would replay it as a purge of everything (purge-gate.ts): with it on, the
+      // NATS-kill test lost acknowledged readings on Debian's nats-server 2.9.10.
+      const plan = purgePlan(deps.purgeEveryMs, deps.nc().info?.version)
+      purgeOff = 'off' in plan ? plan.off : null
+      if ('off' in plan) deps.log.warn({ why: plan.off }, 'stream purge off')
+      else {
         purgeTimer = setInterval(() => {
           purge().catch((e: Error) => deps.log.warn({ err: e.message }, 'stream purge failed; tried again later'))
-        }, deps.purgeEveryMs)
+        }, plan.everyMs)
         purgeTimer.unref()
       }
     },
-    /** Purges now what every reader of this node's partitions has made durable (the timer does it every 10 s). */
+    /** Purges now what every reader of this node's partitions has made durable (the timer does it every CLUSTER_PURGE_EVERY_S). */
     purge,
+    /** Why the timer does not purge (a NATS server that would replay a purge wrongly, or set to 0); null when it does. */
+    purgeOff: () => purgeOff,
     owned: () => leases?.owned() ?? [],
     liveNodes: () => leases?.liveNodes ?? 0,
     /** Hands every partition on, each read to the end first (SIGTERM), then leaves the cluster. */

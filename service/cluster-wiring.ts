@@ -78,6 +78,7 @@ export function clusterReaders(d: {
     partitions: config.CLUSTER_PARTITIONS,
     replicas: config.CLUSTER_REPLICAS,
     leaseTtlMs: config.CLUSTER_LEASE_TTL_S * 1000,
+    purgeEveryMs: config.CLUSTER_PURGE_EVERY_S * 1000,
     running: d.running,
     log: d.log,
     onFailure: d.onFailure,

@@ -99,6 +99,9 @@ export const ServiceConfig = z
     CLUSTER_NODE_ID: optional(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'CLUSTER_NODE_ID: letters, digits, _ . - (at most 64)')),
     // A dead node's partitions are taken over this long after its last renewal.
     CLUSTER_LEASE_TTL_S: z.coerce.number().int().min(2).max(60).default(5),
+    // What every reader of a partition has made durable is purged from the stream this often; 0, never.
+    // Off by itself on a nats-server older than 2.9.18, which replays such a purge wrongly (cluster/purge-gate.ts).
+    CLUSTER_PURGE_EVERY_S: z.coerce.number().int().min(0).max(3600).default(10),
     INFLUX_URL: optional(z.url()),
     INFLUX_DB: z
       .string()

@@ -73,7 +73,7 @@ export async function readiness(deps: {
 export function clusterHealth(
   node: string,
   stream: { readonly health: string; readonly refusal: { detail: string } | null; connectionStatus(): string },
-  readers: { owned(): number[]; liveNodes(): number },
+  readers: { owned(): number[]; liveNodes(): number; purgeOff(): string | null },
   partitions: number,
   outbox: { readonly holding: boolean },
 ): () => Promise<ReadyCheck['checks']> {
@@ -90,6 +90,8 @@ export function clusterHealth(
         detail: `node ${node} reads ${owned.length} of ${partitions} partition(s)${owned.length ? ` (${owned.map((p) => `p${p}`).join(', ')})` : ''}; ${readers.liveNodes()} node(s) live`,
       },
       outbox: { ok: true, detail: outbox.holding ? 'runs on this node' : 'runs on another node' },
+      // Not a fault of this node: the stream only keeps more, up to its ceiling (then readings are refused, never dropped).
+      purge: { ok: true, detail: readers.purgeOff() === null ? 'on' : `off: ${readers.purgeOff()}` },
     }
   }
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -6,7 +7,8 @@ import type { MqttClient } from 'mqtt'
 import { io, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Alert } from '#devices'
-import { type NatsCluster, type PrivateRedis, startNatsCluster, startRedis } from '../../scripts/cluster-engines.ts'
+import { purgePlan, purgeSafeOn } from '../../cluster/purge-gate.ts'
+import { findBinary, type NatsCluster, type PrivateRedis, startNatsCluster, startRedis } from '../../scripts/cluster-engines.ts'
 import { createDatabase } from '../../scripts/postgres.ts'
 import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 
@@ -82,6 +84,9 @@ describe('a cluster of three nodes', () => {
       expect(r.checks.nats).toMatchObject({ ok: true })
       expect(r.checks.nats!.detail).toMatch(/3 of 3 replicas current|leader/)
       expect(r.checks.partitions!.detail).toMatch(/reads 2 of 6 partition\(s\).*3 node\(s\) live/)
+      // The stream purge: on only with a NATS server that replays a purge rightly after a restart (2.9.18 on).
+      const version = /v?(\d+\.\d+\.\d+)/.exec(execFileSync(findBinary('nats-server'), ['--version'], { encoding: 'utf8' }))![1]!
+      expect(r.checks.purge!.detail).toBe(purgeSafeOn(version) ? 'on' : `off: ${(purgePlan(10_000, version) as { off: string }).off}`)
       // The same as metrics: which partitions this node reads, and each partition reader's lag.
       const metrics = await (await n.api('/metrics')).text()
       const owned = [...metrics.matchAll(/^sp_partition_owned\{partition="(p\d)",node="node-\w"\} 1$/gm)].map((m) => m[1])
