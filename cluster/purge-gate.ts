@@ -1,8 +1,9 @@
 /**
  * nats-server before 2.9.18, when a restarted replica of a clustered stream recovers, replays a
- * purge of one subject as a purge of the whole stream (nats-io/nats-server#4196, fixed by #4212).
- * Our purges are of one partition's subject, and a restarted server is what the NATS-kill test does:
- * with Debian's nats-server 2.9.10 that would lose acknowledged records, so the purge stays off there.
+ * purge of one subject as a purge of every subject up to it (nats-io/nats-server#4196, fixed by
+ * #4212). Our purges are of one partition's subject, and a restarted server is what the NATS-kill
+ * test does: on Debian's nats-server 2.9.10 that deletes other partitions' acknowledged, unread
+ * records (test/cluster/nats-purge-replay.test.ts shows it), so the purge stays off there.
  */
 const SAFE_FROM = [2, 9, 18] as const
 
@@ -25,7 +26,7 @@ export function purgePlan(everyMs: number | undefined, serverVersion: string | u
   if (!purgeSafeOn(serverVersion))
     return {
       off:
-        `nats-server ${serverVersion ?? '(version unknown)'} replays a purge of one subject as a purge of the whole stream ` +
+        `nats-server ${serverVersion ?? '(version unknown)'} replays a purge of one subject as a purge of every subject up to it ` +
         'when a restarted server recovers (nats-server#4196, fixed in 2.9.18): the stream keeps every record until its ceiling, ' +
         'where new readings are refused, never dropped. Upgrade the NATS servers to purge.',
     }

@@ -15,7 +15,7 @@ describe('the stream purge, by NATS server version', () => {
     expect(purgePlan(undefined, '2.10.24')).toEqual({ off: 'CLUSTER_PURGE_EVERY_S is 0' })
     const off = purgePlan(10_000, '2.9.10')
     expect('off' in off && off.off).toMatch(
-      /^nats-server 2\.9\.10 replays a purge of one subject as a purge of the whole stream .*nats-server#4196, fixed in 2\.9\.18/,
+      /^nats-server 2\.9\.10 replays a purge of one subject as a purge of every subject up to it .*nats-server#4196, fixed in 2\.9\.18/,
     )
     expect('off' in off && off.off).toMatch(/new readings are refused, never dropped\. Upgrade the NATS servers to purge\.$/)
   })
