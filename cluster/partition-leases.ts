@@ -65,6 +65,8 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
   let first = 0
   for (const ch of config.node) first = (first * 31 + ch.charCodeAt(0)) % config.partitions
   const active = () => [...owned.entries()].filter(([, h]) => !h.releasing)
+  /** Deletes a lease's key if it is still at this revision (ours): the next owner need not wait for it to expire. */
+  const letGo = (p: number, revision: number) => leases?.delete(key(p), { previousSeq: revision }).catch(() => undefined)
 
   /** Hands a partition on in the background: the tick goes on renewing every other lease meanwhile. */
   const handOn = (p: number) => {
@@ -75,8 +77,7 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
       .catch((e: Error) => deps.log.warn({ partition: p, err: e.message }, 'partition hand-over failed'))
       .then(async () => {
         owned.delete(p)
-        // The key goes now, so the next owner need not wait for it to expire.
-        await leases?.delete(key(p), { previousSeq: held.revision }).catch(() => undefined)
+        await letGo(p, held.revision)
         deps.log.info({ partition: p, node: config.node }, 'partition handed on')
       })
     return held.releasing
@@ -86,7 +87,7 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
     owned.delete(p)
     // Still ours on the servers if only our side counted it lapsed (a renewal's reply late): the next owner
     // need not wait out the time-to-live. Taken by another node, the revision differs and nothing is deleted.
-    if (held) void leases?.delete(key(p), { previousSeq: held.revision }).catch(() => undefined)
+    if (held) void letGo(p, held.revision)
     deps.log.warn({ partition: p, err: why }, 'partition lease lost; its readers stop at once')
     void deps.released(p, false).catch((e: Error) => deps.log.warn({ partition: p, err: e.message }, 'partition release failed'))
   }
@@ -105,7 +106,7 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
             // Given up while this renewal was on its way (its reply came after the watch's time-to-live):
             // its readers have stopped, and the key just renewed would keep every other node off the
             // partition for one more time-to-live with nobody reading it. Let it go now.
-            await leases!.delete(key(p), { previousSeq: revision }).catch(() => undefined)
+            await letGo(p, revision)
             return
           }
           held.revision = revision

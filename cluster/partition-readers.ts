@@ -108,9 +108,11 @@ export function createPartitionReaders(deps: PartitionReadersDeps) {
       // Not on a server that would replay it as a purge of everything (purge-gate.ts): with it on, the
       // NATS-kill test lost acknowledged readings on Debian's nats-server 2.9.10.
       const plan = purgePlan(deps.purgeEveryMs, deps.nc().info?.version)
-      purgeOff = 'off' in plan ? plan.off : null
-      if ('off' in plan) deps.log.warn({ why: plan.off }, 'stream purge off')
-      else {
+      if ('off' in plan) {
+        purgeOff = plan.off
+        deps.log.warn({ why: plan.off }, 'stream purge off')
+      } else {
+        purgeOff = null
         purgeTimer = setInterval(() => {
           purge().catch((e: Error) => deps.log.warn({ err: e.message }, 'stream purge failed; tried again later'))
         }, plan.everyMs)

@@ -9,11 +9,14 @@ const AT_MOST_MS = 500
 export function afterPaint(work: () => void): () => void {
   let done = false
   let timer: ReturnType<typeof setTimeout> | null = null
-  const run = () => {
-    if (done) return
+  const cancel = () => {
     done = true
     cancelAnimationFrame(frame)
     if (timer) clearTimeout(timer)
+  }
+  const run = () => {
+    if (done) return
+    cancel()
     work()
   }
   const frame = requestAnimationFrame(() => {
@@ -21,9 +24,5 @@ export function afterPaint(work: () => void): () => void {
     timer = setTimeout(run, 0)
   })
   timer = setTimeout(run, AT_MOST_MS)
-  return () => {
-    done = true
-    cancelAnimationFrame(frame)
-    if (timer) clearTimeout(timer)
-  }
+  return cancel
 }

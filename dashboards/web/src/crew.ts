@@ -250,13 +250,11 @@ export async function startCrew(
   const push = phoneAlerts(api, $('crew-push'))
   show(first)
   // The rows first; the map and the whole list's worker once they are on screen, each in a task of its own.
-  let wholeTimer: ReturnType<typeof setTimeout> | null = null
   const cancelRest = afterPaint(() => {
     openMap()
     if (!isWhole(first))
-      wholeTimer = setTimeout(() => {
-        wholeTimer = null
-        void refetch()
+      setTimeout(() => {
+        if (!stopped) void refetch()
       }, 0)
   })
 
@@ -275,7 +273,6 @@ export async function startCrew(
     if (stopped) return
     stopped = true
     cancelRest()
-    if (wholeTimer) clearTimeout(wholeTimer)
     push.stop()
     if (timer) clearTimeout(timer)
     live.stop()
