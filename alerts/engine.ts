@@ -118,6 +118,25 @@ type Stored = DeviceRuleState | SiteContext
 /** Device states and site values share the saved map; a device's has `lastTs`, which no reading field is called. */
 const isDevice = (v: Stored): v is DeviceRuleState => 'lastTs' in v && !Array.isArray(v.lastTs)
 
+/** A forecast rule's outlook from a device's saved state; null when the rule is not a forecast or there is no state. */
+function outlookOf(rule: Rule | undefined, saved: Stored | undefined): ForecastOutlook | null {
+  if (rule?.kind !== 'forecast' || !saved || !isDevice(saved)) return null
+  return forecastOutlook(rule, restoreRuleState(rule, saved.rules?.[rule.id]) as ForecastState)
+}
+
+/**
+ * The same from the state as the store keeps it (JSON): cluster mode's answer for a device whose
+ * partition another node reads, from what that node last committed.
+ */
+export function outlookOfStored(rule: Rule | undefined, json: string | undefined): ForecastOutlook | null {
+  if (json === undefined) return null
+  try {
+    return outlookOf(rule, JSON.parse(json) as Stored)
+  } catch {
+    return null
+  }
+}
+
 /** The open alert of a rule restored with no saved state (stored before rule state was): it starts active so it can clear. */
 function activeState(rule: Rule): unknown {
   const s = initialRuleState(rule) as { active?: boolean; gate?: { active: boolean } }
@@ -490,12 +509,11 @@ export function createAlertEngine(deps: {
      * The outlook of a device's forecast rule (a bin's fill rate and when it will be full), from the
      * engine's current state; null when the device has no such rule or no state yet. Off the hot path.
      */
-    outlook: (d: EngineDevice, ruleId: string): ForecastOutlook | null => {
-      const rule = deps.rulesOf(d).find((r) => r.id === ruleId)
-      const saved = pending.get(d.id) ?? states.get(d.id)
-      if (rule?.kind !== 'forecast' || !saved || !isDevice(saved)) return null
-      return forecastOutlook(rule, restoreRuleState(rule, saved.rules?.[ruleId]) as ForecastState)
-    },
+    outlook: (d: EngineDevice, ruleId: string): ForecastOutlook | null =>
+      outlookOf(
+        deps.rulesOf(d).find((r) => r.id === ruleId),
+        pending.get(d.id) ?? states.get(d.id),
+      ),
     /**
      * A crew marked a bin collected: its missed-collection check counts it from the next reading on
      * (a reading that shows the drop would have told us too, but a bin emptied below the sensor's

@@ -24,7 +24,13 @@ export function createEngineRouter(partitions: number) {
     }
     for (const [p, mine] of split) await run(engines.get(p)!, mine)
   }
-  const router: AlertEngines & { add(p: number, e: AlertEngine): void; remove(p: number): void } = {
+  const router: AlertEngines & {
+    add(p: number, e: AlertEngine): void
+    remove(p: number): void
+    /** Whether this node reads the partition of that device now. */
+    owns(deviceId: string): boolean
+  } = {
+    owns: (deviceId) => engines.has(partitionOf(deviceId, partitions)),
     add: (p, e) => void engines.set(p, e),
     remove: (p) => void engines.delete(p),
     checkSilence: (list, t) => each(list, (e, mine) => e.checkSilence(mine, t)) as ReturnType<AlertEngine['checkSilence']>,

@@ -1,10 +1,13 @@
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import { ALERT_READER, type AlertEngine } from '../alerts/engine.ts'
+import { createChangeNotices } from '../cluster/change-notices.ts'
 import type { createEngineRouter } from '../cluster/engine-router.ts'
+import { createLiveFollow } from '../cluster/live-follow.ts'
 import { createPartitionReaders, type PartitionReaders } from '../cluster/partition-readers.ts'
 import { createSingleton } from '../cluster/singleton.ts'
 import { COLLECTION_READER } from '../collections/recorder.ts'
+import type { LiveState } from '../ingest/live-state.ts'
 import { partitionOf } from '../log/partition.ts'
 import type { Refusal } from '../log/port.ts'
 import type { ReaderHandler } from '../log/reader.ts'
@@ -154,3 +157,73 @@ export const clusterOutbox = (config: ServiceConfig, cluster: ClusterIdentity, s
     start: () => outbox.start(),
     stop: (deadline) => outbox.close(deadline),
   })
+
+/**
+ * What each node must learn of the others' work (issue 15): the latest reading of every device,
+ * whichever node took it (live views), and writes to the shared store that nodes keep a copy of
+ * (rule overrides, schedules) or must act on (a crew's collection mark, for the engine of the bin's
+ * partition, and open data's change clock).
+ */
+export function clusterCrossing(d: {
+  cluster: ClusterIdentity
+  stream: StreamLog
+  registry: Registry
+  live: LiveState
+  reload: { rules: () => Promise<void>; schedules: () => Promise<void> }
+  noteCollection: (deviceId: string, at: number, by: 'crew' | 'readings') => void
+  log: Logger
+}) {
+  const notices = createChangeNotices({
+    nc: () => d.stream.connection,
+    node: d.cluster.node,
+    subject: `${d.stream.stream.toLowerCase()}_notices`,
+    log: d.log,
+    onNotice(n) {
+      if (n.kind === 'overrides')
+        void d.reload.rules().catch((e: Error) => d.log.warn({ err: e.message }, 'reloading rule overrides failed'))
+      else if (n.kind === 'schedules')
+        void d.reload.schedules().catch((e: Error) => d.log.warn({ err: e.message }, 'reloading schedules failed'))
+      else d.noteCollection(n.deviceId, n.at, n.by)
+    },
+    resync: async () => {
+      await Promise.all([d.reload.rules(), d.reload.schedules()])
+    },
+    resyncEveryMs: 60_000,
+  })
+  const follow = createLiveFollow({
+    nc: () => d.stream.connection,
+    stream: d.stream.stream,
+    log: d.log,
+    onReading: (r) =>
+      d.live.remember(
+        { id: r.deviceId, type: r.type, site: r.site },
+        r.ts,
+        r.quality === 'good' ? 'accepted' : 'suspicious',
+        r.readings,
+        r.receivedAt,
+      ),
+  })
+  const offOverrides = d.registry.overrides.onChange(() => notices.publish({ kind: 'overrides' }))
+  const offRounds = d.registry.rounds.onChange((c) => {
+    if (c.kind === 'collection') notices.publish({ kind: 'collection', deviceId: c.deviceId, at: c.at, by: 'crew' })
+    else if (c.kind === 'detected')
+      notices.publish({ kind: 'collection', deviceId: c.collection.deviceId, at: Date.parse(c.collection.at), by: 'readings' })
+    else notices.publish({ kind: 'schedules' })
+  })
+  return {
+    start() {
+      notices.start()
+      follow.start()
+    },
+    get followed() {
+      return follow.followed
+    },
+    async close(deadline: number) {
+      offOverrides()
+      offRounds()
+      await follow.close(deadline)
+      await notices.close(deadline)
+    },
+  }
+}
+export type ClusterCrossing = ReturnType<typeof clusterCrossing>

@@ -2,13 +2,14 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import { deviceTypeOf, type LiveBus, type LogRecord, type QuarantineRecord, type Rule } from '#devices'
-import { ALERT_READER, type AlertEngine, createAlertEngine } from '../alerts/engine.ts'
+import { ALERT_READER, type AlertEngine, createAlertEngine, type EngineDevice } from '../alerts/engine.ts'
 import { createRuleBook } from '../alerts/rule-book.ts'
 import { createBroker } from '../broker/broker.ts'
 import { brokerMetrics } from '../broker/metrics.ts'
 import { type AlertEngines, createEngineRouter } from '../cluster/engine-router.ts'
 import { clusterMetrics } from '../cluster/metrics.ts'
 import type { PartitionReaders } from '../cluster/partition-readers.ts'
+import { createClusterOutlooks } from '../cluster/remote-outlooks.ts'
 import { COLLECTION_READER, createCollectionRecorder } from '../collections/recorder.ts'
 import { createScheduleBook } from '../collections/schedule-book.ts'
 import { buildApp } from '../dashboards/app.ts'
@@ -36,7 +37,7 @@ import { createOutboxThread } from '../outbox/thread.ts'
 import { createQuarantineKeeper, QUARANTINE_READER } from '../quarantine/keeper.ts'
 import { createRevocationWatch } from '../registry/revocation-watch.ts'
 import { openRegistry } from '../store/registry.ts'
-import { clusterLog, clusterOf, clusterOutbox, clusterReaders } from './cluster-wiring.ts'
+import { clusterCrossing, clusterLog, clusterOf, clusterOutbox, clusterReaders } from './cluster-wiring.ts'
 import type { ServiceConfig } from './config.ts'
 import { clusterHealth, readiness } from './readiness.ts'
 
@@ -61,7 +62,6 @@ export async function compose(
     quarantineMax: config.QUARANTINE_MAX_ENTRIES,
     quarantineMaxAgeMs: config.QUARANTINE_MAX_AGE_DAYS * 86_400_000,
   })
-  const live = createLiveState(bus)
   const influxCfg = { url: config.INFLUX_URL, db: config.INFLUX_DB, token: config.INFLUX_TOKEN }
   const influx = createInfluxQuery(influxCfg)
   const ensureDb = () => ensureDatabase(influxCfg, (msg, detail) => log.warn(detail, msg))
@@ -71,6 +71,7 @@ export async function compose(
   // Cluster mode (issue 15): the log is a replicated stream and each node reads the partitions it holds.
   const cluster = clusterOf(config)
   const stream: StreamLog | null = cluster ? clusterLog(config, cluster, log.child({ module: 'log' }), (code) => lm?.refused(code)) : null
+  const live = createLiveState(bus, { presenceFromStore: cluster !== null })
   const fileLog = createLog(
     {
       dir: logDir,
@@ -166,6 +167,18 @@ export async function compose(
     })
   const router = cluster ? createEngineRouter(config.CLUSTER_PARTITIONS) : null
   const alertEngine: AlertEngines = router ?? makeAlertEngine()
+  const OUTLOOK_RULE = 'bin-full-before-collection'
+  const localOutlook = (d: EngineDevice) => alertEngine.outlook(d, OUTLOOK_RULE)
+  const outlooks = router
+    ? createClusterOutlooks({
+        local: localOutlook,
+        owns: router.owns,
+        statesOf: registry.alerts.statesOf,
+        rulesOf: ruleBook.rulesFor,
+        ruleId: OUTLOOK_RULE,
+        maxAgeMs: 2_000,
+      })
+    : async (list: readonly EngineDevice[]) => list.map(localOutlook)
   // A crew's collection mark reaches the missed-collection check (the round store tells us after its commit).
   registry.rounds.onChange((c) => {
     if (c.kind === 'collection' || c.kind === 'detected') openDataChanges.noteCollection(Date.parse(c.collection.at))
@@ -180,6 +193,23 @@ export async function compose(
         .catch((e: Error) => log.warn({ err: e.message }, 'collection event failed'))
     }
   })
+  // Cluster mode: what the other nodes took and wrote reaches this one's views, rules, schedules and engines.
+  const crossing =
+    cluster && stream
+      ? clusterCrossing({
+          cluster,
+          stream,
+          registry,
+          live,
+          reload: { rules: ruleBook.reload, schedules: scheduleBook.reload },
+          noteCollection(deviceId, at, by) {
+            openDataChanges.noteCollection(at)
+            if (by === 'crew')
+              alertEngine.noteCollection(deviceId, at).catch((e: Error) => log.warn({ err: e.message }, 'collection note failed'))
+          },
+          log: log.child({ module: 'cluster' }),
+        })
+      : null
   // One machine: four readers of the local log. Cluster mode: the same four per partition this node holds, made
   // afresh each time it takes one; the list is kept current for /ready and the metrics.
   const readers: (ReturnType<typeof createReader> | StreamReader)[] = []
@@ -334,7 +364,7 @@ export async function compose(
     bus,
     state: live.get,
     bins: {
-      outlook: (d) => alertEngine.outlook(d, 'bin-full-before-collection'),
+      outlooks,
       nextCollection: scheduleBook.nextCollection,
     },
     disconnect: broker.disconnect,
@@ -399,6 +429,7 @@ export async function compose(
   return {
     ...{ registry, live, durable, legacySpool, readers, alertEngine, ruleBook, scheduleBook, broker, revocations, app, ensureDb, lm: lm! },
     partitionReaders,
+    crossing,
     outbox: outboxRunner ?? { start: () => outbox.start(), close: (deadline: number) => outbox.close(deadline) },
   }
 }

@@ -73,6 +73,8 @@ export function createService(config: ServiceConfig & { INFLUX_URL: string }, lo
       await p.scheduleBook.start()
       await durable.start()
       for (const _ of durable.damage) lm.damage('start')
+      // Before this node's readers: a notice sent while they start is not missed.
+      p.crossing?.start()
       // Cluster mode: the readers of the partitions this node takes a lease on start as it takes them.
       if (p.partitionReaders) await p.partitionReaders.start()
       else for (const r of readers) r.start()
@@ -133,6 +135,7 @@ export function createService(config: ServiceConfig & { INFLUX_URL: string }, lo
         ? parts.partitionReaders.close(deadline)
         : Promise.all(readers.map((r) => r.close(deadline)))
       await Promise.all([readersDone, parts.legacySpool.close(deadline), parts.outbox.close(deadline)])
+      await parts.crossing?.close(deadline)
       await durable.close(deadline)
       parts.scheduleBook.close()
       parts.ruleBook.close()

@@ -64,6 +64,8 @@ export interface AlertStore extends AlertEngineStore {
   commitBatch(batch: EngineBatch): Promise<AlertChange[]>
   /** What the engine needs to resume: its checkpoint (null before the first batch) and every device's state. */
   loadEngine(reader: string): Promise<{ checkpoint: Checkpoint | null; states: Map<string, string> }>
+  /** These devices' saved rule states (JSON), as last committed: cluster mode reads another node's partitions with it. */
+  statesOf(deviceIds: readonly string[]): Promise<Map<string, string>>
 }
 
 /** Raises and clears in reading-time order, so a rule that raised and cleared within one batch ends cleared. */
@@ -169,6 +171,19 @@ export function createAlertStore(db: Db): AlertStore {
       const checkpoint = await readCheckpoint(db, reader)
       const rows = await db.selectFrom('alert_state').select(['device_id', 'state']).execute()
       return { checkpoint, states: new Map(rows.map((r) => [r.device_id, r.state])) }
+    },
+    async statesOf(deviceIds) {
+      const out = new Map<string, string>()
+      // In slices: SQLite binds at most 32,766 values a statement.
+      for (let i = 0; i < deviceIds.length; i += 1_000) {
+        const rows = await db
+          .selectFrom('alert_state')
+          .select(['device_id', 'state'])
+          .where('device_id', 'in', deviceIds.slice(i, i + 1_000))
+          .execute()
+        for (const r of rows) out.set(r.device_id, r.state)
+      }
+      return out
     },
   }
 }

@@ -15,8 +15,8 @@ export type BinOutlook = z.infer<typeof BinOutlook>
 
 export interface BinOutlookDeps {
   registry: Registry
-  /** The fill forecast the alert engine holds for a bin (bin-full-before-collection). */
-  outlook: (device: { id: string; type: string; site: string }) => ForecastOutlook | null
+  /** The fill forecast the alert engine holds for each bin (bin-full-before-collection), in the order asked. */
+  outlooks: (devices: readonly { id: string; type: string; site: string }[]) => Promise<(ForecastOutlook | null)[]>
   nextCollection: (deviceId: string, t: number) => number | null
 }
 
@@ -40,7 +40,7 @@ export const binOutlookRoutes =
         // A bin outside the caller's scope answers as a missing one.
         if (device?.type !== 'bin' || !principalOf(req).scope.device(device.type, device.site))
           return sendError(reply, 404, 'NOT_FOUND', `no bin ${req.params.deviceId}`)
-        const o = deps.outlook(device) ?? { ratePerDay: null, level: null, at: null, reachesAt: null }
+        const o = (await deps.outlooks([device]))[0] ?? { ratePerDay: null, level: null, at: null, reachesAt: null }
         const next = deps.nextCollection(device.id, Date.now())
         const full =
           o.reachesAt === null

@@ -107,11 +107,16 @@ export const crewRoutes =
         const { scope } = principalOf(req)
         const now = Date.now()
         const devices = (await registry.devices.list({ type: 'bin', visible: scope.visible() })).filter((d) => scope.device('bin', d.site))
-        const [alerts, collected, stops] = await Promise.all([openAlerts(scope), collectedToday(scope, now), stopsOf(scope)])
-        const bins = devices.map((d): CrewBin => {
+        const [alerts, collected, stops, outlooks] = await Promise.all([
+          openAlerts(scope),
+          collectedToday(scope, now),
+          stopsOf(scope),
+          deps.outlooks(devices),
+        ])
+        const bins = devices.map((d, i): CrewBin => {
           const fill = deps.state(d).latest
           const level = fill?.readings.fillingLevel
-          const o = deps.outlook(d) ?? { ratePerDay: null, level: null, at: null, reachesAt: null }
+          const o = outlooks[i] ?? { ratePerDay: null, level: null, at: null, reachesAt: null }
           const next = deps.nextCollection(d.id, now)
           return {
             id: d.id,

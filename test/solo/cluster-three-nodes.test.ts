@@ -8,6 +8,7 @@ import { io, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Alert } from '#devices'
 import { purgePlan, purgeSafeOn } from '../../cluster/purge-gate.ts'
+import { partitionOf } from '../../log/partition.ts'
 import { findBinary, type NatsCluster, type PrivateRedis, startNatsCluster, startRedis } from '../../scripts/cluster-engines.ts'
 import { createDatabase } from '../../scripts/postgres.ts'
 import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
@@ -69,6 +70,21 @@ afterAll(async () => {
   await redis?.stop()
   await nats?.stop()
 }, 120_000)
+
+/** Which node reads each partition, from the nodes' metrics. */
+const owners = async () => {
+  const by = new Map<number, number>()
+  for (const [i, n] of nodes.entries()) {
+    const metrics = await (await n.api('/metrics')).text()
+    for (const m of metrics.matchAll(/^sp_partition_owned\{partition="p(\d+)",node="node-\w"\} 1$/gm)) by.set(Number(m[1]), i)
+  }
+  return by
+}
+/** A device id of that prefix whose partition node `reader` reads. */
+const idReadBy = (prefix: string, by: Map<number, number>, reader: number) => {
+  for (let k = 0; ; k++) if (by.get(partitionOf(`${prefix}-${k}`, PARTITIONS)) === reader) return `${prefix}-${k}`
+}
+const H = 3_600_000
 
 const influxCount = async (n: TestService, deviceId: string) => {
   const q = `SELECT count("fillingLevel") FROM "bin" WHERE "device_id" = '${deviceId}'`
@@ -181,4 +197,88 @@ describe('a cluster of three nodes', () => {
     await second.endAsync()
     await waitFor(async () => (await presence()) === 'offline', 5_000)
   })
+
+  it('gives every node the same view of a bin, whoever took its readings and reads its partition; rounds, overrides and crew marks made on one node reach the engine on another', async () => {
+    const [a, b, c] = nodes as [TestService, TestService, TestService]
+    const by = await owners()
+    expect(by.size).toBe(PARTITIONS)
+    const json = (method: string, body: unknown) => ({ method, body: JSON.stringify(body) })
+    const site = 'mill-road'
+    // Bin X: read by node B, connected to node C, managed through node A.
+    const x = await a.provision({ id: idReadBy('bin-x', by, 1), type: 'bin', site })
+    const xDevice = await connectDevice(c.mqttUrl, x.id, x.secret)
+    devices.push(xDevice)
+    const xTopic = telemetryTopic({ site, type: 'bin', id: x.id })
+    const publishX = (ts: number, fillingLevel: number) =>
+      xDevice.publishAsync(xTopic, JSON.stringify({ ts, readings: { fillingLevel, temperature: 9, batteryPct: 80, tilted: false } }), {
+        qos: 1,
+      })
+
+    // A round made on node A is known to node B's schedules (the outlook's next collection comes from them).
+    expect(
+      (
+        await a.api(
+          '/api/rounds',
+          json('POST', { id: 'mill-daily', name: 'Mill Road, daily', site, schedule: { weekdays: [1, 2, 3, 4, 5, 6, 7], time: '07:00' } }),
+        )
+      ).status,
+    ).toBe(201)
+    expect((await a.api('/api/rounds/mill-daily/bins', json('PUT', { deviceIds: [x.id] }))).status).toBe(200)
+    for (const n of [b, c])
+      await waitFor(
+        async () => ((await (await n.api(`/api/bins/${x.id}/outlook`)).json()) as { nextCollection: string | null }).nextCollection,
+        5_000,
+      )
+    // An override made on node A reaches node B's rules (the bin-full alert below is raised only under it).
+    expect(
+      (await a.api(`/api/rules/overrides/device/${x.id}/bin-full`, json('PUT', { params: { raiseAt: 0.5, clearAt: 0.3 } }))).status,
+    ).toBe(200)
+
+    // Hourly readings over three days at 62 %, never emptied: over the override's 50 %, and a collection day missed.
+    const now = Date.now()
+    for (let t = now - 72 * H; t < now - 2 * H; t += H) await publishX(t, 0.62)
+    const alertsOf = async (ruleId: string) =>
+      ((await (await a.api(`/api/alerts?deviceId=${x.id}&ruleId=${ruleId}`)).json()) as Alert[]).map((al) => al.status)
+    await waitFor(async () => ((await alertsOf('bin-full')).includes('active') ? true : null), 10_000)
+    await waitFor(async () => ((await alertsOf('bin-not-collected')).includes('active') ? true : null), 10_000)
+    // The crew marks it collected on node A; node B's engine hears of it, and the next reading ends the alert.
+    expect((await a.api(`/api/bins/${x.id}/collections`, json('POST', { at: new Date(now - 90 * 60_000).toISOString() }))).status).toBe(201)
+    await new Promise((r) => setTimeout(r, 300))
+    await publishX(now - H, 0.62)
+    await waitFor(async () => ((await alertsOf('bin-not-collected')).every((s) => s === 'cleared') ? true : null), 10_000)
+
+    // Bin Y: read by node C, connected to node A; filling 2 % an hour. Node B reads neither.
+    const y = await a.provision({ id: idReadBy('bin-y', by, 2), type: 'bin', site })
+    const yDevice = await connectDevice(a.mqttUrl, y.id, y.secret)
+    devices.push(yDevice)
+    for (let i = 0; i <= 20; i++) {
+      const readings = { fillingLevel: Math.round((0.3 + 0.02 * i) * 1000) / 1000, temperature: 9, batteryPct: 80, tilted: false }
+      await yDevice.publishAsync(telemetryTopic({ site, type: 'bin', id: y.id }), JSON.stringify({ ts: now - (20 - i) * H, readings }), {
+        qos: 1,
+      })
+    }
+    type Outlook = { ratePerDay: number | null; at: string | null; reachesAt: string | null }
+    const outlookOn = async (n: TestService) => (await (await n.api(`/api/bins/${y.id}/outlook`)).json()) as Outlook
+    const owner = await waitFor(async () => {
+      const o = await outlookOn(c)
+      return o.at === new Date(now).toISOString() ? o : null
+    }, 10_000)
+    expect(owner.ratePerDay).toBeCloseTo(0.48, 2)
+    // Nodes A and B answer from what node C's engine committed: the same outlook.
+    for (const n of [a, b]) await waitFor(async () => ((await outlookOn(n)).at === owner.at ? true : null), 5_000)
+    for (const n of [a, b]) expect(await outlookOn(n)).toEqual(owner)
+
+    // The crew's list on every node: each bin's latest fill and when it will be full, whichever node took its readings.
+    type Crew = { bins: { id: string; fill: number | null; fullAt: string | null }[] }
+    for (const n of nodes) {
+      const list = await waitFor(async () => {
+        const crew = (await (await n.api('/api/crew/today')).json()) as Crew
+        const bx = crew.bins.find((bin) => bin.id === x.id)
+        const bY = crew.bins.find((bin) => bin.id === y.id)
+        return bx?.fill === 0.62 && bY?.fill === 0.7 ? { bx, bY } : null
+      }, 5_000)
+      expect(list.bY.fullAt).toBe(owner.reachesAt)
+      expect(list.bY.fullAt).not.toBeNull()
+    }
+  }, 90_000)
 })

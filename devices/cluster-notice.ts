@@ -1,0 +1,21 @@
+import { z } from 'zod'
+
+/**
+ * What one node of a cluster tells the others after a write they keep a copy of (issue 15): rule
+ * overrides and collection schedules are held in memory by every node's alert engines, and a crew's
+ * collection mark must reach the engine of the bin's partition, wherever that runs. Sent after the
+ * write committed; a receiver reloads from the shared store or applies the mark.
+ */
+export const ClusterNotice = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('overrides'), from: z.string() }),
+  z.object({ kind: z.literal('schedules'), from: z.string() }),
+  z.object({
+    kind: z.literal('collection'),
+    from: z.string(),
+    deviceId: z.string().max(200),
+    at: z.number().int(),
+    /** A crew's mark (the missed-collection check hears of it), or an emptying the readings showed (open data only). */
+    by: z.enum(['crew', 'readings']),
+  }),
+])
+export type ClusterNotice = z.infer<typeof ClusterNotice>
