@@ -529,6 +529,26 @@ export function createAlertEngine(deps: {
         pending.set(deviceId, next)
       }),
     /**
+     * Cluster mode: a reading of another partition that supplies its site's values (a weather
+     * sensor's outside temperature), for this partition's devices at that site. Kept with the next
+     * commit, as a crew's mark is. The partition's own such readings arrive through the handler.
+     */
+    noteSite: (r: ReadingRecord) =>
+      exclusive(async () => {
+        const fields = typeOf(r.type)?.toSite
+        if (!fields || owns(r.deviceId)) return
+        const key = SITE_KEY + r.site
+        const had = (pending.get(key) ?? states.get(key)) as SiteContext | undefined
+        let next: SiteContext | undefined
+        for (const f of fields) {
+          const v = r.readings[f]
+          if (typeof v !== 'number' || (had?.[f] && had[f][0] >= r.ts)) continue
+          next ??= { ...had }
+          next[f] = [r.ts, v]
+        }
+        if (next) pending.set(key, next)
+      }),
+    /**
      * Clock ticks for devices that have gone quiet, so a window can slide and an alert clear without
      * a new reading. Device time moves on by the real time since we last heard from it, less one
      * interval: a reading that arrives now is still newer than the tick, so it is not taken as late.

@@ -1,4 +1,4 @@
-import type { Device } from '#devices'
+import type { Device, ReadingRecord } from '#devices'
 import type { AlertEngine, EngineDevice } from '../alerts/engine.ts'
 import { partitionOf } from '../log/partition.ts'
 
@@ -29,6 +29,7 @@ export function createEngineRouter(partitions: number) {
     remove(p: number): void
     /** Whether this node reads the partition of that device now. */
     owns(deviceId: string): boolean
+    noteSite(r: ReadingRecord): Promise<void>
   } = {
     owns: (deviceId) => engines.has(partitionOf(deviceId, partitions)),
     add: (p, e) => void engines.set(p, e),
@@ -36,6 +37,10 @@ export function createEngineRouter(partitions: number) {
     checkSilence: (list, t) => each(list, (e, mine) => e.checkSilence(mine, t)) as ReturnType<AlertEngine['checkSilence']>,
     tick: (list, t) => each(list, (e, mine) => e.tick(mine, t)) as ReturnType<AlertEngine['tick']>,
     outlook: (d: EngineDevice, ruleId: string) => of(d.id)?.outlook(d, ruleId) ?? null,
+    /** A reading another partition's reader takes that supplies its site's values: every engine here but its own hears of it. */
+    noteSite: async (r: ReadingRecord) => {
+      for (const [p, e] of engines) if (p !== partitionOf(r.deviceId, partitions)) await e.noteSite(r)
+    },
     noteCollection: (deviceId, at) =>
       of(deviceId)?.noteCollection(deviceId, at) ?? (Promise.resolve() as ReturnType<AlertEngine['noteCollection']>),
   }

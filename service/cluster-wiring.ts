@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
+import { deviceTypeOf, type ReadingRecord } from '#devices'
 import { ALERT_READER, type AlertEngine } from '../alerts/engine.ts'
 import { createChangeNotices } from '../cluster/change-notices.ts'
 import type { createEngineRouter } from '../cluster/engine-router.ts'
@@ -171,6 +172,8 @@ export function clusterCrossing(d: {
   live: LiveState
   reload: { rules: () => Promise<void>; schedules: () => Promise<void> }
   noteCollection: (deviceId: string, at: number, by: 'crew' | 'readings') => void
+  /** A reading that supplies its site's values (a weather sensor's), for the engines of the other partitions. */
+  noteSite: (r: ReadingRecord) => void
   log: Logger
 }) {
   const notices = createChangeNotices({
@@ -194,14 +197,17 @@ export function clusterCrossing(d: {
     nc: () => d.stream.connection,
     stream: d.stream.stream,
     log: d.log,
-    onReading: (r) =>
+    onReading(r) {
       d.live.remember(
         { id: r.deviceId, type: r.type, site: r.site },
         r.ts,
         r.quality === 'good' ? 'accepted' : 'suspicious',
         r.readings,
         r.receivedAt,
-      ),
+      )
+      // As in the engine itself: suspicious readings are never used for alerts.
+      if (r.quality === 'good' && deviceTypeOf(r.type)?.toSite) d.noteSite(r)
+    },
   })
   const offOverrides = d.registry.overrides.onChange(() => notices.publish({ kind: 'overrides' }))
   const offRounds = d.registry.rounds.onChange((c) => {

@@ -207,6 +207,7 @@ export async function compose(
             if (by === 'crew')
               alertEngine.noteCollection(deviceId, at).catch((e: Error) => log.warn({ err: e.message }, 'collection note failed'))
           },
+          noteSite: (r) => void router?.noteSite(r).catch((e: Error) => log.warn({ err: e.message }, 'site value note failed')),
           log: log.child({ module: 'cluster' }),
         })
       : null

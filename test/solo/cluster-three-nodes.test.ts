@@ -281,4 +281,40 @@ describe('a cluster of three nodes', () => {
       expect(list.bY.fullAt).not.toBeNull()
     }
   }, 90_000)
+
+  it("lets a boiler read by one node use the outside temperature of its site's weather sensor read by another", async () => {
+    const [a, b, c] = nodes as [TestService, TestService, TestService]
+    const by = await owners()
+    const site = 'tower-estate'
+    const wx = await a.provision({ id: idReadBy('wx', by, 0), type: 'weather', site })
+    const boiler = await a.provision({ id: idReadBy('boiler', by, 1), type: 'boiler', site })
+    const wxDevice = await connectDevice(c.mqttUrl, wx.id, wx.secret)
+    const boilerDevice = await connectDevice(c.mqttUrl, boiler.id, boiler.secret)
+    devices.push(wxDevice, boilerDevice)
+    const t0 = Date.now() - 80 * 60_000
+    await wxDevice.publishAsync(
+      telemetryTopic({ site, type: 'weather', id: wx.id }),
+      JSON.stringify({ ts: t0, readings: { outsideTemp: 1.5 } }),
+      {
+        qos: 1,
+      },
+    )
+    // Node B's engines hear of it as the stream stores it; give that a moment before the boiler's readings.
+    await new Promise((r) => setTimeout(r, 1_000))
+    // Asked for heat, burner off, flow cold, for 70 minutes, on a cold day: no heat.
+    for (let i = 1; i <= 14; i++) {
+      const readings = { flowTemp: 24, returnTemp: 22, pressureBar: 1.2, burnerOn: false, lockout: false, heatingDemand: true }
+      await boilerDevice.publishAsync(
+        telemetryTopic({ site, type: 'boiler', id: boiler.id }),
+        JSON.stringify({ ts: t0 + i * 5 * 60_000, readings }),
+        {
+          qos: 1,
+        },
+      )
+    }
+    await waitFor(async () => {
+      const list = (await (await b.api(`/api/alerts?deviceId=${boiler.id}&ruleId=boiler-no-heat`)).json()) as Alert[]
+      return list.length === 1 ? list : null
+    }, 10_000)
+  }, 60_000)
 })
