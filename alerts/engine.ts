@@ -81,8 +81,13 @@ export interface EngineBatch {
 
 /** Incidents: many devices of one site silent together, one incident rather than an alert each. */
 export interface IncidentPort {
-  /** Opens an incident; its device counts come from the alerts grouped under it (see refresh). */
-  open(site: string, at: number, devices: number): Promise<Incident>
+  /**
+   * Opens the site's incident, or finds the one open already (cluster mode: another partition's
+   * engine saw the same silence first); its device counts come from the alerts grouped under it (see refresh).
+   */
+  openOrJoin(site: string, at: number, devices: number): Promise<{ incident: Incident; created: boolean }>
+  /** Whether it is still open (cluster mode: another engine may have cleared it). */
+  isOpen(id: string): Promise<boolean>
   openIncidents(): Promise<Incident[]>
   /** Recounts its devices and those still silent; clears it when none is. */
   refresh(id: string, at: number): Promise<Incident | null>
@@ -445,8 +450,12 @@ export function createAlertEngine(deps: {
 
   return {
     handler,
-    /** Raises `device-offline` for devices silent for too many intervals; run on a timer. */
-    checkSilence: (list: readonly Device[], t = now()) =>
+    /**
+     * Raises `device-offline` for devices silent for too many intervals; run on a timer. `elsewhere`
+     * (cluster mode): the devices of a site that other partitions' engines read, with when they were
+     * last heard, so that a site's incident is judged on all its devices and not on this partition's.
+     */
+    checkSilence: (list: readonly Device[], t = now(), elsewhere?: (site: string) => readonly SilentDevice[]) =>
       exclusive(async () => {
         const sites = new Map<string, { device: Device; silent: SilentDevice }[]>()
         for (const d of list) {
@@ -461,22 +470,30 @@ export function createAlertEngine(deps: {
           if (fresh.length === 0) continue
           // An open incident takes in devices that went quiet with its own (within withinS); others stand alone.
           let incident = siteIncident.get(site)
+          // Another partition's engine may have cleared it (its devices were the last back).
+          if (incident && elsewhere && deps.incidents && !(await deps.incidents.isOpen(incident.id))) {
+            siteIncident.delete(site)
+            incident = undefined
+          }
           let opened = false
           let groupIds: Set<string> | null = null
           if (!incident && deps.incidents) {
             const peers = members.map((m) => m.silent)
+            if (elsewhere) peers.push(...elsewhere(site))
             // The largest group any newly silent device belongs to: the first in list order may be unrelated.
             let best: SilentDevice[] = []
             for (const f of fresh) {
               const together = silentTogether(policy, f.silent, peers, t)
               if (together.length > best.length) best = together
             }
-            if (isIncident(policy, best.length, members.length)) {
+            if (isIncident(policy, best.length, peers.length)) {
               const since = Math.max(...best.map((b) => b.since))
-              incident = { id: (await deps.incidents.open(site, t, best.length)).id, since }
+              const o = await deps.incidents.openOrJoin(site, t, best.length)
+              incident = { id: o.incident.id, since }
               siteIncident.set(site, incident)
               groupIds = new Set(best.map((b) => b.id))
-              opened = true
+              // Joined: the engine that opened it announced it; this one's devices are an update.
+              opened = o.created
             }
           }
           const w = policy.withinS * 1000

@@ -1,4 +1,4 @@
-import type { Device, ReadingRecord } from '#devices'
+import type { Device, ReadingRecord, SilentDevice } from '#devices'
 import type { AlertEngine, EngineDevice } from '../alerts/engine.ts'
 import { partitionOf } from '../log/partition.ts'
 
@@ -10,10 +10,16 @@ export type AlertEngines = Pick<AlertEngine, 'checkSilence' | 'tick' | 'outlook'
  * the engine of a device's partition; a device whose partition another node owns is that node's
  * to check, so it is skipped here.
  */
-export function createEngineRouter(partitions: number) {
+export function createEngineRouter(
+  partitions: number,
+  /** When this node last heard from a device, whichever node took its readings (live state, fed by the log follow). */
+  heardOf: (deviceId: string) => number | null = () => null,
+  now: () => number = Date.now,
+) {
   const engines = new Map<number, AlertEngine>()
+  const startedAt = now()
   const of = (deviceId: string) => engines.get(partitionOf(deviceId, partitions))
-  const each = async (list: readonly Device[], run: (e: AlertEngine, mine: Device[]) => Promise<unknown>) => {
+  const each = async (list: readonly Device[], run: (e: AlertEngine, mine: Device[], p: number) => Promise<unknown>) => {
     const split = new Map<number, Device[]>()
     for (const d of list) {
       const p = partitionOf(d.id, partitions)
@@ -22,7 +28,7 @@ export function createEngineRouter(partitions: number) {
       if (l) l.push(d)
       else split.set(p, [d])
     }
-    for (const [p, mine] of split) await run(engines.get(p)!, mine)
+    for (const [p, mine] of split) await run(engines.get(p)!, mine, p)
   }
   const router: AlertEngines & {
     add(p: number, e: AlertEngine): void
@@ -34,7 +40,26 @@ export function createEngineRouter(partitions: number) {
     owns: (deviceId) => engines.has(partitionOf(deviceId, partitions)),
     add: (p, e) => void engines.set(p, e),
     remove: (p) => void engines.delete(p),
-    checkSilence: (list, t) => each(list, (e, mine) => e.checkSilence(mine, t)) as ReturnType<AlertEngine['checkSilence']>,
+    // A site's devices are spread over the partitions: each engine judges an incident on all of them.
+    checkSilence: (list, t) => {
+      const bySite = new Map<string, Device[]>()
+      for (const d of list) {
+        const l = bySite.get(d.site)
+        if (l) l.push(d)
+        else bySite.set(d.site, [d])
+      }
+      const elsewhere =
+        (p: number) =>
+        (site: string): SilentDevice[] =>
+          (bySite.get(site) ?? [])
+            .filter((d) => partitionOf(d.id, partitions) !== p)
+            .map((d) => ({
+              id: d.id,
+              since: Math.max(heardOf(d.id) ?? startedAt, startedAt, Date.parse(d.createdAt)),
+              intervalS: d.intervalS,
+            }))
+      return each(list, (e, mine, p) => e.checkSilence(mine, t, elsewhere(p))) as ReturnType<AlertEngine['checkSilence']>
+    },
     tick: (list, t) => each(list, (e, mine) => e.tick(mine, t)) as ReturnType<AlertEngine['tick']>,
     outlook: (d: EngineDevice, ruleId: string) => of(d.id)?.outlook(d, ruleId) ?? null,
     /** A reading another partition's reader takes that supplies its site's values: every engine here but its own hears of it. */

@@ -12,6 +12,8 @@ export interface LiveState {
    */
   remember(device: DeviceRef, ts: number, outcome: Latest['outcome'], readings: Latest['readings'], heardAt: number): void
   get(device: Device): DeviceState
+  /** When this node last heard from the device (a reading, here or followed, or its connection), epoch ms. */
+  heardAt(deviceId: string): number | null
 }
 
 /** What a log record says of its device. */
@@ -128,5 +130,6 @@ export function createLiveState(
       e.readings = readings
     },
     get: (d) => view(entry(d), d),
+    heardAt: (id) => entries.get(id)?.lastSeen ?? null,
   }
 }

@@ -165,7 +165,7 @@ export async function compose(
       log: log.child({ module: 'alerts' }),
       ...part,
     })
-  const router = cluster ? createEngineRouter(config.CLUSTER_PARTITIONS) : null
+  const router = cluster ? createEngineRouter(config.CLUSTER_PARTITIONS, live.heardAt) : null
   const alertEngine: AlertEngines = router ?? makeAlertEngine()
   const OUTLOOK_RULE = 'bin-full-before-collection'
   const localOutlook = (d: EngineDevice) => alertEngine.outlook(d, OUTLOOK_RULE)

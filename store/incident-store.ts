@@ -17,6 +17,8 @@ const toIncident = (r: Selectable<IncidentsTable>): Incident => ({
 })
 
 export interface IncidentStore extends IncidentPort {
+  /** The site's open incident, opened now or found open. */
+  open(site: string, at: number, devices: number): Promise<Incident>
   get(id: string): Promise<Incident | null>
   /** `sites`: only incidents at these sites (a caller's scope); an empty list shows nothing. */
   list(filter?: { status?: Incident['status']; site?: string; sites?: readonly string[] | undefined; limit?: number }): Promise<Incident[]>
@@ -44,6 +46,10 @@ export function createIncidentStore(db: Kysely<Database>): IncidentStore {
       return rows.map(toIncident)
     },
     async open(site, at, devices) {
+      return (await this.openOrJoin(site, at, devices)).incident
+    },
+    async openOrJoin(site, at, devices) {
+      // One open incident per site (a unique index): an engine that finds one opened by another joins it.
       const row = await db
         .insertInto('incidents')
         .values({
@@ -57,9 +63,17 @@ export function createIncidentStore(db: Kysely<Database>): IncidentStore {
           devices: 0,
           silent: 0,
         })
+        .onConflict((oc) => oc.doNothing())
         .returningAll()
-        .executeTakeFirstOrThrow()
-      return toIncident(row)
+        .executeTakeFirst()
+      if (row) return { incident: toIncident(row), created: true }
+      const open = await db.selectFrom('incidents').selectAll().where('site', '=', site).where('status', '=', 'open').executeTakeFirst()
+      // Cleared between the two statements: there is none to join, so try once more.
+      return open ? { incident: toIncident(open), created: false } : this.openOrJoin(site, at, devices)
+    },
+    async isOpen(id) {
+      const r = await db.selectFrom('incidents').select('status').where('id', '=', id).executeTakeFirst()
+      return r?.status === 'open'
     },
     async openIncidents() {
       return (await db.selectFrom('incidents').selectAll().where('status', '=', 'open').execute()).map(toIncident)

@@ -15,6 +15,7 @@ import { outbox } from './0012-outbox.ts'
 import { open311 } from './0013-open311.ts'
 import { notifications } from './0014-notifications.ts'
 import { readerFences } from './0015-reader-fences.ts'
+import { oneOpenIncident } from './0016-one-open-incident.ts'
 
 /**
  * Listed in code rather than read from the folder, so the list is the same under tsx,
@@ -37,6 +38,7 @@ export function migrationProvider(d: Dialect): MigrationProvider {
     '0013-open311': open311(d),
     '0014-notifications': notifications(d),
     '0015-reader-fences': readerFences(d),
+    '0016-one-open-incident': oneOpenIncident(),
   }
   return { getMigrations: async () => migrations }
 }

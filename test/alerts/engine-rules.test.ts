@@ -201,9 +201,9 @@ describe('incidents in the engine', () => {
     let now = T0
     const opened: string[] = []
     const incidents = {
-      open: async (site: string, at: number, devices: number) => {
+      openOrJoin: async (site: string, at: number, devices: number) => {
         opened.push(site)
-        return {
+        const incident = {
           id: 'inc-1',
           site,
           kind: 'site-silent' as const,
@@ -214,7 +214,9 @@ describe('incidents in the engine', () => {
           devices,
           silent: devices,
         }
+        return { incident, created: true }
       },
+      isOpen: async () => true,
       openIncidents: async () => [],
       refresh: async () => null,
     }

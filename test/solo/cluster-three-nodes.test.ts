@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { io, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import type { Alert } from '#devices'
+import type { Alert, Incident } from '#devices'
 import { purgePlan, purgeSafeOn } from '../../cluster/purge-gate.ts'
 import { partitionOf } from '../../log/partition.ts'
 import { findBinary, type NatsCluster, type PrivateRedis, startNatsCluster, startRedis } from '../../scripts/cluster-engines.ts'
@@ -50,6 +50,8 @@ beforeAll(async () => {
           CLUSTER_NODE_ID: name,
           CLUSTER_LEASE_TTL_S: '2',
           SERVER_KEY_FILE: keyFile,
+          // The incident test's rooms report every 2 s: their silence is checked often enough to see it.
+          OFFLINE_CHECK_MS: '500',
         },
         { token, db: influxDb },
       ),
@@ -316,5 +318,60 @@ describe('a cluster of three nodes', () => {
       const list = (await (await b.api(`/api/alerts?deviceId=${boiler.id}&ruleId=boiler-no-heat`)).json()) as Alert[]
       return list.length === 1 ? list : null
     }, 10_000)
+  }, 60_000)
+
+  it('makes one incident of a site gone silent whose devices are read by every node, announced once, and clears it as they return', async () => {
+    const [a, b, c] = nodes as [TestService, TestService, TestService]
+    const by = await owners()
+    const site = 'canal-court'
+    const live = io(c.url, { auth: { token: c.token }, transports: ['websocket'] })
+    const raised: Incident[] = []
+    const cleared: Incident[] = []
+    live.on('incident:raised', (i: Incident) => i.site === site && raised.push(i))
+    live.on('incident:cleared', (i: Incident) => i.site === site && cleared.push(i))
+    await new Promise<void>((resolve, reject) => {
+      live.once('connect', resolve)
+      live.once('connect_error', reject)
+    })
+    try {
+      // Two rooms read by each node, all connected to node A.
+      const ids = [0, 0, 1, 1, 2, 2].map((reader, k) => idReadBy(`cc-room-${k}`, by, reader))
+      const rooms: { id: string; client: MqttClient }[] = []
+      for (const id of ids) {
+        const made = await a.provision({ id, type: 'room', site, intervalS: 2 })
+        const client = await connectDevice(a.mqttUrl, made.id, made.secret)
+        devices.push(client)
+        rooms.push({ id, client })
+      }
+      const report = () =>
+        Promise.all(
+          rooms.map((r) =>
+            r.client.publishAsync(
+              telemetryTopic({ site, type: 'room', id: r.id }),
+              JSON.stringify({ ts: Date.now(), readings: { temperature: 19.5, humidity: 50 } }),
+              { qos: 1 },
+            ),
+          ),
+        )
+      await report()
+      // Silent after three missed intervals (6 s): one incident, whichever engine saw it first, with all six under it.
+      const incident = await waitFor(async () => {
+        const list = (await (await b.api(`/api/incidents?site=${site}`)).json()) as Incident[]
+        return list.length === 1 && list[0]!.silent === 6 ? list[0]! : null
+      }, 20_000)
+      expect(incident).toMatchObject({ status: 'open', devices: 6, title: `6 devices at ${site} stopped reporting together` })
+      const offline = (await (await a.api(`/api/alerts?site=${site}&ruleId=device-offline`)).json()) as Alert[]
+      expect(offline.map((x) => x.incidentId)).toEqual(ids.map(() => incident.id))
+      await new Promise((r) => setTimeout(r, 1_000))
+      expect(raised.map((i) => i.id)).toEqual([incident.id])
+      expect((await (await c.api(`/api/incidents?site=${site}`)).json()) as Incident[]).toHaveLength(1)
+
+      await report()
+      await waitFor(() => (cleared.some((i) => i.id === incident.id) ? true : null), 10_000)
+      const after = (await (await c.api(`/api/incidents/${incident.id}`)).json()) as Incident
+      expect(after).toMatchObject({ status: 'cleared', devices: 6, silent: 0 })
+    } finally {
+      live.close()
+    }
   }, 60_000)
 })

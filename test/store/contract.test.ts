@@ -48,6 +48,7 @@ describe.each(STORE_ADAPTERS)('store contract on %s', (_dialect, open) => {
       '0013-open311',
       '0014-notifications',
       '0015-reader-fences',
+      '0016-one-open-incident',
     ])
   })
   afterEach(async () => {
@@ -252,6 +253,7 @@ describe('store upgrade', () => {
       '0013-open311',
       '0014-notifications',
       '0015-reader-fences',
+      '0016-one-open-incident',
     ])
     expect(await adopted.db.selectFrom('secrets').select('name').execute()).toEqual([{ name: 'admin_token' }])
     await adopted.close()

@@ -124,10 +124,10 @@ describe.each(STORE_ADAPTERS)('incident store on %s', (_dialect, open) => {
   it('lists incidents newest first, by status and site, up to a limit', async () => {
     const a = await incidents.open('north-street', T0, 5)
     const b = await incidents.open('mill-lane', T0 + MIN, 4)
-    const c = await incidents.open('north-street', T0 + 2 * MIN, 6)
     await alerts.raise(offline('bin-1', T0, a.id))
-    await alerts.clear(back('bin-1', T0 + 3 * MIN))
-    expect(await incidents.refresh(a.id, T0 + 3 * MIN)).toMatchObject({ status: 'cleared' })
+    await alerts.clear(back('bin-1', T0 + MIN))
+    expect(await incidents.refresh(a.id, T0 + MIN)).toMatchObject({ status: 'cleared' })
+    const c = await incidents.open('north-street', T0 + 2 * MIN, 6)
 
     const ids = (list: { id: string }[]) => list.map((i) => i.id)
     expect(ids(await incidents.list())).toEqual([c.id, b.id, a.id])
@@ -138,5 +138,23 @@ describe.each(STORE_ADAPTERS)('incident store on %s', (_dialect, open) => {
     expect(ids(await incidents.list({ site: 'nowhere' }))).toEqual([])
     expect(ids(await incidents.list({ limit: 2 }))).toEqual([c.id, b.id])
     expect(ids(await incidents.list({ site: 'north-street', limit: 1 }))).toEqual([c.id])
+  })
+
+  it('keeps one open incident per site: a second opening joins it, and a new one opens once it cleared', async () => {
+    const first = await incidents.openOrJoin('north-street', T0, 3)
+    expect(first).toMatchObject({ created: true, incident: { site: 'north-street', status: 'open' } })
+    expect(await incidents.isOpen(first.incident.id)).toBe(true)
+    // Another partition's engine sees the same silence a moment later.
+    const second = await incidents.openOrJoin('north-street', T0 + 1_000, 2)
+    expect(second).toEqual({ created: false, incident: first.incident })
+    expect(await incidents.openOrJoin('mill-lane', T0, 2)).toMatchObject({ created: true, incident: { site: 'mill-lane' } })
+    await alerts.raise(offline('bin-1', T0, first.incident.id))
+    await alerts.clear(back('bin-1', T0 + MIN))
+    await incidents.refresh(first.incident.id, T0 + MIN)
+    expect(await incidents.isOpen(first.incident.id)).toBe(false)
+    const next = await incidents.openOrJoin('north-street', T0 + 2 * MIN, 4)
+    expect(next.created).toBe(true)
+    expect(next.incident.id).not.toBe(first.incident.id)
+    expect(await incidents.isOpen('00000000-0000-4000-8000-000000000000')).toBe(false)
   })
 })
