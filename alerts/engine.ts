@@ -202,6 +202,9 @@ export function createAlertEngine(deps: {
     return r
   }
   const heardAt = new Map<string, number>()
+  // Cluster mode: site values from readings other partitions' engines read (noteSite). In memory only:
+  // the row of a site's values belongs to the engine of the sensor's partition, which saves it.
+  const elsewhereSite = new Map<string, SiteContext>()
   let startedAt = now()
   const policy = deps.incidentPolicy ?? IncidentPolicy.parse({})
   // The open incident of each site, and the devices whose offline alert is grouped under one.
@@ -284,9 +287,14 @@ export function createAlertEngine(deps: {
     const s = deviceState(d, rules, working)
     let extra: Record<string, number> | undefined
     if (def?.fromSite) {
-      const site = siteOf(r.site, working)
+      // Read, not taken into `working`: only a sensor's reading changes (and saves) its site's row.
+      const key = SITE_KEY + r.site
+      const site = ((working.get(key) ?? pending.get(key) ?? states.get(key)) as SiteContext | undefined) ?? {}
+      const told = elsewhereSite.get(r.site)
       for (const f of def.fromSite) {
-        const o = site[f]
+        const mine = site[f]
+        const theirs = told?.[f]
+        const o = mine && theirs ? (theirs[0] > mine[0] ? theirs : mine) : (mine ?? theirs)
         if (!o || Math.abs(r.ts - o[0]) > SITE_VALUE_MAX_AGE_MS) continue
         extra ??= {}
         extra[f] = o[1]
@@ -448,6 +456,19 @@ export function createAlertEngine(deps: {
     return commit(working, raise, clear, batch.end)
   }
 
+  const noteCollections = (marks: Iterable<readonly [string, number]>) =>
+    exclusive(async () => {
+      for (const [deviceId, at] of marks) {
+        if (!owns(deviceId)) continue
+        const saved = pending.get(deviceId) ?? states.get(deviceId)
+        if (!saved || !isDevice(saved) || !saved.collection) continue
+        if (saved.collection.lastAt !== null && saved.collection.lastAt >= at) continue
+        const next = copyOf(saved) as DeviceRuleState
+        next.collection = { ...saved.collection, lastAt: at }
+        pending.set(deviceId, next)
+      }
+    })
+
   return {
     handler,
     /**
@@ -536,35 +557,28 @@ export function createAlertEngine(deps: {
      * (a reading that shows the drop would have told us too, but a bin emptied below the sensor's
      * notice, or a crew's word, must also end bin-not-collected). Kept with the next commit.
      */
-    noteCollection: (deviceId: string, at: number) =>
-      exclusive(async () => {
-        const saved = pending.get(deviceId) ?? states.get(deviceId)
-        if (!saved || !isDevice(saved) || !saved.collection) return
-        if (saved.collection.lastAt !== null && saved.collection.lastAt >= at) return
-        const next = copyOf(saved) as DeviceRuleState
-        next.collection = { ...saved.collection, lastAt: at }
-        pending.set(deviceId, next)
-      }),
+    noteCollection: (deviceId: string, at: number) => noteCollections([[deviceId, at]]),
+    /** The same for many bins at once (cluster mode: the latest marks, after a partition is taken or notices may be lost). */
+    noteCollections,
     /**
      * Cluster mode: a reading of another partition that supplies its site's values (a weather
-     * sensor's outside temperature), for this partition's devices at that site. Kept with the next
-     * commit, as a crew's mark is. The partition's own such readings arrive through the handler.
+     * sensor's outside temperature), for this partition's devices at that site. Kept in memory (the
+     * next reading of the sensor brings it again after a restart); the partition's own such readings
+     * arrive through the handler and are saved with its state.
      */
-    noteSite: (r: ReadingRecord) =>
-      exclusive(async () => {
-        const fields = typeOf(r.type)?.toSite
-        if (!fields || owns(r.deviceId)) return
-        const key = SITE_KEY + r.site
-        const had = (pending.get(key) ?? states.get(key)) as SiteContext | undefined
-        let next: SiteContext | undefined
-        for (const f of fields) {
-          const v = r.readings[f]
-          if (typeof v !== 'number' || (had?.[f] && had[f][0] >= r.ts)) continue
-          next ??= { ...had }
-          next[f] = [r.ts, v]
-        }
-        if (next) pending.set(key, next)
-      }),
+    noteSite: (r: ReadingRecord) => {
+      const fields = typeOf(r.type)?.toSite
+      if (!fields || owns(r.deviceId)) return
+      let site = elsewhereSite.get(r.site)
+      for (const f of fields) {
+        const v = r.readings[f]
+        if (typeof v !== 'number') continue
+        site ??= {}
+        const had = site[f]
+        if (!had || had[0] < r.ts) site[f] = [r.ts, v]
+      }
+      if (site) elsewhereSite.set(r.site, site)
+    },
     /**
      * Clock ticks for devices that have gone quiet, so a window can slide and an alert clear without
      * a new reading. Device time moves on by the real time since we last heard from it, less one

@@ -2,6 +2,9 @@ import type { NatsConnection, Subscription } from 'nats'
 import type { Logger } from 'pino'
 import { ClusterNotice } from '#devices'
 
+const MAX_NOTICE_BYTES = 4_096
+const FUTURE_SLACK_MS = 5 * 60_000
+
 /** What a node sends; the channel adds its name. */
 export type Notice = ClusterNotice extends infer N ? (N extends ClusterNotice ? Omit<N, 'from'> : never) : never
 
@@ -21,10 +24,16 @@ export function createChangeNotices(deps: {
   /** Loads again what the notices keep in step. */
   resync: () => Promise<void>
   resyncEveryMs: number
+  /** The connection came back: notices sent meanwhile are lost. */
+  onReconnect?: () => void
+  now?: () => number
 }) {
+  const now = deps.now ?? Date.now
   let sub: Subscription | null = null
   let timer: NodeJS.Timeout | null = null
   let stopped = true
+  // The connection's status is watched once for its life (a start after a close must not watch it twice).
+  let watching = false
   const resync = (why: string) =>
     deps.resync().catch((e: Error) => deps.log.warn({ err: e.message, why }, 'reloading rules and schedules failed'))
 
@@ -36,6 +45,8 @@ export function createChangeNotices(deps: {
       sub = nc.subscribe(deps.subject, {
         callback: (err, msg) => {
           if (err) return deps.log.warn({ err: err.message }, 'change notices stopped')
+          // A notice is a few hundred bytes; anything much larger is not one of ours.
+          if (msg.data.length > MAX_NOTICE_BYTES) return deps.log.warn({ bytes: msg.data.length }, 'an oversized change notice was ignored')
           let parsed: ReturnType<typeof ClusterNotice.safeParse>
           try {
             parsed = ClusterNotice.safeParse(JSON.parse(msg.string()))
@@ -43,17 +54,29 @@ export function createChangeNotices(deps: {
             return deps.log.warn('a change notice that is not JSON was ignored')
           }
           if (!parsed.success) return deps.log.warn({ issues: parsed.error.issues.length }, 'a change notice of no known kind was ignored')
-          if (parsed.data.from === deps.node) return
-          deps.onNotice(parsed.data)
+          const n = parsed.data
+          if (n.from === deps.node) return
+          // A mark is never in the future (the API refuses one), and one that was would hide every real mark until then.
+          if (n.kind === 'collection' && n.at > now() + FUTURE_SLACK_MS)
+            return deps.log.warn({ deviceId: n.deviceId }, 'a collection notice from the future was ignored')
+          deps.onNotice(n)
         },
       })
       timer = setInterval(() => void resync('timer'), deps.resyncEveryMs).unref()
+      if (watching) return
+      watching = true
       void (async () => {
+        // Ends when the connection closes (the log drains it last).
         for await (const st of nc.status()) {
-          if (stopped) break
-          if (st.type === 'reconnect') void resync('reconnected to NATS')
+          if (stopped || st.type !== 'reconnect') continue
+          deps.onReconnect?.()
+          void resync('reconnected to NATS')
         }
-      })().catch(() => undefined)
+      })()
+        .catch(() => undefined)
+        .finally(() => {
+          watching = false
+        })
     },
     /** After the write committed. Best effort: a lost notice is made good by the next reload. */
     publish(n: Notice) {

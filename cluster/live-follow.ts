@@ -23,6 +23,7 @@ export function createLiveFollow(deps: {
   let loop: Promise<void> | null = null
   let wake: (() => void) | null = null
   let followed = 0
+  let liveSince: number | null = null
 
   // Our own ingest wrote these records after validating them; only their shape is checked here.
   const decode = (data: Uint8Array): ReadingRecord | null => {
@@ -47,7 +48,11 @@ export function createLiveFollow(deps: {
       try {
         const consumer = await deps.nc().jetstream().consumers.get(deps.stream, { deliver_policy: DeliverPolicy.New })
         messages = await consumer.consume({ max_messages: 1_000 })
-        if (stopped) break
+        if (stopped) {
+          messages.stop()
+          break
+        }
+        liveSince = Date.now()
         for await (const m of messages) {
           const r = decode(m.data)
           if (!r) continue
@@ -62,6 +67,7 @@ export function createLiveFollow(deps: {
         if (!stopped) deps.log.warn({ err: (e as Error).message }, 'following the log for live views failed; trying again')
       }
       messages = null
+      liveSince = null
       if (!stopped)
         await new Promise<void>((r) => {
           wake = r
@@ -75,6 +81,10 @@ export function createLiveFollow(deps: {
       if (!stopped) return
       stopped = false
       loop = run()
+    },
+    /** Since when it has followed without a break (epoch ms); null while it is not following. */
+    get liveSince() {
+      return liveSince
     },
     /** Readings seen so far, for tests and metrics. */
     get followed() {

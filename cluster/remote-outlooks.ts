@@ -18,25 +18,37 @@ export function createClusterOutlooks(deps: {
 }) {
   const now = deps.now ?? Date.now
   const kept = new Map<string, { at: number; outlook: ForecastOutlook | null }>()
-  return async (list: readonly EngineDevice[]): Promise<(ForecastOutlook | null)[]> => {
-    const out = list.map((d) => (deps.owns(d.id) ? deps.local(d) : null))
-    const t = now()
-    const stale: EngineDevice[] = []
-    for (const d of list) {
-      if (deps.owns(d.id)) continue
+  // One query at a time: phones asking together wait for the one running, then find what it fetched.
+  let fetching: Promise<void> | null = null
+  let sweptAt = now()
+  const staleOf = (list: readonly EngineDevice[], t: number) =>
+    list.filter((d) => {
+      if (deps.owns(d.id)) return false
       const k = kept.get(d.id)
-      if (!k || t - k.at > deps.maxAgeMs) stale.push(d)
+      return !k || t - k.at > deps.maxAgeMs
+    })
+  const fetch = async (stale: readonly EngineDevice[], t: number) => {
+    const states = await deps.statesOf(stale.map((d) => d.id))
+    for (const d of stale) {
+      const rule = deps.rulesOf(d).find((r) => r.id === deps.ruleId)
+      kept.set(d.id, { at: t, outlook: outlookOfStored(rule, states.get(d.id)) })
     }
+  }
+  return async (list: readonly EngineDevice[]): Promise<(ForecastOutlook | null)[]> => {
+    while (fetching) await fetching.catch(() => undefined)
+    const t = now()
+    const stale = staleOf(list, t)
     if (stale.length > 0) {
-      const states = await deps.statesOf(stale.map((d) => d.id))
-      for (const d of stale) {
-        const rule = deps.rulesOf(d).find((r) => r.id === deps.ruleId)
-        kept.set(d.id, { at: t, outlook: outlookOfStored(rule, states.get(d.id)) })
-      }
+      fetching = fetch(stale, t).finally(() => {
+        fetching = null
+      })
+      await fetching
     }
     // Bins deleted, or now read here, are not kept for ever.
-    if (kept.size > 2 * list.length) for (const [id, k] of kept) if (t - k.at > 60_000) kept.delete(id)
-    for (const [i, d] of list.entries()) if (!deps.owns(d.id)) out[i] = kept.get(d.id)?.outlook ?? null
-    return out
+    if (t - sweptAt > 60_000) {
+      sweptAt = t
+      for (const [id, k] of kept) if (t - k.at > 60_000) kept.delete(id)
+    }
+    return list.map((d) => (deps.owns(d.id) ? deps.local(d) : (kept.get(d.id)?.outlook ?? null)))
   }
 }

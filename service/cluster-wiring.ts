@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
-import { deviceTypeOf, type ReadingRecord } from '#devices'
+import { deviceTypeOf, type ReadingRecord, type WrittenSpan } from '#devices'
 import { ALERT_READER, type AlertEngine } from '../alerts/engine.ts'
 import { createChangeNotices } from '../cluster/change-notices.ts'
 import type { createEngineRouter } from '../cluster/engine-router.ts'
@@ -72,6 +72,8 @@ export function clusterReaders(d: {
   makeInfluxWriter: (checkpoint: { load(): Promise<Position | null>; save(p: Position): Promise<void> }) => InfluxWriter
   makeAlertEngine: (part: { reader: string; owns: (deviceId: string) => boolean; fence: number }) => AlertEngine
   makeCollectionRecorder: (reader: string, fence: number) => { handler: ReaderHandler }
+  /** Crews' latest collection marks per bin (recent ones). */
+  marks: () => Promise<ReadonlyMap<string, number>>
 }): PartitionReaders {
   const { config, registry } = d
   const writersOf = new Map<number, InfluxWriter>()
@@ -101,6 +103,15 @@ export function clusterReaders(d: {
         fence: epoch,
       })
       d.router.add(p, engine)
+      // A crew's mark told while no engine here held the partition (it was moving) is in the store.
+      const engineHandler: ReaderHandler = {
+        ...engine.handler,
+        async load() {
+          const from = await engine.handler.load()
+          await engine.noteCollections(await d.marks())
+          return from
+        },
+      }
       return [
         {
           name: at('influxdb'),
@@ -111,7 +122,7 @@ export function clusterReaders(d: {
         },
         {
           name: at(ALERT_READER),
-          handler: engine.handler,
+          handler: engineHandler,
           claim: claim(at(ALERT_READER)),
           kinds: ['reading'],
           maxRecords: 1000,
@@ -163,34 +174,40 @@ export const clusterOutbox = (config: ServiceConfig, cluster: ClusterIdentity, s
  * What each node must learn of the others' work (issue 15): the latest reading of every device,
  * whichever node took it (live views), and writes to the shared store that nodes keep a copy of
  * (rule overrides, schedules) or must act on (a crew's collection mark, for the engine of the bin's
- * partition, and open data's change clock).
+ * partition), and the readings any node's writer landed (open data's change clock).
  */
 export function clusterCrossing(d: {
   cluster: ClusterIdentity
   stream: StreamLog
   registry: Registry
   live: LiveState
-  reload: { rules: () => Promise<void>; schedules: () => Promise<void> }
+  /** What notices keep in step, loaded again from the store: a notice lost while a node was cut off is made good. */
+  reload: { rules: () => Promise<void>; schedules: () => Promise<void>; marks: () => Promise<void> }
   noteCollection: (deviceId: string, at: number, by: 'crew' | 'readings') => void
   /** A reading that supplies its site's values (a weather sensor's), for the engines of the other partitions. */
   noteSite: (r: ReadingRecord) => void
+  /** Open data's change clock: another node's writer landed readings; or (`null`) notices may have been missed. */
+  noteWritten: (spans: readonly WrittenSpan[] | null) => void
   log: Logger
 }) {
+  // A burst of notices is one reload running and at most one after it, not one each.
+  const rules = coalesced(d.reload.rules, (e) => d.log.warn({ err: e.message }, 'reloading rule overrides failed'))
+  const schedules = coalesced(d.reload.schedules, (e) => d.log.warn({ err: e.message }, 'reloading schedules failed'))
   const notices = createChangeNotices({
     nc: () => d.stream.connection,
     node: d.cluster.node,
     subject: `${d.stream.stream.toLowerCase()}_notices`,
     log: d.log,
     onNotice(n) {
-      if (n.kind === 'overrides')
-        void d.reload.rules().catch((e: Error) => d.log.warn({ err: e.message }, 'reloading rule overrides failed'))
-      else if (n.kind === 'schedules')
-        void d.reload.schedules().catch((e: Error) => d.log.warn({ err: e.message }, 'reloading schedules failed'))
-      else d.noteCollection(n.deviceId, n.at, n.by)
+      if (n.kind === 'overrides') rules()
+      else if (n.kind === 'schedules') schedules()
+      else if (n.kind === 'collection') d.noteCollection(n.deviceId, n.at, n.by)
+      else d.noteWritten(n.spans)
     },
     resync: async () => {
-      await Promise.all([d.reload.rules(), d.reload.schedules()])
+      await Promise.all([d.reload.rules(), d.reload.schedules(), d.reload.marks()])
     },
+    onReconnect: () => d.noteWritten(null),
     resyncEveryMs: 60_000,
   })
   const follow = createLiveFollow({
@@ -221,8 +238,16 @@ export function clusterCrossing(d: {
       notices.start()
       follow.start()
     },
+    /** This node's writer landed readings (after the write, so a version the others make then is of the new rows). */
+    written(spans: WrittenSpan[]) {
+      if (spans.length > 0) notices.publish({ kind: 'written', spans })
+    },
     get followed() {
       return follow.followed
+    },
+    /** Since when this node has seen every node's readings without a break; null while it does not. */
+    get followingSince() {
+      return follow.liveSince
     },
     async close(deadline: number) {
       offOverrides()
@@ -233,3 +258,25 @@ export function clusterCrossing(d: {
   }
 }
 export type ClusterCrossing = ReturnType<typeof clusterCrossing>
+
+/** Runs `fn`; called again while it runs, runs it once more after, however many calls came. */
+export function coalesced(fn: () => Promise<unknown>, onError: (e: Error) => void): () => void {
+  let running = false
+  let again = false
+  const run = (): void => {
+    if (running) {
+      again = true
+      return
+    }
+    running = true
+    fn()
+      .catch(onError)
+      .finally(() => {
+        running = false
+        if (!again) return
+        again = false
+        run()
+      })
+  }
+  return run
+}

@@ -13,7 +13,7 @@ import { createClusterOutlooks } from '../cluster/remote-outlooks.ts'
 import { COLLECTION_READER, createCollectionRecorder } from '../collections/recorder.ts'
 import { createScheduleBook } from '../collections/schedule-book.ts'
 import { buildApp } from '../dashboards/app.ts'
-import { createChangeClock } from '../dashboards/open-data/change-clock.ts'
+import { createChangeClock, writtenSpans } from '../dashboards/open-data/change-clock.ts'
 import { createInfluxClient } from '../influx/client.ts'
 import { createLegacySpoolDrain } from '../influx/legacy-spool.ts'
 import { createInfluxQuery } from '../influx/query.ts'
@@ -112,6 +112,7 @@ export async function compose(
       onWritten: (n, records) => {
         im.written.inc(n)
         openDataChanges.noteReadings(records)
+        crossing?.written(writtenSpans(records))
       },
       // Through the log, like every other quarantined message: durable, and the writer never waits on the store.
       onRejected: (record, reason) =>
@@ -165,7 +166,9 @@ export async function compose(
       log: log.child({ module: 'alerts' }),
       ...part,
     })
-  const router = cluster ? createEngineRouter(config.CLUSTER_PARTITIONS, live.heardAt) : null
+  // The log follow's state, once the crossing below exists (the router asks only once the service runs).
+  let followingSince = (): number | null => null
+  const router = cluster ? createEngineRouter(config.CLUSTER_PARTITIONS, live.heardAt, () => followingSince()) : null
   const alertEngine: AlertEngines = router ?? makeAlertEngine()
   const OUTLOOK_RULE = 'bin-full-before-collection'
   const localOutlook = (d: EngineDevice) => alertEngine.outlook(d, OUTLOOK_RULE)
@@ -193,6 +196,8 @@ export async function compose(
         .catch((e: Error) => log.warn({ err: e.message }, 'collection event failed'))
     }
   })
+  // Schedules are weekly at most: a mark older than a fortnight is before any bin's last collection day, and decides nothing.
+  const recentMarks = () => registry.rounds.lastCollections({ since: Date.now() - 14 * 86_400_000 })
   // Cluster mode: what the other nodes took and wrote reaches this one's views, rules, schedules and engines.
   const crossing =
     cluster && stream
@@ -201,16 +206,27 @@ export async function compose(
           stream,
           registry,
           live,
-          reload: { rules: ruleBook.reload, schedules: scheduleBook.reload },
+          reload: {
+            rules: ruleBook.reload,
+            schedules: scheduleBook.reload,
+            marks: async () => {
+              await router?.noteCollections(await recentMarks())
+            },
+          },
           noteCollection(deviceId, at, by) {
             openDataChanges.noteCollection(at)
             if (by === 'crew')
               alertEngine.noteCollection(deviceId, at).catch((e: Error) => log.warn({ err: e.message }, 'collection note failed'))
           },
-          noteSite: (r) => void router?.noteSite(r).catch((e: Error) => log.warn({ err: e.message }, 'site value note failed')),
+          noteWritten(spans) {
+            if (!spans) openDataChanges.touchAll()
+            else for (const w of spans) openDataChanges.noteSpan(w.type, w.first, w.last)
+          },
+          noteSite: (r) => router?.noteSite(r),
           log: log.child({ module: 'cluster' }),
         })
       : null
+  if (crossing) followingSince = () => crossing.followingSince
   // One machine: four readers of the local log. Cluster mode: the same four per partition this node holds, made
   // afresh each time it takes one; the list is kept current for /ready and the metrics.
   const readers: (ReturnType<typeof createReader> | StreamReader)[] = []
@@ -240,6 +256,7 @@ export async function compose(
       makeInfluxWriter,
       makeAlertEngine,
       makeCollectionRecorder,
+      marks: recentMarks,
     })
   }
   lm = logMetrics(metrics, durable, readers)

@@ -29,7 +29,7 @@ export function createIncidentStore(db: Kysely<Database>): IncidentStore {
     const r = await db.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirst()
     return r ? toIncident(r) : null
   }
-  return {
+  const store: IncidentStore = {
     get,
     async list(f = {}) {
       let q = db.selectFrom('incidents').selectAll()
@@ -46,30 +46,34 @@ export function createIncidentStore(db: Kysely<Database>): IncidentStore {
       return rows.map(toIncident)
     },
     async open(site, at, devices) {
-      return (await this.openOrJoin(site, at, devices)).incident
+      return (await store.openOrJoin(site, at, devices)).incident
     },
     async openOrJoin(site, at, devices) {
       // One open incident per site (a unique index): an engine that finds one opened by another joins it.
-      const row = await db
-        .insertInto('incidents')
-        .values({
-          id: randomUUID(),
-          site,
-          kind: 'site-silent',
-          title: `${devices} devices at ${site} stopped reporting together`,
-          status: 'open',
-          opened_at: new Date(at).toISOString(),
-          cleared_at: null,
-          devices: 0,
-          silent: 0,
-        })
-        .onConflict((oc) => oc.doNothing())
-        .returningAll()
-        .executeTakeFirst()
-      if (row) return { incident: toIncident(row), created: true }
-      const open = await db.selectFrom('incidents').selectAll().where('site', '=', site).where('status', '=', 'open').executeTakeFirst()
-      // Cleared between the two statements: there is none to join, so try once more.
-      return open ? { incident: toIncident(open), created: false } : this.openOrJoin(site, at, devices)
+      // Cleared between the insert and the look: then there is none to join, and the insert is tried again.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const row = await db
+          .insertInto('incidents')
+          .values({
+            id: randomUUID(),
+            site,
+            kind: 'site-silent',
+            title: `${devices} devices at ${site} stopped reporting together`,
+            status: 'open',
+            opened_at: new Date(at).toISOString(),
+            cleared_at: null,
+            devices: 0,
+            silent: 0,
+          })
+          // The only other unique key is the random id.
+          .onConflict((oc) => oc.doNothing())
+          .returningAll()
+          .executeTakeFirst()
+        if (row) return { incident: toIncident(row), created: true }
+        const open = await db.selectFrom('incidents').selectAll().where('site', '=', site).where('status', '=', 'open').executeTakeFirst()
+        if (open) return { incident: toIncident(open), created: false }
+      }
+      throw new Error(`could not open or find the open incident of ${site}`)
     },
     async isOpen(id) {
       const r = await db.selectFrom('incidents').select('status').where('id', '=', id).executeTakeFirst()
@@ -103,4 +107,5 @@ export function createIncidentStore(db: Kysely<Database>): IncidentStore {
       return get(id)
     },
   }
+  return store
 }

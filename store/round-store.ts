@@ -165,7 +165,7 @@ export interface RoundStore {
   /** Newest first. */
   listCollections(filter?: CollectionFilter): Promise<Collection[]>
   /** Each bin's latest collection (epoch ms), in one query; with `sites`, bins at those sites only. */
-  lastCollections(filter?: SiteFilter): Promise<Map<string, number>>
+  lastCollections(filter?: SiteFilter & { since?: number }): Promise<Map<string, number>>
   /** When each of these bins was emptied in [since, until) (epoch ms), in one query: open data's daily emptyings. */
   collectionTimes(deviceIds: readonly string[], since: number, until: number): Promise<{ deviceId: string; at: number }[]>
   /**
@@ -448,6 +448,7 @@ export function createRoundStore(db: Kysely<Database>): RoundStore {
         .selectFrom('collections')
         .select((eb) => ['device_id', eb.fn.max('at').as('at')])
         .groupBy('device_id')
+      if (f.since !== undefined) q = q.where('at', '>=', f.since)
       if (f.sites) {
         if (f.sites.length === 0) return new Map()
         q = q.where('device_id', 'in', binsAt(db, f.sites))

@@ -1,7 +1,28 @@
-import { londonDayNumber } from '#devices'
+import { londonDayNumber, type WrittenSpan } from '#devices'
 
 /** What an open dataset's rows are made of and may change under it. */
 export type ChangeKind = 'bin' | 'meter' | 'collection'
+
+/** The span of reading times of each open-data type in a batch: one pass, two numbers per type. */
+export function writtenSpans(records: readonly { type: string; ts: number }[]): WrittenSpan[] {
+  let binFirst = Number.POSITIVE_INFINITY
+  let binLast = Number.NEGATIVE_INFINITY
+  let meterFirst = Number.POSITIVE_INFINITY
+  let meterLast = Number.NEGATIVE_INFINITY
+  for (const r of records) {
+    if (r.type === 'bin') {
+      if (r.ts < binFirst) binFirst = r.ts
+      if (r.ts > binLast) binLast = r.ts
+    } else if (r.type === 'meter') {
+      if (r.ts < meterFirst) meterFirst = r.ts
+      if (r.ts > meterLast) meterLast = r.ts
+    }
+  }
+  const spans: WrittenSpan[] = []
+  if (binLast >= binFirst) spans.push({ type: 'bin', first: binFirst, last: binLast })
+  if (meterLast >= meterFirst) spans.push({ type: 'meter', first: meterFirst, last: meterLast })
+  return spans
+}
 
 /**
  * When each London day of readings or collections last changed, by this process's clock: the
@@ -9,10 +30,10 @@ export type ChangeKind = 'bin' | 'meter' | 'collection'
  * device catching up after an outage) changes an old day's aggregates without being the newest
  * point, so a version made from the newest point would let a cache keep stale rows; this cannot.
  * Held in memory: after a restart every day reads as changed at the start, which only costs caches
- * one fresh download. In-process, as the single-node writer is (a cluster would keep it beside the log's readers).
+ * one fresh download. In cluster mode each node's clock also hears of the other nodes' writes (a notice per batch).
  */
 export function createChangeClock(now: () => number = Date.now) {
-  const started = now()
+  let started = now()
   const days: Record<ChangeKind, Map<number, number>> = { bin: new Map(), meter: new Map(), collection: new Map() }
 
   let lastMark = started
@@ -26,23 +47,21 @@ export function createChangeClock(now: () => number = Date.now) {
   }
 
   return {
+    /** Cluster mode: another node's writer landed readings of this type over [first, last]. */
+    noteSpan(kind: 'bin' | 'meter', first: number, last: number) {
+      if (last >= first) mark(kind, first, last)
+    },
+    /**
+     * Every day reads as changed now, as after a restart: for a node that may have missed another's
+     * notice (its NATS connection came back). Costs caches one fresh download.
+     */
+    touchAll() {
+      started = Math.max(now(), lastMark + 1)
+      lastMark = started
+    },
     /** A batch is being written to InfluxDB, or landed: the days its readings fall on change now. One pass, two numbers per type. */
     noteReadings(records: readonly { type: string; ts: number }[]) {
-      let binFirst = Number.POSITIVE_INFINITY
-      let binLast = Number.NEGATIVE_INFINITY
-      let meterFirst = Number.POSITIVE_INFINITY
-      let meterLast = Number.NEGATIVE_INFINITY
-      for (const r of records) {
-        if (r.type === 'bin') {
-          if (r.ts < binFirst) binFirst = r.ts
-          if (r.ts > binLast) binLast = r.ts
-        } else if (r.type === 'meter') {
-          if (r.ts < meterFirst) meterFirst = r.ts
-          if (r.ts > meterLast) meterLast = r.ts
-        }
-      }
-      if (binLast >= binFirst) mark('bin', binFirst, binLast)
-      if (meterLast >= meterFirst) mark('meter', meterFirst, meterLast)
+      for (const w of writtenSpans(records)) mark(w.type, w.first, w.last)
     },
     noteCollection(at: number) {
       mark('collection', at, at)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { readingsPerDayRows } from '#devices'
-import { createChangeClock } from '../../dashboards/open-data/change-clock.ts'
+import { createChangeClock, writtenSpans } from '../../dashboards/open-data/change-clock.ts'
 import { decodeCursor, encodeCursor } from '../../dashboards/open-data/cursor.ts'
 import { createVersionTimes, windowOf } from '../../dashboards/open-data/serve.ts'
 
@@ -8,6 +8,31 @@ const DAY = 86_400_000
 const at = (iso: string) => Date.parse(iso)
 
 describe('open data versions: what changed when (issue 13, acceptance 5)', () => {
+  it("cluster mode: hears another node's written spans, and reads every day as changed after a missed notice", () => {
+    let now = at('2026-06-01T12:00:00Z')
+    const clock = createChangeClock(() => now)
+    const started = now
+    const spans = writtenSpans([
+      { type: 'bin', ts: at('2026-06-03T10:00:00Z') },
+      { type: 'boiler', ts: at('2026-01-01T10:00:00Z') },
+      { type: 'bin', ts: at('2026-06-02T10:00:00Z') },
+      { type: 'meter', ts: at('2026-06-04T10:00:00Z') },
+    ])
+    expect(spans).toEqual([
+      { type: 'bin', first: at('2026-06-02T10:00:00Z'), last: at('2026-06-03T10:00:00Z') },
+      { type: 'meter', first: at('2026-06-04T10:00:00Z'), last: at('2026-06-04T10:00:00Z') },
+    ])
+    expect(writtenSpans([{ type: 'room', ts: now }])).toEqual([])
+    now += 1_000
+    for (const w of spans) clock.noteSpan(w.type, w.first, w.last)
+    expect(clock.changedAt('bin', at('2026-06-02T00:00:00Z'), at('2026-06-03T00:00:00Z'))).toBe(now)
+    expect(clock.changedAt('bin', at('2026-06-05T00:00:00Z'), at('2026-06-06T00:00:00Z'))).toBe(started)
+    now += 1_000
+    clock.touchAll()
+    expect(clock.changedAt('bin', at('2026-06-05T00:00:00Z'), at('2026-06-06T00:00:00Z'))).toBe(now)
+    expect(clock.changedAt('collection', at('2025-06-05T00:00:00Z'), at('2026-06-06T00:00:00Z'))).toBe(now)
+  })
+
   it('marks the London days a batch of readings spans, by type, and answers the latest change over a window', () => {
     let now = at('2026-06-01T12:00:00Z')
     const clock = createChangeClock(() => now)

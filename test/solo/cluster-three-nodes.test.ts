@@ -245,9 +245,13 @@ describe('a cluster of three nodes', () => {
     await waitFor(async () => ((await alertsOf('bin-not-collected')).includes('active') ? true : null), 10_000)
     // The crew marks it collected on node A; node B's engine hears of it, and the next reading ends the alert.
     expect((await a.api(`/api/bins/${x.id}/collections`, json('POST', { at: new Date(now - 90 * 60_000).toISOString() }))).status).toBe(201)
-    await new Promise((r) => setTimeout(r, 300))
-    await publishX(now - H, 0.62)
-    await waitFor(async () => ((await alertsOf('bin-not-collected')).every((s) => s === 'cleared') ? true : null), 10_000)
+    // A reading on each look: whichever first follows node B's hearing of the mark ends it (the notice and the
+    // readings travel separately, so the first reading may be taken before it).
+    let k = 0
+    await waitFor(async () => {
+      await publishX(now - H + k++ * 1_000, 0.62)
+      return (await alertsOf('bin-not-collected')).every((s) => s === 'cleared') ? true : null
+    }, 10_000)
 
     // Bin Y: read by node C, connected to node A; filling 2 % an hour. Node B reads neither.
     const y = await a.provision({ id: idReadBy('bin-y', by, 2), type: 'bin', site })
@@ -301,8 +305,11 @@ describe('a cluster of three nodes', () => {
         qos: 1,
       },
     )
-    // Node B's engines hear of it as the stream stores it; give that a moment before the boiler's readings.
-    await new Promise((r) => setTimeout(r, 1_000))
+    // Node B has it once its view of the sensor shows it (the same follow hands it to its engines, in the same step).
+    await waitFor(async () => {
+      const d = (await (await b.api(`/api/devices/${wx.id}`)).json()) as { state: { latest: unknown } }
+      return d.state.latest ? true : null
+    }, 5_000)
     // Asked for heat, burner off, flow cold, for 70 minutes, on a cold day: no heat.
     for (let i = 1; i <= 14; i++) {
       const readings = { flowTemp: 24, returnTemp: 22, pressureBar: 1.2, burnerOn: false, lockout: false, heatingDemand: true }
@@ -374,4 +381,43 @@ describe('a cluster of three nodes', () => {
       live.close()
     }
   }, 60_000)
+
+  it("changes open data's version on every node when any node's writer lands readings", async () => {
+    const [, b, c] = nodes as [TestService, TestService, TestService]
+    const by = await owners()
+    const site = 'open-square'
+    // Read (and written to InfluxDB) by node C; its open data asked of node B.
+    const bin = await c.provision({ id: idReadBy('od-bin', by, 2), type: 'bin', site })
+    const device = await connectDevice(c.mqttUrl, bin.id, bin.secret)
+    devices.push(device)
+    const send = (ts: number, fillingLevel: number) =>
+      device.publishAsync(
+        telemetryTopic({ site, type: 'bin', id: bin.id }),
+        JSON.stringify({ ts, readings: { fillingLevel, temperature: 9, batteryPct: 80, tilted: false } }),
+        { qos: 1 },
+      )
+    // Published through node C (open data is off by default); every node reads that from the registry.
+    expect(
+      (await c.api('/api/open-data/datasets/bin-fill-daily', { method: 'PUT', body: JSON.stringify({ published: true }) })).status,
+    ).toBe(200)
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10)
+    const csv = `${b.url}/open/bin-fill-daily.csv?from=${day(-1)}&to=${day(2)}`
+    const now = Date.now()
+    await send(now - 60_000, 0.4)
+    await waitFor(async () => ((await influxCount(b, bin.id)) === 1 ? true : null), 10_000)
+    const first = await fetch(csv)
+    expect(first.status).toBe(200)
+    const etag = first.headers.get('etag')!
+    expect(await first.text()).toContain(bin.id)
+    expect((await fetch(csv, { headers: { 'if-none-match': etag } })).status).toBe(304)
+
+    await send(now - 30_000, 0.45)
+    await waitFor(async () => ((await influxCount(b, bin.id)) === 2 ? true : null), 10_000)
+    // Node B's answer changes, though its own writers wrote nothing of it.
+    const changed = await waitFor(async () => {
+      const res = await fetch(csv, { headers: { 'if-none-match': etag } })
+      return res.status === 200 ? res : null
+    }, 5_000)
+    expect(changed.headers.get('etag')).not.toBe(etag)
+  })
 })

@@ -18,7 +18,7 @@ describe.each(STORE_ADAPTERS)('one open incident per site, on %s', (_dialect, op
     rmSync(dataDir, { recursive: true, force: true })
   })
 
-  it('merges the open incidents of a site into the newest, with their alerts, then refuses a second', async () => {
+  it('merges the open incidents of a site into the first opened, with their alerts, counts them again, then refuses a second', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'sp-one-open-'))
     ;({ store, drop } = await open(dataDir))
     const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) })
@@ -64,12 +64,23 @@ describe.each(STORE_ADAPTERS)('one open incident per site, on %s', (_dialect, op
     expect(rows).toEqual([
       { id: 'done', status: 'cleared' },
       { id: 'lane', status: 'open' },
-      { id: 'new', status: 'open' },
+      { id: 'old', status: 'open' },
     ])
     const grouped = await store.db.selectFrom('alerts').select(['id', 'incident_id']).orderBy('id').execute()
     expect(grouped).toEqual([
-      { id: 'a1', incident_id: 'new' },
-      { id: 'a2', incident_id: 'new' },
+      { id: 'a1', incident_id: 'old' },
+      { id: 'a2', incident_id: 'old' },
+    ])
+    // Two devices under it now, both silent; an incident with nothing merged into it is left as it was.
+    const counts = await store.db
+      .selectFrom('incidents')
+      .select(['id', 'devices', 'silent'])
+      .where('id', 'in', ['old', 'lane'])
+      .orderBy('id')
+      .execute()
+    expect(counts.map((c) => [c.id, Number(c.devices), Number(c.silent)])).toEqual([
+      ['lane', 1, 1],
+      ['old', 2, 2],
     ])
     await expect(
       store.db
