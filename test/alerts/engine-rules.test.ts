@@ -4,6 +4,7 @@ import { type Alert, CollectionSchedule, DEVICE_TYPES, type Device, type Reading
 import { type AlertEngineStore, createAlertEngine, type RaiseInput } from '../../alerts/engine.ts'
 import type { Batch } from '../../log/cursor.ts'
 import { createLiveBus } from '../../service/live-bus.ts'
+import { readingRecord } from '../helpers/engine-records.ts'
 
 const silent = pino({ level: 'silent' })
 const MIN = 60_000
@@ -61,17 +62,7 @@ const batch = (records: ReadingRecord[]): Batch => {
   offset += 100
   return { records, end: { segment: 1, offset } }
 }
-const rec = (deviceId: string, type: string, site: string, ts: number, readings: ReadingRecord['readings']): ReadingRecord => ({
-  kind: 'reading',
-  deviceId,
-  type,
-  site,
-  uprn: null,
-  ts,
-  receivedAt: ts,
-  quality: 'good',
-  readings,
-})
+const rec = readingRecord
 
 const engineWith = (m: ReturnType<typeof memoryStore>, now: () => number) =>
   createAlertEngine({

@@ -1,9 +1,10 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { DEVICE_TYPES, type ReadingRecord } from '#devices'
-import { type AlertEngineStore, createAlertEngine, type EngineDevice, outlookOfStored } from '../../alerts/engine.ts'
+import { DEVICE_TYPES } from '#devices'
+import { createAlertEngine, type EngineDevice, outlookOfStored } from '../../alerts/engine.ts'
 import { createClusterOutlooks } from '../../cluster/remote-outlooks.ts'
 import { createLiveBus } from '../../service/live-bus.ts'
+import { committingStore, readingRecord } from '../helpers/engine-records.ts'
 
 // Cluster mode (issue 15): a bin whose partition another node reads gets its outlook from the state that node committed.
 const silent = pino({ level: 'silent' })
@@ -15,34 +16,19 @@ const ruleOf = (d: EngineDevice) => rulesOf(d).find((r) => r.id === RULE)
 
 /** An engine over a store in memory, fed a bin filling 2 % an hour for 20 hours; the states it committed. */
 async function ownerOf(bin: EngineDevice) {
-  const states = new Map<string, string>()
-  const store: AlertEngineStore = {
-    loadEngine: async () => ({ checkpoint: null, states: new Map() }),
-    open: async () => [],
-    raise: async () => null,
-    escalate: async () => null,
-    commitBatch: async (b) => {
-      for (const [k, v] of b.states) states.set(k, v)
-      return []
-    },
-  }
+  const { store, states } = committingStore()
   let now = T0
   const engine = createAlertEngine({ store, bus: createLiveBus(silent), rulesOf, log: silent, now: () => now })
   await engine.handler.load()
   for (let i = 0; i <= 20; i++) {
     // Past the engine's commit interval each time, so every batch's state is committed.
     now += 1_000
-    const r: ReadingRecord = {
-      kind: 'reading',
-      deviceId: bin.id,
-      type: bin.type,
-      site: bin.site,
-      uprn: null,
-      ts: T0 + i * H,
-      receivedAt: T0 + i * H,
-      quality: 'good',
-      readings: { fillingLevel: Math.round((0.3 + 0.02 * i) * 1000) / 1000, temperature: 9, batteryPct: 80, tilted: false },
-    }
+    const r = readingRecord(bin.id, bin.type, bin.site, T0 + i * H, {
+      fillingLevel: Math.round((0.3 + 0.02 * i) * 1000) / 1000,
+      temperature: 9,
+      batteryPct: 80,
+      tilted: false,
+    })
     await engine.handler.handle({ records: [r], end: { segment: 1, offset: (i + 1) * 100 } })
   }
   return { engine, states }

@@ -1,8 +1,9 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { DEVICE_TYPES, type ReadingRecord } from '#devices'
-import { type AlertEngineStore, createAlertEngine, type EngineDevice, type RaiseInput } from '../../alerts/engine.ts'
+import { DEVICE_TYPES } from '#devices'
+import { createAlertEngine, type EngineDevice } from '../../alerts/engine.ts'
 import { createLiveBus } from '../../service/live-bus.ts'
+import { committingStore, readingRecord } from '../helpers/engine-records.ts'
 
 // Cluster mode (issue 15): a site's weather sensor and its boilers may be read by different partitions' engines.
 const silent = pino({ level: 'silent' })
@@ -10,17 +11,7 @@ const MIN = 60_000
 const T0 = Date.UTC(2026, 10, 2)
 const rulesOf = (d: EngineDevice) => DEVICE_TYPES[d.type as keyof typeof DEVICE_TYPES]?.rules ?? []
 
-const rec = (deviceId: string, type: string, site: string, ts: number, readings: ReadingRecord['readings']): ReadingRecord => ({
-  kind: 'reading',
-  deviceId,
-  type,
-  site,
-  uprn: null,
-  ts,
-  receivedAt: ts,
-  quality: 'good',
-  readings,
-})
+const rec = readingRecord
 const cold = (t: number) =>
   rec('boiler-a', 'boiler', 'estate-a', t, {
     flowTemp: 24,
@@ -33,19 +24,7 @@ const cold = (t: number) =>
 
 /** The engine of the partition holding boiler-a only; what it raised and saved. */
 async function boilerPartition() {
-  const raised: RaiseInput[] = []
-  const states = new Map<string, string>()
-  const store: AlertEngineStore = {
-    loadEngine: async () => ({ checkpoint: null, states: new Map() }),
-    open: async () => [],
-    raise: async () => null,
-    escalate: async () => null,
-    commitBatch: async (b) => {
-      raised.push(...b.raise)
-      for (const [k, v] of b.states) states.set(k, v)
-      return []
-    },
-  }
+  const { store, raised, states } = committingStore()
   let now = T0
   const engine = createAlertEngine({
     store,

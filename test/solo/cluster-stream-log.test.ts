@@ -7,7 +7,7 @@ import { createPartitionReaders } from '../../cluster/partition-readers.ts'
 import { partitionOf } from '../../log/partition.ts'
 import type { ReaderHandler } from '../../log/reader.ts'
 import type { Position } from '../../log/segments.ts'
-import { createStreamLog, type StreamLog } from '../../log/stream-log.ts'
+import { createStreamLog, type StreamLog, subjectOf } from '../../log/stream-log.ts'
 import { createStreamReader } from '../../log/stream-reader.ts'
 import { type NatsCluster, startNatsCluster } from '../../scripts/cluster-engines.ts'
 
@@ -284,7 +284,27 @@ describe('the replicated log (NATS JetStream, three replicas)', () => {
     )
     for (const r of readers) r.start()
     const keys = () => new Set(seen.map((r) => (r.kind === 'reading' ? `${r.deviceId}|${r.ts}` : '')))
-    await until('every acknowledged record read', () => acked.every((k) => keys().has(k)), 30_000)
+    try {
+      await until('every acknowledged record read', () => acked.every((k) => keys().has(k)), 30_000)
+    } catch (e) {
+      // Lost, or waiting in the stream behind a reader that stopped? Say which, and where each reader is.
+      const missing = acked.filter((k) => !keys().has(k))
+      const jsm = await nc.jetstreamManager()
+      const stored = await Promise.all(
+        missing.slice(0, 5).map(async (k) => {
+          const [id, ts] = k.split('|')
+          const inStream = await jsm.streams
+            .getMessage('FAULTS', { last_by_subj: subjectOf('FAULTS', partitionOf(id!, 2)) })
+            .then((m) => m.seq)
+            .catch(() => null)
+          return `${id}@${ts} (partition ${partitionOf(id!, 2)}, its subject's last seq ${inStream})`
+        }),
+      )
+      const status = readers.map((r) => JSON.stringify(r.status()))
+      throw new Error(
+        `${(e as Error).message}: ${missing.length} of ${acked.length} not read, e.g. ${stored.join('; ')}; readers ${status.join(' ')}`,
+      )
+    }
     for (const r of readers) await r.close(Date.now() + 1_000)
     // Nothing acknowledged is missing, and nothing is stored twice.
     expect(acked.filter((k) => !keys().has(k))).toEqual([])
