@@ -22,7 +22,6 @@ export function createLiveFollow(deps: {
   let messages: ConsumerMessages | null = null
   let loop: Promise<void> | null = null
   let wake: (() => void) | null = null
-  let followed = 0
   let liveSince: number | null = null
 
   // Our own ingest wrote these records after validating them; only their shape is checked here.
@@ -56,7 +55,6 @@ export function createLiveFollow(deps: {
         for await (const m of messages) {
           const r = decode(m.data)
           if (!r) continue
-          followed++
           try {
             deps.onReading(r)
           } catch (e) {
@@ -85,10 +83,6 @@ export function createLiveFollow(deps: {
     /** Since when it has followed without a break (epoch ms); null while it is not following. */
     get liveSince() {
       return liveSince
-    },
-    /** Readings seen so far, for tests and metrics. */
-    get followed() {
-      return followed
     },
     async close(deadline = Date.now() + 5_000) {
       stopped = true

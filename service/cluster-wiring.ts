@@ -242,9 +242,6 @@ export function clusterCrossing(d: {
     written(spans: WrittenSpan[]) {
       if (spans.length > 0) notices.publish({ kind: 'written', spans })
     },
-    get followed() {
-      return follow.followed
-    },
     /** Since when this node has seen every node's readings without a break; null while it does not. */
     get followingSince() {
       return follow.liveSince

@@ -197,7 +197,12 @@ export async function compose(
     }
   })
   // Schedules are weekly at most: a mark older than a fortnight is before any bin's last collection day, and decides nothing.
-  const recentMarks = () => registry.rounds.lastCollections({ since: Date.now() - 14 * 86_400_000 })
+  // Asked by each partition's engine as a node takes it (twelve at once at start): one query serves those asking together.
+  let marksAsked: Promise<Map<string, number>> | null = null
+  const recentMarks = () =>
+    (marksAsked ??= registry.rounds.lastCollections({ since: Date.now() - 14 * 86_400_000 }).finally(() => {
+      marksAsked = null
+    }))
   // Cluster mode: what the other nodes took and wrote reaches this one's views, rules, schedules and engines.
   const crossing =
     cluster && stream
