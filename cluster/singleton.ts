@@ -15,7 +15,8 @@ export function createSingleton(deps: {
   replicas: number
   ttlMs: number
   log: Logger
-  start(): Promise<void>
+  /** `epoch`: the lease's revision when taken, which only grows (a fence for what the part commits). */
+  start(epoch: number): Promise<void>
   stop(deadline: number): Promise<void>
 }) {
   let holding = false
@@ -25,10 +26,10 @@ export function createSingleton(deps: {
       {
         nc: deps.nc(),
         log: deps.log,
-        acquired: async () => {
+        acquired: async (_p, epoch) => {
           holding = true
           deps.log.info({ part: deps.name, node: deps.node }, 'this node runs it now')
-          await deps.start()
+          await deps.start(epoch)
         },
         released: async (_p, drain) => {
           holding = false

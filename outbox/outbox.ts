@@ -28,7 +28,12 @@ export interface OutboxConfig {
   vapidSubject: string | null
   /** Email (SMTP_URL, EMAIL_FROM, DIGEST_HOUR); null or absent, no email. */
   email?: EmailConfig | null
+  /** Cluster mode: the epoch of this node's lease on the outbox; every attempt is fenced with it (sender.ts). */
+  fence?: number | undefined
 }
+
+/** The fence (store/reader-fences.ts) of the node that runs the outbox. */
+export const OUTBOX_FENCE = 'outbox'
 
 /** Every Open311 request goes to one endpoint, in the order the alerts were raised. */
 const OPEN311_TARGET = 'open311'
@@ -56,6 +61,7 @@ export function createOutbox(deps: { registry: Registry; bus: CommitPokes; log: 
         concurrency,
         pollMs,
         idsCommitInOrder: registry.dialect === 'sqlite',
+        fence: config.fence === undefined ? undefined : { reader: OUTBOX_FENCE, epoch: config.fence },
         log: log.child({ part: `${channel}-sender` }),
       }),
     )

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino'
 import type { Delivery, OutboxChannel, SendOutcome } from '#devices'
 import { settledBy } from '../log/deadline.ts'
-import type { OutboxStore } from '../store/outbox-store.ts'
+import type { AttemptRecord, OutboxStore } from '../store/outbox-store.ts'
+import { FencedError } from '../store/reader-fences.ts'
 import { type BackoffPolicy, decide } from './backoff.ts'
 import { createBatchedRecords } from './batched-records.ts'
 import { createTargetQueues } from './target-queues.ts'
@@ -32,6 +33,12 @@ export interface SenderOptions {
    * in id order is the target's oldest. Otherwise (PostgreSQL) each head is checked in the store first.
    */
   idsCommitInOrder?: boolean
+  /**
+   * Cluster mode: the fence of the node running the outbox (its lease's epoch). Each attempt is then
+   * made and stored while the fence is held (OutboxStore.attemptFenced), so that a node that lost the
+   * outbox while paused sends nothing the next holder also sends.
+   */
+  fence?: { reader: string; epoch: number } | undefined
 }
 
 /**
@@ -66,18 +73,34 @@ export function createSender(o: SenderOptions) {
     timer.unref?.()
   }
 
+  const run = async (d: Delivery): Promise<AttemptRecord | null> => {
+    const outcome = await o.send(d, abort.signal)
+    // Stopped mid-attempt: the delivery stays as it was and is tried again on the next start.
+    if (abort.signal.aborted) return null
+    return decide(outcome, d, new Date(), o.backoff, o.random)
+  }
+
   const attempt = async (d: Delivery) => {
     try {
-      const outcome = await o.send(d, abort.signal)
-      // Stopped mid-attempt: the delivery stays as it was and is tried again on the next start.
-      if (abort.signal.aborted) return
-      const r = decide(outcome, d, new Date(), o.backoff, o.random)
-      await records.record(d.id, r)
+      let r: AttemptRecord | null
+      if (o.fence) r = await o.store.attemptFenced(o.fence, d.id, () => run(d))
+      else {
+        r = await run(d)
+        if (r) await records.record(d.id, r)
+      }
+      if (!r) return
       if (r.state === 'pending') queues.reschedule(d.target, d.id, r.nextAttemptMs)
       else queues.done(d.target, d.id)
       o.onOutcome?.(d, r.state)
       if (r.state === 'dead') o.log.warn({ delivery: d.id, target: d.target, error: r.error }, 'delivery dead-lettered')
     } catch (e) {
+      if (e instanceof FencedError) {
+        // Another node runs the outbox now (this one was paused or cut off past its lease): send nothing more.
+        if (!stopped) o.log.warn({ channel: o.channel, err: e.message }, 'the outbox runs on another node now; this one stops sending')
+        stopped = true
+        if (timer) clearTimeout(timer)
+        return
+      }
       // The store failed: the delivery is still pending and is looked at again after a pause.
       queues.reschedule(d.target, d.id, Date.now() + o.pollMs)
       o.log.warn({ delivery: d.id, err: (e as Error).message }, 'delivery attempt not recorded')

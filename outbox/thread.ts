@@ -40,6 +40,7 @@ export function createOutboxThread(deps: {
   const policy = createTargetPolicy(deps.config.allowHosts)
   let worker: Worker | null = null
   let closing = false
+  let fence: number | undefined
   let failures = 0
   let startedAt = 0
   let restart: NodeJS.Timeout | undefined
@@ -74,7 +75,7 @@ export function createOutboxThread(deps: {
         workerData: {
           entry: new URL('./worker-main.ts', import.meta.url).href,
           store: deps.store,
-          config: deps.config,
+          config: fence === undefined ? deps.config : { ...deps.config, fence },
           logLevel: log.level,
         } satisfies OutboxWorkerData,
       })
@@ -97,8 +98,10 @@ export function createOutboxThread(deps: {
 
   return {
     policy,
-    async start() {
+    /** `epoch`: cluster mode, this node's lease on the outbox; every attempt is fenced with it. */
+    async start(epoch?: number) {
       closing = false
+      fence = epoch
       await startCursors(deps.outbox, deps.outbox.sources)
       spawn()
       for (const e of COMMIT_EVENTS) unsubscribe.push(deps.bus.on(e, () => post({ type: 'poke' }), 'outbox'))

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { pino } from 'pino'
 import { openRegistry } from '../store/registry.ts'
-import { createOutbox } from './outbox.ts'
+import { createOutbox, OUTBOX_FENCE } from './outbox.ts'
 import type { OutboxWorkerData, ToOutbox } from './thread.ts'
 
 /**
@@ -26,14 +26,18 @@ const registry = await openRegistry({
   databaseUrl: data.store.databaseUrl,
   serverKeyFile: data.store.serverKeyFile,
   createAdminToken: false,
+  // Fenced (cluster mode), an attempt holds its connection while it sends: one for each that may be in flight, and some to spare.
+  poolMax: data.config.fence === undefined ? undefined : data.config.concurrency * 3 + 6,
   onPoolError: (e) => log.error({ err: e.message }, 'database connection lost; it is reopened on the next query'),
 })
 const outbox = createOutbox({ registry, bus, log, config: data.config })
+let closing = false
 
 port.on('message', async (m: ToOutbox) => {
   if (m.type === 'poke') for (const p of pokes) p()
   else if (m.type === 'wake') outbox.wake()
   else if (m.type === 'close') {
+    closing = true
     // Attempts get until a little before the deadline, so the store is closed within it.
     await outbox.close(m.deadline - 200)
     await registry.close()
@@ -42,6 +46,23 @@ port.on('message', async (m: ToOutbox) => {
     process.exit(0)
   }
 })
-outbox.start()
-log.info('outbox thread started')
+/**
+ * Cluster mode: the fence first. Claiming it waits until the former holder's attempts in flight have
+ * ended and been stored (store/reader-fences.ts); refused, a newer holder has it and this thread
+ * waits idle to be closed.
+ */
+let fenced = true
+if (data.config.fence !== undefined) {
+  fenced = await registry.fences.claim(OUTBOX_FENCE, data.config.fence).then(
+    () => true,
+    (e: Error) => {
+      log.warn({ err: e.message }, 'the outbox is run by a newer holder; this thread sends nothing')
+      return false
+    },
+  )
+}
+if (fenced && !closing) {
+  outbox.start()
+  log.info('outbox thread started')
+}
 port.postMessage({ type: 'started' })

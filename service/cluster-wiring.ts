@@ -166,7 +166,8 @@ export const clusterOutbox = (config: ServiceConfig, cluster: ClusterIdentity, s
     replicas: config.CLUSTER_REPLICAS,
     ttlMs: config.CLUSTER_LEASE_TTL_S * 1000,
     log,
-    start: () => outbox.start(),
+    // The thread claims the fence itself, so a former holder still sending holds up only the outbox, not this lease's renewals.
+    start: (epoch) => outbox.start(epoch),
     stop: (deadline) => outbox.close(deadline),
   })
 

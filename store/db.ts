@@ -25,6 +25,8 @@ export interface StoreOptions {
   databaseUrl?: string | undefined
   /** A pooled PostgreSQL connection that dies while idle is reported here instead of crashing the process. */
   onPoolError?: (err: Error) => void
+  /** PostgreSQL: the most connections the pool opens (pg's default, 10, when unset). */
+  poolMax?: number | undefined
 }
 
 const INT8 = 20
@@ -49,7 +51,11 @@ export function openStore(opts: StoreOptions): Store {
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url))
       throw new Error('DATABASE_URL must start with postgres:// or postgresql:// (leave it unset for SQLite)')
-    const pool = new pg.Pool({ connectionString: url, types: { getTypeParser } as pg.CustomTypesConfig })
+    const pool = new pg.Pool({
+      connectionString: url,
+      types: { getTypeParser } as pg.CustomTypesConfig,
+      ...(opts.poolMax ? { max: opts.poolMax } : {}),
+    })
     pool.on('error', opts.onPoolError ?? ((err) => console.error(`postgres pool: ${err.message}`)))
     return wrap(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres')
   }

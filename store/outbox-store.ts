@@ -1,6 +1,8 @@
 import type { Generated, Kysely, Selectable } from 'kysely'
 import type { Delivery, DeliveryEventType, DeliveryFilter, DeliveryState, OutboxChannel } from '#devices'
+import type { Dialect } from './dialect.ts'
 import { alertHistorySource, caseEventsSource, collectionsSource, type OutboxSource } from './outbox-sources.ts'
+import { FencedError } from './reader-fences.ts'
 import type { Database, Iso } from './schema.ts'
 
 export interface OutboxDeliveriesTable {
@@ -83,6 +85,19 @@ export interface OutboxStore {
   record(id: number, r: AttemptRecord): Promise<void>
   /** As record, for attempts that ended together, in one transaction (one commit instead of one each). */
   recordMany(attempts: readonly { id: number; r: AttemptRecord }[]): Promise<void>
+  /**
+   * Cluster mode: one attempt made while `fence` is this outbox's (store/reader-fences.ts), its
+   * outcome stored before the fence is let go. The fence's row is held shared for the whole attempt,
+   * so a node taking the outbox over (its claim updates the row) waits until every attempt of the
+   * former holder has ended and been stored, and the former holder's next attempt finds the fence
+   * moved and throws FencedError without sending. `attempt` returns null when it ended without an
+   * outcome to keep (stopped mid-way). Holds one connection per attempt in flight.
+   */
+  attemptFenced(
+    fence: { reader: string; epoch: number },
+    id: number,
+    attempt: () => Promise<AttemptRecord | null>,
+  ): Promise<AttemptRecord | null>
   list(filter?: Partial<DeliveryFilter>): Promise<Delivery[]>
   get(id: number): Promise<Delivery | null>
   /** A dead letter back to pending, due now, with a fresh retry period; 'not-dead' for any other state. */
@@ -108,7 +123,7 @@ const toDelivery = (r: Selectable<OutboxDeliveriesTable>): Delivery => ({
   deliveredAt: r.delivered_at,
 })
 
-export function createOutboxStore(db: Kysely<Database>): OutboxStore {
+export function createOutboxStore(db: Kysely<Database>, dialect: Dialect = 'sqlite'): OutboxStore {
   const insert = async (trx: Kysely<Database>, deliveries: readonly NewDelivery[], at: Date) => {
     const now = at.toISOString()
     let added = 0
@@ -217,6 +232,18 @@ export function createOutboxStore(db: Kysely<Database>): OutboxStore {
       if (attempts.length === 1) return update(db, attempts[0]!.id, attempts[0]!.r)
       await db.transaction().execute(async (trx) => {
         for (const a of attempts) await update(trx, a.id, a.r)
+      })
+    },
+    async attemptFenced(fence, id, attempt) {
+      return db.transaction().execute(async (trx) => {
+        let q = trx.selectFrom('reader_fences').select('epoch').where('reader', '=', fence.reader)
+        // SQLite has one writer and no row locks; there the fence is only compared (one node runs it anyway).
+        if (dialect === 'postgres') q = q.forShare()
+        const row = await q.executeTakeFirst()
+        if (!row || Number(row.epoch) !== fence.epoch) throw new FencedError(fence.reader, fence.epoch)
+        const r = await attempt()
+        if (r) await update(trx, id, r)
+        return r
       })
     },
     async list(f = {}) {

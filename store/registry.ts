@@ -78,13 +78,15 @@ export interface RegistryOptions {
   quarantineMax?: number
   quarantineMaxAgeMs?: number
   onPoolError?: (err: Error) => void
+  /** PostgreSQL: the most connections this process opens (the outbox's thread holds one per fenced attempt). */
+  poolMax?: number
   /** False for tools (the devices CLI) that must not create the admin token the service's first start prints. */
   createAdminToken?: boolean
 }
 
 /** Opens the store (SQLite or PostgreSQL), applies migrations, and puts the ports on it. */
 export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
-  const store = openStore({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, onPoolError: opts.onPoolError })
+  const store = openStore({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, onPoolError: opts.onPoolError, poolMax: opts.poolMax })
   try {
     await migrateToLatest(store)
   } catch (e) {
@@ -166,7 +168,7 @@ export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
     openData: createOpenDataStore(db),
     tts: createTtsStore(db),
     webhooks: createWebhookStore(db, createSecretBox(serverKey)),
-    outbox: createOutboxStore(db),
+    outbox: createOutboxStore(db, store.dialect),
     open311: createOpen311Store(db),
     push: createPushStore(db),
     // Read (and made, the first time) once per process: every push delivery signs with it.

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert, OutboundEvent } from '#devices'
 import { freePort } from '../../scripts/free-port.ts'
 import { type ClusterStack, caughtUp, clusterLoad, readyOf, startClusterStack } from '../helpers/cluster-stack.ts'
-import { type LoadDevice, provisionBins } from '../helpers/load.ts'
-import { waitFor } from '../helpers/service.ts'
+import { binReading, type LoadDevice, provisionBins } from '../helpers/load.ts'
+import { connectDevice, telemetryTopic, waitFor } from '../helpers/service.ts'
 import { receiver } from '../outbox/receiver.ts'
 
 // Issue 15, acceptance 4: a webhook receiver sees each delivery exactly once, in order, while nodes stop and start.
@@ -110,4 +110,66 @@ describe('the outbox across nodes', () => {
     expect(ids).toHaveLength(expected)
     expect(rx.requests.every((r) => r.verified)).toBe(true)
   }, 240_000)
+  it('sends nothing twice when the node running the outbox is paused past its lease while a delivery is in flight', async () => {
+    const a = [...stack.nodes.values()].find((n) => n.child.exitCode === null && n.child.signalCode === null)!
+    const port2 = await freePort()
+    const rx2 = receiver(port2, 5_000)
+    // Every request is answered only when the test says so: the first delivery stays in flight.
+    await rx2.set('hold')
+    try {
+      const sub = await fetch(`${a.url}/api/webhooks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ url: `http://127.0.0.1:${port2}/hook`, eventTypes: ['alert.raised'], ruleIds: ['bin-full'] }),
+      })
+      expect(sub.status).toBe(201)
+      rx2.setSecrets(((await sub.json()) as { secret: string }).secret)
+      const [bin] = await provisionBins(a.url, stack.token, 1, 'paused', 'estate')
+      const running = await waitFor(holder, 20_000, 200)
+      const other = [...stack.nodes.values()].find((n) => n !== running && n.child.exitCode === null)!
+      const device = await connectDevice(`mqtt://127.0.0.1:${other.mqttPort}`, bin!.id, bin!.secret)
+      let n = 0
+      const publish = async (fill: number) => {
+        const ts = Date.now() - 600_000 + n++ * 1_000
+        await device.publishAsync(telemetryTopic(bin!), binReading(ts, fill), { qos: 1 })
+      }
+      for (let i = 0; i < 3; i++) await publish(0.97)
+      const first = await waitFor(() => rx2.requests[0], 30_000, 100)
+
+      // The node running the outbox waits for the receiver's answer: it is paused (SIGSTOP) past its
+      // lease, another node takes the outbox over, and finds that delivery pending.
+      running.child.kill('SIGSTOP')
+      const holderBesides = async () => {
+        for (const n of stack.nodes.values()) {
+          if (n === running || n.child.exitCode !== null || n.child.signalCode !== null) continue
+          const r = await readyOf(n.url).catch(() => null)
+          if (r?.checks.outbox?.detail === 'runs on this node') return n
+        }
+        return null
+      }
+      try {
+        await waitFor(holderBesides, 20_000, 200)
+        // Time for the new holder to send it again, were the paused node's attempt not fencing it off.
+        await new Promise((r) => setTimeout(r, 3_000))
+        expect(rx2.requests.map((r) => r.id)).toEqual([first.id])
+        // The receiver answers; the paused node wakes, stores the outcome and lets the outbox go.
+        await rx2.set('up')
+      } finally {
+        running.child.kill('SIGCONT')
+      }
+      // The next alert is delivered, by whichever node runs the outbox now, and the first is not sent again.
+      for (let i = 0; i < 2; i++) await publish(0.2)
+      for (let i = 0; i < 3; i++) await publish(0.97)
+      await waitFor(() => rx2.requests.length >= 2, 40_000, 200)
+      await new Promise((r) => setTimeout(r, 2_000))
+      const ids = rx2.requests.map((r) => r.id)
+      expect(ids).toHaveLength(2)
+      expect(ids[0]).toBe(first.id)
+      expect(new Set(ids).size).toBe(2)
+      expect(rx2.requests.every((r) => r.verified)).toBe(true)
+      await device.endAsync()
+    } finally {
+      await rx2.close()
+    }
+  }, 120_000)
 })
