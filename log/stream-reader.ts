@@ -21,7 +21,13 @@ export interface StreamReaderOptions {
   idleMs?: number
   kinds?: readonly LogRecord['kind'][]
   onFailure?(): void
+  /** The watchdog's times (tests shorten them). */
+  watch?: { everyMs: number; fetchStallMs: number; handleStallMs: number }
 }
+
+const FETCH_EXPIRES_MS = 2_000
+/** A fetch past its expiry by 10 s is taken for stuck; a handler two minutes on one batch is reported. */
+const WATCH = { everyMs: 5_000, fetchStallMs: FETCH_EXPIRES_MS + 10_000, handleStallMs: 120_000 }
 
 /** A durable consumer's name may not hold `.`, `*`, `>` or spaces. */
 export const consumerName = (reader: string) => reader.replace(/[^A-Za-z0-9_-]/g, '_')
@@ -50,7 +56,17 @@ export function createStreamReader(o: StreamReaderOptions) {
   let error: string | null = null
   let failingSince: number | null = null
   let restarts = 0
+  let stalls = 0
   let wake: (() => void) | null = null
+  /** Where the loop waits now, and since when: a watchdog looks at it (below). */
+  let stage: 'start' | 'fetch' | 'handle' | 'idle' = 'start'
+  let stageSince = Date.now()
+  let stopFetch: ((e: Error) => void) | null = null
+  let watchdog: NodeJS.Timeout | undefined
+  const enter = (s: typeof stage) => {
+    stage = s
+    stageSince = Date.now()
+  }
 
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -99,12 +115,43 @@ export function createStreamReader(o: StreamReaderOptions) {
 
   const fetchBatch = async (consumer: Consumer): Promise<JsMsg[]> => {
     const msgs: JsMsg[] = []
-    const it = await consumer.fetch({ max_messages: o.maxRecords, expires: draining ? 1_000 : 2_000 })
-    for await (const m of it) {
-      msgs.push(m)
-      if (msgs.length >= o.maxRecords) break
+    enter('fetch')
+    const it = await consumer.fetch({ max_messages: o.maxRecords, expires: draining ? 1_000 : FETCH_EXPIRES_MS })
+    stopFetch = (e) => it.stop(e)
+    try {
+      for await (const m of it) {
+        msgs.push(m)
+        if (msgs.length >= o.maxRecords) break
+      }
+    } finally {
+      stopFetch = null
     }
     return msgs
+  }
+
+  /**
+   * A fetch ends by itself after its expiry (the client's own timer). One that has not, long after,
+   * is stopped, and the loop makes its consumer again from its position: CI twice saw a reader stop
+   * taking deliveries after a server or node was killed (Debian's nats-server 2.9.10), with its records
+   * waiting in the stream. A handler that does not return cannot be stopped safely (its commit may be
+   * on its way); it is reported, on /ready and in the log.
+   */
+  const limits = o.watch ?? WATCH
+  const watch = () => {
+    const waited = Date.now() - stageSince
+    if (stage === 'fetch' && waited > limits.fetchStallMs && stopFetch) {
+      o.logger.warn(
+        { reader: o.name, waitedMs: waited, next },
+        'stream reader: a fetch outlived its expiry; reading again from its position',
+      )
+      stalls++
+      stopFetch(new Error(`consumer fetch stalled for ${waited} ms`))
+    } else if (stage === 'handle' && waited > limits.handleStallMs) {
+      const msg = `handler has not returned for ${Math.round(waited / 1000)} s`
+      if (error === null) o.logger.warn({ reader: o.name, waitedMs: waited, next }, 'stream reader: handler has not returned')
+      error = msg
+      failingSince ??= stageSince
+    }
   }
 
   const run = async () => {
@@ -171,9 +218,11 @@ export function createStreamReader(o: StreamReaderOptions) {
         }
         // The same batch is tried again until it is handled: per-device order is kept.
         const end = { segment: o.partition, offset: held.end }
+        enter('handle')
         // Handed over even when none of its records is this reader's kind, as the local log's reader does: the
         // handler then moves its checkpoint (at its own pace), so what it has passed can be purged.
         const durable = await o.handler.handle({ records: held.records, end })
+        enter('idle')
         held.last.ack()
         next = held.end
         // Nothing returned: the whole batch is durable. A position of another partition: nothing is yet.
@@ -207,7 +256,11 @@ export function createStreamReader(o: StreamReaderOptions) {
     start() {
       running = true
       loop = run()
+      watchdog = setInterval(watch, limits.everyMs)
+      watchdog.unref?.()
     },
+    /** Fetches stopped by the watchdog (above) since start. */
+    stalls: () => stalls,
     /** The first stream sequence this reader may still need after a restart; null before it loaded. */
     durable: () => durableNext,
     status(): ReaderStatus {
@@ -225,6 +278,7 @@ export function createStreamReader(o: StreamReaderOptions) {
     },
     /** Reads until caught up or `deadline` (epoch ms), then stops: how a node hands its partitions on before it exits. */
     async close(deadline = Date.now()) {
+      clearInterval(watchdog)
       draining = true
       wake?.()
       let finished = await settledBy(loop, deadline)
@@ -236,8 +290,11 @@ export function createStreamReader(o: StreamReaderOptions) {
     },
     /** Stops at once, without saving held-back state: the partition's lease is lost and another node may own it now. */
     async abandon() {
+      clearInterval(watchdog)
       running = false
       wake?.()
+      // What a fetch still brings is left unacknowledged for the next owner.
+      stopFetch?.(new Error('reader stopped'))
       await settledBy(loop, Date.now() + 2_500)
     },
   }
