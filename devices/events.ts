@@ -38,7 +38,11 @@ export interface ServerToClientEvents {
   'device:state': (state: DeviceState) => void
   /** Many devices of one site went silent together: one incident instead of an offline alert each. */
   'incident:raised': (incident: Incident) => void
-  /** More of its devices went silent, or some came back. */
+  /**
+   * More of its devices went silent, or some came back. In cluster mode the engines of several nodes
+   * may update one incident, and their announcements travel separately: an update can reach a browser
+   * before the raise. Each carries the whole incident; keep it by id, raised or updated alike.
+   */
   'incident:updated': (incident: Incident) => void
   /** All its devices are reporting again. */
   'incident:cleared': (incident: Incident) => void

@@ -444,7 +444,7 @@ export async function compose(
         readers,
         cluster:
           cluster && stream && partitionReaders && outboxRunner
-            ? clusterHealth(cluster.node, stream, partitionReaders, config.CLUSTER_PARTITIONS, outboxRunner)
+            ? clusterHealth(cluster.node, stream, partitionReaders, config.CLUSTER_PARTITIONS, outboxRunner, () => followingSince())
             : null,
       }),
   })

@@ -66,9 +66,15 @@ export async function readiness(deps: {
   return { ok: Object.values(checks).every((c) => c.ok), checks }
 }
 
+const following = (since: number | null): { ok: boolean; detail: string } =>
+  since === null
+    ? { ok: true, detail: 'not following the stream now (starting again): latest readings of devices read by other nodes may lag' }
+    : { ok: true, detail: `following the stream since ${new Date(since).toISOString()}` }
+
 /**
  * Cluster mode's part of `/ready`: the NATS servers and the stream's replicas (why appends are refused
- * while a quorum is missing), and which partitions this node reads.
+ * while a quorum is missing), which partitions this node reads, where the outbox runs, and whether
+ * this node follows the whole stream for its live views (cluster/live-follow.ts).
  */
 export function clusterHealth(
   node: string,
@@ -76,6 +82,7 @@ export function clusterHealth(
   readers: { owned(): number[]; liveNodes(): number; purgeOff(): string | null },
   partitions: number,
   outbox: { readonly holding: boolean },
+  followingSince: () => number | null,
 ): () => Promise<ReadyCheck['checks']> {
   return async () => {
     const owned = readers.owned()
@@ -90,6 +97,9 @@ export function clusterHealth(
         detail: `node ${node} reads ${owned.length} of ${partitions} partition(s)${owned.length ? ` (${owned.map((p) => `p${p}`).join(', ')})` : ''}; ${readers.liveNodes()} node(s) live`,
       },
       outbox: { ok: true, detail: outbox.holding ? 'runs on this node' : 'runs on another node' },
+      // Not a reason to take the node out of the balancer: it still takes and reads readings; only its views of
+      // devices read elsewhere may be a little behind until the follow starts again (by itself, within a second).
+      follow: following(followingSince()),
       // Not a fault of this node: the stream only keeps more, up to its ceiling (then readings are refused, never dropped).
       purge: { ok: true, detail: readers.purgeOff() === null ? 'on' : `off: ${readers.purgeOff()}` },
     }

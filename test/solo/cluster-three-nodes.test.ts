@@ -105,6 +105,7 @@ describe('a cluster of three nodes', () => {
       // The stream purge: on only with a NATS server that replays a purge rightly after a restart (2.9.18 on).
       const version = /v?(\d+\.\d+\.\d+)/.exec(execFileSync(findBinary('nats-server'), ['--version'], { encoding: 'utf8' }))![1]!
       expect(r.checks.purge!.detail).toBe(purgeSafeOn(version) ? 'on' : `off: ${(purgePlan(10_000, version) as { off: string }).off}`)
+      expect(r.checks.follow!.detail).toMatch(/^following the stream since \d{4}-/)
       // The same as metrics: which partitions this node reads, and each partition reader's lag.
       const metrics = await (await n.api('/metrics')).text()
       const owned = [...metrics.matchAll(/^sp_partition_owned\{partition="(p\d)",node="node-\w"\} 1$/gm)].map((m) => m[1])
