@@ -15,6 +15,8 @@ import type { AppendDone, DurableLog, Refusal } from './port.ts'
 
 export interface StreamLogConfig {
   servers: string[]
+  /** The servers' authorization token, if they ask for one. */
+  token?: string | undefined
   /** This node's name, shown by the NATS servers for its connection. */
   node: string
   stream: string
@@ -135,6 +137,7 @@ export function createStreamLog(config: StreamLogConfig, log: Logger, onRefused?
       const deadline = Date.now() + config.startTimeoutMs
       nc = await connect({
         servers: config.servers,
+        ...(config.token ? { token: config.token } : {}),
         name: `smartplace ${config.node}`,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,

@@ -10,7 +10,12 @@ import { createTargetPolicy } from './ssrf.ts'
 /** What the thread is started with: plain data (it crosses to the worker by structured clone). */
 export interface OutboxWorkerData {
   entry: string
-  store: { dataDir: string; databaseUrl?: string | undefined; serverKeyFile?: string | undefined }
+  store: {
+    dataDir: string
+    databaseUrl?: string | undefined
+    databasePasswordFile?: string | undefined
+    serverKeyFile?: string | undefined
+  }
   config: OutboxConfig
   logLevel: string
 }

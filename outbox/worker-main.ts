@@ -24,6 +24,7 @@ const bus = {
 const registry = await openRegistry({
   dataDir: data.store.dataDir,
   databaseUrl: data.store.databaseUrl,
+  databasePasswordFile: data.store.databasePasswordFile,
   serverKeyFile: data.store.serverKeyFile,
   createAdminToken: false,
   // Fenced (cluster mode), an attempt holds its connection while it sends: one for each that may be in flight, and some to spare.

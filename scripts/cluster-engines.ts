@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect as tcpConnect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -56,17 +57,22 @@ export interface NatsCluster {
   nodes: NatsNode[]
   /** Every node's client URL, comma-separated: what CLUSTER_NATS_URL takes. */
   url: string
+  /** What clients must give, if the servers ask for it. */
+  token: string | undefined
   dir: string
   stop(): Promise<void>
 }
 
 /** Three nats-servers in one JetStream cluster on loopback (ecosystem.md §5.9), each with its own store. */
-export async function startNatsCluster(opts: { size?: number; dir?: string; log?: boolean } = {}): Promise<NatsCluster> {
+export async function startNatsCluster(
+  opts: { size?: number; dir?: string; log?: boolean /** Clients must give it, and routes (as their password). */; token?: string } = {},
+): Promise<NatsCluster> {
   const bin = findBinary('nats-server')
   const size = opts.size ?? 3
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'sp-nats.'))
   const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort() })))
-  const routes = ports.map((p) => `nats-route://127.0.0.1:${p.route}`).join(', ')
+  const routeAuth = opts.token ? `route:${opts.token}@` : ''
+  const routes = ports.map((p) => `nats-route://${routeAuth}127.0.0.1:${p.route}`).join(', ')
   const nodes: NatsNode[] = ports.map((p, i) => {
     const name = `n${i + 1}`
     const store = join(dir, name)
@@ -78,8 +84,14 @@ export async function startNatsCluster(opts: { size?: number; dir?: string; log?
         `server_name: ${name}`,
         `listen: 127.0.0.1:${p.client}`,
         `jetstream { store_dir: "${store}", max_mem: 64MB, max_file: 16GB }`,
-        `cluster { name: smartplace, listen: 127.0.0.1:${p.route}, routes: [ ${routes} ] }`,
+        ...(opts.token
+          ? [
+              `authorization { token: "${opts.token}" }`,
+              `cluster { name: smartplace, listen: 127.0.0.1:${p.route}, authorization { user: route, password: "${opts.token}" }, routes: [ ${routes} ] }`,
+            ]
+          : [`cluster { name: smartplace, listen: 127.0.0.1:${p.route}, routes: [ ${routes} ] }`]),
       ].join('\n'),
+      { mode: 0o600 },
     )
     let child: ChildProcess | null = null
     const launch = () => {
@@ -107,9 +119,14 @@ export async function startNatsCluster(opts: { size?: number; dir?: string; log?
     }
   })
   await Promise.all(ports.map((p) => waitForPort(p.client)))
-  await jetStreamReady(nodes.map((n) => n.url))
+  await jetStreamReady(
+    nodes.map((n) => n.url),
+    30_000,
+    opts.token,
+  )
   return {
     nodes,
+    token: opts.token,
     url: nodes.map((n) => n.url).join(','),
     dir,
     async stop() {
@@ -120,8 +137,8 @@ export async function startNatsCluster(opts: { size?: number; dir?: string; log?
 }
 
 /** Waits until the servers have elected JetStream's meta leader: before that, every stream or bucket request fails. */
-export async function jetStreamReady(servers: string[], timeoutMs = 30_000): Promise<void> {
-  const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 200 })
+export async function jetStreamReady(servers: string[], timeoutMs = 30_000, token?: string): Promise<void> {
+  const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 200, ...(token ? { token } : {}) })
   try {
     const until = Date.now() + timeoutMs
     for (;;) {
@@ -141,22 +158,44 @@ export async function jetStreamReady(servers: string[], timeoutMs = 30_000): Pro
 
 export interface PrivateRedis {
   port: number
+  /** Without the password: clients take it apart (CLUSTER_REDIS_PASSWORD_FILE), as the service does. */
   url: string
+  password: string | undefined
   stop(): Promise<void>
 }
 
 /** A redis-server on loopback that keeps nothing on disk (it carries sessions and fan-out, not readings). */
-export async function startRedis(): Promise<PrivateRedis> {
+export async function startRedis(opts: { password?: string } = {}): Promise<PrivateRedis> {
   const bin = findBinary('redis-server')
   const port = await freePort()
-  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  // The password on the command line would show in the process list: it goes in on standard input, as a configuration file.
+  const child = spawn(bin, ['-', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  })
+  child.stdin!.end(opts.password ? `requirepass "${opts.password}"\n` : '')
   await waitForPort(port)
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    password: opts.password,
     async stop() {
       child.kill('SIGKILL')
       await exited(child)
     },
   }
+}
+
+/**
+ * The engines' credentials for a cluster on this machine: a NATS token and a Redis password, each
+ * in a file of its own (mode 0600) under `dir`, and the variables that point every node at them.
+ * Hex, so that they fit in a route's URL as they are.
+ */
+export function engineSecrets(dir: string) {
+  const token = randomBytes(32).toString('hex')
+  const password = randomBytes(32).toString('hex')
+  const tokenFile = join(dir, 'nats.token')
+  const passwordFile = join(dir, 'redis.password')
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 })
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 })
+  return { token, password, env: { CLUSTER_NATS_TOKEN_FILE: tokenFile, CLUSTER_REDIS_PASSWORD_FILE: passwordFile } }
 }

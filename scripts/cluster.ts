@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { createFleet, type Fleet } from '../simulators/fleet.ts'
 import { apiProvisioner, fleetSpecs, provisionFleet } from '../simulators/provision.ts'
-import { type NatsCluster, type PrivateRedis, startNatsCluster, startRedis } from './cluster-engines.ts'
+import { engineSecrets, type NatsCluster, type PrivateRedis, startNatsCluster, startRedis } from './cluster-engines.ts'
 import { freePort } from './free-port.ts'
 import { type PrivateInfluxd, startInfluxd } from './influxd.ts'
 import { nodeFlags } from './node-flags.ts'
@@ -226,7 +226,9 @@ async function run(): Promise<void> {
   try {
     say(`starting a ${nodeCount}-node cluster in ${rel} (${partitions} partitions)`)
     const natsDir = ensureDir(join(dir, 'nats'))
-    const nats: NatsCluster = await startNatsCluster({ dir: natsDir })
+    // The engines take credentials, new each run (they all start again with it): nats.token and redis.password here.
+    const secrets = engineSecrets(dir)
+    const nats: NatsCluster = await startNatsCluster({ dir: natsDir, token: secrets.token })
     stops.push({
       name: 'nats-server',
       async stop(now) {
@@ -239,7 +241,7 @@ async function run(): Promise<void> {
     for (const [conf, pid] of natsServersOn(natsDir)) noteProcess(`nats-server ${conf}`, pid)
     say(`  NATS       ${nats.url} (JetStream, a cluster of ${nats.nodes.length})`)
 
-    const redis: PrivateRedis = await startRedis()
+    const redis: PrivateRedis = await startRedis({ password: secrets.password })
     stops.push({ name: 'redis-server', stop: () => redis.stop() })
     state.redisPort = redis.port
     noteProcess('redis-server', redisPidOf(redis.port, process.pid))
@@ -279,6 +281,7 @@ async function run(): Promise<void> {
           CLUSTER_NATS_URL: nats.url,
           CLUSTER_REDIS_URL: redis.url,
           SERVER_KEY_FILE: keyFile,
+          ...secrets.env,
           CLUSTER_NODE_ID: name,
           CLUSTER_PARTITIONS: String(partitions),
           ADMIN_TOKEN: token,

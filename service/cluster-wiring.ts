@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import { deviceTypeOf, type ReadingRecord, type WrittenSpan } from '#devices'
@@ -23,21 +24,48 @@ import type { ServiceConfig } from './config.ts'
 /** Cluster mode's parts (issue 15), wired beside the single-machine ones in compose.ts. */
 export interface ClusterIdentity {
   nats: string
+  /** The NATS servers' token (CLUSTER_NATS_TOKEN_FILE). */
+  natsToken: string | undefined
+  /** With Redis's password in it, when it comes from CLUSTER_REDIS_PASSWORD_FILE: never logged. */
   redis: string
   node: string
 }
 
 /** Cluster mode is on when both engines are configured (config.ts checks the rest). */
-export const clusterOf = (config: ServiceConfig): ClusterIdentity | null =>
-  config.CLUSTER_NATS_URL && config.CLUSTER_REDIS_URL
-    ? { nats: config.CLUSTER_NATS_URL, redis: config.CLUSTER_REDIS_URL, node: config.CLUSTER_NODE_ID ?? `${hostname()}-${process.pid}` }
-    : null
+export const clusterOf = (config: ServiceConfig): ClusterIdentity | null => {
+  if (!config.CLUSTER_NATS_URL || !config.CLUSTER_REDIS_URL) return null
+  const redis = new URL(config.CLUSTER_REDIS_URL)
+  if (config.CLUSTER_REDIS_PASSWORD_FILE)
+    redis.password = encodeURIComponent(secretIn('CLUSTER_REDIS_PASSWORD_FILE', config.CLUSTER_REDIS_PASSWORD_FILE))
+  return {
+    nats: config.CLUSTER_NATS_URL,
+    natsToken: config.CLUSTER_NATS_TOKEN_FILE ? secretIn('CLUSTER_NATS_TOKEN_FILE', config.CLUSTER_NATS_TOKEN_FILE) : undefined,
+    redis: redis.href,
+    node: config.CLUSTER_NODE_ID ?? `${hostname()}-${process.pid}`,
+  }
+}
+
+/** An engine's credential, read once as the service is put together: a file that cannot be read stops the start, saying which. */
+function secretIn(variable: string, file: string): string {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8').trim()
+  } catch (e) {
+    throw new Error(
+      `CONFIG_SECRET_UNREADABLE: ${variable}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path and that this user may read it`,
+    )
+  }
+  if (text.length < 16)
+    throw new Error(`CONFIG_SECRET_WEAK: ${variable}: ${file} holds fewer than 16 characters; make one with openssl rand -hex 32`)
+  return text
+}
 
 /** The replicated log: a publish is acknowledged once a quorum of the stream's replicas has it. */
 export const clusterLog = (config: ServiceConfig, cluster: ClusterIdentity, log: Logger, onRefused: (code: Refusal['code']) => void) =>
   createStreamLog(
     {
       servers: cluster.nats.split(','),
+      token: cluster.natsToken,
       node: cluster.node,
       stream: 'SP_LOG',
       partitions: config.CLUSTER_PARTITIONS,

@@ -56,6 +56,7 @@ export async function compose(
   const registry = await openRegistry({
     dataDir: config.DATA_DIR,
     databaseUrl: config.DATABASE_URL,
+    databasePasswordFile: config.DATABASE_PASSWORD_FILE,
     serverKeyFile: config.SERVER_KEY_FILE,
     onPoolError: (e) => log.error({ err: e.message }, 'database connection lost; it is reopened on the next query'),
     adminToken: config.ADMIN_TOKEN,
@@ -268,7 +269,12 @@ export async function compose(
 
   // The durable outbox (issue 14, design D13): reads what the store committed, on a thread of its own (thread.ts says why).
   const outbox = createOutboxThread({
-    store: { dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL, serverKeyFile: config.SERVER_KEY_FILE },
+    store: {
+      dataDir: config.DATA_DIR,
+      databaseUrl: config.DATABASE_URL,
+      databasePasswordFile: config.DATABASE_PASSWORD_FILE,
+      serverKeyFile: config.SERVER_KEY_FILE,
+    },
     outbox: registry.outbox,
     bus,
     log: log.child({ module: 'outbox' }),

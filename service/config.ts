@@ -80,6 +80,8 @@ export const ServiceConfig = z
     DATABASE_URL: optional(
       z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql:// (leave it unset for SQLite)'),
     ),
+    // A file holding PostgreSQL's password, for a DATABASE_URL without one (a Compose or Kubernetes secret).
+    DATABASE_PASSWORD_FILE: optional(z.string()),
     // Cluster mode (issue 15), off unless both are set, with DATABASE_URL on PostgreSQL: several nodes behind one address.
     // nats://host:4222,nats://host2:4222 (a JetStream cluster of three): the replicated log and the partition leases.
     CLUSTER_NATS_URL: optional(
@@ -89,6 +91,11 @@ export const ServiceConfig = z
     ),
     // redis://host:6379: the broker's sessions and fan-out between nodes, and Socket.IO's rooms across nodes.
     CLUSTER_REDIS_URL: optional(z.string().regex(/^rediss?:\/\/\S+$/, 'CLUSTER_REDIS_URL must be redis://host:port')),
+    // Cluster mode's engines take credentials, each from a file (a Compose or Kubernetes secret), never from a variable:
+    // NATS a token (`authorization { token: … }` in every nats-server's configuration), Redis a password
+    // (`requirepass`; or in CLUSTER_REDIS_URL as redis://:password@host). Cluster mode needs both.
+    CLUSTER_NATS_TOKEN_FILE: optional(z.string()),
+    CLUSTER_REDIS_PASSWORD_FILE: optional(z.string()),
     // The key that seals webhook secrets and checks device and people credentials, as a file every node reads;
     // unset, DATA_DIR/server.key (made on first start). Cluster mode needs it: a device must pass on any node.
     SERVER_KEY_FILE: optional(z.string()),
@@ -327,6 +334,20 @@ export const ServiceConfig = z
       ctx.addIssue({ code: 'custom', path: ['CLUSTER_NATS_URL'], message: 'cluster mode needs CLUSTER_NATS_URL with CLUSTER_REDIS_URL' })
     if (!c.CLUSTER_REDIS_URL)
       ctx.addIssue({ code: 'custom', path: ['CLUSTER_REDIS_URL'], message: 'cluster mode needs CLUSTER_REDIS_URL with CLUSTER_NATS_URL' })
+    if (!c.CLUSTER_NATS_TOKEN_FILE)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CLUSTER_NATS_TOKEN_FILE'],
+        message:
+          "cluster mode needs CLUSTER_NATS_TOKEN_FILE, the NATS servers' token as a file (openssl rand -hex 32 > nats.token; the servers' authorization { token } holds the same)",
+      })
+    if (!c.CLUSTER_REDIS_PASSWORD_FILE && !/^rediss?:\/\/[^@/]*:[^@/]+@/.test(c.CLUSTER_REDIS_URL ?? ''))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CLUSTER_REDIS_PASSWORD_FILE'],
+        message:
+          "cluster mode needs Redis's password: CLUSTER_REDIS_PASSWORD_FILE (a file holding its requirepass), or redis://:password@host in CLUSTER_REDIS_URL",
+      })
     if (!c.SERVER_KEY_FILE)
       ctx.addIssue({
         code: 'custom',

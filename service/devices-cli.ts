@@ -32,6 +32,7 @@ if (!parsed.ok) {
 const registry = await openRegistry({
   dataDir: resolve(parsed.config.DATA_DIR),
   databaseUrl: parsed.config.DATABASE_URL,
+  databasePasswordFile: parsed.config.DATABASE_PASSWORD_FILE,
   serverKeyFile: parsed.config.SERVER_KEY_FILE,
   createAdminToken: false,
 })

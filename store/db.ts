@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
@@ -25,6 +25,8 @@ export interface StoreOptions {
   databaseUrl?: string | undefined
   /** A pooled PostgreSQL connection that dies while idle is reported here instead of crashing the process. */
   onPoolError?: (err: Error) => void
+  /** PostgreSQL: a file holding the password (DATABASE_PASSWORD_FILE), for a DATABASE_URL without one. */
+  passwordFile?: string | undefined
   /** PostgreSQL: the most connections the pool opens (pg's default, 10, when unset). */
   poolMax?: number | undefined
 }
@@ -46,13 +48,27 @@ function getTypeParser(oid: number, format?: 'text' | 'binary') {
   return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text')
 }
 
+/** The password as the file holds it, less a final newline: a file that cannot be read stops the start, saying which. */
+function readPasswordFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '')
+  } catch (e) {
+    throw new Error(
+      `CONFIG_SECRET_UNREADABLE: DATABASE_PASSWORD_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path and that this user may read it`,
+    )
+  }
+}
+
 export function openStore(opts: StoreOptions): Store {
   const url = opts.databaseUrl?.trim()
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url))
       throw new Error('DATABASE_URL must start with postgres:// or postgresql:// (leave it unset for SQLite)')
+    // In the URL: pg lets what a connection string holds override the pool's own fields, a missing password too.
+    const withPassword = opts.passwordFile ? new URL(url) : null
+    if (withPassword) withPassword.password = encodeURIComponent(readPasswordFile(opts.passwordFile!))
     const pool = new pg.Pool({
-      connectionString: url,
+      connectionString: withPassword?.href ?? url,
       types: { getTypeParser } as pg.CustomTypesConfig,
       ...(opts.poolMax ? { max: opts.poolMax } : {}),
     })

@@ -74,6 +74,8 @@ export interface RegistryOptions {
   serverKeyFile?: string | undefined
   /** postgres://… selects PostgreSQL; unset, SQLite under dataDir. */
   databaseUrl?: string | undefined
+  /** PostgreSQL's password, from a file (DATABASE_PASSWORD_FILE). */
+  databasePasswordFile?: string | undefined
   adminToken?: string | undefined
   quarantineMax?: number
   quarantineMaxAgeMs?: number
@@ -86,7 +88,13 @@ export interface RegistryOptions {
 
 /** Opens the store (SQLite or PostgreSQL), applies migrations, and puts the ports on it. */
 export async function openRegistry(opts: RegistryOptions): Promise<Registry> {
-  const store = openStore({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, onPoolError: opts.onPoolError, poolMax: opts.poolMax })
+  const store = openStore({
+    dataDir: opts.dataDir,
+    databaseUrl: opts.databaseUrl,
+    passwordFile: opts.databasePasswordFile,
+    onPoolError: opts.onPoolError,
+    poolMax: opts.poolMax,
+  })
   try {
     await migrateToLatest(store)
   } catch (e) {

@@ -64,10 +64,12 @@ describe('docker-compose.yml', () => {
       for (const name of ['nats-1', 'nats-2', 'nats-3']) {
         const s = cluster[name]!
         expect(s.image, name).toMatch(/^nats:2\.10\.\d+(-alpine)?$/)
-        const args = s.command!.join(' ')
-        expect(args).toContain('--jetstream')
-        expect(args).toContain(`--name ${name}`)
-        expect(args).toContain('--routes nats://nats-1:6222,nats://nats-2:6222,nats://nats-3:6222')
+        expect(s.environment?.NATS_NAME, name).toBe(name)
+        const script = s.command!.join(' ')
+        expect(script).toContain('server_name: $$NATS_NAME')
+        expect(script).toContain('jetstream { store_dir: /data }')
+        expect(script).toContain('name: smartplace')
+        expect(script).toContain('routes: [ $${r}nats-1:6222, $${r}nats-2:6222, $${r}nats-3:6222 ]')
       }
       expect(cluster.redis?.image).toMatch(/^redis:7\.2\.\d+$/)
       expect(cluster.postgres?.image).toMatch(/^postgres:\d+\.\d+$/)
@@ -108,8 +110,34 @@ describe('docker-compose.yml', () => {
         if (v.name === 'SP_TLS_CERT' || v.name === 'SP_TLS_KEY') expect(v.how).toBe(':-')
         else expect(v.how, v.name).toBe(':?')
       }
-      // No literal secret either (the engines take none: see the file's note).
+      // No literal secret either: the engines' credential is a file (see the file's note).
       expect(JSON.stringify(cluster)).not.toMatch(/(PASSWORD|TOKEN|SECRET)"\s*:\s*"[^$]/)
+    })
+
+    it('gives every engine a credential from one mounted secret, and the nodes the files that hold it', () => {
+      expect(compose.secrets?.cluster_secret?.file).toBe('./cluster.secret')
+      for (const name of ['nats-1', 'nats-2', 'nats-3', 'redis', 'postgres'])
+        expect(cluster[name]?.secrets, name).toContain('cluster_secret')
+      for (const name of ['nats-1', 'nats-2', 'nats-3']) {
+        const script = cluster[name]!.command!.join(' ')
+        // Clients give the token; routes between the servers give it as their password.
+        expect(script).toContain('s=$$(cat /run/secrets/cluster_secret)')
+        expect(script).toContain('authorization { token: "$$s" }')
+        expect(script).toContain('authorization { user: route, password: "$$s" }')
+        expect(script).toContain('r="nats-route://route:$$s@"')
+      }
+      const redis = cluster.redis!
+      expect(redis.command!.join(' ')).toContain('requirepass "$$(cat /run/secrets/cluster_secret)"')
+      expect(JSON.stringify(redis.healthcheck)).toContain('REDISCLI_AUTH=')
+      const pgEnv = cluster.postgres!.environment!
+      expect(pgEnv.POSTGRES_PASSWORD_FILE).toBe('/run/secrets/cluster_secret')
+      // No engine trusts a connection for coming from the network.
+      expect(pgEnv.POSTGRES_HOST_AUTH_METHOD).toBeUndefined()
+      for (const [name, s] of nodes) {
+        expect(s.secrets, name).toContain('cluster_secret')
+        for (const v of ['CLUSTER_NATS_TOKEN_FILE', 'CLUSTER_REDIS_PASSWORD_FILE', 'DATABASE_PASSWORD_FILE'])
+          expect(s.environment?.[v], `${name} ${v}`).toBe('/run/secrets/cluster_secret')
+      }
     })
 
     it('keeps the engines on an internal network of their own, publishing no port', () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startNatsCluster, startRedis } from '../../scripts/cluster-engines.ts'
+import { engineSecrets, startNatsCluster, startRedis } from '../../scripts/cluster-engines.ts'
 import { createDatabase } from '../../scripts/postgres.ts'
 import { onCleanup } from './cleanup.ts'
 import { childPidsMatching } from './cluster-proc.ts'
@@ -72,14 +72,15 @@ export async function startBenchCluster(o: {
     for (const d of drops) d()
   }
   try {
-    const nats = await startNatsCluster()
+    const dir = mkdtempSync(join(tmpdir(), 'sp-bench-cluster-'))
+    own(() => rmSync(dir, { recursive: true, force: true }))
+    const secrets = engineSecrets(dir)
+    const nats = await startNatsCluster({ token: secrets.token })
     own(() => nats.stop())
-    const redis = await startRedis()
+    const redis = await startRedis({ password: secrets.password })
     own(() => redis.stop())
     const pg = await createDatabase(o.pgAdminUrl)
     own(() => pg.drop())
-    const dir = mkdtempSync(join(tmpdir(), 'sp-bench-cluster-'))
-    own(() => rmSync(dir, { recursive: true, force: true }))
     const keyFile = join(dir, 'server.key')
     writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 })
 
@@ -98,6 +99,7 @@ export async function startBenchCluster(o: {
             CLUSTER_PARTITIONS: String(o.partitions),
             CLUSTER_NODE_ID: `n${i + 1}`,
             SERVER_KEY_FILE: keyFile,
+            ...secrets.env,
           },
         }),
       )

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { inject } from 'vitest'
-import { type NatsCluster, type PrivateRedis, startNatsCluster, startRedis } from '../../scripts/cluster-engines.ts'
+import { engineSecrets, type NatsCluster, type PrivateRedis, startNatsCluster, startRedis } from '../../scripts/cluster-engines.ts'
 import { freePort } from '../../scripts/free-port.ts'
 import { createDatabase } from '../../scripts/postgres.ts'
 import { type ChildService, spawnService } from './child-service.ts'
@@ -35,10 +35,14 @@ export interface ClusterNode extends ChildService {
 }
 
 export async function startClusterStack(opts: { partitions?: number; env?: Record<string, string> } = {}): Promise<ClusterStack> {
-  const nats = await startNatsCluster()
-  const redis = await startRedis()
-  const pg = await createDatabase(inject('postgresUrl'))
   const dir = mkdtempSync(join(tmpdir(), 'sp-cluster-'))
+  // The engines ask for credentials, as they must in production: the nodes read them from files.
+  const secrets = engineSecrets(dir)
+  noteSecret(secrets.token)
+  noteSecret(secrets.password)
+  const nats = await startNatsCluster({ token: secrets.token })
+  const redis = await startRedis({ password: secrets.password })
+  const pg = await createDatabase(inject('postgresUrl'))
   const keyFile = join(dir, 'server.key')
   writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 })
   const token = randomBytes(32).toString('base64url')
@@ -76,6 +80,7 @@ export async function startClusterStack(opts: { partitions?: number; env?: Recor
           CLUSTER_NODE_ID: name,
           CLUSTER_LEASE_TTL_S: '3',
           SERVER_KEY_FILE: keyFile,
+          ...secrets.env,
           MQTT_DEVICE_RATE: '0',
           ...opts.env,
         },

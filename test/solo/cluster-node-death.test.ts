@@ -65,7 +65,7 @@ async function expectLanded(acked: Map<string, Set<number>>, sent: Map<string, n
             .join(', ')})`,
         )
     }
-    const nc = await connect({ servers: stack.nats.url.split(',') })
+    const nc = await connect({ servers: stack.nats.url.split(','), token: stack.nats.token! })
     const js = nc.jetstream()
     const oc = await js.consumers.get('SP_LOG')
     const info = await (await nc.jetstreamManager()).streams.info('SP_LOG')

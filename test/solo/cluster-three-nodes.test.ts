@@ -9,8 +9,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Alert, Incident } from '#devices'
 import { purgePlan, purgeSafeOn } from '../../cluster/purge-gate.ts'
 import { partitionOf } from '../../log/partition.ts'
-import { findBinary, type NatsCluster, type PrivateRedis, startNatsCluster, startRedis } from '../../scripts/cluster-engines.ts'
+import {
+  engineSecrets,
+  findBinary,
+  type NatsCluster,
+  type PrivateRedis,
+  startNatsCluster,
+  startRedis,
+} from '../../scripts/cluster-engines.ts'
 import { createDatabase } from '../../scripts/postgres.ts'
+import { noteSecret } from '../helpers/log-capture.ts'
 import { connectDevice, startService, type TestService, telemetryTopic, waitFor } from '../helpers/service.ts'
 
 // Acceptance 1 of issue 15: three nodes on loopback, one NATS JetStream cluster of three, one Redis, one PostgreSQL, one influxd.
@@ -30,14 +38,19 @@ const ownedBy = async (n: TestService) => {
 }
 
 beforeAll(async () => {
-  nats = await startNatsCluster()
-  redis = await startRedis()
+  const keyDir = mkdtempSync(join(tmpdir(), 'sp-key-'))
+  // The engines ask for credentials; the nodes read them from files.
+  const secrets = engineSecrets(keyDir)
+  noteSecret(secrets.token)
+  noteSecret(secrets.password)
+  nats = await startNatsCluster({ token: secrets.token })
+  redis = await startRedis({ password: secrets.password })
   const db = await createDatabase(inject('postgresUrl'))
   dropDb = db.drop
   const token = randomBytes(32).toString('base64url')
   const influxDb = `t_${randomBytes(6).toString('hex')}`
   // One key every node reads: a device provisioned through one node signs in on any.
-  const keyFile = join(mkdtempSync(join(tmpdir(), 'sp-key-')), 'server.key')
+  const keyFile = join(keyDir, 'server.key')
   writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 })
   for (const name of ['node-a', 'node-b', 'node-c']) {
     nodes.push(
@@ -50,6 +63,7 @@ beforeAll(async () => {
           CLUSTER_NODE_ID: name,
           CLUSTER_LEASE_TTL_S: '2',
           SERVER_KEY_FILE: keyFile,
+          ...secrets.env,
           // The incident test's rooms report every 2 s: their silence is checked often enough to see it.
           OFFLINE_CHECK_MS: '500',
         },
