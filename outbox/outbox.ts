@@ -35,6 +35,17 @@ export interface OutboxConfig {
 /** The fence (store/reader-fences.ts) of the node that runs the outbox. */
 export const OUTBOX_FENCE = 'outbox'
 
+/**
+ * Fenced, each attempt in flight holds a database connection: at most 16 per channel then, so that
+ * the thread's pool (connectionsFor) and the cluster's PostgreSQL are not run out of connections.
+ */
+export const fencedConcurrency = (c: Pick<OutboxConfig, 'concurrency' | 'fence'>) =>
+  c.fence === undefined ? c.concurrency : Math.min(c.concurrency, 16)
+
+/** The thread's pool when fenced: one connection per attempt that may be in flight (three channels of them), and some to spare. */
+export const connectionsFor = (c: Pick<OutboxConfig, 'concurrency' | 'fence'>) =>
+  c.fence === undefined ? undefined : fencedConcurrency(c) * 3 + 6
+
 /** Every Open311 request goes to one endpoint, in the order the alerts were raised. */
 const OPEN311_TARGET = 'open311'
 
@@ -51,7 +62,7 @@ export function createOutbox(deps: { registry: Registry; bus: CommitPokes; log: 
   const pollMs = config.pollMs ?? 1000
   const senders: Sender[] = []
   const routers: ((e: RoutedEvent) => Promise<Route[]>)[] = []
-  const sender = (channel: OutboxChannel, send: Parameters<typeof createSender>[0]['send'], concurrency = config.concurrency) =>
+  const sender = (channel: OutboxChannel, send: Parameters<typeof createSender>[0]['send'], concurrency = fencedConcurrency(config)) =>
     senders.push(
       createSender({
         channel,

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { pino } from 'pino'
 import { openRegistry } from '../store/registry.ts'
-import { createOutbox, OUTBOX_FENCE } from './outbox.ts'
+import { connectionsFor, createOutbox, OUTBOX_FENCE } from './outbox.ts'
 import type { OutboxWorkerData, ToOutbox } from './thread.ts'
 
 /**
@@ -28,7 +28,7 @@ const registry = await openRegistry({
   serverKeyFile: data.store.serverKeyFile,
   createAdminToken: false,
   // Fenced (cluster mode), an attempt holds its connection while it sends: one for each that may be in flight, and some to spare.
-  poolMax: data.config.fence === undefined ? undefined : data.config.concurrency * 3 + 6,
+  poolMax: connectionsFor(data.config),
   onPoolError: (e) => log.error({ err: e.message }, 'database connection lost; it is reopened on the next query'),
 })
 const outbox = createOutbox({ registry, bus, log, config: data.config })
