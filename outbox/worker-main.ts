@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { pino } from 'pino'
+import { FencedError } from '../store/reader-fences.ts'
 import { openRegistry } from '../store/registry.ts'
 import { connectionsFor, createOutbox, OUTBOX_FENCE } from './outbox.ts'
 import type { OutboxWorkerData, ToOutbox } from './thread.ts'
@@ -49,14 +50,16 @@ port.on('message', async (m: ToOutbox) => {
 })
 /**
  * Cluster mode: the fence first. Claiming it waits until the former holder's attempts in flight have
- * ended and been stored (store/reader-fences.ts); refused, a newer holder has it and this thread
- * waits idle to be closed.
+ * ended and been stored (store/reader-fences.ts). Refused, a newer holder has it and this thread
+ * waits idle to be closed; any other failure (the store unreachable) ends the thread, which is
+ * started again after a pause (thread.ts).
  */
 let fenced = true
 if (data.config.fence !== undefined) {
   fenced = await registry.fences.claim(OUTBOX_FENCE, data.config.fence).then(
     () => true,
     (e: Error) => {
+      if (!(e instanceof FencedError)) throw e
       log.warn({ err: e.message }, 'the outbox is run by a newer holder; this thread sends nothing')
       return false
     },
