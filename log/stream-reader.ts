@@ -238,6 +238,8 @@ export function createStreamReader(o: StreamReaderOptions) {
         if (draining && partial) break
         if (pending === 0 && o.idleMs && !draining) await pause(o.idleMs)
       } catch (e) {
+        // Stopped meanwhile (abandon() ends its fetch): not a failure of the reader.
+        if (!running) break
         delay = await fail(e, delay)
         // A consumer lost with its server is made again from where this reader is.
         if (!held && /consumer|not found|no responders|timeout|503/i.test((e as Error).message ?? '')) {
@@ -278,13 +280,14 @@ export function createStreamReader(o: StreamReaderOptions) {
     },
     /** Reads until caught up or `deadline` (epoch ms), then stops: how a node hands its partitions on before it exits. */
     async close(deadline = Date.now()) {
-      clearInterval(watchdog)
+      // The watchdog keeps watching while the partition is read to its end: a fetch stuck in the hand-over would use up the deadline.
       draining = true
       wake?.()
       let finished = await settledBy(loop, deadline)
       running = false
       wake?.()
       finished ||= await settledBy(loop, Date.now() + 2_500)
+      clearInterval(watchdog)
       if (finished && o.handler.close)
         await o.handler.close().catch((e: Error) => o.logger.warn({ reader: o.name, err: e.message }, 'reader close failed'))
     },

@@ -20,7 +20,7 @@ export interface OutboxWorkerData {
   logLevel: string
 }
 export type ToOutbox = { type: 'poke' } | { type: 'wake' } | { type: 'close'; deadline: number }
-type FromOutbox = { type: 'log'; line: string } | { type: 'started' } | { type: 'closed' }
+type FromOutbox = { type: 'log'; line: string } | { type: 'started' } | { type: 'closed' } | { type: 'refused'; reason: string }
 
 const RESTART_MS = [1_000, 5_000, 30_000]
 /** A thread up this long is healthy again: the next failure waits the shortest time. */
@@ -46,6 +46,7 @@ export function createOutboxThread(deps: {
   let worker: Worker | null = null
   let closing = false
   let fence: number | undefined
+  let refused: string | null = null
   let failures = 0
   let startedAt = 0
   let restart: NodeJS.Timeout | undefined
@@ -92,10 +93,14 @@ export function createOutboxThread(deps: {
     w.on('message', (m: FromOutbox) => {
       if (m.type === 'log') relay(m.line)
       else if (m.type === 'started') startedAt = Date.now()
+      else if (m.type === 'refused') refused = m.reason
     })
     w.on('error', (e) => log.error({ err: e.message, stack: e.stack }, 'the outbox thread failed'))
     w.on('exit', (code) => {
-      if (worker === w) worker = null
+      // A thread closed while a new one was already started (the lease lost and taken again at once):
+      // the new one runs, and starting a third beside it would run the outbox twice.
+      if (worker !== w) return
+      worker = null
       again({ code })
     })
   }
@@ -107,10 +112,13 @@ export function createOutboxThread(deps: {
     async start(epoch?: number) {
       closing = false
       fence = epoch
+      refused = null
       await startCursors(deps.outbox, deps.outbox.sources)
       spawn()
       for (const e of COMMIT_EVENTS) unsubscribe.push(deps.bus.on(e, () => post({ type: 'poke' }), 'outbox'))
     },
+    /** Why the thread sends nothing although this node holds the outbox: its fence was refused (a newer epoch holds it). */
+    refused: (): string | null => refused,
     /** The thread now, if one is running (health, and the tests that stop it). */
     thread: (): Worker | null => worker,
     /** A delivery was replayed or a subscription changed: the senders read their whole index again. */

@@ -61,6 +61,7 @@ if (data.config.fence !== undefined) {
     (e: Error) => {
       if (!(e instanceof FencedError)) throw e
       log.warn({ err: e.message }, 'the outbox is run by a newer holder; this thread sends nothing')
+      port.postMessage({ type: 'refused', reason: e.message })
       return false
     },
   )

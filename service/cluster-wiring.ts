@@ -39,14 +39,14 @@ export const clusterOf = (config: ServiceConfig): ClusterIdentity | null => {
     redis.password = encodeURIComponent(secretIn('CLUSTER_REDIS_PASSWORD_FILE', config.CLUSTER_REDIS_PASSWORD_FILE))
   return {
     nats: config.CLUSTER_NATS_URL,
-    natsToken: config.CLUSTER_NATS_TOKEN_FILE ? secretIn('CLUSTER_NATS_TOKEN_FILE', config.CLUSTER_NATS_TOKEN_FILE) : undefined,
+    natsToken: config.CLUSTER_NATS_TOKEN_FILE ? secretIn('CLUSTER_NATS_TOKEN_FILE', config.CLUSTER_NATS_TOKEN_FILE, true) : undefined,
     redis: redis.href,
     node: config.CLUSTER_NODE_ID ?? `${hostname()}-${process.pid}`,
   }
 }
 
 /** An engine's credential, read once as the service is put together: a file that cannot be read stops the start, saying which. */
-function secretIn(variable: string, file: string): string {
+function secretIn(variable: string, file: string, plain = false): string {
   let text: string
   try {
     text = readFileSync(file, 'utf8').trim()
@@ -55,6 +55,11 @@ function secretIn(variable: string, file: string): string {
       `CONFIG_SECRET_UNREADABLE: ${variable}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path and that this user may read it`,
     )
   }
+  // The token goes into the NATS servers' configuration and their routes' URLs as it is (docker-compose.yml).
+  if (plain && !/^[A-Za-z0-9_.~-]*$/.test(text))
+    throw new Error(
+      `CONFIG_SECRET_FORMAT: ${variable}: ${file} holds characters other than letters, digits and _ . ~ -; make one with openssl rand -hex 32`,
+    )
   if (text.length < 16)
     throw new Error(`CONFIG_SECRET_WEAK: ${variable}: ${file} holds fewer than 16 characters; make one with openssl rand -hex 32`)
   return text

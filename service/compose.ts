@@ -450,7 +450,19 @@ export async function compose(
         readers,
         cluster:
           cluster && stream && partitionReaders && outboxRunner
-            ? clusterHealth(cluster.node, stream, partitionReaders, config.CLUSTER_PARTITIONS, outboxRunner, () => followingSince())
+            ? clusterHealth(
+                cluster.node,
+                stream,
+                partitionReaders,
+                config.CLUSTER_PARTITIONS,
+                {
+                  get holding() {
+                    return outboxRunner.holding
+                  },
+                  refused: () => outbox.refused(),
+                },
+                () => followingSince(),
+              )
             : null,
       }),
   })

@@ -66,6 +66,18 @@ export async function readiness(deps: {
   return { ok: Object.values(checks).every((c) => c.ok), checks }
 }
 
+/**
+ * Where the outbox runs. Held here but refused its fence, it sends nothing: a newer epoch holds the
+ * fence, which happens when NATS's lease bucket was made anew while PostgreSQL kept its fences.
+ */
+const outboxCheck = (outbox: { readonly holding: boolean; refused(): string | null }): { ok: boolean; detail: string } => {
+  if (!outbox.holding) return { ok: true, detail: 'runs on another node' }
+  const refused = outbox.refused()
+  return refused === null
+    ? { ok: true, detail: 'runs on this node' }
+    : { ok: false, detail: `held by this node but sends nothing: ${refused} (NATS state made anew? README: Cluster mode)` }
+}
+
 const following = (since: number | null): { ok: boolean; detail: string } =>
   since === null
     ? { ok: true, detail: 'not following the stream now (starting again): latest readings of devices read by other nodes may lag' }
@@ -81,7 +93,7 @@ export function clusterHealth(
   stream: { readonly health: string; readonly refusal: { detail: string } | null; connectionStatus(): string },
   readers: { owned(): number[]; liveNodes(): number; purgeOff(): string | null },
   partitions: number,
-  outbox: { readonly holding: boolean },
+  outbox: { readonly holding: boolean; refused(): string | null },
   followingSince: () => number | null,
 ): () => Promise<ReadyCheck['checks']> {
   return async () => {
@@ -96,7 +108,7 @@ export function clusterHealth(
         ok: true,
         detail: `node ${node} reads ${owned.length} of ${partitions} partition(s)${owned.length ? ` (${owned.map((p) => `p${p}`).join(', ')})` : ''}; ${readers.liveNodes()} node(s) live`,
       },
-      outbox: { ok: true, detail: outbox.holding ? 'runs on this node' : 'runs on another node' },
+      outbox: outboxCheck(outbox),
       // Not a reason to take the node out of the balancer: it still takes and reads readings; only its views of
       // devices read elsewhere may be a little behind until the follow starts again (by itself, within a second).
       follow: following(followingSince()),

@@ -73,6 +73,9 @@ export function openStore(opts: StoreOptions): Store {
       ...(opts.poolMax ? { max: opts.poolMax } : {}),
     })
     pool.on('error', opts.onPoolError ?? ((err) => console.error(`postgres pool: ${err.message}`)))
+    // A connection that dies while checked out (the server ended the session) emits on its client, where pg
+    // has no listener then: that would throw. Its query fails with the error anyway; the listener only reports it.
+    pool.on('connect', (client) => client.on('error', opts.onPoolError ?? ((err) => console.error(`postgres connection: ${err.message}`))))
     return wrap(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres')
   }
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })

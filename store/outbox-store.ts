@@ -1,4 +1,4 @@
-import type { Generated, Kysely, Selectable } from 'kysely'
+import { type Generated, type Kysely, type Selectable, sql } from 'kysely'
 import type { Delivery, DeliveryEventType, DeliveryFilter, DeliveryState, OutboxChannel } from '#devices'
 import type { Dialect } from './dialect.ts'
 import { alertHistorySource, caseEventsSource, collectionsSource, type OutboxSource } from './outbox-sources.ts'
@@ -123,7 +123,11 @@ const toDelivery = (r: Selectable<OutboxDeliveriesTable>): Delivery => ({
   deliveredAt: r.delivered_at,
 })
 
-export function createOutboxStore(db: Kysely<Database>, dialect: Dialect = 'sqlite'): OutboxStore {
+/** The longest a fenced attempt may hold the fence without a word to PostgreSQL (attemptFenced). */
+export const FENCE_HOLD_S = 90
+
+export function createOutboxStore(db: Kysely<Database>, dialect: Dialect = 'sqlite', opts: { fenceHoldS?: number } = {}): OutboxStore {
+  const fenceHold = `${opts.fenceHoldS ?? FENCE_HOLD_S}s`
   const insert = async (trx: Kysely<Database>, deliveries: readonly NewDelivery[], at: Date) => {
     const now = at.toISOString()
     let added = 0
@@ -238,7 +242,14 @@ export function createOutboxStore(db: Kysely<Database>, dialect: Dialect = 'sqli
       return db.transaction().execute(async (trx) => {
         let q = trx.selectFrom('reader_fences').select('epoch').where('reader', '=', fence.reader)
         // SQLite has one writer and no row locks; there the fence is only compared (one node runs it anyway).
-        if (dialect === 'postgres') q = q.forShare()
+        if (dialect === 'postgres') {
+          // A holder frozen mid-send (a paused VM) or gone without closing its connection would hold the
+          // fence, and so the next holder's claim, for as long as its session lives: PostgreSQL ends it
+          // after this long idle in the transaction (longer than any send: WEBHOOK_TIMEOUT_MS is at most
+          // 60 s). Past it the delivery is at least once: it may have gone before the freeze.
+          await sql`SET LOCAL idle_in_transaction_session_timeout = ${sql.lit(fenceHold)}`.execute(trx)
+          q = q.forShare()
+        }
         const row = await q.executeTakeFirst()
         if (!row || Number(row.epoch) !== fence.epoch) throw new FencedError(fence.reader, fence.epoch)
         const r = await attempt()

@@ -121,13 +121,13 @@ describe('docker-compose.yml', () => {
       for (const name of ['nats-1', 'nats-2', 'nats-3']) {
         const script = cluster[name]!.command!.join(' ')
         // Clients give the token; routes between the servers give it as their password.
-        expect(script).toContain('s=$$(cat /run/secrets/cluster_secret)')
+        expect(script).toContain('s=$$(tr -dc A-Za-z0-9_.~- < /run/secrets/cluster_secret)')
         expect(script).toContain('authorization { token: "$$s" }')
         expect(script).toContain('authorization { user: route, password: "$$s" }')
         expect(script).toContain('r="nats-route://route:$$s@"')
       }
       const redis = cluster.redis!
-      expect(redis.command!.join(' ')).toContain('requirepass "$$(cat /run/secrets/cluster_secret)"')
+      expect(redis.command!.join(' ')).toContain('requirepass "$$(tr -dc A-Za-z0-9_.~- < /run/secrets/cluster_secret)"')
       expect(JSON.stringify(redis.healthcheck)).toContain('REDISCLI_AUTH=')
       const pgEnv = cluster.postgres!.environment!
       expect(pgEnv.POSTGRES_PASSWORD_FILE).toBe('/run/secrets/cluster_secret')

@@ -63,5 +63,9 @@ describe("cluster mode's engine credentials", () => {
     expect(() =>
       clusterOf(config({ ...base, CLUSTER_NATS_TOKEN_FILE: file('short', 'abc\n'), CLUSTER_REDIS_PASSWORD_FILE: redis })),
     ).toThrow(/^CONFIG_SECRET_WEAK: CLUSTER_NATS_TOKEN_FILE/)
+    // The token is written into the servers' configuration and route URLs as it is: plain characters only.
+    expect(() =>
+      clusterOf(config({ ...base, CLUSTER_NATS_TOKEN_FILE: file('quoted', `${'a'.repeat(20)}"}\n`), CLUSTER_REDIS_PASSWORD_FILE: redis })),
+    ).toThrow(/^CONFIG_SECRET_FORMAT: CLUSTER_NATS_TOKEN_FILE/)
   })
 })

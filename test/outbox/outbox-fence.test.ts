@@ -90,3 +90,38 @@ describe('the outbox fence on postgres, under a takeover', () => {
     expect(await outbox.pending('webhook', 0)).toEqual([])
   })
 })
+
+describe('the outbox fence on postgres, a former holder frozen mid-send', () => {
+  const [, open] = STORE_ADAPTERS.find(([d]) => d === 'postgres')!
+  const s = freshStore(open, 'sp-outbox-frozen-')
+  it('holds the next holder back only as long as its session may stay idle in the transaction', async () => {
+    // A 1 s hold for the test; the service's is FENCE_HOLD_S (90 s).
+    const outbox = createOutboxStore(s.store.db, s.store.dialect, { fenceHoldS: 1 })
+    await outbox.commit(
+      'alert_history',
+      0,
+      1,
+      [{ eventId: 'msg_1', eventType: 'alert.raised', channel: 'webhook', target: 'a', payload: '{}' }],
+      T0,
+    )
+    const id = (await outbox.pending('webhook', 0))[0]!.id
+    await claimFence(s.store.db, 'outbox', 1)
+    let unfreeze: (r: AttemptRecord) => void = () => {}
+    // The send never returns while the test holds it: a frozen process, as PostgreSQL sees it.
+    const frozen = outbox.attemptFenced({ reader: 'outbox', epoch: 1 }, id, () => new Promise<AttemptRecord>((r) => (unfreeze = r)))
+    const outcome = frozen.then(
+      () => 'stored',
+      (e: Error) => e.message,
+    )
+    await new Promise((r) => setTimeout(r, 200))
+    const started = Date.now()
+    await claimFence(s.store.db, 'outbox', 2)
+    const waited = Date.now() - started
+    expect(waited).toBeGreaterThan(500)
+    expect(waited).toBeLessThan(10_000)
+    // Thawed, the former holder cannot store what it did: its session was ended, the delivery is still pending.
+    unfreeze(delivered())
+    expect(await outcome).toMatch(/terminat|idle-in-transaction|connection/i)
+    expect((await outbox.get(id))?.state).toBe('pending')
+  })
+})
