@@ -24,10 +24,5 @@ export default defineConfig({
     expect: { poll: { timeout: 10_000 } },
     // Two cores: more workers only fight over the CPU that the servers under test need.
     maxWorkers: phase === 'solo' ? 1 : 2,
-    // The main phase's files share each worker's modules: loading the service's modules again for
-    // every file took about 4 s a file (a third of the phase, measured from CI's report). No test
-    // mocks a module or changes the environment for the files after it. Solo files keep their own,
-    // as they measure the process's memory.
-    isolate: phase !== 'main',
   },
 })

@@ -102,6 +102,8 @@ describe('Open311 out: a missed bin becomes a service request on the contractorâ
     expect(made!.form.description).toContain('Reading: 62 % full.')
     expect(made!.form.description).not.toMatch(/<[a-z]/i)
 
+    // The outcome is stored just after the contractor's answer, which the request above is seen before.
+    await waitFor(async () => (await deliveries())[0]?.state === 'delivered', 10_000)
     const [delivery] = await deliveries()
     expect(delivery).toMatchObject({ channel: 'open311', target: 'open311', eventType: 'alert.raised', state: 'delivered', attempts: 2 })
     expect(delivery!.lastError).toContain('HTTP 503')
