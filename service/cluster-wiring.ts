@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import { deviceTypeOf, type ReadingRecord, type WrittenSpan } from '#devices'
@@ -19,6 +18,7 @@ import type { StreamReader } from '../log/stream-reader.ts'
 import type { OutboxThread } from '../outbox/thread.ts'
 import { createQuarantineKeeper, QUARANTINE_READER } from '../quarantine/keeper.ts'
 import type { Registry } from '../store/registry.ts'
+import { readSecretFile } from '../store/secret-file.ts'
 import type { ServiceConfig } from './config.ts'
 
 /** Cluster mode's parts (issue 15), wired beside the single-machine ones in compose.ts. */
@@ -47,14 +47,7 @@ export const clusterOf = (config: ServiceConfig): ClusterIdentity | null => {
 
 /** An engine's credential, read once as the service is put together: a file that cannot be read stops the start, saying which. */
 function secretIn(variable: string, file: string, plain = false): string {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8').trim()
-  } catch (e) {
-    throw new Error(
-      `CONFIG_SECRET_UNREADABLE: ${variable}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path and that this user may read it`,
-    )
-  }
+  const text = readSecretFile(variable, file).trim()
   // The token goes into the NATS servers' configuration and their routes' URLs as it is (docker-compose.yml).
   if (plain && !/^[A-Za-z0-9_.~-]*$/.test(text))
     throw new Error(

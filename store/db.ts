@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
@@ -6,6 +6,7 @@ import pg from 'pg'
 import type { Dialect } from './dialect.ts'
 import { migrationProvider } from './migrations/index.ts'
 import type { Database } from './schema.ts'
+import { readSecretFile } from './secret-file.ts'
 import { withStatementCache } from './statement-cache.ts'
 
 export type { Dialect } from './dialect.ts'
@@ -49,16 +50,6 @@ function getTypeParser(oid: number, format?: 'text' | 'binary') {
 }
 
 /** The password as the file holds it, less a final newline: a file that cannot be read stops the start, saying which. */
-function readPasswordFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '')
-  } catch (e) {
-    throw new Error(
-      `CONFIG_SECRET_UNREADABLE: DATABASE_PASSWORD_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path and that this user may read it`,
-    )
-  }
-}
-
 export function openStore(opts: StoreOptions): Store {
   const url = opts.databaseUrl?.trim()
   if (url) {
@@ -66,7 +57,8 @@ export function openStore(opts: StoreOptions): Store {
       throw new Error('DATABASE_URL must start with postgres:// or postgresql:// (leave it unset for SQLite)')
     // In the URL: pg lets what a connection string holds override the pool's own fields, a missing password too.
     const withPassword = opts.passwordFile ? new URL(url) : null
-    if (withPassword) withPassword.password = encodeURIComponent(readPasswordFile(opts.passwordFile!))
+    if (withPassword)
+      withPassword.password = encodeURIComponent(readSecretFile('DATABASE_PASSWORD_FILE', opts.passwordFile!).replace(/\r?\n$/, ''))
     const pool = new pg.Pool({
       connectionString: withPassword?.href ?? url,
       types: { getTypeParser } as pg.CustomTypesConfig,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { Store } from '../../store/db.ts'
 import { type AttemptRecord, createOutboxStore } from '../../store/outbox-store.ts'
 import { claimFence, FencedError } from '../../store/reader-fences.ts'
 import { freshStore, STORE_ADAPTERS } from '../helpers/stores.ts'
@@ -6,25 +7,26 @@ import { freshStore, STORE_ADAPTERS } from '../helpers/stores.ts'
 const T0 = new Date('2026-12-01T09:00:00.000Z')
 const delivered = (): AttemptRecord => ({ state: 'delivered', at: new Date() })
 
+/** An outbox store on `store` with one pending webhook delivery, and that delivery's id. */
+const oneDelivery = async (store: Store, opts: { fenceHoldS?: number } = {}) => {
+  const outbox = createOutboxStore(store.db, store.dialect, opts)
+  await outbox.commit(
+    'alert_history',
+    0,
+    1,
+    [{ eventId: 'msg_1', eventType: 'alert.raised', channel: 'webhook', target: 'a', payload: '{}' }],
+    T0,
+  )
+  const [p] = await outbox.pending('webhook', 0)
+  return { outbox, id: p!.id }
+}
+
 // Issue 15: the outbox runs on one node at a time; a node paused past its lease must not send what the next holder sends.
 describe.each(STORE_ADAPTERS)('the outbox fence on %s', (_dialect, open) => {
   const s = freshStore(open, 'sp-outbox-fence-')
 
-  const oneDelivery = async () => {
-    const outbox = createOutboxStore(s.store.db, s.store.dialect)
-    await outbox.commit(
-      'alert_history',
-      0,
-      1,
-      [{ eventId: 'msg_1', eventType: 'alert.raised', channel: 'webhook', target: 'a', payload: '{}' }],
-      T0,
-    )
-    const [p] = await outbox.pending('webhook', 0)
-    return { outbox, id: p!.id }
-  }
-
   it("stores an attempt's outcome with it while the fence is its own; with the fence moved on, it refuses before sending", async () => {
-    const { outbox, id } = await oneDelivery()
+    const { outbox, id } = await oneDelivery(s.store)
     await claimFence(s.store.db, 'outbox', 7)
     expect(await outbox.attemptFenced({ reader: 'outbox', epoch: 7 }, id, async () => delivered())).toMatchObject({ state: 'delivered' })
     expect((await outbox.get(id))?.state).toBe('delivered')
@@ -48,7 +50,7 @@ describe.each(STORE_ADAPTERS)('the outbox fence on %s', (_dialect, open) => {
   })
 
   it('an attempt that ends without an outcome (stopped mid-way) leaves the delivery as it was', async () => {
-    const { outbox, id } = await oneDelivery()
+    const { outbox, id } = await oneDelivery(s.store)
     await claimFence(s.store.db, 'outbox', 3)
     expect(await outbox.attemptFenced({ reader: 'outbox', epoch: 3 }, id, async () => null)).toBeNull()
     expect(await outbox.get(id)).toMatchObject({ state: 'pending', attempts: 0 })
@@ -60,15 +62,7 @@ describe('the outbox fence on postgres, under a takeover', () => {
   const [, open] = STORE_ADAPTERS.find(([d]) => d === 'postgres')!
   const s = freshStore(open, 'sp-outbox-takeover-')
   it("a node taking the outbox over waits for the former holder's attempt in flight to end and be stored", async () => {
-    const outbox = createOutboxStore(s.store.db, s.store.dialect)
-    await outbox.commit(
-      'alert_history',
-      0,
-      1,
-      [{ eventId: 'msg_1', eventType: 'alert.raised', channel: 'webhook', target: 'a', payload: '{}' }],
-      T0,
-    )
-    const id = (await outbox.pending('webhook', 0))[0]!.id
+    const { outbox, id } = await oneDelivery(s.store)
     await claimFence(s.store.db, 'outbox', 1)
     let release: (r: AttemptRecord) => void = () => {}
     const sending = new Promise<AttemptRecord>((r) => (release = r))
@@ -96,15 +90,7 @@ describe('the outbox fence on postgres, a former holder frozen mid-send', () => 
   const s = freshStore(open, 'sp-outbox-frozen-')
   it('holds the next holder back only as long as its session may stay idle in the transaction', async () => {
     // A 1 s hold for the test; the service's is FENCE_HOLD_S (90 s).
-    const outbox = createOutboxStore(s.store.db, s.store.dialect, { fenceHoldS: 1 })
-    await outbox.commit(
-      'alert_history',
-      0,
-      1,
-      [{ eventId: 'msg_1', eventType: 'alert.raised', channel: 'webhook', target: 'a', payload: '{}' }],
-      T0,
-    )
-    const id = (await outbox.pending('webhook', 0))[0]!.id
+    const { outbox, id } = await oneDelivery(s.store, { fenceHoldS: 1 })
     await claimFence(s.store.db, 'outbox', 1)
     let unfreeze: (r: AttemptRecord) => void = () => {}
     // The send never returns while the test holds it: a frozen process, as PostgreSQL sees it.
