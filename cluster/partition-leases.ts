@@ -132,13 +132,21 @@ export function createPartitionLeases(config: LeaseConfig, deps: LeaseDeps) {
       void handOn(mine.at(-1)![0])
       return
     }
+    let took = false
     for (let i = 0, n = mine.length; i < config.partitions && n < share; i++) {
+      // Renewals come only at a round's start: a round that went on taking partitions one request after
+      // another (a loaded host, a dead node's share to take) let the leases it already held lapse, and
+      // the ones it had just taken with them. The next round takes the rest; each round takes one at least.
+      if (took && Date.now() - now >= tickMs) break
       const p = (first + i) % config.partitions
       if (owned.has(p)) continue
+      // Not the round's start: a lease taken late in a slow round was counted lapsed moments after it was taken.
+      const sentAt = Date.now()
       try {
         const revision = await leases.create(key(p), sc.encode(config.node))
-        owned.set(p, { revision, renewedAt: now, releasing: null })
+        owned.set(p, { revision, renewedAt: sentAt, releasing: null })
         n++
+        took = true
         deps.log.info({ partition: p, node: config.node }, 'partition lease taken')
         await deps.acquired(p, revision)
       } catch {

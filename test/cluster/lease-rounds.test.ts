@@ -164,4 +164,55 @@ describe('lease rounds: counting live nodes, and a round that never ends', () =>
       await node.close(Date.now() + 1_000)
     }
   }, 30_000)
+
+  it('keeps every lease it takes in a round slowed by one request after another (a loaded host taking a dead node’s share)', async () => {
+    const log = pino({ level: 'silent' })
+    const ttl = 2_000
+    const bucket = 'sp_slow_take_leases'
+    // Each creation's reply comes 700 ms after it reached the servers: three in one round would end it
+    // past a time-to-live after its start, with no renewal sent meanwhile.
+    const slow = (kv: KV): KV =>
+      new Proxy(kv, {
+        get(target, prop) {
+          const v = Reflect.get(target, prop, target)
+          if (prop !== 'create') return typeof v === 'function' ? v.bind(target) : v
+          return async (k: string, data: Uint8Array) => {
+            const revision = await target.create(k, data)
+            await new Promise((r) => setTimeout(r, 700))
+            return revision
+          }
+        },
+      })
+    const viaSlowKv = {
+      jetstream: () => ({
+        views: {
+          kv: async (name: string, o: object) =>
+            name === bucket ? slow(await nc.jetstream().views.kv(name, o)) : nc.jetstream().views.kv(name, o),
+        },
+      }),
+      jetstreamManager: (o: object) => nc.jetstreamManager(o),
+    } as unknown as NatsConnection
+    const released: [number, boolean][] = []
+    const node = createPartitionLeases(
+      { node: 'taker', partitions: 3, replicas: 1, ttlMs: ttl, bucket },
+      {
+        nc: viaSlowKv,
+        log,
+        acquired: async () => {},
+        released: async (p, drain) => {
+          released.push([p, drain])
+        },
+      },
+    )
+    try {
+      void node.start()
+      await expect.poll(() => node.owned(), { timeout: ttl * 4 }).toEqual([0, 1, 2])
+      // Two more time-to-lives: none of the three was given up on the way, nor after.
+      await new Promise((r) => setTimeout(r, ttl * 2))
+      expect(node.owned()).toEqual([0, 1, 2])
+      expect(released).toEqual([])
+    } finally {
+      await node.close(Date.now() + 1_000)
+    }
+  }, 30_000)
 })
