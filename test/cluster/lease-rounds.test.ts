@@ -25,6 +25,26 @@ describe('lease rounds: counting live nodes, and a round that never ends', () =>
 
   const count = async () => countLiveNodes(await nc.jetstreamManager({ timeout: 5_000 }), nodes)
   const beat = (name: string) => nodes.put(name, new TextEncoder().encode(String(Date.now())))
+  /** A connection whose key-value bucket `bucket` answers `method` through `slowed` (the real bucket as its first argument). */
+  const withSlowKv = (bucket: string, method: 'update' | 'create', slowed: (kv: KV, ...args: never[]) => Promise<number>) => {
+    const slow = (kv: KV): KV =>
+      new Proxy(kv, {
+        get(target, prop) {
+          if (prop === method) return (...args: never[]) => slowed(target, ...args)
+          const v = Reflect.get(target, prop, target)
+          return typeof v === 'function' ? v.bind(target) : v
+        },
+      })
+    return {
+      jetstream: () => ({
+        views: {
+          kv: async (name: string, o: object) =>
+            name === bucket ? slow(await nc.jetstream().views.kv(name, o)) : nc.jetstream().views.kv(name, o),
+        },
+      }),
+      jetstreamManager: (o: object) => nc.jetstreamManager(o),
+    } as unknown as NatsConnection
+  }
 
   it('counts heartbeats, not a node that left (its key deleted) nor one gone quiet (its key expired)', async () => {
     await Promise.all(['a', 'b', 'c'].map(beat))
@@ -101,33 +121,15 @@ describe('lease rounds: counting live nodes, and a round that never ends', () =>
     // before the lease would lapse there, and its reply comes after this node's watch has given up.
     let armed = false
     let late: { revision: number; at: number } | null = null
-    const slow = (kv: KV): KV =>
-      new Proxy(kv, {
-        get(target, prop) {
-          if (prop !== 'update') {
-            const v = Reflect.get(target, prop, target)
-            return typeof v === 'function' ? v.bind(target) : v
-          }
-          return async (k: string, data: Uint8Array, version: number) => {
-            if (!armed) return target.update(k, data, version)
-            armed = false
-            await sleep(ttl - ttl / 4 - 500)
-            const revision = await target.update(k, data, version)
-            await sleep(2_300)
-            late = { revision, at: Date.now() }
-            return revision
-          }
-        },
-      })
-    const viaSlowKv = {
-      jetstream: () => ({
-        views: {
-          kv: async (name: string, o: object) =>
-            name === bucket ? slow(await nc.jetstream().views.kv(name, o)) : nc.jetstream().views.kv(name, o),
-        },
-      }),
-      jetstreamManager: (o: object) => nc.jetstreamManager(o),
-    } as unknown as NatsConnection
+    const viaSlowKv = withSlowKv(bucket, 'update', async (target, k: string, data: Uint8Array, version: number) => {
+      if (!armed) return target.update(k, data, version)
+      armed = false
+      await sleep(ttl - ttl / 4 - 500)
+      const revision = await target.update(k, data, version)
+      await sleep(2_300)
+      late = { revision, at: Date.now() }
+      return revision
+    })
     const released: [number, boolean][] = []
     let acquired = 0
     const node = createPartitionLeases(
@@ -171,27 +173,11 @@ describe('lease rounds: counting live nodes, and a round that never ends', () =>
     const bucket = 'sp_slow_take_leases'
     // Each creation's reply comes 700 ms after it reached the servers: three in one round would end it
     // past a time-to-live after its start, with no renewal sent meanwhile.
-    const slow = (kv: KV): KV =>
-      new Proxy(kv, {
-        get(target, prop) {
-          const v = Reflect.get(target, prop, target)
-          if (prop !== 'create') return typeof v === 'function' ? v.bind(target) : v
-          return async (k: string, data: Uint8Array) => {
-            const revision = await target.create(k, data)
-            await new Promise((r) => setTimeout(r, 700))
-            return revision
-          }
-        },
-      })
-    const viaSlowKv = {
-      jetstream: () => ({
-        views: {
-          kv: async (name: string, o: object) =>
-            name === bucket ? slow(await nc.jetstream().views.kv(name, o)) : nc.jetstream().views.kv(name, o),
-        },
-      }),
-      jetstreamManager: (o: object) => nc.jetstreamManager(o),
-    } as unknown as NatsConnection
+    const viaSlowKv = withSlowKv(bucket, 'create', async (target, k: string, data: Uint8Array) => {
+      const revision = await target.create(k, data)
+      await new Promise((r) => setTimeout(r, 700))
+      return revision
+    })
     const released: [number, boolean][] = []
     const node = createPartitionLeases(
       { node: 'taker', partitions: 3, replicas: 1, ttlMs: ttl, bucket },
