@@ -49,13 +49,13 @@ function getTypeParser(oid: number, format?: 'text' | 'binary') {
   return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text')
 }
 
-/** The password as the file holds it, less a final newline: a file that cannot be read stops the start, saying which. */
 export function openStore(opts: StoreOptions): Store {
   const url = opts.databaseUrl?.trim()
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url))
       throw new Error('DATABASE_URL must start with postgres:// or postgresql:// (leave it unset for SQLite)')
     // In the URL: pg lets what a connection string holds override the pool's own fields, a missing password too.
+    // The password as the file holds it, less a final newline; a file that cannot be read stops the start, saying which.
     const withPassword = opts.passwordFile ? new URL(url) : null
     if (withPassword)
       withPassword.password = encodeURIComponent(readSecretFile('DATABASE_PASSWORD_FILE', opts.passwordFile!).replace(/\r?\n$/, ''))

@@ -189,10 +189,10 @@ export async function clusterLoad(
       while (stats.acked + stats.errors < stats.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     },
     /**
-     * Ends every client; a second call (from a test's clean-up) does nothing. mqtt.js may never
-     * call back a forced end whose socket had already closed (mqttjs/MQTT.js#710), so each end
-     * is given 5 s; past that the client has stopped reconnecting all the same. Says how many ends
-     * went unconfirmed.
+     * Ends every client; a second call (from a test's clean-up) does nothing. Each end is given 5 s:
+     * mqtt.js has an open report of forced ends never called back (mqttjs/MQTT.js#710), and an end
+     * that never comes must not hold the test; past that the client has stopped reconnecting all the
+     * same. Says how many ends went unconfirmed.
      */
     async close(): Promise<number> {
       if (closed) return 0
